@@ -1,0 +1,58 @@
+"""The `strata` command.
+
+Subcommands live beside the code they drive and are imported only when used, so that client
+commands start fast and never pull in server modules.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# name -> "module:attribute" of a click command or group
+_COMMANDS = {
+    # server side
+    "serve": "registry.commands.server:serve",
+    "db": "registry.commands.server:db",
+    "accounts": "registry.commands.server:accounts",
+    "gc": "registry.commands.server:gc",
+    # merge engine and executor (no server needed)
+    "merge": "registry.merge.cli:merge",
+    "run": "registry.executor.cli:run",
+    # pip-style client (speaks only the Lambda API)
+    "install": "registry.client.cli:install",
+    "download": "registry.client.cli:download",
+    "lock": "registry.client.cli:lock",
+    "publish": "registry.client.cli:publish",
+    "layers": "registry.client.cli:layers",
+    "cache": "registry.client.cli:cache",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = _COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                raise click.UsageError(f"'{name}' is not available in this build") from None
+            raise
+        return getattr(module, attr)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="strata")
+def main():
+    """Strata: a registry for AWS Lambda layers and function artifacts."""
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Settings, read once from the STRATA_* environment (names shared with README and compose)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEV_ACCOUNT_ID = "000000000000"
+DEV_ACCESS_KEY_ID = "test"
+DEV_SECRET_ACCESS_KEY = "test"
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in _TRUE
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path(".strata")
+    database_url: str = ""
+    storage: str = "filesystem"
+    s3_endpoint: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "strata"
+    s3_secure: bool = False
+    region: str = "us-east-1"
+    dev: bool = False
+    # Signs filesystem-backend download URLs; generated and kept in the data dir when unset.
+    signing_key: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("STRATA_DATA_DIR") or ".strata")
+        settings = cls(
+            data_dir=data_dir,
+            database_url=env.get("STRATA_DATABASE_URL", ""),
+            storage=env.get("STRATA_STORAGE", "filesystem") or "filesystem",
+            s3_endpoint=env.get("STRATA_S3_ENDPOINT", ""),
+            s3_access_key=env.get("STRATA_S3_ACCESS_KEY", ""),
+            s3_secret_key=env.get("STRATA_S3_SECRET_KEY", ""),
+            s3_bucket=env.get("STRATA_S3_BUCKET", "strata") or "strata",
+            s3_secure=_flag(env.get("STRATA_S3_SECURE")),
+            region=env.get("STRATA_REGION", "us-east-1") or "us-east-1",
+            dev=_flag(env.get("STRATA_DEV")),
+            signing_key=env.get("STRATA_SIGNING_KEY", ""),
+        )
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'strata.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where the merge engine keeps extracted layers and built bundles."""
+        return self.data_dir / "cache"

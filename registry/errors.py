@@ -1,0 +1,92 @@
+"""Typed errors of the domain.
+
+The domain raises these and knows nothing of HTTP; `registry.api.errors` holds the one table that
+maps each class to an AWS error code and status. Messages are written for the user: they say what
+was wrong and what to change.
+"""
+
+from __future__ import annotations
+
+
+class StrataError(Exception):
+    """Base class: every error a user can be shown."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidParameterValue(StrataError):
+    """A parameter breaks a pattern, length, enum or limit."""
+
+
+class InvalidRequestContent(StrataError):
+    """The request body is not valid JSON or has the wrong shape."""
+
+
+class InvalidZip(InvalidParameterValue):
+    """An archive is unreadable or unsafe (path escape, device entry, bomb, too large)."""
+
+    def __init__(self, message: str, *, archive: str | None = None, entry: str | None = None):
+        where = ""
+        if archive and entry:
+            where = f"{archive}: entry {entry!r}: "
+        elif archive:
+            where = f"{archive}: "
+        elif entry:
+            where = f"entry {entry!r}: "
+        super().__init__(where + message)
+        self.archive = archive
+        self.entry = entry
+
+
+class ResourceNotFound(StrataError):
+    """The named resource does not exist (or is not visible to the caller)."""
+
+
+class AccessDenied(StrataError):
+    """The resource exists but the caller's account may not use it."""
+
+
+class ResourceConflict(StrataError):
+    """The resource already exists, or another change is in progress."""
+
+
+class PreconditionFailed(StrataError):
+    """A RevisionId or CodeSha256 precondition does not hold."""
+
+
+class RequestTooLarge(StrataError):
+    """A payload is over its size limit."""
+
+
+class CodeStorageExceeded(StrataError):
+    """The account's total code storage would pass its quota."""
+
+
+class PolicyLengthExceeded(StrataError):
+    """A resource policy would grow past its size limit."""
+
+
+class TooManyRequests(StrataError):
+    """Throttled; the caller may retry."""
+
+
+class ServiceUnavailable(StrataError):
+    """A dependency (database, blob storage, sandbox) failed; retrying may help."""
+
+
+class AuthError(StrataError):
+    """The request is not authenticated."""
+
+
+class MissingAuthenticationToken(AuthError):
+    pass
+
+
+class UnrecognizedClient(AuthError):
+    """The access key id is unknown."""
+
+
+class InvalidSignature(AuthError):
+    """The signature does not match, or the request time is outside the allowed window."""
