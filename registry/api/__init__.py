@@ -1,0 +1,77 @@
+"""The HTTP face: the AWS Lambda REST API plus a few extension endpoints.
+
+Handlers only translate between HTTP and the domain; authentication happens once, before any
+Lambda API handler runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, g, request
+
+from registry.accounts import KeyDirectory, seed_dev_account
+from registry.api import errors, ext, layers, sigv4
+from registry.api.context import Services, services
+from registry.config import Settings
+from registry.db import Database
+from registry.layers import MAX_DIRECT_UPLOAD_BYTES, LayerService
+from storage import open_store
+
+# Paths of the Lambda API (every other path is an extension endpoint with its own protection).
+_API_PREFIXES = ("/2015-03-31/", "/2016-08-19/", "/2017-03-31/", "/2018-10-31/", "/2019-09-30/", "/2020-")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask("strata")
+    # A 50 MB zip grows by a third as base64 inside the JSON body.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_DIRECT_UPLOAD_BYTES * 4 // 3 + 64 * 1024
+
+    db = Database(settings.resolved_database_url)
+    store = open_store(settings)
+    app.extensions["strata"] = Services(
+        settings=settings,
+        db=db,
+        store=store,
+        keys=KeyDirectory(db),
+        layers=LayerService(db, store, region=settings.region),
+    )
+    if settings.dev:
+        seed_dev_account(db)
+
+    errors.register(app)
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.register_blueprint(layers.bp)
+    app.register_blueprint(ext.bp)
+    logging.getLogger("strata").setLevel(logging.INFO)
+    return app
+
+
+def _start_request():
+    g.request_id = str(uuid.uuid4())
+    if request.path.startswith(_API_PREFIXES):
+        g.caller = sigv4.verify(_signed_request(), services().keys.find)
+
+
+def _finish_request(response):
+    response.headers["x-amzn-RequestId"] = g.get("request_id", "")
+    return response
+
+
+def _signed_request() -> sigv4.SignedRequest:
+    environ = request.environ
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        raw_path, _, raw_query = raw.partition("?")
+    else:
+        raw_path, raw_query = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
+    return sigv4.SignedRequest(
+        method=request.method,
+        raw_path=raw_path,
+        raw_query=raw_query,
+        headers=request.headers,
+        body=request.get_data(cache=True),
+    )

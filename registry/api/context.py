@@ -1,0 +1,26 @@
+"""The services one app instance wires together, reachable from request handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from registry.accounts import KeyDirectory
+from registry.config import Settings
+from registry.db import Database
+from registry.layers import LayerService
+from storage.base import BlobStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    store: BlobStore
+    keys: KeyDirectory
+    layers: LayerService
+
+
+def services() -> Services:
+    return current_app.extensions["strata"]

@@ -1,0 +1,65 @@
+"""Extension endpoints beside the Lambda API: health, readiness and signed blob downloads."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, json, request
+from werkzeug.wsgi import wrap_file
+
+from registry.api.context import services
+from registry.errors import ResourceNotFound, StrataError
+from storage.errors import StorageError
+
+bp = Blueprint("ext", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return Response('{"status":"ok"}', mimetype="application/json")
+
+
+@bp.get("/readyz")
+def readyz():
+    checks = {}
+    for name, probe in (("database", services().db.check), ("storage", services().store.check)):
+        try:
+            probe()
+            checks[name] = "ok"
+        except (StrataError, StorageError) as error:
+            checks[name] = str(error)
+    ready = all(v == "ok" for v in checks.values())
+    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    return Response(json.dumps(body), status=200 if ready else 503, mimetype="application/json")
+
+
+@bp.get("/_strata/blobs/<digest>")
+def download_blob(digest):
+    """Serves a blob to the holder of a URL signed by the filesystem backend (Content.Location)."""
+    store = services().store
+    verify = getattr(store, "verify_download", None)
+    if verify is None:
+        raise ResourceNotFound("This server hands out storage URLs directly; no blob is served here.")
+    verify(digest, request.args)
+    size = store.stat(digest).size
+    start, end, status = 0, size, 200
+    ranges = request.range
+    if ranges is not None and ranges.units == "bytes" and len(ranges.ranges) == 1:
+        bounds = ranges.range_for_length(size)
+        if bounds is None:
+            return Response(status=416, headers={"Content-Range": f"bytes */{size}"})
+        start, end, status = bounds[0], bounds[1], 206
+    stream = store.open(digest, start=start, end=end)
+    response = Response(
+        wrap_file(request.environ, stream, buffer_size=1024 * 1024),
+        status=status,
+        mimetype="application/zip",
+        direct_passthrough=True,
+    )
+    response.headers["Content-Length"] = str(end - start)
+    response.headers["Accept-Ranges"] = "bytes"
+    response.headers["ETag"] = f'"{digest}"'
+    if status == 206:
+        response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    filename = request.args.get("filename")
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,156 @@
+"""The nine layer operations of the Lambda API (paths under /2018-10-31/layers)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, g, json, request
+
+from registry import validation
+from registry.api import serialize
+from registry.api.context import services
+from registry.api.requests import base64_blob, json_body, string, string_list
+from registry.arns import parse_layer_name, parse_layer_version_arn
+from registry.errors import InvalidParameterValue
+from registry.layers import LayerContent, LayerVersionView
+
+bp = Blueprint("layers", __name__, url_prefix="/2018-10-31/layers")
+
+
+def _json(body: dict, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def _location(view: LayerVersionView) -> str:
+    return services().store.download_url(
+        view.digest,
+        base_url=request.host_url.rstrip("/"),
+        filename=f"{view.name}-{view.version}.zip",
+    )
+
+
+def _filters() -> dict:
+    runtime = request.args.get("CompatibleRuntime")
+    architecture = request.args.get("CompatibleArchitecture")
+    return {
+        "runtime": validation.check_runtime(runtime) if runtime else None,
+        "architecture": validation.check_architecture(architecture) if architecture else None,
+        "marker": request.args.get("Marker") or None,
+        "max_items": validation.check_max_items(request.args.get("MaxItems")),
+    }
+
+
+def _content(body: dict) -> LayerContent:
+    content = body.get("Content")
+    if not isinstance(content, dict):
+        raise InvalidParameterValue("Content is required: pass ZipFile, or S3Bucket and S3Key.")
+    has_zip = content.get("ZipFile") is not None
+    has_s3 = content.get("S3Bucket") is not None or content.get("S3Key") is not None
+    if has_zip == has_s3:
+        raise InvalidParameterValue(
+            "Content must contain exactly one of ZipFile, or S3Bucket with S3Key."
+        )
+    if has_zip:
+        return LayerContent(zip_file=base64_blob(content["ZipFile"], "Content.ZipFile"))
+    bucket = string(content, "S3Bucket", required=True)
+    key = string(content, "S3Key", required=True)
+    validation.check_pattern(
+        "S3Bucket", bucket, validation.S3_BUCKET, 63, "use 3 to 63 letters, digits, dots, hyphens or underscores"
+    )
+    if len(bucket) < 3:
+        raise InvalidParameterValue("S3Bucket must be at least 3 characters long.")
+    validation.check_length("S3Key", key, 1024, minimum=1)
+    if content.get("S3ObjectVersion") is not None:
+        raise InvalidParameterValue("S3ObjectVersion is not supported: name the object by S3Key only.")
+    return LayerContent(s3_bucket=bucket, s3_key=key)
+
+
+@bp.post("/<layer_name>/versions")
+def publish_layer_version(layer_name):
+    body = json_body()
+    view = services().layers.publish(
+        g.caller,
+        parse_layer_name(layer_name),
+        _content(body),
+        description=string(body, "Description", default=""),
+        license_info=string(body, "LicenseInfo"),
+        compatible_runtimes=string_list(body, "CompatibleRuntimes"),
+        compatible_architectures=string_list(body, "CompatibleArchitectures"),
+    )
+    return _json(serialize.layer_version(view, _location(view)), 201)
+
+
+@bp.get("/<layer_name>/versions/<version>")
+def get_layer_version(layer_name, version):
+    view = services().layers.get_version(
+        g.caller, parse_layer_name(layer_name), validation.check_version_number(version)
+    )
+    return _json(serialize.layer_version(view, _location(view)))
+
+
+@bp.get("")
+def list_layers_or_get_by_arn():
+    # ListLayers and GetLayerVersionByArn share this path; botocore adds find=LayerVersion to the latter.
+    if request.args.get("find") == "LayerVersion":
+        arn = request.args.get("Arn")
+        if not arn:
+            raise InvalidParameterValue("Arn is required with find=LayerVersion.")
+        ref, version = parse_layer_version_arn(arn)
+        view = services().layers.get_version(g.caller, ref, version)
+        return _json(serialize.layer_version(view, _location(view)))
+    page = services().layers.list_layers(g.caller, **_filters())
+    body = {"Layers": [serialize.layers_item(v) for v in page.items]}
+    if page.next_marker:
+        body["NextMarker"] = page.next_marker
+    return _json(body)
+
+
+@bp.get("/<layer_name>/versions")
+def list_layer_versions(layer_name):
+    page = services().layers.list_versions(g.caller, parse_layer_name(layer_name), **_filters())
+    body = {"LayerVersions": [serialize.layer_versions_item(v) for v in page.items]}
+    if page.next_marker:
+        body["NextMarker"] = page.next_marker
+    return _json(body)
+
+
+@bp.delete("/<layer_name>/versions/<version>")
+def delete_layer_version(layer_name, version):
+    services().layers.delete_version(
+        g.caller, parse_layer_name(layer_name), validation.check_version_number(version)
+    )
+    return Response(status=204)
+
+
+@bp.post("/<layer_name>/versions/<version>/policy")
+def add_layer_version_permission(layer_name, version):
+    body = json_body()
+    statement, revision = services().layers.add_permission(
+        g.caller,
+        parse_layer_name(layer_name),
+        validation.check_version_number(version),
+        statement_id=string(body, "StatementId", required=True),
+        action=string(body, "Action", required=True),
+        principal=string(body, "Principal", required=True),
+        organization_id=string(body, "OrganizationId"),
+        revision_id=request.args.get("RevisionId"),
+    )
+    return _json({"Statement": statement, "RevisionId": revision}, 201)
+
+
+@bp.delete("/<layer_name>/versions/<version>/policy/<statement_id>")
+def remove_layer_version_permission(layer_name, version, statement_id):
+    services().layers.remove_permission(
+        g.caller,
+        parse_layer_name(layer_name),
+        validation.check_version_number(version),
+        statement_id,
+        revision_id=request.args.get("RevisionId"),
+    )
+    return Response(status=204)
+
+
+@bp.get("/<layer_name>/versions/<version>/policy")
+def get_layer_version_policy(layer_name, version):
+    document, revision = services().layers.get_policy(
+        g.caller, parse_layer_name(layer_name), validation.check_version_number(version)
+    )
+    return _json({"Policy": document, "RevisionId": revision})

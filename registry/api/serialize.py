@@ -1,0 +1,53 @@
+"""Domain views rendered as the JSON shapes of the Lambda API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from registry.layers import LayerVersionView
+
+
+def aws_timestamp(moment: datetime) -> str:
+    """Lambda's format, e.g. 2018-11-27T15:10:45.123+0000."""
+    if moment.tzinfo is None:  # SQLite hands back naive values; they are stored as UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+def layer_version(view: LayerVersionView, location: str) -> dict:
+    body = {
+        "Content": {"Location": location, "CodeSha256": view.code_sha256, "CodeSize": view.code_size},
+        "LayerArn": view.layer_arn,
+        "LayerVersionArn": view.layer_version_arn,
+        "Description": view.description,
+        "CreatedDate": aws_timestamp(view.created_at),
+        "Version": view.version,
+        "CompatibleRuntimes": view.compatible_runtimes,
+        "CompatibleArchitectures": view.compatible_architectures,
+    }
+    if view.license_info is not None:
+        body["LicenseInfo"] = view.license_info
+    return body
+
+
+def layer_versions_item(view: LayerVersionView) -> dict:
+    item = {
+        "LayerVersionArn": view.layer_version_arn,
+        "Version": view.version,
+        "Description": view.description,
+        "CreatedDate": aws_timestamp(view.created_at),
+        "CompatibleRuntimes": view.compatible_runtimes,
+        "CompatibleArchitectures": view.compatible_architectures,
+    }
+    if view.license_info is not None:
+        item["LicenseInfo"] = view.license_info
+    return item
+
+
+def layers_item(view: LayerVersionView) -> dict:
+    return {
+        "LayerName": view.name,
+        "LayerArn": view.layer_arn,
+        "LatestMatchingVersion": layer_versions_item(view),
+    }

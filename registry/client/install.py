@@ -1,0 +1,136 @@
+"""`strata install`: resolve, fetch, verify and merge layers, in order, into a target directory.
+
+The target receives what Lambda puts in /opt (the layers overlaid in the order given, later wins)
+plus the merge engine's bundle.json. Nothing is written to the target until every layer is
+resolved, downloaded and verified, and the new tree replaces the old one in a single rename.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry.client.cache import BlobCache
+from registry.client.errors import RequirementError, TargetError
+from registry.client.obtain import obtain
+from registry.client.requirements import Requirement
+from registry.client.resolve import ResolvedLayer, Resolver
+from registry.client.target import BUNDLE_FILE, check_target, read_bundle, staging_dir, swap_into_place
+from registry.errors import InvalidZip, StrataError
+
+
+@dataclass
+class InstallResult:
+    layers: list[ResolvedLayer]
+    target: Path
+    changed: bool
+    downloaded: int = 0
+    from_cache: int = 0
+    tree_digest: str | None = None
+
+
+def check_require_hashes(requirements: list[Requirement]) -> None:
+    """pip's hash-checking mode: every requirement pinned and hashed, or nothing happens."""
+    problems = []
+    for req in requirements:
+        if req.pinned_version is None:
+            problems.append(f"{req.describe()}: not pinned (use NAME==N or a layer version ARN)")
+        if not req.hashes:
+            problems.append(f"{req.describe()}: no --hash=sha256:...")
+    if problems:
+        raise RequirementError(
+            "--require-hashes needs every requirement pinned and hashed; `strata lock` writes such a file:\n  "
+            + "\n  ".join(problems)
+        )
+
+
+@contextmanager
+def cache_or_scratch(cache: BlobCache | None):
+    if cache is not None:
+        yield cache
+        return
+    with tempfile.TemporaryDirectory(prefix="strata-nocache-") as tmp:
+        yield BlobCache(Path(tmp))
+
+
+def install(
+    requirements: list[Requirement],
+    target: Path,
+    *,
+    resolver: Resolver,
+    cache: BlobCache | None,
+    jobs: int,
+    progress,
+    require_hashes: bool = False,
+) -> InstallResult:
+    if not requirements:
+        raise RequirementError("nothing to install: name at least one requirement or pass -r FILE")
+    if require_hashes:
+        check_require_hashes(requirements)
+    target = Path(target)
+    check_target(target)
+    layers = resolver.resolve_all(requirements, jobs=jobs)
+    current = read_bundle(target)
+    if current is not None and _same_install(current, layers, target):
+        return InstallResult(layers, target, changed=False, tree_digest=_digest(current))
+
+    with cache_or_scratch(cache) as blobs:
+        got = obtain(layers, blobs, jobs=jobs, progress=progress)
+        scratch = staging_dir(target)
+        try:
+            bundle = _merge(layers, got.paths, scratch / "bundle", blobs.layers_dir)
+            tree = scratch / "bundle" / "opt"
+            tree.mkdir(exist_ok=True)  # an install of empty layers still yields a directory
+            os.replace(scratch / "bundle" / BUNDLE_FILE, tree / BUNDLE_FILE)
+            swap_into_place(tree, target, scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return InstallResult(
+        layers,
+        target,
+        changed=True,
+        downloaded=got.downloaded,
+        from_cache=got.from_cache,
+        tree_digest=_digest(bundle),
+    )
+
+
+def _merge(layers: list[ResolvedLayer], paths: list[Path], out_dir: Path, cache_dir: Path) -> dict:
+    from registry.merge import MergeInput, merge
+
+    inputs = [
+        MergeInput(path=path, name=layer.label, arn=layer.version_arn, sha256=layer.sha256)
+        for layer, path in zip(layers, paths)
+    ]
+    try:
+        return merge(inputs, out_dir, cache_dir=cache_dir)
+    except InvalidZip as exc:
+        raise TargetError(f"cannot merge the layers: {exc.message}") from None
+    except StrataError:
+        raise
+    except OSError as exc:
+        raise TargetError(f"cannot merge the layers into {out_dir.parent}: {exc}") from None
+
+
+def _same_install(bundle: dict, layers: list[ResolvedLayer], target: Path) -> bool:
+    recorded = [i.get("sha256") for i in bundle.get("inputs") or [] if isinstance(i, dict)]
+    if recorded != [layer.sha256 for layer in layers]:
+        return False
+    # Cheap tamper guard: every file the bundle lists is still there with its size.
+    for entry in bundle.get("files") or []:
+        path = target / entry.get("path", "")
+        if entry.get("type", "file") == "file" and "size" in entry:
+            try:
+                if path.lstat().st_size != entry["size"]:
+                    return False
+            except OSError:
+                return False
+    return True
+
+
+def _digest(bundle: dict) -> str | None:
+    return bundle.get("tree_digest") or bundle.get("digest")

@@ -1,0 +1,72 @@
+"""Get verified zips for resolved layers: from the cache when it still holds them, else download."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry.client.cache import BlobCache
+from registry.client.download import RetryPolicy, fetch, make_pool, require_http
+from registry.client.resolve import ResolvedLayer
+
+
+@dataclass
+class Obtained:
+    paths: list[Path]  # one per resolved layer, in order
+    downloaded: int
+    from_cache: int
+
+
+def obtain(
+    layers: list[ResolvedLayer],
+    cache: BlobCache,
+    *,
+    jobs: int,
+    progress,
+    policy: RetryPolicy = RetryPolicy(),
+) -> Obtained:
+    cache.ensure()
+    paths: dict[str, Path] = {}
+    missing: dict[str, ResolvedLayer] = {}
+    for layer in layers:
+        if layer.sha256 in paths or layer.sha256 in missing:
+            continue
+        hit = cache.lookup(layer.sha256, layer.size if layer.size >= 0 else None)
+        if hit:
+            paths[layer.sha256] = hit
+        else:
+            missing[layer.sha256] = layer
+    from_cache = len(paths)
+    for layer in missing.values():
+        require_http(layer.location, layer.requirement.describe())
+    if missing:
+        pool = make_pool(jobs)
+
+        def download(layer: ResolvedLayer) -> tuple[str, Path]:
+            temp = cache.new_temp()
+            try:
+                with progress.task(layer.label, layer.size) as advance:
+                    fetch(
+                        layer.location,
+                        temp,
+                        sha256=layer.sha256,
+                        size=layer.size if layer.size >= 0 else None,
+                        subject=layer.requirement.describe(),
+                        pool=pool,
+                        on_bytes=advance,
+                        policy=policy,
+                    )
+                return layer.sha256, cache.admit(temp, layer.sha256)
+            finally:
+                temp.unlink(missing_ok=True)
+
+        with progress, ThreadPoolExecutor(max_workers=max(1, min(jobs, len(missing)))) as executor:
+            for sha256, path in executor.map(download, missing.values()):
+                paths[sha256] = path
+        pool.clear()
+    return Obtained(
+        paths=[paths[layer.sha256] for layer in layers],
+        downloaded=len(missing),
+        from_cache=from_cache,
+    )

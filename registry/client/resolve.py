@@ -1,0 +1,199 @@
+"""Turn requirements into exact layer versions through the Lambda API.
+
+Pins go straight to GetLayerVersion; everything else lists versions (with the runtime and
+architecture filters, re-applied here because not every server honours them) and takes the newest
+match. Errors say which requirement failed and what to change.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError as BotoClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
+
+from registry.client.errors import AccessDenied, ClientError, HashMismatch, LayerNotFound, NetworkError
+from registry.client.requirements import Requirement
+
+
+@dataclass(frozen=True)
+class Filters:
+    runtime: str | None = None
+    arch: str | None = None
+
+    def accepts(self, item: dict) -> bool:
+        if self.runtime and self.runtime not in (item.get("CompatibleRuntimes") or []):
+            return False
+        if self.arch and self.arch not in (item.get("CompatibleArchitectures") or []):
+            return False
+        return True
+
+    def describe(self) -> str:
+        parts = [f"runtime {self.runtime}"] * bool(self.runtime) + [f"architecture {self.arch}"] * bool(self.arch)
+        return " and ".join(parts)
+
+
+@dataclass(frozen=True)
+class ResolvedLayer:
+    requirement: Requirement
+    name: str
+    version: int
+    version_arn: str
+    sha256: str  # lowercase hex
+    size: int
+    location: str
+    # The GetLayerVersion answer, for callers that show more than the fields above.
+    response: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+def code_sha256_to_hex(value: str, subject: str) -> str:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise ClientError(f"{subject}: the server sent CodeSha256 {value!r}, which is not a base64 sha256")
+    return raw.hex()
+
+
+class Resolver:
+    def __init__(self, client, filters: Filters = Filters()):
+        self.client = client
+        self.filters = filters
+
+    def resolve_all(self, requirements: list[Requirement], jobs: int = 4) -> list[ResolvedLayer]:
+        if len(requirements) <= 1 or jobs <= 1:
+            return [self.resolve(r) for r in requirements]
+        with ThreadPoolExecutor(max_workers=min(jobs, len(requirements))) as pool:
+            return list(pool.map(self.resolve, requirements))
+
+    def resolve(self, req: Requirement) -> ResolvedLayer:
+        target = self.layer_name(req)
+        version = req.pinned_version
+        if version is None:
+            version = self._newest_match(req, target)
+        response = self._call(req, "GetLayerVersion", LayerName=target, VersionNumber=version)
+        content = response.get("Content") or {}
+        resolved = ResolvedLayer(
+            requirement=req,
+            name=req.name,
+            version=int(response.get("Version", version)),
+            version_arn=response.get("LayerVersionArn") or f"{target}:{version}",
+            sha256=code_sha256_to_hex(content.get("CodeSha256", ""), req.describe()),
+            size=int(content.get("CodeSize", -1)),
+            location=content.get("Location") or "",
+            response=response,
+        )
+        if req.hashes and resolved.sha256 not in req.hashes:
+            raise HashMismatch(
+                f"{req.describe()}: hash mismatch for {resolved.version_arn}: the requirement expects "
+                f"sha256 {_or_list(req.hashes)} but the server reports {resolved.sha256}; if the layer "
+                "was legitimately republished, re-run `strata lock`, otherwise do not trust this source"
+            )
+        return resolved
+
+    def layer_name(self, req: Requirement) -> str:
+        if req.layer_arn:
+            return req.layer_arn
+        if req.account:
+            meta = self.client.meta
+            return f"arn:{meta.partition}:lambda:{meta.region_name}:{req.account}:layer:{req.name}"
+        return req.name
+
+    def _newest_match(self, req: Requirement, target: str) -> int:
+        kwargs = {"LayerName": target}
+        if self.filters.runtime:
+            kwargs["CompatibleRuntime"] = self.filters.runtime
+        if self.filters.arch:
+            kwargs["CompatibleArchitecture"] = self.filters.arch
+        items = [i for i in self.list_versions(req, **kwargs) if self.filters.accepts(i)]
+        matching = [int(i["Version"]) for i in items if req.specifier.contains(int(i["Version"]))]
+        if matching:
+            return max(matching)
+        everything = self.list_versions(req, LayerName=target) if (self.filters.runtime or self.filters.arch) else items
+        if not everything:
+            raise LayerNotFound(
+                f"{req.describe()}: no layer {target!r} with versions you can read"
+                f"{self._where()}; check the name (`strata layers list`), the region, and for "
+                "another account's layer that its owner shared it with you"
+            )
+        wanted = [str(req.specifier)] * bool(req.specifier) + [self.filters.describe()] * bool(self.filters.describe())
+        raise LayerNotFound(
+            f"{req.describe()}: no version of {req.name} matches {' with '.join(wanted)}; "
+            f"nearest versions: {_nearest(everything, req)}; loosen the specifier or the "
+            "--runtime/--arch filters"
+        )
+
+    def list_versions(self, req: Requirement, **kwargs) -> list[dict]:
+        items, marker = [], None
+        while True:
+            page = self._call(req, "ListLayerVersions", **kwargs, **({"Marker": marker} if marker else {}))
+            items.extend(page.get("LayerVersions") or [])
+            marker = page.get("NextMarker")
+            if not marker:
+                return items
+
+    def _where(self) -> str:
+        meta = self.client.meta
+        return f" at {meta.endpoint_url} ({meta.region_name})"
+
+    def _call(self, req: Requirement, operation: str, **kwargs) -> dict:
+        method = getattr(self.client, _snake(operation))
+        try:
+            return method(**kwargs)
+        except (BotoClientError, BotoCoreError) as exc:
+            raise translate_error(exc, req.describe(), self._where()) from None
+
+
+def translate_error(exc: Exception, subject: str, where: str = "") -> ClientError:
+    """Map a botocore failure to a client error that names the subject and the fix."""
+    if isinstance(exc, BotoClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        message = exc.response.get("Error", {}).get("Message", "") or code
+        if code == "ResourceNotFoundException":
+            return LayerNotFound(f"{subject}: not found{where}: {message}; check the name and version (`strata layers versions NAME`)")
+        if code in ("AccessDeniedException", "AccessDenied"):
+            return AccessDenied(
+                f"{subject}: access denied{where}: {message}; another account's layer must be shared "
+                "with yours (its owner runs add-layer-version-permission with your account id)"
+            )
+        if code in ("UnrecognizedClientException", "InvalidSignatureException", "MissingAuthenticationTokenException"):
+            return AccessDenied(f"{subject}: the server rejected your credentials ({message}); check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --profile")
+        return ClientError(f"{subject}: {code}: {message}")
+    if isinstance(exc, NoCredentialsError):
+        return AccessDenied(
+            f"{subject}: no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or "
+            "use a profile (a local dev server accepts test/test)"
+        )
+    if isinstance(exc, EndpointConnectionError):
+        return NetworkError(f"{subject}: cannot reach the Lambda endpoint{where}; is the server running? Set --endpoint-url or STRATA_ENDPOINT_URL")
+    return NetworkError(f"{subject}: {exc}")
+
+
+def _nearest(items: list[dict], req: Requirement, limit: int = 5) -> str:
+    anchors = [c.version for c in req.specifier.clauses] or [max(int(i["Version"]) for i in items)]
+    ranked = sorted(items, key=lambda i: (min(abs(int(i["Version"]) - a) for a in anchors), -int(i["Version"])))
+    described = []
+    for item in sorted(ranked[:limit], key=lambda i: int(i["Version"])):
+        traits = ",".join((item.get("CompatibleRuntimes") or []) + (item.get("CompatibleArchitectures") or []))
+        described.append(f"{item['Version']} ({traits or 'no runtime/architecture listed'})")
+    return ", ".join(described)
+
+
+def _or_list(values) -> str:
+    return " or ".join(values)
+
+
+def _snake(operation: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")

@@ -1,0 +1,57 @@
+"""The botocore Lambda client: endpoint, region and credentials the way AWS tools find them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import NoRegionError
+
+from registry.client.errors import ClientError
+
+# Strata's own default region; used only when an endpoint is given and nothing names a region.
+_FALLBACK_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Connection:
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    max_pool: int = 10
+
+
+def lambda_client(conn: Connection):
+    """A botocore Lambda client.
+
+    Endpoint: --endpoint-url, then STRATA_ENDPOINT_URL, then botocore's own settings
+    (AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL, the profile). Credentials and region come from
+    botocore's chain, so the same command works against Strata and real AWS Lambda.
+    """
+    session = botocore.session.Session(profile=conn.profile)
+    endpoint = conn.endpoint_url or os.environ.get("STRATA_ENDPOINT_URL") or None
+    region = conn.region or session.get_config_variable("region")
+    if not region and endpoint:
+        region = _FALLBACK_REGION
+    config = Config(
+        # Attempts follow AWS_MAX_ATTEMPTS / the profile, as in every AWS tool.
+        retries={"mode": "standard"},
+        connect_timeout=10,
+        read_timeout=60,
+        max_pool_connections=max(10, conn.max_pool),
+        user_agent_extra="strata-client",
+    )
+    try:
+        return session.create_client("lambda", region_name=region, endpoint_url=endpoint, config=config)
+    except NoRegionError:
+        raise ClientError("no AWS region configured; set AWS_REGION or pass --region") from None
+
+
+def s3_client(conn: Connection):
+    """An S3 client from the same session settings (for publishing over the direct-upload limit)."""
+    session = botocore.session.Session(profile=conn.profile)
+    # botocore reads AWS_ENDPOINT_URL_S3 (or the profile's endpoint) by itself.
+    region = conn.region or session.get_config_variable("region") or _FALLBACK_REGION
+    return session.create_client("s3", region_name=region)

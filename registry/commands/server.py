@@ -1,0 +1,163 @@
+"""Server-side commands: serve, db, accounts, gc."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from registry.config import DEV_ACCESS_KEY_ID, DEV_ACCOUNT_ID, DEV_SECRET_ACCESS_KEY, Settings
+
+
+def _settings(data_dir: str | None, **overrides) -> Settings:
+    return Settings.from_env(data_dir=Path(data_dir) if data_dir else None, **overrides)
+
+
+_data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False), help="Data directory (default: STRATA_DATA_DIR or ./.strata)."
+)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@_data_dir_option
+@click.option("--dev", is_flag=True, help="Seed the dev account 000000000000 (key test/test). Same as STRATA_DEV=1.")
+@click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
+@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+@click.option("--migrate/--no-migrate", default=None, help="Run migrations first (default: only for SQLite).")
+def serve(host, port, data_dir, dev, workers, threads, migrate):
+    """Run the registry (gunicorn) on HOST:PORT."""
+    from registry import db
+    from registry.accounts import seed_dev_account
+
+    settings = _settings(data_dir, dev=dev or None)
+    # Workers build their app from the environment, so hand the effective settings down.
+    os.environ["STRATA_DATA_DIR"] = str(settings.data_dir)
+    if settings.dev:
+        os.environ["STRATA_DEV"] = "1"
+    url = settings.resolved_database_url
+    if migrate or (migrate is None and url.startswith("sqlite")):
+        db.upgrade(url)
+    if settings.dev:
+        database = db.Database(url)
+        seed_dev_account(database)
+        database.dispose()
+    click.echo(f"Strata serving the Lambda API on http://{host}:{port} (data: {settings.data_dir})", err=True)
+    if settings.dev:
+        click.echo(
+            f"dev account {DEV_ACCOUNT_ID}: aws_access_key_id={DEV_ACCESS_KEY_ID} "
+            f"aws_secret_access_key={DEV_SECRET_ACCESS_KEY} region={settings.region}",
+            err=True,
+        )
+    _Gunicorn(settings, bind=f"{host}:{port}", workers=workers, threads=threads).run()
+
+
+class _Gunicorn:
+    def __init__(self, settings: Settings, **options):
+        from gunicorn.app.base import BaseApplication
+
+        class App(BaseApplication):
+            def load_config(self):
+                self.cfg.set("bind", options["bind"])
+                self.cfg.set("workers", options["workers"])
+                self.cfg.set("threads", options["threads"])
+                self.cfg.set("worker_class", "gthread")
+                self.cfg.set("accesslog", None)
+                self.cfg.set("timeout", 900)
+                self.cfg.set("graceful_timeout", 5)
+                if "control_socket_disable" in self.cfg.settings:
+                    # One fixed socket path per user would collide between servers on one host.
+                    self.cfg.set("control_socket_disable", True)
+
+            def load(self):
+                from registry.api import create_app
+
+                return create_app(settings)
+
+        self._app = App()
+
+    def run(self):
+        self._app.run()
+
+
+@click.group()
+def db():
+    """Database schema commands."""
+
+
+@db.command()
+@_data_dir_option
+def upgrade(data_dir):
+    """Apply all Alembic migrations to the configured database."""
+    from registry import db as database
+
+    url = _settings(data_dir).resolved_database_url
+    database.upgrade(url)
+    click.echo("database is at the newest schema", err=True)
+
+
+@click.group()
+def accounts():
+    """Manage accounts and their access keys."""
+
+
+@accounts.command("create")
+@click.option("--id", "account_id", help="12-digit account id (random when omitted).")
+@click.option("--org", "organization_id", help="Organization id, o- followed by 10-32 lowercase alphanumerics.")
+@click.option("--json", "as_json", is_flag=True, help="Print the credentials as JSON.")
+@_data_dir_option
+def create_account(account_id, organization_id, as_json, data_dir):
+    """Create an account with one access key, and print its credentials."""
+    from registry.accounts import create_account as create
+    from registry.db import Database
+    from registry.errors import StrataError
+
+    database = Database(_settings(data_dir).resolved_database_url)
+    try:
+        credentials = create(database, account_id=account_id, organization_id=organization_id)
+    except StrataError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        database.dispose()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "account_id": credentials.account_id,
+                    "access_key_id": credentials.access_key_id,
+                    "secret_access_key": credentials.secret_access_key,
+                }
+            )
+        )
+    else:
+        click.echo(f"account_id          {credentials.account_id}")
+        click.echo(f"access_key_id       {credentials.access_key_id}")
+        click.echo(f"secret_access_key   {credentials.secret_access_key}")
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="List what would be deleted, delete nothing.")
+@click.option("--grace-minutes", default=60, show_default=True, type=int, help="Keep blobs younger than this.")
+@_data_dir_option
+def gc(dry_run, grace_minutes, data_dir):
+    """Delete stored blobs that no layer or function version references."""
+    from registry.db import Database
+    from registry.gc import collect
+    from storage import open_store
+
+    settings = _settings(data_dir)
+    database = Database(settings.resolved_database_url)
+    try:
+        report = collect(
+            database, open_store(settings), grace=timedelta(minutes=grace_minutes), dry_run=dry_run
+        )
+    finally:
+        database.dispose()
+    verb = "would delete" if dry_run else "deleted"
+    for digest in report.deleted:
+        click.echo(f"{verb} {digest}")
+    click.echo(f"{verb} {len(report.deleted)} blobs ({report.bytes_freed} bytes); kept {report.kept}", err=True)

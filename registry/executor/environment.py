@@ -1,0 +1,463 @@
+"""One execution environment: a sandboxed runtime that stays initialised between invocations.
+
+Lifecycle as on Lambda: the first invocation (or a prewarm) starts the runtime and waits until it
+asks for work (that is the Init Duration); invocations then run one at a time; a timeout, an OOM
+kill, a crash or an init failure destroys the environment, and the pool builds a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from registry.executor import processes
+from registry.executor.cgroups import EnvironmentCgroups
+from registry.executor.errors import SandboxError
+from registry.executor.interpreters import Interpreter, find_python
+from registry.executor.logs import LogPipe
+from registry.executor.netns import RUNTIME_API_PORT, listen_in_netns, listen_on_host
+from registry.executor.report import InvocationResult, Report
+from registry.executor.runtime_api import Invocation, RuntimeApiServer, RuntimeChannel
+from registry.executor.sandbox import (Mounts, Plan, bwrap_argv, launcher_argv, rlimit_argv)
+from registry.executor.spec import FunctionSpec
+from registry.executor.tmpvolumes import TmpVolume, TmpVolumes
+from registry.executor.uids import SandboxUser, reserve_uid
+
+INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase
+_BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+_SANDBOX_ROOTS = {"task": "/var/task", "opt": "/opt", "runtime": "/var/runtime"}
+
+
+class Environment:
+    def __init__(self, spec: FunctionSpec, plan: Plan, workdir: Path, volumes: TmpVolumes | None,
+                 *, provisioned: bool = False):
+        self.spec = spec
+        self.plan = plan
+        self.id = f"{os.getpid()}-{uuid.uuid4().hex[:10]}"
+        self._workdir = workdir / f"env-{self.id}"
+        self._volumes = volumes
+        self._provisioned = provisioned
+        self._lock = threading.Lock()  # one invocation at a time
+        self._destroy_lock = threading.Lock()
+        self.dead = False
+        self.started = False
+        self.last_used = time.monotonic()
+        self._init_duration_ms: float | None = None
+        self._init_reported = provisioned  # provisioned environments report no Init Duration
+        self._proc: subprocess.Popen | None = None
+        self._user: SandboxUser | None = None
+        self._cgroups: EnvironmentCgroups | None = None
+        self._volume: TmpVolume | None = None
+        self._server: RuntimeApiServer | None = None
+        self._channel = RuntimeChannel()
+        self._logs = LogPipe()
+        self._log_stream = (f"{datetime.now(timezone.utc):%Y/%m/%d}/[{spec.function_version}]"
+                            f"{uuid.uuid4().hex}")
+        self.mechanisms = plan.mechanisms(spec)
+        self.mechanisms["max_memory"] = ("cgroup memory.max_usage_in_bytes" if plan.cgroup_memory
+                                         else "VmHWM of the runtime's process tree")
+
+    # ---- start -------------------------------------------------------------------------------
+
+    def start(self) -> InvocationResult | None:
+        """Start the runtime and wait for its init; an init failure comes back as a result."""
+        self.started = True
+        begin = time.monotonic()
+        try:
+            entry = self._entrypoint()
+            if isinstance(entry, InvocationResult):
+                return entry
+            self._spawn(entry)
+        except BaseException:
+            self.destroy()
+            raise
+        ready = self._channel.wait_ready(INIT_TIMEOUT_S)
+        if self._channel.ready_at is not None:
+            self._init_duration_ms = (self._channel.ready_at - begin) * 1000
+            return None
+        request_id = str(uuid.uuid4())
+        if self._channel.init_error is not None:
+            body, _ = self._channel.init_error
+            failure = self._failure(request_id, "init_error", _json_or_wrap(body))
+        elif not ready:
+            failure = self._failure(request_id, "timeout", {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"RequestId: {request_id} Error: Init phase timed out after "
+                                f"{INIT_TIMEOUT_S:.2f} seconds"})
+        else:
+            failure = self._failure(request_id, "init_error", self._exit_error(request_id))
+        self.destroy()
+        return failure
+
+    def _entrypoint(self) -> list[str] | InvocationResult:
+        if self.spec.python_version:
+            interpreter = find_python(self.spec.python_version)
+            self._interpreter = interpreter
+            return [str(interpreter.path), "-S", f"{self._root('runtime')}/bootstrap.py"]
+        self._interpreter = None
+        for where in ("task", "opt"):
+            candidate = self.spec.bundle_dir / where / "bootstrap"
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return [f"{self._root(where)}/bootstrap"]
+        request_id = str(uuid.uuid4())
+        self.dead = True
+        return self._failure(request_id, "init_error", {
+            "errorType": "Runtime.InvalidEntrypoint",
+            "errorMessage": f"RequestId: {request_id} Error: Couldn't find valid bootstrap(s): "
+                            f"[{self._root('task')}/bootstrap {self._root('opt')}/bootstrap]"})
+
+    def _root(self, name: str) -> str:
+        """Where the runtime sees task/, opt/ or the runtime dir."""
+        if self.plan.bwrap:
+            return _SANDBOX_ROOTS[name]
+        if name == "runtime":
+            return str(self._workdir / "runtime")
+        return str(self.spec.bundle_dir / name)
+
+    def _spawn(self, entry: list[str]) -> None:
+        plan, spec = self.plan, self.spec
+        self._workdir.mkdir(mode=0o711)
+        runtime_dir = self._workdir / "runtime"
+        runtime_dir.mkdir(mode=0o755)
+        shutil.copyfile(_BOOTSTRAP, runtime_dir / "bootstrap.py")
+        os.chmod(runtime_dir / "bootstrap.py", 0o644)
+        if plan.drop_uid:
+            self._user = reserve_uid()
+        uid = self._user.uid if self._user else None
+        if plan.uses_cgroups:
+            self._cgroups = EnvironmentCgroups(
+                self.id, memory_mb=spec.memory_mb if plan.cgroup_memory else None,
+                memsw=plan.memsw, pids=plan.cgroup_pids)
+        tmp_path = self._tmp_dir(uid)
+        netns = plan.bwrap is not None and plan.netns
+        listener = None if netns else listen_on_host()
+        api = f"127.0.0.1:{RUNTIME_API_PORT}" if netns else "127.0.0.1:%d" % listener.getsockname()[1]
+
+        fds: dict[str, int] = {}
+        extra_fds: list[int] = []
+        info_r = block_w = None
+        try:
+            argv = launcher_argv(self._cgroups.dirs if self._cgroups else [], uid)
+            if plan.bwrap:
+                opt = spec.bundle_dir / "opt"
+                prefix = self._interpreter.prefix if self._interpreter else None
+                if prefix is not None and (prefix == Path("/usr") or Path("/usr") in prefix.parents):
+                    prefix = None
+                mounts = Mounts(task=spec.bundle_dir / "task", opt=opt if opt.is_dir() else None,
+                                runtime_dir=runtime_dir, tmp=tmp_path, interpreter_prefix=prefix)
+                for name, path in (("task", mounts.task), ("opt", mounts.opt),
+                                   ("runtime", runtime_dir), ("prefix", prefix),
+                                   ("tmp", tmp_path if self._volume else None)):
+                    if path is not None:
+                        fds[name] = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+                info_w = block_r = None
+                if netns:
+                    info_r, info_w = os.pipe2(os.O_CLOEXEC)
+                    block_r, block_w = os.pipe2(os.O_CLOEXEC)
+                    extra_fds = [info_w, block_r]
+                argv += bwrap_argv(plan.bwrap, plan, spec, fds, mounts, self._volume is not None,
+                                   info_w, block_r)
+            argv += rlimit_argv(spec, plan) + entry
+            env = self._environment(api, tmp_path)
+            cwd = self._root("task") if not plan.bwrap else "/"
+            try:
+                self._proc = subprocess.Popen(
+                    argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=self._logs.write_fd,
+                    stderr=self._logs.write_fd, pass_fds=[*fds.values(), *extra_fds],
+                    start_new_session=True)
+            except OSError as exc:
+                raise SandboxError(f"cannot start the sandbox: {exc}") from None
+        finally:
+            for fd in [*fds.values(), *extra_fds]:
+                os.close(fd)
+        self._logs.start()
+        threading.Thread(target=self._watch, name="strata-env-watch", daemon=True).start()
+        if netns:
+            try:
+                listener = self._listen_in_sandbox(info_r)
+            finally:
+                os.close(info_r)
+            os.write(block_w, b"x")
+            os.close(block_w)
+        self._server = RuntimeApiServer(listener, self._channel)
+        self._server.start()
+
+    def _listen_in_sandbox(self, info_r: int):
+        """Read bwrap's info (the sandbox pid) and open the Runtime API socket in its netns."""
+        data = b""
+        deadline = time.monotonic() + INIT_TIMEOUT_S
+        while True:
+            try:
+                info = json.loads(data)
+                break
+            except ValueError:
+                pass
+            ready, _, _ = select.select([info_r], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(info_r, 4096) if ready else b""
+            if not chunk:
+                self._proc.wait(timeout=5)
+                self._logs.drain()
+                raise SandboxError(
+                    f"the sandbox failed to start (exit {self._proc.returncode}): "
+                    f"{self._logs.take().strip()[-2000:]}")
+            data += chunk
+        return listen_in_netns(int(info["child-pid"]))
+
+    def _tmp_dir(self, uid: int | None) -> Path:
+        if self.plan.bwrap and self.plan.loop_tmp and self._volumes is not None:
+            self._volume = self._volumes.take(self.spec.tmp_mb)
+            self._volume.give_to(uid if uid is not None else os.geteuid())
+            return self._volume.mountpoint
+        path = self._workdir / "tmp"
+        path.mkdir(mode=0o700)
+        if uid is not None:
+            os.chown(path, uid, uid)
+        return path
+
+    def _environment(self, api: str, tmp: Path) -> dict[str, str]:
+        spec = self.spec
+        task, opt, runtime = self._root("task"), self._root("opt"), self._root("runtime")
+        env = {
+            "PATH": f"/usr/local/bin:/usr/bin/:/bin:{opt}/bin",
+            "LD_LIBRARY_PATH": f"/lib64:/usr/lib64:{runtime}:{runtime}/lib:{task}:{task}/lib:{opt}/lib",
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "LAMBDA_TASK_ROOT": task,
+            "LAMBDA_RUNTIME_DIR": runtime,
+            "_HANDLER": spec.handler,
+            "AWS_LAMBDA_RUNTIME_API": api,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.function_version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": self._log_stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": ("provisioned-concurrency" if self._provisioned
+                                               else "on-demand"),
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+        }
+        if spec.python_version:
+            env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{spec.runtime}"
+            env["PYTHONPATH"] = (f"{task}:{opt}/python/lib/python{spec.python_version}"
+                                 f"/site-packages:{opt}/python")
+        if not self.plan.bwrap:
+            env["TMPDIR"] = str(tmp)
+        if self.plan.rlimit_memory:
+            # Under RLIMIT_AS every thread's malloc arena and OpenBLAS's per-core threads eat
+            # address space; these keep ordinary code (threads, numpy) working under the cap.
+            env.update(MALLOC_ARENA_MAX="2", OPENBLAS_NUM_THREADS="1")
+        env.update(spec.env)
+        return env
+
+    def _watch(self) -> None:
+        self._proc.wait()
+        self._channel.mark_exited()
+
+    # ---- invoke ------------------------------------------------------------------------------
+
+    def invoke(self, payload: bytes, request_id: str | None = None,
+               client_context: str | None = None) -> InvocationResult:
+        with self._lock:
+            self.last_used = time.monotonic()
+            if not self.started:
+                failure = self.start()
+                if failure is not None:
+                    return failure
+            if self.dead:
+                raise SandboxError("environment is no longer running")
+            try:
+                return self._invoke(payload, request_id or str(uuid.uuid4()), client_context)
+            finally:
+                self.last_used = time.monotonic()
+
+    def _invoke(self, payload: bytes, request_id: str, client_context: str | None) -> InvocationResult:
+        spec = self.spec
+        self._reset_peak()
+        init_logs = self._logs.take()
+        begin = time.monotonic()
+        deadline = begin + spec.timeout_s
+        invocation = Invocation(
+            request_id=request_id, payload=payload,
+            deadline_ms=int((time.time() + spec.timeout_s) * 1000), function_arn=spec.arn,
+            trace_id=f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
+            client_context=client_context)
+        self._channel.submit(invocation)
+        answered = self._wait(invocation, deadline)
+        duration_ms = min((time.monotonic() - begin) * 1000, spec.timeout_s * 1000)
+        peak = self._peak()
+        self._logs.drain()
+        extra_log = ""
+        if answered and invocation.response is not None:
+            outcome, body, function_error = "success", invocation.response, None
+        elif answered and invocation.oversized is not None:
+            outcome, function_error = "function_error", "Unhandled"
+            body = _dump({"errorMessage": f"Response payload size ({invocation.oversized} bytes) "
+                                          f"exceeded maximum allowed payload size (6291556 bytes).",
+                          "errorType": "Function.ResponseSizeTooLarge"})
+        elif answered:
+            outcome, function_error = "function_error", "Unhandled"
+            body = invocation.error or b""
+            if self.plan.rlimit_memory and _error_type(body) == "MemoryError":
+                # Under an rlimit the allocation fails inside the handler instead of a kill.
+                outcome = "out_of_memory"
+                self.destroy()
+        elif not self._channel.exited and time.monotonic() >= deadline:
+            outcome, function_error = "timeout", "Unhandled"
+            message = f"Task timed out after {spec.timeout_s:.2f} seconds"
+            body = _dump({"errorType": "Sandbox.Timedout",
+                          "errorMessage": f"RequestId: {request_id} Error: {message}"})
+            extra_log = f"{_now()} {request_id} {message}\n"
+            self.destroy()
+        else:
+            document = self._exit_error(request_id)
+            outcome = "out_of_memory" if document["errorType"] == "Runtime.OutOfMemory" else "runtime_exit"
+            function_error, body = "Unhandled", _dump(document)
+            extra_log = f"{document['errorMessage']}\n{document['errorType']}\n"
+            self.destroy()
+        report = Report(request_id=request_id, duration_ms=duration_ms,
+                        memory_size_mb=spec.memory_mb, max_memory_used_mb=peak,
+                        init_duration_ms=self._take_init_duration())
+        logs = (f"{init_logs}START RequestId: {request_id} Version: {spec.function_version}\n"
+                f"{self._logs.take()}{extra_log}END RequestId: {request_id}\n{report.line()}\n")
+        return InvocationResult(request_id=request_id, payload=body, function_error=function_error,
+                                outcome=outcome, logs=logs, report=report,
+                                mechanisms=dict(self.mechanisms))
+
+    def _wait(self, invocation: Invocation, deadline: float) -> bool:
+        watch_tmp = not self.plan.bwrap and self.plan.isolation != "none"
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return invocation.answered
+            step = min(remaining, 0.25) if watch_tmp else remaining
+            if self._channel.wait_answer(invocation, step):
+                return invocation.answered
+            if watch_tmp and _usage_bytes(self._workdir / "tmp") > self.spec.tmp_mb << 20:
+                # Without a sized filesystem the cap is a watchdog: over it, the environment goes.
+                self._logs.drain()
+                self.destroy()
+                return False
+
+    def _exit_error(self, request_id: str) -> dict:
+        self._proc.wait()
+        code = self._proc.returncode
+        oom = self._cgroups is not None and self._cgroups.oom_kills() > 0
+        if code < 0:
+            name = "killed" if -code == signal.SIGKILL else signal.Signals(-code).name.lower()
+            detail = f"signal: {name}"
+        elif code > 128 and self.plan.bwrap:
+            # bwrap reports a child killed by signal N as exit status 128+N.
+            detail = "signal: killed" if code - 128 == signal.SIGKILL else f"exit status {code}"
+        else:
+            detail = f"exit status {code}"
+        return {"errorType": "Runtime.OutOfMemory" if oom else "Runtime.ExitError",
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {detail}"}
+
+    def _failure(self, request_id: str, outcome: str, document: dict) -> InvocationResult:
+        self._logs.drain()
+        report = Report(request_id=request_id, duration_ms=0.0, memory_size_mb=self.spec.memory_mb,
+                        max_memory_used_mb=None, init_duration_ms=None)
+        logs = (f"{self._logs.take()}START RequestId: {request_id} Version: "
+                f"{self.spec.function_version}\nEND RequestId: {request_id}\n{report.line()}\n")
+        return InvocationResult(request_id=request_id, payload=_dump(document),
+                                function_error="Unhandled", outcome=outcome, logs=logs,
+                                report=report, mechanisms=dict(self.mechanisms))
+
+    def _take_init_duration(self) -> float | None:
+        if self._init_reported:
+            return None
+        self._init_reported = True
+        return self._init_duration_ms
+
+    def _reset_peak(self) -> None:
+        if self._cgroups is not None and self._cgroups.memory is not None:
+            self._cgroups.reset_peak()
+        elif self._proc is not None:
+            processes.reset_peak(self._proc.pid)
+
+    def _peak(self) -> int | None:
+        try:
+            if self._cgroups is not None and self._cgroups.memory is not None:
+                return self._cgroups.peak_mb()
+            if self._proc is None or self._proc.poll() is not None:
+                return None
+            return processes.peak_mb(self._proc.pid)
+        except OSError:  # the environment was torn down by the /tmp watchdog
+            return None
+
+    # ---- teardown ----------------------------------------------------------------------------
+
+    def destroy(self) -> None:
+        """Kill the whole tree and remove every trace: cgroups, /tmp, uid, work dir."""
+        with self._destroy_lock:
+            if self.dead and self._proc is None and not self._workdir.exists():
+                return
+            self.dead = True
+            if self._server is not None:
+                self._server.close()
+            self._channel.close()
+            if self._proc is not None:
+                if self._proc.poll() is None:
+                    try:
+                        os.killpg(self._proc.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                self._proc.wait()
+            if self._cgroups is not None:
+                self._cgroups.remove()
+            if self._user is not None:
+                processes.kill_uid(self._user.uid)
+            self._logs.wait_eof(1.0)
+            self._logs.close()
+            if self._volume is not None:
+                self._volume.destroy()
+                self._volume = None
+            if self._user is not None:
+                self._user.release()
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._proc = None
+
+
+def _usage_bytes(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+def _error_type(body: bytes) -> str | None:
+    try:
+        return json.loads(body).get("errorType")
+    except (ValueError, AttributeError):
+        return None
+
+
+def _json_or_wrap(body: bytes) -> dict:
+    try:
+        document = json.loads(body)
+        if isinstance(document, dict):
+            return document
+    except ValueError:
+        pass
+    return {"errorType": "Runtime.Unknown", "errorMessage": body.decode("utf-8", "replace")}
+
+
+def _dump(document: dict) -> bytes:
+    return json.dumps(document).encode()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

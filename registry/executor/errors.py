@@ -1,0 +1,26 @@
+"""Errors of the executor: the host cannot provide what a run needs."""
+
+from __future__ import annotations
+
+from registry.errors import InvalidParameterValue, ServiceUnavailable
+
+
+class SandboxError(ServiceUnavailable):
+    """The sandbox could not be built or started (bubblewrap, cgroups, mounts, interpreter)."""
+
+
+class IsolationUnavailable(SandboxError):
+    """Strict isolation was asked for, but the host cannot enforce every limit hard."""
+
+    def __init__(self, missing: dict[str, str]):
+        detail = "; ".join(f"{limit}: {why}" for limit, why in sorted(missing.items()))
+        super().__init__(f"strict isolation is not available on this host ({detail})")
+        self.missing = dict(missing)
+
+
+class InterpreterNotFound(InvalidParameterValue):
+    """No host interpreter is configured or installed for the function's runtime."""
+
+
+class UnsupportedRuntime(InvalidParameterValue):
+    """The executor cannot run this runtime (for example nodejs on a host without it)."""

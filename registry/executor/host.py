@@ -1,0 +1,83 @@
+"""What the host allows: detected once per process, so every environment picks its mechanisms
+without probing again. Tests (and operators) can switch mechanisms off with `without()`."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+CGROUP_V1 = "/sys/fs/cgroup"
+NOBODY = 65534
+
+
+@dataclass(frozen=True)
+class HostCapabilities:
+    root: bool
+    bwrap: str | None  # absolute path of a bubblewrap that can build a sandbox here
+    cgroup_memory: bool  # cgroup v1 memory controller we may create groups in
+    cgroup_memsw: bool  # ... with swap accounting, so swap cannot escape the limit
+    cgroup_pids: bool  # cgroup v1 pids controller
+    loop_tmp: bool  # loop-mounted ext4 images can serve as /tmp
+    enter_netns: bool  # we may enter a sandbox's network namespace to serve the Runtime API in it
+
+    @classmethod
+    def detect(cls) -> "HostCapabilities":
+        return _detect()
+
+    def without(self, *names: str) -> "HostCapabilities":
+        """A copy with the named mechanisms off: 'bwrap', 'cgroups', 'loop', 'netns'."""
+        off = {}
+        for name in names:
+            if name == "bwrap":
+                off.update(bwrap=None, enter_netns=False)
+            elif name == "cgroups":
+                off.update(cgroup_memory=False, cgroup_memsw=False, cgroup_pids=False)
+            elif name == "loop":
+                off.update(loop_tmp=False)
+            elif name == "netns":
+                off.update(enter_netns=False)
+            else:
+                raise ValueError(f"unknown mechanism {name!r} (bwrap, cgroups, loop, netns)")
+        return dataclasses.replace(self, **off)
+
+    @classmethod
+    def from_env(cls, environ=None) -> "HostCapabilities":
+        """Detected capabilities minus those listed in STRATA_EXECUTOR_DISABLE (comma-separated)."""
+        environ = os.environ if environ is None else environ
+        names = [n.strip() for n in environ.get("STRATA_EXECUTOR_DISABLE", "").split(",") if n.strip()]
+        return cls.detect().without(*names)
+
+
+@functools.lru_cache(maxsize=1)
+def _detect() -> HostCapabilities:
+    root = os.geteuid() == 0
+    memory = root and os.access(f"{CGROUP_V1}/memory/cgroup.procs", os.W_OK)
+    return HostCapabilities(
+        root=root,
+        bwrap=_working_bwrap(root),
+        cgroup_memory=memory,
+        cgroup_memsw=memory and os.path.exists(f"{CGROUP_V1}/memory/memory.memsw.limit_in_bytes"),
+        cgroup_pids=root and os.access(f"{CGROUP_V1}/pids/cgroup.procs", os.W_OK),
+        loop_tmp=root and os.path.exists("/dev/loop-control") and shutil.which("mkfs.ext4") is not None
+        and shutil.which("mount") is not None,
+        enter_netns=root,
+    )
+
+
+def _working_bwrap(root: bool) -> str | None:
+    path = shutil.which("bwrap")
+    if path is None:
+        return None
+    # The sandbox is started as an unprivileged uid, so probe it the same way.
+    prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if root else []
+    probe = [path, "--unshare-all", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
+             "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "/bin/true"]
+    try:
+        ok = subprocess.run(prefix + probe, capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return path if ok else None

@@ -1,0 +1,180 @@
+"""EnvironmentPool: warm environments per function spec, the executor's Python API.
+
+Thread-safe. Each environment serves one invocation at a time; concurrent invocations of a spec
+use up to `max_environments_per_spec` environments and otherwise wait for one to become free.
+Idle environments are torn down after `idle_timeout_s`, except the `prewarm`ed ("provisioned")
+ones. Sandbox failures raise `SandboxError` (a `ServiceUnavailable`); everything the function
+does, including timeouts and OOM kills, comes back as an `InvocationResult`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from registry.executor import cgroups
+from registry.executor.environment import Environment
+from registry.executor.errors import SandboxError
+from registry.executor.host import HostCapabilities
+from registry.executor.report import InvocationResult
+from registry.executor.sandbox import plan
+from registry.executor.spec import FunctionSpec
+from registry.executor.tmpvolumes import TmpVolumes
+
+
+class _SpecEnvironments:
+    def __init__(self):
+        self.idle: list[Environment] = []
+        self.busy: set[Environment] = set()
+        self.starting = 0
+        self.provisioned = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.idle) + len(self.busy) + self.starting
+
+
+class EnvironmentPool:
+    def __init__(self, *, max_environments_per_spec: int = 4, idle_timeout_s: float = 300.0,
+                 host: HostCapabilities | None = None, workdir: Path | None = None):
+        self.host = host if host is not None else HostCapabilities.from_env()
+        self._max = max_environments_per_spec
+        self._idle_timeout = idle_timeout_s
+        base = Path(workdir) if workdir else Path(tempfile.gettempdir())
+        self._workdir = Path(tempfile.mkdtemp(prefix="strata-executor-", dir=base))
+        # The sandbox uids must reach their own directories below this one.
+        os.chmod(self._workdir, 0o711)
+        self._volumes = TmpVolumes(self._workdir) if self.host.loop_tmp else None
+        self._specs: dict[FunctionSpec, _SpecEnvironments] = {}
+        self._cond = threading.Condition()
+        self._closed = False
+        if self.host.cgroup_memory or self.host.cgroup_pids:
+            cgroups.sweep_stale()
+        self._reaper = threading.Thread(target=self._reap, name="strata-pool-reaper", daemon=True)
+        self._reaper.start()
+
+    def invoke(self, spec: FunctionSpec, payload: bytes, *, request_id: str | None = None,
+               client_context: str | None = None) -> InvocationResult:
+        env = self._acquire(spec)
+        try:
+            return env.invoke(payload, request_id, client_context)
+        finally:
+            self._release(spec, env)
+
+    def prewarm(self, spec: FunctionSpec, count: int) -> None:
+        """Keep `count` initialised environments for `spec` (provisioned concurrency)."""
+        chosen = plan(spec, self.host)
+        with self._cond:
+            envs = self._specs.setdefault(spec, _SpecEnvironments())
+            envs.provisioned = count
+            missing = max(0, min(count, self._max) - envs.count)
+            envs.starting += missing
+        started = []
+        try:
+            for _ in range(missing):
+                env = Environment(spec, chosen, self._workdir, self._volumes, provisioned=True)
+                started.append(env)
+                failure = env.start()
+                if failure is not None:
+                    started.remove(env)
+                    raise SandboxError(f"prewarm failed: {failure.payload.decode()}")
+        finally:
+            with self._cond:
+                envs.starting -= missing
+                envs.idle.extend(e for e in started if not e.dead)
+                self._cond.notify_all()
+
+    def discard(self, spec: FunctionSpec) -> None:
+        """Tear down every idle environment of `spec`; busy ones go when their invocation ends."""
+        with self._cond:
+            envs = self._specs.pop(spec, None)
+            idle = envs.idle if envs else []
+            if envs:
+                for env in envs.busy:
+                    env.dead = True  # released, then destroyed by _release
+        for env in idle:
+            env.destroy()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            everything = [e for envs in self._specs.values() for e in (*envs.idle, *envs.busy)]
+            self._specs.clear()
+            self._cond.notify_all()
+        for env in everything:
+            env.destroy()
+        self._reaper.join()
+        if self._volumes is not None:
+            self._volumes.close()
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _acquire(self, spec: FunctionSpec) -> Environment:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise SandboxError("the executor pool is closed")
+                envs = self._specs.setdefault(spec, _SpecEnvironments())
+                while envs.idle:
+                    env = envs.idle.pop()
+                    if not env.dead:
+                        envs.busy.add(env)
+                        return env
+                if envs.count < self._max:
+                    envs.starting += 1
+                    break
+                self._cond.wait()
+        try:
+            chosen = plan(spec, self.host)
+            env = Environment(spec, chosen, self._workdir, self._volumes)
+        except BaseException:
+            with self._cond:
+                envs.starting -= 1
+                self._cond.notify_all()
+            raise
+        with self._cond:
+            envs.starting -= 1
+            envs.busy.add(env)
+        return env
+
+    def _release(self, spec: FunctionSpec, env: Environment) -> None:
+        with self._cond:
+            envs = self._specs.get(spec)
+            if envs is not None:
+                envs.busy.discard(env)
+                if not env.dead and not self._closed:
+                    envs.idle.append(env)
+                    env = None
+            self._cond.notify_all()
+        if env is not None:
+            env.destroy()
+
+    def _reap(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait(timeout=min(1.0, self._idle_timeout))
+                if self._closed:
+                    return
+                now = time.monotonic()
+                expired = []
+                for envs in self._specs.values():
+                    keep = envs.provisioned
+                    for env in sorted(envs.idle, key=lambda e: e.last_used, reverse=True):
+                        if keep > 0 and not env.dead:
+                            keep -= 1
+                        elif env.dead or now - env.last_used > self._idle_timeout:
+                            envs.idle.remove(env)
+                            expired.append(env)
+            for env in expired:
+                env.destroy()

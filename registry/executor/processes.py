@@ -1,0 +1,85 @@
+"""Process-tree helpers over /proc: memory high-water marks and sweeping a uid."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and all its descendants (via /proc/PID/task/TID/children)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{current}/task/{tid}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+            except OSError:
+                pass
+    return found
+
+
+def reset_peak(pid: int) -> None:
+    # "5" resets VmHWM; works on our own children without any privilege.
+    for member in descendants(pid):
+        try:
+            with open(f"/proc/{member}/clear_refs", "w") as f:
+                f.write("5")
+        except OSError:
+            pass
+
+
+def peak_mb(pid: int) -> int | None:
+    """Sum of VmHWM over the tree: an upper bound when processes share pages."""
+    total = 0
+    for member in descendants(pid):
+        try:
+            with open(f"/proc/{member}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return -(-total // 1024) if total else None
+
+
+def pids_of_uid(uid: int) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status") as f:
+                for line in f:
+                    if line.startswith("State:") and line.split()[1] in ("Z", "X"):
+                        break  # already dead, waiting to be reaped
+                    if line.startswith("Uid:"):
+                        if int(line.split()[2]) == uid or int(line.split()[1]) == uid:
+                            found.append(int(name))
+                        break
+        except OSError:
+            pass
+    return found
+
+
+def kill_uid(uid: int, deadline_s: float = 5.0) -> None:
+    """SIGKILL every process of `uid` until none is left (new forks are caught by the next round)."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        pids = pids_of_uid(uid)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.002)

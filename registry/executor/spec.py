@@ -1,0 +1,127 @@
+"""What identifies a warm environment: the bundle, its handler and runtime, and its limits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from registry.errors import InvalidParameterValue
+
+# Lambda's ranges. The Python API also accepts smaller memory and /tmp sizes so that limit tests
+# stay fast; the CLI keeps Lambda's ranges.
+MEMORY_MB = (128, 10240)
+TMP_MB = (512, 10240)
+TIMEOUT_S = (1, 900)
+_API_MEMORY_MIN_MB = 32
+_API_TMP_MIN_MB = 8
+
+ISOLATION_LEVELS = ("strict", "best-effort", "none")
+PYTHON_RUNTIME = re.compile(r"python(3\.\d+)")
+CUSTOM_RUNTIMES = frozenset({"provided", "provided.al2", "provided.al2023"})
+_ENV_NAME = re.compile(r"[a-zA-Z]([a-zA-Z0-9_])*")
+# Lambda reserves these; a function may not set them (AWS answers InvalidParameterValueException).
+RESERVED_ENV = frozenset(
+    """_HANDLER _X_AMZN_TRACE_ID AWS_DEFAULT_REGION AWS_REGION AWS_EXECUTION_ENV
+    AWS_LAMBDA_FUNCTION_NAME AWS_LAMBDA_FUNCTION_MEMORY_SIZE AWS_LAMBDA_FUNCTION_VERSION
+    AWS_LAMBDA_INITIALIZATION_TYPE AWS_LAMBDA_LOG_GROUP_NAME AWS_LAMBDA_LOG_STREAM_NAME
+    AWS_ACCESS_KEY AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+    AWS_LAMBDA_RUNTIME_API LAMBDA_TASK_ROOT LAMBDA_RUNTIME_DIR""".split()
+)
+
+
+class FrozenEnv(Mapping):
+    """An immutable, hashable mapping of environment variables (so specs can key a pool)."""
+
+    __slots__ = ("_items", "_dict")
+
+    def __init__(self, items: Mapping[str, str] | None = None):
+        self._dict = {str(k): str(v) for k, v in sorted((items or {}).items())}
+        self._items = tuple(self._dict.items())
+
+    def __getitem__(self, key):
+        return self._dict[key]
+
+    def __iter__(self):
+        return iter(self._dict)
+
+    def __len__(self):
+        return len(self._items)
+
+    def __hash__(self):
+        return hash(self._items)
+
+    def __eq__(self, other):
+        if isinstance(other, FrozenEnv):
+            return self._items == other._items
+        return isinstance(other, Mapping) and self._dict == dict(other)
+
+    def __repr__(self):
+        return f"FrozenEnv({self._dict!r})"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function version as the executor runs it; equal specs share warm environments."""
+
+    bundle_dir: Path
+    handler: str
+    runtime: str
+    memory_mb: int = 128
+    tmp_mb: int = 512
+    timeout_s: float = 3.0
+    env: Mapping[str, str] = field(default_factory=FrozenEnv)
+    function_name: str = "function"
+    function_version: str = "$LATEST"
+    function_arn: str | None = None
+    region: str = "us-east-1"
+    isolation: str = "best-effort"
+    network: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "bundle_dir", Path(self.bundle_dir).resolve())
+        object.__setattr__(self, "env", FrozenEnv(self.env))
+        self._check()
+
+    def _check(self) -> None:
+        if not (self.bundle_dir / "task").is_dir():
+            raise InvalidParameterValue(f"bundle {self.bundle_dir} has no task/ directory")
+        if self.runtime not in CUSTOM_RUNTIMES and not PYTHON_RUNTIME.fullmatch(self.runtime):
+            raise InvalidParameterValue(
+                f"runtime {self.runtime!r} is not supported by the executor "
+                "(python3.N, provided, provided.al2, provided.al2023)"
+            )
+        if not self.handler or len(self.handler) > 128:
+            raise InvalidParameterValue("handler must be 1 to 128 characters")
+        _in_range("memory_mb", self.memory_mb, _API_MEMORY_MIN_MB, MEMORY_MB[1])
+        _in_range("tmp_mb", self.tmp_mb, _API_TMP_MIN_MB, TMP_MB[1])
+        _in_range("timeout_s", self.timeout_s, 0.05, TIMEOUT_S[1])
+        if self.isolation not in ISOLATION_LEVELS:
+            raise InvalidParameterValue(
+                f"isolation must be one of {', '.join(ISOLATION_LEVELS)}, not {self.isolation!r}"
+            )
+        for name in self.env:
+            if not _ENV_NAME.fullmatch(name):
+                raise InvalidParameterValue(f"environment variable name {name!r} is not valid")
+            if name in RESERVED_ENV:
+                raise InvalidParameterValue(
+                    f"environment variable {name} is reserved by Lambda and cannot be set"
+                )
+
+    @property
+    def python_version(self) -> str | None:
+        """'3.12' for python3.12, None for custom runtimes."""
+        match = PYTHON_RUNTIME.fullmatch(self.runtime)
+        return match.group(1) if match else None
+
+    @property
+    def arn(self) -> str:
+        if self.function_arn:
+            return self.function_arn
+        return f"arn:aws:lambda:{self.region}:000000000000:function:{self.function_name}"
+
+
+def _in_range(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise InvalidParameterValue(f"{name} must be between {low:g} and {high:g}, not {value}")

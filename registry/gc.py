@@ -1,0 +1,70 @@
+"""Garbage collection of blobs that no row references.
+
+Publishing stores the blob before committing its rows, so a publish that dies midway leaves an
+unreferenced blob. Only blobs older than the grace period are collected, which leaves every
+publish still in flight alone, and each candidate's references are checked again right before it
+is deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.db import Database
+from registry.models import LayerVersion
+from storage.base import BlobStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRACE = timedelta(hours=1)
+
+
+@dataclass
+class GcReport:
+    deleted: list[str] = field(default_factory=list)
+    bytes_freed: int = 0
+    kept: int = 0
+
+
+def referenced_digests(session: Session, digests: set[str] | None = None) -> set[str]:
+    """Digests still needed: every layer version not deleted."""
+    query = select(LayerVersion.blob_digest).where(LayerVersion.deleted_at.is_(None))
+    if digests is not None:
+        query = query.where(LayerVersion.blob_digest.in_(digests))
+    return set(session.scalars(query))
+
+
+def collect(
+    db: Database,
+    store: BlobStore,
+    *,
+    grace: timedelta = DEFAULT_GRACE,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> GcReport:
+    now = now or datetime.now(timezone.utc)
+    with db.read() as session:
+        referenced = referenced_digests(session)
+    report = GcReport()
+    for blob in store.iter_blobs():
+        created = blob.created_at
+        if created is not None and created.tzinfo is None:
+            created = created.replace(tzinfo=timezone.utc)
+        if blob.digest in referenced or (created is not None and now - created < grace):
+            report.kept += 1
+            continue
+        with db.read() as session:
+            if referenced_digests(session, {blob.digest}):
+                report.kept += 1
+                continue
+        if not dry_run:
+            store.delete(blob.digest)
+            log.info("deleted unreferenced blob %s (%d bytes)", blob.digest, blob.size)
+        report.deleted.append(blob.digest)
+        report.bytes_freed += blob.size
+    return report

@@ -1,0 +1,500 @@
+"""Layers: publish immutable versions, read them, list them, delete them and share them.
+
+Version numbers come from a per-layer counter incremented in the same transaction that inserts the
+version, so concurrent publishes get distinct, gapless numbers and a number is never reused (a
+delete only marks the row). Blobs are stored before the rows are committed: a publish that dies
+midway leaves at most an unreferenced blob, which `strata gc` reclaims.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import BinaryIO
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, selectinload
+
+from registry import policy, validation
+from registry.accounts import Caller
+from registry.arns import LayerRef, layer_arn, layer_version_arn
+from registry.db import Database
+from registry.errors import (
+    AccessDenied,
+    CodeStorageExceeded,
+    InvalidParameterValue,
+    PolicyLengthExceeded,
+    PreconditionFailed,
+    RequestTooLarge,
+    ResourceConflict,
+    ResourceNotFound,
+)
+from registry.models import Layer, LayerVersion, LayerVersionGrant
+from registry.zips import ZipLimits, check_zip
+from storage.base import BlobStore
+from storage.errors import BlobNotFound, Unsupported
+
+MAX_DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024
+DEFAULT_CODE_STORAGE_QUOTA = 75 * 1024**3
+
+
+@dataclass(frozen=True)
+class LayerContent:
+    """Exactly one of: the zip's bytes, or an object of the configured S3 bucket."""
+
+    zip_file: bytes | None = None
+    s3_bucket: str | None = None
+    s3_key: str | None = None
+
+
+@dataclass(frozen=True)
+class LayerVersionView:
+    region: str
+    account_id: str
+    name: str
+    version: int
+    description: str
+    license_info: str | None
+    compatible_runtimes: list[str]
+    compatible_architectures: list[str]
+    digest: str
+    code_size: int
+    created_at: datetime
+
+    @property
+    def layer_arn(self) -> str:
+        return layer_arn(self.region, self.account_id, self.name)
+
+    @property
+    def layer_version_arn(self) -> str:
+        return layer_version_arn(self.region, self.account_id, self.name, self.version)
+
+    @property
+    def code_sha256(self) -> str:
+        return base64.b64encode(bytes.fromhex(self.digest)).decode()
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    next_marker: str | None
+
+
+class LayerService:
+    def __init__(
+        self,
+        db: Database,
+        store: BlobStore,
+        *,
+        region: str,
+        zip_limits: ZipLimits = ZipLimits(),
+        code_storage_quota: int = DEFAULT_CODE_STORAGE_QUOTA,
+    ):
+        self._db = db
+        self._store = store
+        self._region = region
+        self._limits = zip_limits
+        self._quota = code_storage_quota
+
+    # -- publish -------------------------------------------------------------------------------
+
+    def publish(
+        self,
+        caller: Caller,
+        ref: LayerRef,
+        content: LayerContent,
+        *,
+        description: str = "",
+        license_info: str | None = None,
+        compatible_runtimes: list[str] | None = None,
+        compatible_architectures: list[str] | None = None,
+    ) -> LayerVersionView:
+        self._require_own(caller, ref, "lambda:PublishLayerVersion")
+        validation.check_length("Description", description, 256)
+        if license_info is not None:
+            validation.check_length("LicenseInfo", license_info, 512)
+        runtimes = validation.check_runtimes(compatible_runtimes)
+        architectures = validation.check_architectures(compatible_architectures)
+
+        digest, size, unzipped = self._store_content(ref.name, content)
+        now = datetime.now(timezone.utc)
+        with self._db.write() as session:
+            self._check_quota(session, caller.account_id, size)
+            layer = self._next_version(session, caller.account_id, ref.name, now)
+            row = LayerVersion(
+                layer_id=layer.id,
+                version=layer.latest_version,
+                description=description,
+                license_info=license_info,
+                compatible_runtimes=runtimes,
+                compatible_architectures=architectures,
+                blob_digest=digest,
+                code_size=size,
+                unzipped_size=unzipped,
+                created_at=now,
+                policy_revision=str(uuid.uuid4()),
+            )
+            session.add(row)
+        return self._view(caller.account_id, ref.name, row)
+
+    def _store_content(self, name: str, content: LayerContent) -> tuple[str, int, int]:
+        """Checks the archive completely, then stores it; returns (digest, size, unzipped size)."""
+        if content.zip_file is not None:
+            data = content.zip_file
+            if len(data) > MAX_DIRECT_UPLOAD_BYTES:
+                raise RequestTooLarge(
+                    f"The zip file is {len(data)} bytes; direct uploads are limited to "
+                    f"{MAX_DIRECT_UPLOAD_BYTES} bytes. Upload it to S3 and pass S3Bucket/S3Key."
+                )
+            summary = check_zip(io.BytesIO(data), name=f"layer {name}", limits=self._limits)
+            digest = hashlib.sha256(data).hexdigest()
+            info = self._store.put_bytes(data, sha256=digest)
+            return info.digest, info.size, summary.unzipped_bytes
+        try:
+            stream, size = self._store.open_object(content.s3_bucket, content.s3_key)
+        except (BlobNotFound, Unsupported) as error:
+            raise InvalidParameterValue(f"Cannot read s3://{content.s3_bucket}/{content.s3_key}: {error}") from None
+        if size > self._limits.max_unzipped_bytes:
+            stream.close()
+            raise InvalidParameterValue(
+                f"s3://{content.s3_bucket}/{content.s3_key} is {size} bytes; a layer may not be "
+                f"larger than {self._limits.max_unzipped_bytes} bytes."
+            )
+        with stream, tempfile.TemporaryFile() as spool:
+            shutil.copyfileobj(stream, spool, 1024 * 1024)
+            spool.seek(0)
+            summary = check_zip(spool, name=f"layer {name}", limits=self._limits)
+            spool.seek(0)
+            info = self._store.put_stream(spool, expected_size=size)
+        return info.digest, info.size, summary.unzipped_bytes
+
+    def _check_quota(self, session: Session, account_id: str, new_bytes: int) -> None:
+        used = session.scalar(
+            select(func.coalesce(func.sum(LayerVersion.code_size), 0))
+            .join(Layer)
+            .where(Layer.account_id == account_id, LayerVersion.deleted_at.is_(None))
+        )
+        if used + new_bytes > self._quota:
+            raise CodeStorageExceeded(
+                f"Code storage limit exceeded: the account uses {used} bytes and its quota is "
+                f"{self._quota} bytes. Delete unused layer versions."
+            )
+
+    def _next_version(self, session: Session, account_id: str, name: str, now: datetime) -> Layer:
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        session.execute(
+            insert(Layer)
+            .values(account_id=account_id, name=name, latest_version=0, created_at=now)
+            .on_conflict_do_nothing(index_elements=["account_id", "name"])
+        )
+        # The UPDATE takes the row lock: concurrent publishers queue here and each sees the
+        # previous one's increment.
+        layer_id, version = session.execute(
+            update(Layer)
+            .where(Layer.account_id == account_id, Layer.name == name)
+            .values(latest_version=Layer.latest_version + 1)
+            .returning(Layer.id, Layer.latest_version)
+        ).one()
+        return Layer(id=layer_id, account_id=account_id, name=name, latest_version=version)
+
+    # -- read ----------------------------------------------------------------------------------
+
+    def get_version(self, caller: Caller, ref: LayerRef, version: int) -> LayerVersionView:
+        with self._db.read() as session:
+            owner, row = self._find_readable(session, caller, ref, version)
+            return self._view(owner, ref.name, row)
+
+    def list_layers(
+        self,
+        caller: Caller,
+        *,
+        runtime: str | None = None,
+        architecture: str | None = None,
+        marker: str | None = None,
+        max_items: int = 50,
+    ) -> Page:
+        """The caller's layers that have a live version matching the filters, by name, each with
+        its newest matching version."""
+        after = _decode_marker(marker)
+        with self._db.read() as session:
+            query = (
+                select(Layer, LayerVersion)
+                .join(LayerVersion, LayerVersion.layer_id == Layer.id)
+                .where(Layer.account_id == caller.account_id, LayerVersion.deleted_at.is_(None))
+                .order_by(Layer.name, LayerVersion.version.desc())
+            )
+            if after is not None:
+                query = query.where(Layer.name > after)
+            latest: dict[str, LayerVersionView] = {}
+            for layer, row in session.execute(query):
+                if layer.name in latest or not _matches(row, runtime, architecture):
+                    continue
+                latest[layer.name] = self._view(caller.account_id, layer.name, row)
+                if len(latest) > max_items:
+                    break
+        items = list(latest.values())
+        return _page(items[:max_items], more=len(items) > max_items, key=lambda v: v.name)
+
+    def list_versions(
+        self,
+        caller: Caller,
+        ref: LayerRef,
+        *,
+        runtime: str | None = None,
+        architecture: str | None = None,
+        marker: str | None = None,
+        max_items: int = 50,
+    ) -> Page:
+        """Live versions the caller may read, newest first. An unknown layer lists nothing."""
+        owner = ref.account_id or caller.account_id
+        before = _decode_marker(marker)
+        with self._db.read() as session:
+            query = (
+                select(LayerVersion)
+                .join(Layer)
+                .where(
+                    Layer.account_id == owner,
+                    Layer.name == ref.name,
+                    LayerVersion.deleted_at.is_(None),
+                )
+                .order_by(LayerVersion.version.desc())
+            )
+            if owner != caller.account_id:
+                query = query.options(selectinload(LayerVersion.grants))
+            if before is not None:
+                if not before.isdigit():
+                    raise InvalidParameterValue("Marker is not valid: pass the NextMarker of the previous response unchanged.")
+                query = query.where(LayerVersion.version < int(before))
+            items = []
+            for row in session.scalars(query):
+                if owner != caller.account_id and not policy.can_read(caller, owner, row.grants):
+                    continue
+                if _matches(row, runtime, architecture):
+                    items.append(self._view(owner, ref.name, row))
+                    if len(items) > max_items:
+                        break
+        return _page(items[:max_items], more=len(items) > max_items, key=lambda v: str(v.version))
+
+    # -- delete --------------------------------------------------------------------------------
+
+    def delete_version(self, caller: Caller, ref: LayerRef, version: int) -> None:
+        """Idempotent. The number stays spent, and functions already using the version keep it."""
+        self._require_own(caller, ref, "lambda:DeleteLayerVersion")
+        with self._db.write() as session:
+            session.execute(
+                update(LayerVersion)
+                .where(
+                    LayerVersion.layer_id.in_(
+                        select(Layer.id).where(
+                            Layer.account_id == caller.account_id, Layer.name == ref.name
+                        )
+                    ),
+                    LayerVersion.version == version,
+                    LayerVersion.deleted_at.is_(None),
+                )
+                .values(deleted_at=datetime.now(timezone.utc))
+            )
+
+    # -- sharing -------------------------------------------------------------------------------
+
+    def add_permission(
+        self,
+        caller: Caller,
+        ref: LayerRef,
+        version: int,
+        *,
+        statement_id: str,
+        action: str,
+        principal: str,
+        organization_id: str | None = None,
+        revision_id: str | None = None,
+    ) -> tuple[str, str]:
+        """Returns (statement as JSON, new revision id)."""
+        self._require_own(caller, ref, "lambda:AddLayerVersionPermission")
+        validation.check_statement_id(statement_id)
+        if action != policy.GET_LAYER_VERSION:
+            raise InvalidParameterValue(
+                f"Action {action!r} is not valid: the only action a layer version can grant is "
+                f"{policy.GET_LAYER_VERSION}."
+            )
+        validation.check_principal(principal)
+        if organization_id is not None:
+            validation.check_organization_id(organization_id)
+            if principal != "*":
+                raise InvalidParameterValue(
+                    "OrganizationId can only be used with Principal '*' (every account of the organization)."
+                )
+        with self._db.write() as session:
+            row = self._own_version_for_update(session, caller, ref, version)
+            _check_revision(row, revision_id)
+            if any(g.statement_id == statement_id for g in row.grants):
+                raise ResourceConflict(
+                    f"The statement id ({statement_id}) provided already exists. Please provide a "
+                    "new statement id, or remove the existing statement."
+                )
+            grant = LayerVersionGrant(
+                statement_id=statement_id,
+                action=action,
+                principal=principal,
+                organization_id=organization_id,
+            )
+            row.grants.append(grant)
+            arn = layer_version_arn(self._region, caller.account_id, ref.name, version)
+            if len(policy.policy_document(row.grants, arn)) > policy.MAX_POLICY_BYTES:
+                raise PolicyLengthExceeded(
+                    f"The policy of {arn} would exceed {policy.MAX_POLICY_BYTES} bytes; remove statements first."
+                )
+            row.policy_revision = str(uuid.uuid4())
+            document = policy.statement(grant, arn)
+        return json.dumps(document, separators=(",", ":")), row.policy_revision
+
+    def remove_permission(
+        self,
+        caller: Caller,
+        ref: LayerRef,
+        version: int,
+        statement_id: str,
+        *,
+        revision_id: str | None = None,
+    ) -> None:
+        self._require_own(caller, ref, "lambda:RemoveLayerVersionPermission")
+        validation.check_statement_id(statement_id)
+        with self._db.write() as session:
+            row = self._own_version_for_update(session, caller, ref, version)
+            _check_revision(row, revision_id)
+            grant = next((g for g in row.grants if g.statement_id == statement_id), None)
+            if grant is None:
+                raise ResourceNotFound(f"Statement {statement_id} is not found in resource policy.")
+            session.delete(grant)
+            row.policy_revision = str(uuid.uuid4())
+
+    def get_policy(self, caller: Caller, ref: LayerRef, version: int) -> tuple[str, str]:
+        """Returns (policy document as JSON, revision id)."""
+        self._require_own(caller, ref, "lambda:GetLayerVersionPolicy")
+        with self._db.read() as session:
+            row = self._own_version(session, caller, ref, version)
+            if not row.grants:
+                raise ResourceNotFound("No policy is associated with the given resource.")
+            arn = layer_version_arn(self._region, caller.account_id, ref.name, version)
+            return policy.policy_document(row.grants, arn), row.policy_revision
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _require_own(self, caller: Caller, ref: LayerRef, action: str) -> None:
+        if ref.account_id not in (None, caller.account_id):
+            raise AccessDenied(
+                f"User: arn:aws:iam::{caller.account_id}:root is not authorized to perform: "
+                f"{action} on resource: {layer_arn(self._region, ref.account_id, ref.name)} "
+                "(only the owning account can change a layer)"
+            )
+
+    def _version_query(self, owner: str, name: str, version: int):
+        return (
+            select(LayerVersion)
+            .join(Layer)
+            .where(
+                Layer.account_id == owner,
+                Layer.name == name,
+                LayerVersion.version == version,
+                LayerVersion.deleted_at.is_(None),
+            )
+            .options(selectinload(LayerVersion.grants))
+        )
+
+    def _own_version(self, session: Session, caller: Caller, ref: LayerRef, version: int) -> LayerVersion:
+        row = session.scalar(self._version_query(caller.account_id, ref.name, version))
+        if row is None:
+            raise ResourceNotFound(self._missing(caller.account_id, ref.name, version))
+        return row
+
+    def _own_version_for_update(self, session, caller, ref, version) -> LayerVersion:
+        row = session.scalar(
+            self._version_query(caller.account_id, ref.name, version).with_for_update(of=LayerVersion)
+        )
+        if row is None:
+            raise ResourceNotFound(self._missing(caller.account_id, ref.name, version))
+        return row
+
+    def _find_readable(
+        self, session: Session, caller: Caller, ref: LayerRef, version: int
+    ) -> tuple[str, LayerVersion]:
+        owner = ref.account_id or caller.account_id
+        row = session.scalar(self._version_query(owner, ref.name, version))
+        if owner == caller.account_id:
+            if row is None:
+                raise ResourceNotFound(self._missing(owner, ref.name, version))
+            return owner, row
+        arn = layer_version_arn(self._region, owner, ref.name, version)
+        if row is None:
+            raise AccessDenied(
+                f"Layer version {arn} does not exist (no such layer version in account {owner})."
+            )
+        if not policy.can_read(caller, owner, row.grants):
+            raise AccessDenied(
+                f"User: arn:aws:iam::{caller.account_id}:root is not authorized to perform: "
+                f"lambda:GetLayerVersion on resource: {arn} (the layer version is not shared with "
+                "your account)"
+            )
+        return owner, row
+
+    def _missing(self, owner: str, name: str, version: int) -> str:
+        return f"Layer version {layer_version_arn(self._region, owner, name, version)} does not exist."
+
+    def _view(self, account_id: str, name: str, row: LayerVersion) -> LayerVersionView:
+        return LayerVersionView(
+            region=self._region,
+            account_id=account_id,
+            name=name,
+            version=row.version,
+            description=row.description,
+            license_info=row.license_info,
+            compatible_runtimes=list(row.compatible_runtimes or []),
+            compatible_architectures=list(row.compatible_architectures or []),
+            digest=row.blob_digest,
+            code_size=row.code_size,
+            created_at=row.created_at,
+        )
+
+
+def _matches(row: LayerVersion, runtime: str | None, architecture: str | None) -> bool:
+    if runtime and runtime not in (row.compatible_runtimes or []):
+        return False
+    if architecture and architecture not in (row.compatible_architectures or []):
+        return False
+    return True
+
+
+def _check_revision(row: LayerVersion, revision_id: str | None) -> None:
+    if revision_id is not None and revision_id != row.policy_revision:
+        raise PreconditionFailed(
+            "The RevisionId provided does not match the latest RevisionId for the layer version. "
+            "Call GetLayerVersionPolicy to retrieve the latest RevisionId."
+        )
+
+
+def _page(items: list, *, more: bool, key) -> Page:
+    return Page(items, _encode_marker(key(items[-1])) if more and items else None)
+
+
+def _encode_marker(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode()
+
+
+def _decode_marker(marker: str | None) -> str | None:
+    if not marker:
+        return None
+    try:
+        return base64.urlsafe_b64decode(marker.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidParameterValue(
+            "Marker is not valid: pass the NextMarker of the previous response unchanged."
+        ) from None

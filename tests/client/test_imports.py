@@ -1,0 +1,18 @@
+import json
+import subprocess
+import sys
+
+SERVER_MODULES = ("flask", "sqlalchemy", "alembic", "minio", "werkzeug", "storage", "registry.api", "registry.db", "registry.models", "registry.layers", "registry.accounts", "registry.commands")
+
+
+def test_client_never_imports_server_code():
+    code = (
+        "import json, sys\n"
+        "import registry.client.cli, registry.client.install, registry.client.publish, registry.client.browse\n"
+        "import registry.client.fetch_to_dir, registry.client.lockfile\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    loaded = json.loads(out)
+    offenders = [m for m in loaded if m.startswith(SERVER_MODULES)]
+    assert offenders == []

@@ -1,0 +1,230 @@
+"""`strata install` against a real registry: resolve, download, verify, merge into a target."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+
+from tests.client.conftest import make_cli
+from tests.client.servers import CuttingProxy
+from tests.client.trees import snapshot, tree_digest
+
+SQLITE_ONLY = pytest.mark.parametrize("strata_server", ["sqlite-fs"], indirect=True)
+
+
+def sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def three_layers(publish):
+    """Three overlapping layers: later ones shadow files of earlier ones; one keeps an exec bit."""
+    a = publish("base", {"python/common.py": "A = 1\n", "python/base.py": "B = 1\n", "bin/tool": "#!/bin/sh\necho base\n"}, modes={"bin/tool": 0o755})
+    b = publish("mid", {"python/common.py": "A = 2\n", "python/mid.py": "M = 1\n"})
+    c = publish("top", {"bin/tool": "#!/bin/sh\necho top\n", "python/top/__init__.py": ""}, modes={"bin/tool": 0o755})
+    return [a, b, c]
+
+
+def test_install__three_layers_from_requirements_file_with_hashes_equals_strata_merge(cli, three_layers, tmp_path):
+    lines = [f"{r['LayerArn'].rsplit(':', 1)[1]}=={r['Version']} --hash=sha256:{sha(p)}" for r, p in three_layers]
+    (tmp_path / "layers.txt").write_text("# shared layers, in overlay order\n" + "\n".join(lines) + "\n")
+
+    result = cli("install", "-r", tmp_path / "layers.txt", "-t", tmp_path / "site")
+    assert "Installed 3 layer(s)" in result.stdout
+
+    merge_args = [arg for _, p in three_layers for arg in ("--layer", p)]
+    cli("merge", *merge_args, "-o", tmp_path / "merged")
+    assert snapshot(tmp_path / "site") == snapshot(tmp_path / "merged" / "opt")
+    assert tree_digest(tmp_path / "site") == tree_digest(tmp_path / "merged")
+    assert (tmp_path / "site" / "bin" / "tool").read_text() == "#!/bin/sh\necho top\n"
+    assert (tmp_path / "site" / "python" / "common.py").read_text() == "A = 2\n"
+
+
+def test_install__rerun_with_same_inputs_is_a_noop_that_says_so(cli, publish, tmp_path):
+    publish("solo", {"python/solo.py": "S = 1\n"})
+    cli("install", "solo", "-t", tmp_path / "site")
+    before = snapshot(tmp_path / "site")
+    result = cli("install", "solo==1", "-t", tmp_path / "site")
+    assert "nothing to do" in result.stdout
+    assert snapshot(tmp_path / "site") == before
+
+
+def test_install__replaces_a_previous_install_whole(cli, publish, tmp_path):
+    publish("one", {"python/one.py": ""})
+    publish("two", {"python/two.py": ""})
+    cli("install", "one", "-t", tmp_path / "site")
+    cli("install", "two", "-t", tmp_path / "site")
+    assert set(snapshot(tmp_path / "site")) == {"python", "python/two.py"}
+
+
+def test_install__refuses_a_target_with_foreign_files(cli, publish, tmp_path):
+    publish("solo", {"python/solo.py": ""})
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "mine.txt").write_text("keep me")
+    result = cli("install", "solo", "-t", tmp_path / "site", expect=7)
+    assert "not empty and was not made by `strata install`" in result.stderr
+    assert (tmp_path / "site" / "mine.txt").read_text() == "keep me"
+
+
+@SQLITE_ONLY
+def test_install__tampered_blob_fails_verification_and_leaves_target_untouched(cli, publish, strata_server, tmp_path):
+    publish("good", {"python/good.py": "G = 1\n"})
+    bad, bad_zip = publish("victim", {"python/victim.py": "V = 1\n" * 50})
+    cli("install", "good", "-t", tmp_path / "site")
+    before = snapshot(tmp_path / "site")
+    bundle_before = (tmp_path / "site" / "bundle.json").read_bytes()
+
+    [blob] = [p for p in strata_server.data_dir.rglob(sha(bad_zip)) if p.is_file()]
+    tampered = bytearray(blob.read_bytes())
+    tampered[40] ^= 0xFF
+    blob.chmod(0o644)
+    blob.write_bytes(bytes(tampered))
+
+    result = cli("install", "good", "victim", "-t", tmp_path / "site", expect=5)
+    assert "victim" in result.stderr and sha(bad_zip) in result.stderr
+    assert snapshot(tmp_path / "site") == before
+    assert (tmp_path / "site" / "bundle.json").read_bytes() == bundle_before
+    cached = list((tmp_path / "cache").rglob(f"{sha(bad_zip)}*"))
+    assert cached == [], "unverified bytes never enter the cache"
+
+
+@SQLITE_ONLY
+def test_install__download_cut_midway_resumes_and_verifies(strata_server, account, publish, tmp_path):
+    import os
+
+    payload = os.urandom(2 * 1024 * 1024)
+    _, zip_path = publish("big", {"data/blob.bin": payload})
+    with CuttingProxy(strata_server.port, cut_path=re.compile(r"^/(?!2018-10-31/)"), cut_after=600_000) as proxy:
+        cli = make_cli(tmp_path, proxy.url, account.access_key_id, account.secret_access_key)
+        cli("install", "big", "-t", tmp_path / "site")
+    assert (tmp_path / "site" / "data" / "blob.bin").read_bytes() == payload
+    first, second = proxy.downloads()
+    assert "range" not in first
+    assert re.fullmatch(r"bytes=[1-9][0-9]*-", second["range"])
+    assert proxy.cuts == 1
+
+
+@SQLITE_ONLY
+def test_install__second_install_is_served_from_cache_without_download(strata_server, account, publish, tmp_path):
+    publish("cached", {"python/cached.py": "C = 1\n"})
+    with CuttingProxy(strata_server.port) as proxy:
+        cli = make_cli(tmp_path, proxy.url, account.access_key_id, account.secret_access_key)
+        cli("install", "cached", "-t", tmp_path / "one")
+        assert len(proxy.downloads()) == 1
+        result = cli("install", "cached", "-t", tmp_path / "two")
+        assert len(proxy.downloads()) == 1, "the second install downloaded nothing"
+    assert "0 downloaded, 1 from cache" in result.stdout
+    assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
+
+
+@SQLITE_ONLY
+def test_install__no_cache_downloads_every_time_and_leaves_no_cache(strata_server, account, publish, tmp_path):
+    publish("fresh", {"python/fresh.py": ""})
+    with CuttingProxy(strata_server.port) as proxy:
+        cli = make_cli(tmp_path, proxy.url, account.access_key_id, account.secret_access_key)
+        cli("install", "fresh", "--no-cache", "-t", tmp_path / "one")
+        cli("install", "fresh", "--no-cache", "-t", tmp_path / "two")
+        assert len(proxy.downloads()) == 2
+    assert not (tmp_path / "cache").exists()
+
+
+def test_lock_then_install_require_hashes_reproduces_the_tree_digest(cli, publish, tmp_path):
+    publish("alpha", {"python/alpha.py": "A = 1\n"})
+    publish("beta", {"python/beta.py": "B = 1\n"})
+    cli("lock", "alpha>=1", "beta", "-o", tmp_path / "layers.lock")
+    cli("install", "alpha>=1", "beta", "-t", tmp_path / "direct")
+
+    publish("alpha", {"python/alpha.py": "A = 2\n"})  # a newer version must not leak into the locked install
+    cli("install", "-r", tmp_path / "layers.lock", "--require-hashes", "-t", tmp_path / "locked")
+    assert tree_digest(tmp_path / "locked") == tree_digest(tmp_path / "direct")
+    assert snapshot(tmp_path / "locked") == snapshot(tmp_path / "direct")
+
+
+def test_install__require_hashes_refuses_unpinned_or_unhashed_requirements(cli, publish, tmp_path):
+    publish("loose", {"python/loose.py": ""})
+    result = cli("install", "loose", "--require-hashes", "-t", tmp_path / "site", expect=2)
+    assert "loose: not pinned" in result.stderr and "loose: no --hash" in result.stderr
+    assert not (tmp_path / "site").exists()
+
+
+def test_install__hash_mismatch_aborts_the_whole_install_before_writing(cli, publish, tmp_path):
+    _, good = publish("fine", {"python/fine.py": ""})
+    publish("wrong", {"python/wrong.py": ""})
+    (tmp_path / "layers.txt").write_text(f"fine==1 --hash=sha256:{sha(good)}\nwrong==1 --hash=sha256:{'0' * 64}\n")
+    result = cli("install", "-r", tmp_path / "layers.txt", "-t", tmp_path / "site", expect=5)
+    assert "layers.txt:2" in result.stderr and "0" * 64 in result.stderr
+    assert not (tmp_path / "site").exists()
+    assert not list((tmp_path / "cache").rglob("*.zip")), "nothing was downloaded"
+
+
+def test_install__cross_account_layer_by_arn_fails_clearly_before_sharing(strata_server, publish, account, tmp_path):
+    response, _ = publish("shared", {"python/shared.py": "S = 1\n"})
+    other = strata_server.new_account()
+    reader = make_cli(tmp_path, strata_server.url, other.access_key_id, other.secret_access_key)
+    arn = response["LayerVersionArn"]
+
+    refused = reader("install", arn, "-t", tmp_path / "site", expect=4)
+    assert arn in refused.stderr and "shared with" in refused.stderr
+    assert not (tmp_path / "site").exists()
+
+    strata_server.client(account).add_layer_version_permission(
+        LayerName="shared", VersionNumber=1, StatementId="reader", Action="lambda:GetLayerVersion", Principal=other.account_id
+    )
+    reader("install", arn, "-t", tmp_path / "site")
+    assert (tmp_path / "site" / "python" / "shared.py").read_text() == "S = 1\n"
+    reader("install", f"{account.account_id}/shared==1", "-t", tmp_path / "by-account")
+    assert snapshot(tmp_path / "by-account") == snapshot(tmp_path / "site")
+
+
+def test_install__filters_pick_the_newest_compatible_version(cli, publish, tmp_path):
+    publish("rt", {"python/v.py": "V = 1\n"}, CompatibleRuntimes=["python3.11"], CompatibleArchitectures=["x86_64"])
+    publish("rt", {"python/v.py": "V = 2\n"}, CompatibleRuntimes=["python3.12"], CompatibleArchitectures=["arm64"])
+    publish("rt", {"python/v.py": "V = 3\n"}, CompatibleRuntimes=["python3.12"], CompatibleArchitectures=["x86_64"])
+    cli("install", "rt", "--runtime", "python3.12", "--arch", "arm64", "-t", tmp_path / "arm")
+    assert (tmp_path / "arm" / "python" / "v.py").read_text() == "V = 2\n"
+    cli("install", "rt<3", "--runtime", "python3.12", "-t", tmp_path / "older")
+    assert (tmp_path / "older" / "python" / "v.py").read_text() == "V = 2\n"
+
+
+def test_install__no_matching_version_lists_the_nearest(cli, publish, tmp_path):
+    publish("few", {"a": "1"}, CompatibleRuntimes=["python3.11"])
+    publish("few", {"a": "2"}, CompatibleRuntimes=["python3.11"])
+    result = cli("install", "few>=5", "-t", tmp_path / "site", expect=3)
+    assert "few>=5" in result.stderr and "nearest versions: 1 (python3.11), 2 (python3.11)" in result.stderr
+    result = cli("install", "few", "--runtime", "python3.12", "-t", tmp_path / "site", expect=3)
+    assert "runtime python3.12" in result.stderr
+
+
+def test_install__unknown_layer_names_the_requirement(cli, tmp_path):
+    result = cli("install", "no-such-layer==1", "-t", tmp_path / "site", expect=3)
+    assert "no-such-layer==1" in result.stderr
+
+
+def test_install__unreachable_server_exit_code(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cli = make_cli(tmp_path, f"http://127.0.0.1:{port}", "test", "test")
+    cli.env["AWS_MAX_ATTEMPTS"] = "1"
+    result = cli("install", "x==1", "-t", tmp_path / "site", expect=6)
+    assert "cannot reach the Lambda endpoint" in result.stderr
+
+
+def test_install__unwritable_target_is_refused_before_download(cli, publish, tmp_path):
+    import os
+
+    if os.geteuid() == 0:
+        target_parent = tmp_path / "file-not-dir"
+        target_parent.write_text("")
+        target = target_parent / "site"
+    else:
+        target_parent = tmp_path / "ro"
+        target_parent.mkdir(mode=0o555)
+        target = target_parent / "site"
+    publish("w", {"a": "1"})
+    result = cli("install", "w", "-t", target, expect=7)
+    assert str(target) in result.stderr

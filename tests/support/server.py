@@ -1,0 +1,166 @@
+"""A real `strata serve` subprocess on loopback, on either backend pair.
+
+One server runs per backend pair and pytest worker; tests isolate themselves by creating fresh
+accounts (an account is a namespace of its own), which is much faster than a server per test.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+from registry.accounts import Credentials, create_account
+from registry.config import DEV_ACCESS_KEY_ID, DEV_ACCOUNT_ID, DEV_SECRET_ACCESS_KEY
+from registry.db import Database
+from tests.support.postgres import die_with_parent, free_loopback_port
+
+STRATA = str(Path(sys.executable).with_name("strata"))
+REGION = "us-east-1"
+
+
+@dataclass
+class StrataServer:
+    data_dir: Path
+    env: dict[str, str]
+    port: int = 0
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+    _db: Database | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def region(self) -> str:
+        return REGION
+
+    @property
+    def database_url(self) -> str:
+        return self.env.get("STRATA_DATABASE_URL") or f"sqlite:///{(self.data_dir / 'strata.db').resolve()}"
+
+    @property
+    def dev_credentials(self) -> tuple[str, str]:
+        return DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY
+
+    @property
+    def dev_account_id(self) -> str:
+        return DEV_ACCOUNT_ID
+
+    def start(self, *extra_args: str) -> None:
+        self.port = free_loopback_port()
+        self.log_path = self.data_dir / f"server-{self.port}.log"
+        log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [STRATA, "serve", "--dev", "--migrate", "--port", str(self.port), "--workers", "2", *extra_args],
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+            # Its own process group, so a test can kill the master and its workers at once.
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"strata serve exited early:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"strata serve did not become ready:\n{self.log()}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._db:
+            self._db.dispose()
+            self._db = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.database_url)
+        return self._db
+
+    def store(self):
+        """The server's blob store, opened from the same settings."""
+        from registry.config import Settings
+        from storage import open_store
+
+        return open_store(Settings.from_env({**os.environ, **self.env}))
+
+    def s3_client(self):
+        return boto3.client(
+            "s3",
+            endpoint_url=f"http://{self.env['STRATA_S3_ENDPOINT']}",
+            region_name=REGION,
+            aws_access_key_id=self.env["STRATA_S3_ACCESS_KEY"],
+            aws_secret_access_key=self.env["STRATA_S3_SECRET_KEY"],
+        )
+
+    def new_account(self, org: str | None = None) -> Credentials:
+        return create_account(self.db, organization_id=org)
+
+    def client(self, credentials: Credentials | tuple[str, str] | None = None, service: str = "lambda", **config):
+        if credentials is None:
+            key, secret = self.dev_credentials
+        elif isinstance(credentials, Credentials):
+            key, secret = credentials.access_key_id, credentials.secret_access_key
+        else:
+            key, secret = credentials
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=REGION,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            config=Config(retries={"max_attempts": 1}, **config),
+        )
+
+
+def backend_env(kind: str, data_dir: Path, request) -> dict[str, str]:
+    """STRATA_* settings for a backend pair: "sqlite-fs" (embedded) or "pg-s3" (production-shaped)."""
+    env = {"STRATA_DATA_DIR": str(data_dir), "STRATA_STORAGE": "filesystem"}
+    for name in ("STRATA_DATABASE_URL", "STRATA_S3_ENDPOINT", "STRATA_DEV"):
+        env[name] = ""
+    if kind == "pg-s3":
+        cluster = request.getfixturevalue("postgres_cluster")
+        s3 = request.getfixturevalue("s3_server")
+        name = f"strata_server_{uuid.uuid4().hex[:12]}"
+        with cluster.connect_admin() as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        env.update(
+            STRATA_DATABASE_URL=f"postgresql+psycopg://{cluster.user}@{cluster.host}:{cluster.port}/{name}",
+            STRATA_STORAGE="s3",
+            STRATA_S3_ENDPOINT=s3.endpoint,
+            STRATA_S3_ACCESS_KEY=s3.access_key,
+            STRATA_S3_SECRET_KEY=s3.secret_key,
+            STRATA_S3_BUCKET=s3.new_bucket(),
+            STRATA_S3_SECURE="false",
+        )
+    return env
