@@ -1,8 +1,10 @@
 """Engines, sessions and migrations.
 
-Two entry points for work: `Database.read()` and `Database.write()`. On SQLite a write transaction
-starts with BEGIN IMMEDIATE, so concurrent writers queue on the database lock up front instead of
-failing with "database is locked" when a read lock is upgraded mid-transaction.
+Entry points for work: `Database.read()` (ORM), `Database.connect()` (Core, for hot paths) and
+`Database.write()`. On SQLite a write transaction starts with BEGIN IMMEDIATE, so concurrent
+writers queue on the database lock up front instead of failing with "database is locked" when a
+read lock is upgraded mid-transaction; reads run in autocommit, each statement on a consistent
+snapshot (WAL), which is all the single-statement reads need.
 Database failures surface as `ServiceUnavailable`, never as driver tracebacks.
 """
 
@@ -15,7 +17,7 @@ from typing import Iterator
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, exc, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry.errors import ServiceUnavailable
@@ -39,9 +41,11 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
             cursor.close()
 
-        @event.listens_for(engine, "begin")
-        def _on_begin(connection):
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if immediate:
+
+            @event.listens_for(engine, "begin")
+            def _on_begin(connection):
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -67,6 +71,12 @@ class Database:
     def read(self) -> Iterator[Session]:
         with _translate_errors(), self._read_sessions() as session:
             yield session
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A plain Core connection for the hot read paths, where ORM overhead would dominate."""
+        with _translate_errors(), self.engine.connect() as connection:
+            yield connection
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -26,6 +26,12 @@ from typing import BinaryIO, Callable, Iterator
 
 from zipfile_deflate64 import deflate64
 
+try:
+    # ISA-L inflates about three times faster than zlib, and inflating is most of a merge's work.
+    from isal import isal_zlib as _inflate_module
+except ImportError:  # platforms without an isal wheel
+    _inflate_module = zlib
+
 from registry.errors import InvalidZip
 
 MiB = 1024 * 1024
@@ -642,7 +648,7 @@ class Archive:
                 left -= len(chunk)
                 yield chunk
         elif entry.method == DEFLATED:
-            inflater = zlib.decompressobj(-15)
+            inflater = _inflate_module.decompressobj(-15)
             try:
                 while not inflater.eof:
                     if inflater.unconsumed_tail:
@@ -658,7 +664,7 @@ class Archive:
                         raise self.fail("compressed data ends early", entry)
                     if out:
                         yield out
-            except zlib.error as exc:
+            except (zlib.error, _inflate_module.error) as exc:
                 raise self.fail(f"corrupt deflate data ({exc})", entry) from None
         else:
             inflater = deflate64.Deflate64()

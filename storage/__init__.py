@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storage.base import BlobInfo, BlobStore
+from storage.base import DOWNLOAD_ROUTE, BlobInfo, BlobStore, SignedDownloads
 from storage.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -20,7 +20,15 @@ if TYPE_CHECKING:
 BACKENDS = ("filesystem", "s3")
 SIGNING_KEY_FILE = "signing.key"
 
-__all__ = ["BACKENDS", "BlobInfo", "BlobStore", "load_signing_key", "open_store"]
+__all__ = [
+    "BACKENDS",
+    "DOWNLOAD_ROUTE",
+    "BlobInfo",
+    "BlobStore",
+    "SignedDownloads",
+    "load_signing_key",
+    "open_store",
+]
 
 
 def load_signing_key(data_dir: Path) -> bytes:

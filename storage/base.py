@@ -8,10 +8,13 @@ be reached.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO, Protocol, runtime_checkable
+
+# Where the app serves downloads for stores it signs URLs for (see SignedDownloads).
+DOWNLOAD_ROUTE = "/_strata/blobs/"
 
 
 @dataclass(frozen=True)
@@ -112,5 +115,24 @@ class BlobStore(Protocol):
 
         Raises Unsupported on backends without object storage, BlobNotFound when the object (or
         bucket) cannot be read, InvalidKey for keys inside Strata's own layout.
+        """
+        ...
+
+
+@runtime_checkable
+class SignedDownloads(Protocol):
+    """A store whose download URLs point at the app itself (DOWNLOAD_ROUTE + digest).
+
+    The app's download route checks the URL with verify_download, then streams store.open().
+    Stores that hand out URLs of their own service (S3 presigned GETs) do not implement this.
+    """
+
+    def verify_download(
+        self, digest: str, query_args: Mapping[str, str], now: float | None = None
+    ) -> None:
+        """Check a URL made by download_url, given its digest and decoded query arguments.
+
+        Raises SignatureInvalid when anything was altered or is missing, SignatureExpired when
+        the URL is authentic but past its expiry. `now` (epoch seconds) defaults to the clock.
         """
         ...

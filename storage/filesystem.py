@@ -19,7 +19,7 @@ from typing import BinaryIO
 from urllib.parse import urlencode
 
 from storage import keys
-from storage.base import BlobInfo
+from storage.base import DOWNLOAD_ROUTE, BlobInfo
 from storage.errors import (
     BlobNotFound,
     InvalidKey,
@@ -30,7 +30,8 @@ from storage.errors import (
 )
 from storage.streams import bounded, check_range, copy_hashing, verify
 
-DOWNLOAD_PATH = "/_strata/blobs/"
+# Writes the staged bytes through the `write` it is given; returns their (sha256, size).
+Fill = Callable[[Callable[[bytes], object]], tuple[str, int]]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -87,13 +88,14 @@ class FilesystemBlobStore:
         """Touch an existing blob so gc's grace period counts from now; None when absent."""
         try:
             os.utime(path)
-            return BlobInfo(digest, path.stat().st_size, datetime.now(timezone.utc))
+            size = path.stat().st_size
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise StorageUnavailable(self.name, exc) from exc
+        return BlobInfo(digest, size, datetime.now(timezone.utc))
 
-    def _stage_and_commit(
-        self, fill: Callable[[Callable[[bytes], object]], tuple[str, int]]
-    ) -> BlobInfo:
+    def _stage_and_commit(self, fill: Fill) -> BlobInfo:
         """Let `fill` write a staging file and name its (digest, size); then commit or dedup.
 
         Only our own file operations become StorageUnavailable: an OSError raised while `fill`
@@ -269,16 +271,12 @@ class FilesystemBlobStore:
         if filename:
             query["filename"] = filename
         query["signature"] = self._signature(digest, expires, filename)
-        return f"{base_url.rstrip('/')}{DOWNLOAD_PATH}{digest}?{urlencode(query)}"
+        return f"{base_url.rstrip('/')}{DOWNLOAD_ROUTE}{digest}?{urlencode(query)}"
 
     def verify_download(
         self, digest: str, query_args: Mapping[str, str], now: float | None = None
     ) -> None:
-        """Check a download URL made by download_url, given its digest and decoded query.
-
-        Raises SignatureInvalid when the digest, expiry, filename or signature was altered or is
-        missing, SignatureExpired when the URL is authentic but past its expiry.
-        """
+        """See SignedDownloads.verify_download."""
         expires = query_args.get("expires", "")
         signature = query_args.get("signature", "")
         if not (keys.DIGEST_RE.fullmatch(digest) and expires.isdigit() and signature):

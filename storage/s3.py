@@ -24,7 +24,7 @@ import urllib3
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
 from minio.error import InvalidResponseError, S3Error, ServerError
-from minio.helpers import check_bucket_name
+from minio.helpers import MAX_PART_SIZE, MIN_PART_SIZE, check_bucket_name
 
 from storage import keys
 from storage.base import BlobInfo
@@ -47,7 +47,9 @@ def parse_endpoint(endpoint: str, secure: bool) -> tuple[str, bool]:
     if "://" in endpoint:
         parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"S3 endpoint {endpoint!r}: expected http(s)://host[:port]", backend="s3")
+            raise ConfigError(
+                f"S3 endpoint {endpoint!r}: expected http(s)://host[:port]", backend="s3"
+            )
         if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
             raise ConfigError(
                 f"S3 endpoint {endpoint!r}: must be only scheme, host and port (no path, "
@@ -106,7 +108,7 @@ class S3BlobStore:
     ):
         host, secure = parse_endpoint(endpoint, secure)
         try:
-            check_bucket_name(bucket, s3_check=True)
+            check_bucket_name(bucket, strict=True)
         except ValueError as exc:
             raise ConfigError(f"S3 bucket name {bucket!r}: {exc}", backend=self.name) from None
         self.bucket = bucket
@@ -178,22 +180,29 @@ class S3BlobStore:
         """
         key = self._key(digest)
         try:
+            existing = self.stat(digest)
+            stamp = {"x-amz-meta-strata-refreshed": datetime.now(timezone.utc).isoformat()}
             with self._translate(missing=digest):
-                self._client.copy_object(
+                result = self._client.copy_object(
                     self.bucket,
                     key,
                     CopySource(self.bucket, key),
-                    metadata={"x-amz-meta-strata-refreshed": datetime.now(timezone.utc).isoformat()},
+                    metadata=stamp,
                     metadata_directive=REPLACE,
                 )
-                result = self._client.stat_object(self.bucket, key)
         except BlobNotFound:
-            return None
-        return BlobInfo(digest, result.size, result.last_modified)
+            return None  # absent, or collected between the two calls: the caller uploads it
+        return BlobInfo(digest, existing.size, result.last_modified or datetime.now(timezone.utc))
 
-    def _upload(self, digest: str, data: BinaryIO, size: int) -> BlobInfo:
+    def _upload(
+        self, digest: str, data: BinaryIO, size: int, *, in_memory: bool = False
+    ) -> BlobInfo:
+        # Bytes already in memory go up in one PUT: minio then reads the BytesIO whole, which
+        # CPython hands back without copying, and one request beats a multipart round trip.
+        # Spooled streams keep minio's multipart default, which holds only a few parts in memory.
+        part_size = min(max(size, MIN_PART_SIZE), MAX_PART_SIZE) if in_memory else 0
         with self._translate():
-            self._client.put_object(self.bucket, self._key(digest), data, size)
+            self._client.put_object(self.bucket, self._key(digest), data, size, part_size=part_size)
         return BlobInfo(digest, size, datetime.now(timezone.utc))
 
     def put_stream(
@@ -239,7 +248,7 @@ class S3BlobStore:
         existing = self._refresh(digest)
         if existing is not None:
             return existing
-        return self._upload(digest, io.BytesIO(data), len(data))
+        return self._upload(digest, io.BytesIO(data), len(data), in_memory=True)
 
     def put_object(self, bucket: str, key: str, stream: BinaryIO, size: int) -> None:
         """Stage a user object (for publishing from S3Bucket/S3Key) in the configured bucket.
@@ -329,7 +338,8 @@ class S3BlobStore:
         key = self._key(digest)
         headers = None
         if filename:
-            headers = {"response-content-disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}
+            disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
+            headers = {"response-content-disposition": disposition}
         with self._translate():
             return self._client.presigned_get_object(
                 self.bucket, key, expires=timedelta(seconds=expires_in), response_headers=headers

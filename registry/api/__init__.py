@@ -14,6 +14,7 @@ from flask import Flask, g, request
 from registry.accounts import KeyDirectory, seed_dev_account
 from registry.api import errors, ext, layers, sigv4
 from registry.api.context import Services, services
+from registry.api.requests import raw_body
 from registry.config import Settings
 from registry.db import Database
 from registry.layers import MAX_DIRECT_UPLOAD_BYTES, LayerService
@@ -73,5 +74,5 @@ def _signed_request() -> sigv4.SignedRequest:
         raw_path=raw_path,
         raw_query=raw_query,
         headers=request.headers,
-        body=request.get_data(cache=True),
+        body=raw_body(),
     )

@@ -22,7 +22,7 @@ def _json(body: dict, status: int = 200) -> Response:
 def _location(view: LayerVersionView) -> str:
     return services().store.download_url(
         view.digest,
-        base_url=request.host_url.rstrip("/"),
+        base_url=f"{request.scheme}://{request.host}",
         filename=f"{view.name}-{view.version}.zip",
     )
 

@@ -36,7 +36,7 @@ class SignedRequest:
     raw_path: str  # as sent, percent-encoding intact, without the query
     raw_query: str
     headers: Mapping[str, str]  # case-insensitive lookup
-    body: bytes
+    body: bytes | bytearray
 
 
 def verify(

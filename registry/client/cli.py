@@ -98,10 +98,11 @@ def _cache(no_cache: bool):
 @click.argument("requirements", nargs=-1)
 @_resolution_options
 @click.option("-t", "--target", required=True, type=click.Path(path_type=Path), help="Directory to lay the merged layers out in.")
+@click.option("--copy", is_flag=True, help="Copy files instead of hard-linking them from the cache (for a tree you will edit).")
 @_fetch_options
 @_connection_options
 @_fail_cleanly
-def install(requirements, requirement_files, runtime, arch, target, require_hashes, no_cache, jobs, quiet, endpoint_url, region, profile):
+def install(requirements, requirement_files, runtime, arch, target, copy, require_hashes, no_cache, jobs, quiet, endpoint_url, region, profile):
     """Install layers, merged in the order given, into a directory (what Lambda puts in /opt)."""
     from registry.client.install import install as run_install
     from registry.client.progress import progress_for
@@ -115,6 +116,7 @@ def install(requirements, requirement_files, runtime, arch, target, require_hash
         jobs=jobs,
         progress=progress_for(quiet=quiet),
         require_hashes=require_hashes or wanted.require_hashes,
+        copy=copy,
     )
     names = ", ".join(layer.label for layer in result.layers)
     if not result.changed:

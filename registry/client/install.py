@@ -1,7 +1,7 @@
 """`strata install`: resolve, fetch, verify and merge layers, in order, into a target directory.
 
 The target receives what Lambda puts in /opt (the layers overlaid in the order given, later wins)
-plus the merge engine's bundle.json. Nothing is written to the target until every layer is
+plus the merge engine's bundle.json (whose paths start with "opt/", i.e. the target itself). Nothing is written to the target until every layer is
 resolved, downloaded and verified, and the new tree replaces the old one in a single rename.
 """
 
@@ -21,6 +21,9 @@ from registry.client.requirements import Requirement
 from registry.client.resolve import ResolvedLayer, Resolver
 from registry.client.target import BUNDLE_FILE, check_target, read_bundle, staging_dir, swap_into_place
 from registry.errors import InvalidZip, StrataError
+
+
+_OPT = "opt/"
 
 
 @dataclass
@@ -66,9 +69,17 @@ def install(
     jobs: int,
     progress,
     require_hashes: bool = False,
+    copy: bool = False,
 ) -> InstallResult:
     if not requirements:
         raise RequirementError("nothing to install: name at least one requirement or pass -r FILE")
+    from registry.merge import MAX_LAYERS
+
+    if len(requirements) > MAX_LAYERS:
+        raise RequirementError(
+            f"{len(requirements)} layers requested; Lambda merges at most {MAX_LAYERS} into /opt, "
+            "so install at most five"
+        )
     if require_hashes:
         check_require_hashes(requirements)
     target = Path(target)
@@ -82,7 +93,7 @@ def install(
         got = obtain(layers, blobs, jobs=jobs, progress=progress)
         scratch = staging_dir(target)
         try:
-            bundle = _merge(layers, got.paths, scratch / "bundle", blobs.layers_dir)
+            bundle = _merge(layers, got.paths, scratch / "bundle", blobs.layers_dir, copy=copy)
             tree = scratch / "bundle" / "opt"
             tree.mkdir(exist_ok=True)  # an install of empty layers still yields a directory
             os.replace(scratch / "bundle" / BUNDLE_FILE, tree / BUNDLE_FILE)
@@ -99,7 +110,7 @@ def install(
     )
 
 
-def _merge(layers: list[ResolvedLayer], paths: list[Path], out_dir: Path, cache_dir: Path) -> dict:
+def _merge(layers: list[ResolvedLayer], paths: list[Path], out_dir: Path, cache_dir: Path, *, copy: bool) -> dict:
     from registry.merge import MergeInput, merge
 
     inputs = [
@@ -107,7 +118,9 @@ def _merge(layers: list[ResolvedLayer], paths: list[Path], out_dir: Path, cache_
         for layer, path in zip(layers, paths)
     ]
     try:
-        return merge(inputs, out_dir, cache_dir=cache_dir)
+        # Without copy the tree is hard links into the cache (fast, no extra space): editing a
+        # file in place would edit the cache, which is what --copy is for.
+        return merge(inputs, out_dir, cache_dir=cache_dir, copy=copy)
     except InvalidZip as exc:
         raise TargetError(f"cannot merge the layers: {exc.message}") from None
     except StrataError:
@@ -120,17 +133,19 @@ def _same_install(bundle: dict, layers: list[ResolvedLayer], target: Path) -> bo
     recorded = [i.get("sha256") for i in bundle.get("inputs") or [] if isinstance(i, dict)]
     if recorded != [layer.sha256 for layer in layers]:
         return False
-    # Cheap tamper guard: every file the bundle lists is still there with its size.
-    for entry in bundle.get("files") or []:
-        path = target / entry.get("path", "")
-        if entry.get("type", "file") == "file" and "size" in entry:
-            try:
-                if path.lstat().st_size != entry["size"]:
-                    return False
-            except OSError:
+    # Cheap tamper guard: every file the bundle lists is still there with its size. Bundle paths
+    # start with "opt/", which is the target itself.
+    for entry in bundle.get("entries") or []:
+        if entry.get("type") != "file":
+            continue
+        path = target / entry.get("path", "").removeprefix(_OPT)
+        try:
+            if path.lstat().st_size != entry.get("size"):
                 return False
+        except OSError:
+            return False
     return True
 
 
 def _digest(bundle: dict) -> str | None:
-    return bundle.get("tree_digest") or bundle.get("digest")
+    return bundle.get("tree_sha256")

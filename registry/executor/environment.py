@@ -27,7 +27,8 @@ from registry.executor.logs import LogPipe
 from registry.executor.netns import RUNTIME_API_PORT, listen_in_netns, listen_on_host
 from registry.executor.report import InvocationResult, Report
 from registry.executor.runtime_api import Invocation, RuntimeApiServer, RuntimeChannel
-from registry.executor.sandbox import (Mounts, Plan, bwrap_argv, launcher_argv, rlimit_argv)
+from registry.executor.sandbox import (Plan, bwrap_argv, launcher_argv, reachable_by_others,
+                                       rlimit_argv)
 from registry.executor.spec import FunctionSpec
 from registry.executor.tmpvolumes import TmpVolume, TmpVolumes
 from registry.executor.uids import SandboxUser, reserve_uid
@@ -142,42 +143,35 @@ class Environment:
         listener = None if netns else listen_on_host()
         api = f"127.0.0.1:{RUNTIME_API_PORT}" if netns else "127.0.0.1:%d" % listener.getsockname()[1]
 
-        fds: dict[str, int] = {}
-        extra_fds: list[int] = []
+        cgroup_dirs = self._cgroups.dirs if self._cgroups else []
+        pass_fds: list[int] = []
         info_r = block_w = None
         try:
-            argv = launcher_argv(self._cgroups.dirs if self._cgroups else [], uid)
             if plan.bwrap:
-                opt = spec.bundle_dir / "opt"
-                prefix = self._interpreter.prefix if self._interpreter else None
-                if prefix is not None and (prefix == Path("/usr") or Path("/usr") in prefix.parents):
-                    prefix = None
-                mounts = Mounts(task=spec.bundle_dir / "task", opt=opt if opt.is_dir() else None,
-                                runtime_dir=runtime_dir, tmp=tmp_path, interpreter_prefix=prefix)
-                for name, path in (("task", mounts.task), ("opt", mounts.opt),
-                                   ("runtime", runtime_dir), ("prefix", prefix),
-                                   ("tmp", tmp_path if self._volume else None)):
-                    if path is not None:
-                        fds[name] = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+                sources, binds = self._sandbox_sources(runtime_dir, tmp_path, uid is not None)
+                argv = launcher_argv(cgroup_dirs, binds, uid)
                 info_w = block_r = None
                 if netns:
                     info_r, info_w = os.pipe2(os.O_CLOEXEC)
                     block_r, block_w = os.pipe2(os.O_CLOEXEC)
-                    extra_fds = [info_w, block_r]
-                argv += bwrap_argv(plan.bwrap, plan, spec, fds, mounts, self._volume is not None,
+                    pass_fds = [info_w, block_r]
+                argv += bwrap_argv(plan.bwrap, plan, spec, sources, self._volume is not None,
                                    info_w, block_r)
+            else:
+                if uid is not None:
+                    self._check_reachable()
+                argv = launcher_argv(cgroup_dirs, [], uid)
             argv += rlimit_argv(spec, plan) + entry
             env = self._environment(api, tmp_path)
             cwd = self._root("task") if not plan.bwrap else "/"
             try:
                 self._proc = subprocess.Popen(
                     argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=self._logs.write_fd,
-                    stderr=self._logs.write_fd, pass_fds=[*fds.values(), *extra_fds],
-                    start_new_session=True)
+                    stderr=self._logs.write_fd, pass_fds=pass_fds, start_new_session=True)
             except OSError as exc:
                 raise SandboxError(f"cannot start the sandbox: {exc}") from None
         finally:
-            for fd in [*fds.values(), *extra_fds]:
+            for fd in pass_fds:
                 os.close(fd)
         self._logs.start()
         threading.Thread(target=self._watch, name="strata-env-watch", daemon=True).start()
@@ -190,6 +184,42 @@ class Environment:
             os.close(block_w)
         self._server = RuntimeApiServer(listener, self._channel)
         self._server.start()
+
+    def _sandbox_sources(self, runtime_dir: Path, tmp_path: Path, other_uid: bool):
+        """Host paths for the sandbox's mounts, and the binds that make private ones reachable."""
+        opt = self.spec.bundle_dir / "opt"
+        prefix = self._interpreter.prefix if self._interpreter else None
+        if prefix is not None and (prefix == Path("/usr") or Path("/usr") in prefix.parents):
+            prefix = None  # already in the sandbox with /usr
+        wanted = {"task": self.spec.bundle_dir / "task", "runtime": runtime_dir, "tmp": tmp_path}
+        if opt.is_dir():
+            wanted["opt"] = opt
+        if prefix is not None:
+            wanted["prefix"] = prefix
+        sources: dict[str, Path] = {}
+        binds: list[tuple[Path, Path]] = []
+        for name, path in wanted.items():
+            if other_uid and not reachable_by_others(path):
+                staged = self._workdir / "mnt" / name
+                staged.mkdir(parents=True, mode=0o755)
+                os.chmod(staged.parent, 0o711)
+                binds.append((path, staged))
+                path = staged
+            sources[name] = path
+        if prefix is not None:
+            sources["prefix_at"] = prefix
+        return sources, binds
+
+    def _check_reachable(self) -> None:
+        """Without bubblewrap the runtime reads the real paths as the environment's uid."""
+        paths = [self.spec.bundle_dir / "task"]
+        if self._interpreter is not None:
+            paths.append(self._interpreter.path)
+        for path in paths:
+            if not reachable_by_others(path):
+                raise SandboxError(
+                    f"{path} is not readable by the sandbox's unprivileged uid (a parent "
+                    "directory is private); move it, make it world-readable, or use bubblewrap")
 
     def _listen_in_sandbox(self, info_r: int):
         """Read bwrap's info (the sandbox pid) and open the Runtime API socket in its netns."""
@@ -231,6 +261,7 @@ class Environment:
             "LD_LIBRARY_PATH": f"/lib64:/usr/lib64:{runtime}:{runtime}/lib:{task}:{task}/lib:{opt}/lib",
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
+            "PWD": task,  # the launcher shell would otherwise export its own working directory
             "LAMBDA_TASK_ROOT": task,
             "LAMBDA_RUNTIME_DIR": runtime,
             "_HANDLER": spec.handler,

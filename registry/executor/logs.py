@@ -68,7 +68,8 @@ class LogPipe:
         return text
 
     def wait_eof(self, timeout: float) -> None:
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def close(self) -> None:
         if self.write_fd >= 0:

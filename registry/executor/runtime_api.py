@@ -210,7 +210,8 @@ class RuntimeApiServer:
             status, answer = self._channel.fail_init(body, error_type)
         elif len(parts) == 3 and parts[0] == "invocation" and parts[2] == "response":
             body, oversized = self._body(conn, reader, headers, MAX_RESPONSE_BYTES)
-            status, answer = self._channel.answer(parts[1], response=body, oversized=oversized)
+            status, answer = self._channel.answer(
+                parts[1], response=None if oversized else body, oversized=oversized)
         elif len(parts) == 3 and parts[0] == "invocation" and parts[2] == "error":
             body, _ = self._body(conn, reader, headers, MAX_ERROR_BYTES)
             status, answer = self._channel.answer(parts[1], error=body, error_type=error_type)

@@ -82,15 +82,16 @@ class Plan:
             m["network"] = "private network namespace (loopback only)"
         else:
             m["network"] = "host network (no network namespace available)"
-        m["user"] = "a fresh unprivileged uid, no capabilities" if self.drop_uid else (
-            "the calling user" if os.geteuid() != 0 else "root (isolation none)")
+        m["user"] = ("a fresh unprivileged uid, no capabilities" if self.drop_uid
+                     else "the calling user")
         return m
 
 
 def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
     """The mechanisms for `spec` on `host`; raises IsolationUnavailable for strict when any is soft."""
     if spec.isolation == "none":
-        return Plan("none", None, False, False, False, False, False, False, False, False)
+        # No sandbox and no limits but the timeout; still never the caller's root.
+        return Plan("none", None, False, False, False, False, False, host.root, False, False)
     bwrap = host.bwrap
     chosen = Plan(
         isolation=spec.isolation,
@@ -121,20 +122,20 @@ def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
     return chosen
 
 
-@dataclass
-class Mounts:
-    """Host-side paths, opened by the executor as fds so the sandbox uid needs no path access."""
+def reachable_by_others(path: Path) -> bool:
+    """Whether an unrelated uid can reach `path` (every parent searchable, the path readable)."""
+    path = Path(path)
+    for parent in path.parents:
+        if not os.stat(parent).st_mode & 0o001:
+            return False
+    mode = os.stat(path).st_mode
+    return bool(mode & 0o004) and (not path.is_dir() or bool(mode & 0o001))
 
-    task: Path
-    opt: Path | None
-    runtime_dir: Path
-    tmp: Path
-    interpreter_prefix: Path | None  # bound at its own path when outside /usr
 
-
-def bwrap_argv(bwrap: str, plan: Plan, spec: FunctionSpec, fds: dict[str, int],
-               mounts: Mounts, tmp_is_volume: bool, info_fd: int | None,
-               block_fd: int | None) -> list[str]:
+def bwrap_argv(bwrap: str, plan: Plan, spec: FunctionSpec, sources: dict[str, Path],
+               tmp_is_volume: bool, info_fd: int | None, block_fd: int | None) -> list[str]:
+    """The sandbox view. `sources` maps task, opt, runtime, tmp and prefix (the interpreter's
+    installation, bound at its own path) to host paths the sandbox uid can reach."""
     argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
     if spec.network or not plan.netns:
         argv.append("--share-net")
@@ -150,31 +151,41 @@ def bwrap_argv(bwrap: str, plan: Plan, spec: FunctionSpec, fds: dict[str, int],
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     argv += ["--proc", "/proc", "--dev", "/dev"]
     if tmp_is_volume:
-        argv += ["--bind-fd", str(fds["tmp"]), "/tmp"]
+        argv += ["--bind", str(sources["tmp"]), "/tmp"]
     else:
         argv += ["--size", str(spec.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
-    argv += ["--ro-bind-fd", str(fds["task"]), "/var/task"]
-    if "opt" in fds:
-        argv += ["--ro-bind-fd", str(fds["opt"]), "/opt"]
+    argv += ["--ro-bind", str(sources["task"]), "/var/task"]
+    if "opt" in sources:
+        argv += ["--ro-bind", str(sources["opt"]), "/opt"]
     else:
         argv += ["--dir", "/opt"]
-    argv += ["--ro-bind-fd", str(fds["runtime"]), "/var/runtime"]
-    if "prefix" in fds:
-        argv += ["--ro-bind-fd", str(fds["prefix"]), str(mounts.interpreter_prefix)]
+    argv += ["--ro-bind", str(sources["runtime"]), "/var/runtime"]
+    if "prefix" in sources:
+        argv += ["--ro-bind", str(sources["prefix"]), str(sources["prefix_at"])]
     argv += ["--remount-ro", "/", "--remount-ro", "/dev", "--chdir", "/var/task"]
     if info_fd is not None:
         argv += ["--info-fd", str(info_fd), "--block-fd", str(block_fd)]
     return argv + ["--"]
 
 
-def launcher_argv(cgroup_dirs: list[Path], uid: int | None) -> list[str]:
-    """`sh` joins the cgroups (exit 125 if it cannot), then `setpriv` drops root."""
+def launcher_argv(cgroup_dirs: list[Path], binds: list[tuple[Path, Path]],
+                  uid: int | None) -> list[str]:
+    """The steps before the sandbox, all as root: join the cgroups (exit 125 if it cannot);
+    bind directories the sandbox uid cannot reach (a bundle under a private home, a pyenv
+    interpreter) onto reachable staging paths, in a private mount namespace that vanishes with
+    the environment; then `setpriv` drops to the environment's uid."""
     argv = []
-    if cgroup_dirs:
+    if binds:
+        argv += [_which("unshare"), "--mount", "--propagation", "private", "--"]
+    if cgroup_dirs or binds:
         script = ('n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1/cgroup.procs" || exit 125; '
-                  'shift; n=$((n-1)); done; exec "$@"')
-        argv = ["/bin/sh", "-c", script, "strata-launcher", str(len(cgroup_dirs)),
-                *map(str, cgroup_dirs)]
+                  'shift; n=$((n-1)); done; '
+                  'n=$1; shift; while [ "$n" -gt 0 ]; do mount --bind "$1" "$2" || exit 125; '
+                  'shift 2; n=$((n-1)); done; exec "$@"')
+        argv += ["/bin/sh", "-c", script, "strata-launcher", str(len(cgroup_dirs)),
+                 *map(str, cgroup_dirs), str(len(binds))]
+        for source, target in binds:
+            argv += [str(source), str(target)]
     if uid is not None:
         argv += [_which("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]

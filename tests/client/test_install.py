@@ -51,6 +51,23 @@ def test_install__rerun_with_same_inputs_is_a_noop_that_says_so(cli, publish, tm
     assert snapshot(tmp_path / "site") == before
 
 
+def test_install__rerun_after_the_tree_was_damaged_reinstalls(cli, publish, tmp_path):
+    publish("mended", {"python/mended.py": "M = 1\n"})
+    cli("install", "mended", "-t", tmp_path / "site")
+    (tmp_path / "site" / "python" / "mended.py").unlink()
+    result = cli("install", "mended", "-t", tmp_path / "site")
+    assert "Installed 1 layer(s)" in result.stdout
+    assert (tmp_path / "site" / "python" / "mended.py").read_text() == "M = 1\n"
+
+
+def test_install__copy_gives_a_tree_that_can_be_edited_without_touching_the_cache(cli, publish, tmp_path):
+    publish("editable", {"python/editable.py": "E = 1\n"})
+    cli("install", "editable", "--copy", "-t", tmp_path / "mine")
+    (tmp_path / "mine" / "python" / "editable.py").write_text("E = 'patched'\n")
+    cli("install", "editable", "-t", tmp_path / "fresh")
+    assert (tmp_path / "fresh" / "python" / "editable.py").read_text() == "E = 1\n"
+
+
 def test_install__replaces_a_previous_install_whole(cli, publish, tmp_path):
     publish("one", {"python/one.py": ""})
     publish("two", {"python/two.py": ""})
@@ -176,6 +193,8 @@ def test_install__cross_account_layer_by_arn_fails_clearly_before_sharing(strata
     assert (tmp_path / "site" / "python" / "shared.py").read_text() == "S = 1\n"
     reader("install", f"{account.account_id}/shared==1", "-t", tmp_path / "by-account")
     assert snapshot(tmp_path / "by-account") == snapshot(tmp_path / "site")
+    reader("install", f"{arn.rsplit(':', 1)[0]}>=1", "-t", tmp_path / "by-specifier")
+    assert snapshot(tmp_path / "by-specifier") == snapshot(tmp_path / "site")
 
 
 def test_install__filters_pick_the_newest_compatible_version(cli, publish, tmp_path):

@@ -29,4 +29,4 @@ def snapshot(root: Path, *, skip: tuple[str, ...] = ("bundle.json",)) -> dict[st
 
 def tree_digest(bundle_dir: Path) -> str:
     bundle = json.loads((bundle_dir / "bundle.json").read_text())
-    return bundle.get("tree_digest") or bundle["digest"]
+    return bundle["tree_sha256"]

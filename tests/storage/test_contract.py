@@ -69,6 +69,10 @@ class FailingStream(io.RawIOBase):
         return count
 
 
+def test_store__implements_the_blob_store_protocol(store: BlobStore):
+    assert isinstance(store, BlobStore)
+
+
 ROUND_TRIPS = {
     "empty": b"",
     "one-byte": b"\x00",
@@ -115,6 +119,20 @@ def test_put_stream__streams_in_constant_memory(store: BlobStore):
 
     assert (info.digest, info.size) == (source.hash.hexdigest(), size)
     assert peak < ceiling, f"peak {peak / 2**20:.1f} MiB for a {size / 2**20:.0f} MiB stream"
+
+
+def test_put_bytes__does_not_copy_the_bytes(store: BlobStore):
+    # Publishing holds the request body and its decoded bytes already; a copy here would add a
+    # third full-size buffer to the server's peak memory.
+    data = pseudo_random(24 * 1024 * 1024, seed=3)
+    tracemalloc.start()
+    try:
+        store.put_bytes(data, sha256=sha(data))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert peak < len(data) / 4, f"peak {peak / 2**20:.1f} MiB for {len(data) / 2**20:.0f} MiB"
 
 
 def test_put_stream__same_bytes_twice_store_one_object(backend: Backend):

@@ -27,7 +27,10 @@ def test_blob_key__shards_by_the_first_two_hex_digits():
         "a" * 63 + "\n",
         "",
     ],
-    ids=["traversal", "absolute", "uppercase", "short", "long", "non-hex", "dotdot", "newline", "empty"],
+    ids=[
+        "traversal", "absolute", "uppercase", "short", "long", "non-hex", "dotdot", "newline",
+        "empty",
+    ],
 )
 def test_blob_key__rejects_anything_but_64_lowercase_hex(digest):
     with pytest.raises(InvalidKey):

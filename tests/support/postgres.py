@@ -116,10 +116,12 @@ def _initdb(bin_dir: Path, data_dir: Path, user: str, run_as: dict) -> None:
         ],
         capture_output=True,
         text=True,
+        cwd=data_dir.parent,  # the server user may not be allowed into the caller's directory
         **run_as,
     )
     if result.returncode != 0:
-        raise PostgresUnavailable(f"initdb failed: {result.stderr.strip() or result.stdout.strip()}")
+        output = result.stderr.strip() or result.stdout.strip()
+        raise PostgresUnavailable(f"initdb failed: {output}")
 
 
 def _wait_until_accepting(cluster: PostgresCluster, log_path: Path) -> None:
@@ -127,14 +129,17 @@ def _wait_until_accepting(cluster: PostgresCluster, log_path: Path) -> None:
     while True:
         if cluster.process.poll() is not None:
             raise PostgresUnavailable(
-                f"postgres exited with {cluster.process.returncode}: {log_path.read_text()[-2000:]}"
+                f"postgres exited with {cluster.process.returncode}: "
+                + log_path.read_text(errors="replace")[-2000:]
             )
         try:
             cluster.connect_admin().close()
             return
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
-                raise PostgresUnavailable(f"postgres did not accept connections in {START_TIMEOUT_S}s")
+                raise PostgresUnavailable(
+                    f"postgres did not accept connections in {START_TIMEOUT_S}s"
+                )
             time.sleep(0.05)
 
 
@@ -145,7 +150,7 @@ def start_cluster(attempts: int = 3) -> PostgresCluster:
     """
     bin_dir = find_bin_dir()
     if bin_dir is None:
-        raise PostgresUnavailable("PostgreSQL is not installed (no initdb under /usr/lib/postgresql)")
+        raise PostgresUnavailable("PostgreSQL is not installed (no initdb found)")
     run_as = _as_server_user()
     user = SERVER_USER if run_as else pwd.getpwuid(os.geteuid()).pw_name
 
@@ -175,6 +180,7 @@ def start_cluster(attempts: int = 3) -> PostgresCluster:
                     ],
                     stdout=log,
                     stderr=subprocess.STDOUT,
+                    cwd=root,
                     preexec_fn=die_with_parent,
                     **run_as,
                 )
@@ -186,7 +192,7 @@ def start_cluster(attempts: int = 3) -> PostgresCluster:
                 if process.poll() is None:
                     process.kill()
                     process.wait()
-                if "could not bind" not in log_path.read_text():
+                if "could not bind" not in log_path.read_text(errors="replace"):
                     raise
         raise PostgresUnavailable(f"no free port after {attempts} attempts")
     except BaseException:

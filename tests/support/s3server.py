@@ -58,9 +58,13 @@ class S3Server:
         shutil.rmtree(self.log_dir, ignore_errors=True)
 
 
+# Loopback only: never route the probe through a proxy from the environment.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url + "/", timeout=1):
+        with _DIRECT.open(url + "/", timeout=1):
             return True
     except urllib.error.HTTPError:
         return True  # any HTTP answer means the server is serving
@@ -71,13 +75,9 @@ def _answers(url: str) -> bool:
 def start_server(attempts: int = 3) -> S3Server:
     """Start `python -m moto.server` on a free loopback port and wait until it answers HTTP.
 
-    Raises S3ServerUnavailable when moto is missing or the server does not come up.
+    Raises S3ServerUnavailable when the server does not come up (the message carries its log,
+    e.g. a ModuleNotFoundError when moto's server extra is not installed).
     """
-    try:
-        import moto.server  # noqa: F401  (only checks that the server extra is installed)
-    except ImportError as exc:
-        raise S3ServerUnavailable(f'moto\'s server is not installed ({exc}); pip install "moto[server]"')
-
     log_dir = Path(tempfile.mkdtemp(prefix="strata-s3-"))
     for _ in range(attempts):
         port = free_loopback_port()
@@ -99,11 +99,11 @@ def start_server(attempts: int = 3) -> S3Server:
         if process.poll() is None:
             process.kill()
             process.wait()
-        if "Address already in use" not in log_path.read_text(errors="replace"):
+        log_text = log_path.read_text(errors="replace")
+        if "Address already in use" not in log_text:
             shutil.rmtree(log_dir, ignore_errors=True)
             raise S3ServerUnavailable(
-                f"moto server did not start on {server.endpoint}: "
-                + log_path.read_text(errors="replace")[-2000:]
+                f"moto server did not start on {server.endpoint}: {log_text[-2000:]}"
             )
     shutil.rmtree(log_dir, ignore_errors=True)
     raise S3ServerUnavailable(f"no free port after {attempts} attempts")

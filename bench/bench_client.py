@@ -1,0 +1,160 @@
+"""Client benchmark: `strata install` of the 5-layer realistic set against a local `strata serve`.
+
+Measured in one run, on the same machine, each figure next to its baseline:
+  cold install (empty cache)  vs  plain HTTP download of the same Content.Location bytes + cold merge
+  warm install (cached)       vs  warm merge alone (layers already extracted)
+Targets (issue 6): cold <= 1.3x, warm <= 1.2x.
+
+Needs the corpus from bench/merge_corpus.py (bench/corpus/*.zip, in overlay order by name).
+Usage: .venv/bin/python bench/bench_client.py [--rounds 3] [--corpus bench/corpus]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import botocore.session
+import urllib3
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from registry.client.cache import BlobCache  # noqa: E402
+from registry.client.install import install  # noqa: E402
+from registry.client.progress import progress_for  # noqa: E402
+from registry.client.requirements import parse_requirement  # noqa: E402
+from registry.client.resolve import Resolver  # noqa: E402
+from registry.merge import MergeInput, merge  # noqa: E402
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    strata = Path(sys.executable).with_name("strata")
+    proc = subprocess.Popen(
+        [str(strata), "serve", "--dev", "--migrate", "--port", str(port), "--workers", "2"],
+        env={**os.environ, "STRATA_DATA_DIR": str(data_dir)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=1):
+                return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("strata serve did not become ready")
+
+
+def lambda_client(url: str):
+    session = botocore.session.Session()
+    return session.create_client(
+        "lambda", region_name="us-east-1", endpoint_url=url, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpus", type=Path, default=ROOT / "bench" / "corpus")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=4)
+    args = parser.parse_args()
+    zips = sorted(args.corpus.glob("*.zip"))
+    if len(zips) != 5:
+        raise SystemExit(f"expected 5 zips in {args.corpus}; build them with bench/merge_corpus.py")
+
+    work = Path(tempfile.mkdtemp(prefix="strata-bench-client-"))
+    proc, url = start_server(work / "server")
+    try:
+        client = lambda_client(url)
+        requirements = []
+        for i, path in enumerate(zips):
+            name = f"bench-{i}-{path.stem}"[:64].replace(".", "-")
+            response = client.publish_layer_version(LayerName=name, Content={"ZipFile": path.read_bytes()})
+            requirements.append(parse_requirement(f"{name}=={response['Version']}"))
+        total_mb = sum(p.stat().st_size for p in zips) / 2**20
+        resolver = Resolver(client)
+        quiet = progress_for(quiet=True)
+        pool = urllib3.PoolManager(maxsize=args.jobs)
+
+        def plain_download(dest: Path) -> list[Path]:
+            # The baseline a user could script: fetch each Location with a plain HTTP client.
+            dest.mkdir(parents=True)
+            out = []
+            for req in requirements:
+                info = client.get_layer_version(LayerName=req.name, VersionNumber=req.pinned_version)
+                target = dest / f"{req.name}.zip"
+                with pool.request("GET", info["Content"]["Location"], preload_content=False) as r, open(target, "wb") as f:
+                    shutil.copyfileobj(r, f, 1 << 20)
+                out.append(target)
+            return out
+
+        # Digests are known up front so the baselines do not pay for hashing the zips, which the
+        # install also skips (it hashed them while downloading).
+        digests = [hashlib.sha256(p.read_bytes()).hexdigest() for p in zips]
+
+        def do_merge(paths: list[Path], out: Path, cache_dir: Path) -> None:
+            merge([MergeInput(path=p, sha256=d) for p, d in zip(paths, digests)], out, cache_dir=cache_dir)
+
+        rows = {"cold_baseline": [], "cold_install": [], "warm_baseline": [], "warm_install": []}
+        for r in range(args.rounds):
+            base = work / f"round-{r}"
+            # Cold baseline: plain download + merge with an empty extraction cache.
+            merge_cache = base / "merge-cache"
+            paths: list[Path] = []
+            rows["cold_baseline"].append(
+                timed(lambda: paths.extend(plain_download(base / "plain")))
+                + timed(lambda: do_merge(paths, base / "merged-cold", merge_cache))
+            )
+            # Warm baseline: merge again with the extraction cache filled.
+            rows["warm_baseline"].append(timed(lambda: do_merge(paths, base / "merged-warm", merge_cache)))
+            # Cold install: empty client cache (no zips, no extracted layers).
+            cache = BlobCache(base / "client-cache")
+            run = lambda target: install(
+                requirements, target, resolver=resolver, cache=cache, jobs=args.jobs, progress=quiet
+            )
+            rows["cold_install"].append(timed(lambda: run(base / "site-cold")))
+            rows["warm_install"].append(timed(lambda: run(base / "site-warm")))
+            shutil.rmtree(base)
+
+        med = {k: statistics.median(v) for k, v in rows.items()}
+        print(f"corpus: {len(zips)} layers, {total_mb:.1f} MB zipped; {args.rounds} rounds, medians; jobs={args.jobs}")
+        print(f"cold install                      {med['cold_install']:.3f} s")
+        print(f"  baseline: plain HTTP + cold merge {med['cold_baseline']:.3f} s   ratio {med['cold_install'] / med['cold_baseline']:.2f}x (target <= 1.3x)")
+        print(f"warm install                      {med['warm_install']:.3f} s")
+        print(f"  baseline: warm merge alone        {med['warm_baseline']:.3f} s   ratio {med['warm_install'] / med['warm_baseline']:.2f}x (target <= 1.2x)")
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""The merge engine: a function's code and its ordered layers as one tree, like Lambda builds it.
+
+`merge` writes BUNDLE/task (the function code, Lambda's /var/task), BUNDLE/opt (the layers in
+order, later wins, Lambda's /opt) and BUNDLE/bundle.json, and returns that document. `plan`
+answers which input provides each path from the central directories alone. Neither needs a
+server: the registry, the executor and the client all call them.
+
+Each distinct archive (by sha256) is extracted once into a cache (see `registry.merge.cache` for
+its layout; `extracted_path` locates one archive's tree); bundles are hard links into it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from registry.errors import InvalidParameterValue, InvalidZip
+from registry.merge.cache import CachedArchive, ExtractionCache, extracted_path
+from registry.merge.extract import extract_all
+from registry.merge.manifest import InputRecord, build_document
+from registry.merge.materialise import OutputExists, check_output, write_bundle
+from registry.merge.overlay import Shadowed, overlay
+from registry.zips import SYMLINK, Archive, Node, ZipLimits, enforce_limits
+
+__all__ = [
+    "MAX_LAYERS", "MergeInput", "Plan", "Shadowed", "OutputExists", "extracted_path", "merge", "plan",
+    "default_cache_dir",
+]
+
+MAX_LAYERS = 5  # AWS: at most five layers per function
+
+
+@dataclass(frozen=True)
+class MergeInput:
+    path: Path
+    name: str | None = None  # e.g. the layer name, shown in bundle.json (default: file name)
+    arn: str | None = None  # the layer version ARN when known
+    sha256: str | None = None  # hex; computed when None
+
+    @property
+    def label(self) -> str:
+        return self.name or Path(self.path).name
+
+
+def default_cache_dir() -> Path:
+    from registry.config import Settings
+
+    return Settings.from_env().cache_dir
+
+
+def merge(
+    layers: Sequence[MergeInput],
+    out_dir: Path,
+    *,
+    function: MergeInput | None = None,
+    cache_dir: Path | None = None,
+    limits: ZipLimits = ZipLimits(),
+    copy: bool = False,
+    allow_overwrite: bool = False,
+    runtime: str | None = None,
+    workers: int | None = None,
+) -> dict:
+    """Build the bundle at `out_dir` and return its bundle.json content.
+
+    Raises `InvalidZip` (naming the archive and entry) for any unreadable or unsafe input and
+    `OutputExists` if `out_dir` exists without `allow_overwrite`; on error `out_dir` is untouched.
+    """
+    inputs = _ordered_inputs(layers, function)
+    check_output(Path(out_dir), allow_overwrite)
+    cache = ExtractionCache(Path(cache_dir) if cache_dir is not None else default_cache_dir())
+    cache.sweep()
+    digests = _digests(inputs)
+    cached = _cached_inputs(inputs, digests, cache, limits, workers)
+    records = [
+        InputRecord(_input_id(i, len(layers), function), "function" if function and i == len(layers)
+                    else "layer", item.label, item.arn, digests[i], cached[i])
+        for i, item in enumerate(inputs)
+    ]
+    names = [item.label for item in inputs]
+    opt = overlay([_nodes(cached[i], i) for i in range(len(layers))], names)
+    task = overlay(
+        [[] for _ in layers] + [_nodes(cached[len(layers)], len(layers))] if function else [],
+        names,
+    )
+    document = build_document(records, {"opt": opt, "task": task}, runtime)
+    trees = [entry.tree for entry in cached]
+    write_bundle(
+        Path(out_dir), {"opt": (opt, trees), "task": (task, trees)}, document,
+        copy=copy, allow_overwrite=allow_overwrite,
+    )
+    return document
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which input provides each path, computed without extracting anything."""
+
+    winners: dict[str, tuple[str, int]]  # "opt/python/x.py" -> (type, input index)
+    shadowed: list[Shadowed]  # paths relative to opt/ (layers) or task/ (function)
+
+
+def plan(
+    layers: Sequence[MergeInput], *, function: MergeInput | None = None, limits: ZipLimits = ZipLimits()
+) -> Plan:
+    """The winner and shadow map, from the central directories (and symlink targets) only."""
+    inputs = _ordered_inputs(layers, function)
+    names = [item.label for item in inputs]
+    layouts = []
+    for index, item in enumerate(inputs):
+        with Archive.open(item.path, name=item.label, limits=limits) as archive:
+            layout = archive.layout()
+        layouts.append([
+            (path, Node(node.kind, index, node.explicit, node.data))
+            for path, node in sorted(layout.tree.nodes.items())
+        ])
+    opt = overlay(layouts[: len(layers)], names)
+    winners = {f"opt/{path}": (node.kind, node.source) for path, node in opt.tree.nodes.items()}
+    shadowed = list(opt.shadowed)
+    if function is not None:
+        task = overlay([[] for _ in layers] + [layouts[-1]], names)
+        winners.update({f"task/{path}": (node.kind, node.source) for path, node in task.tree.nodes.items()})
+        shadowed.extend(task.shadowed)
+    return Plan(winners, shadowed)
+
+
+def _ordered_inputs(layers: Sequence[MergeInput], function: MergeInput | None) -> list[MergeInput]:
+    if len(layers) > MAX_LAYERS:
+        raise InvalidParameterValue(f"{len(layers)} layers given; a function can use at most {MAX_LAYERS}")
+    return [*layers, function] if function is not None else list(layers)
+
+
+def _input_id(index: int, layer_count: int, function: MergeInput | None) -> str:
+    return "function" if function is not None and index == layer_count else f"layer:{index + 1}"
+
+
+def _digests(inputs: list[MergeInput]) -> list[str]:
+    def digest(item: MergeInput) -> str:
+        if item.sha256:
+            return item.sha256.lower()
+        hasher = hashlib.sha256()
+        try:
+            with open(item.path, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    hasher.update(chunk)
+        except OSError as exc:
+            raise InvalidZip(f"cannot read the archive: {exc.strerror}", archive=item.label) from None
+        return hasher.hexdigest()
+
+    with ThreadPoolExecutor(max_workers=min(4, len(inputs) or 1)) as pool:
+        return list(pool.map(digest, inputs))
+
+
+def _cached_inputs(
+    inputs: list[MergeInput], digests: list[str], cache: ExtractionCache, limits: ZipLimits,
+    workers: int | None,
+) -> list[CachedArchive]:
+    found: dict[str, CachedArchive | None] = {sha: cache.load(sha) for sha in dict.fromkeys(digests)}
+    declared = sum(found[sha].summary.unzipped_bytes for sha in digests if found[sha] is not None)
+    missing = [i for i, sha in enumerate(digests) if found[sha] is None and digests.index(sha) == i]
+    archives: list[tuple[Archive, str]] = []
+    try:
+        for i in missing:
+            archives.append((Archive.open(inputs[i].path, name=inputs[i].label, limits=limits), digests[i]))
+        declared += sum(
+            sum(entry.size for entry in archive.entries) * digests.count(sha) for archive, sha in archives
+        )
+        # Refuse before extracting anything when the headers already add up to too much; the
+        # real byte counts are held to those headers during extraction.
+        if declared > limits.max_unzipped_bytes:
+            raise InvalidZip(
+                f"function and layers unzip to {declared} bytes, more than the limit of "
+                f"{limits.max_unzipped_bytes}"
+            )
+        for entry in extract_all(archives, cache, workers=workers):
+            found[entry.sha256] = entry
+    finally:
+        for archive, _ in archives:
+            archive.close()
+    for item, sha in zip(inputs, digests):
+        enforce_limits(found[sha].summary, limits, item.label)
+    return [found[sha] for sha in digests]
+
+
+def _nodes(cached: CachedArchive, index: int) -> list[tuple[str, Node]]:
+    return [
+        (n.path, Node(n.kind, index, n.explicit, n.digest if n.kind == SYMLINK else n))
+        for n in cached.nodes
+    ]

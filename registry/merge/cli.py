@@ -1,0 +1,89 @@
+"""`strata merge`: build a bundle, explain where a path came from, or diff two bundles."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from registry.errors import StrataError
+
+
+@click.command(
+    "merge",
+    epilog="""Examples:
+
+\b
+  strata merge --function code.zip --layer a.zip --layer b.zip -o bundle
+  strata merge --explain opt/python/six.py bundle
+  strata merge --diff old/bundle.json new/bundle.json
+""",
+)
+@click.option("--function", "function_zip", type=click.Path(dir_okay=False, path_type=Path),
+              help="Function code zip, extracted to BUNDLE/task.")
+@click.option("--layer", "layer_zips", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Layer zip, repeatable; applied in order to BUNDLE/opt, later wins.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Bundle directory to create.")
+@click.option("--runtime", help="Runtime recorded in bundle.json (e.g. python3.12).")
+@click.option("--max-unzipped-mb", type=click.IntRange(min=1), default=250, show_default=True,
+              help="Cap on function plus layers, unzipped.")
+@click.option("--allow-overwrite", is_flag=True, help="Replace BUNDLE if it exists.")
+@click.option("--copy", is_flag=True, help="Copy files instead of hard-linking them from the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Extraction cache [default: $STRATA_DATA_DIR/cache].")
+@click.option("--explain", "explain_path", metavar="PATH",
+              help="Say which input provided PATH in the bundle given as argument, and what it shadowed.")
+@click.option("--diff", "diff_paths", nargs=2, type=click.Path(exists=True, path_type=Path),
+              metavar="A B", help="List files added (+), removed (-) and changed (~) from bundle A to B (bundle dirs or bundle.json files); exit 1 if any.")
+@click.option("--json", "as_json", is_flag=True, help="Print the resulting bundle.json.")
+@click.argument("bundle", required=False, type=click.Path(exists=True, path_type=Path))
+def merge(function_zip, layer_zips, output, runtime, max_unzipped_mb, allow_overwrite, copy,
+          cache_dir, explain_path, diff_paths, as_json, bundle):
+    """Merge a function's code and its layers into one tree, as AWS Lambda does.
+
+    Writes BUNDLE/task (function code, /var/task), BUNDLE/opt (layers, /opt) and
+    BUNDLE/bundle.json (every file's source, every shadowed file, a tree digest).
+    """
+    from registry.merge import MergeInput
+    from registry.merge import merge as run_merge
+    from registry.merge.explain import diff, explain
+    from registry.merge.manifest import load
+    from registry.zips import MiB, ZipLimits
+
+    try:
+        if explain_path is not None:
+            if bundle is None:
+                raise click.UsageError("--explain PATH needs the bundle directory as argument")
+            click.echo("\n".join(explain(load(bundle), explain_path)))
+            return
+        if diff_paths:
+            lines = diff(load(diff_paths[0]), load(diff_paths[1]))
+            click.echo("\n".join(lines) if lines else "no differences")
+            sys.exit(1 if lines else 0)
+        if output is None:
+            raise click.UsageError("give -o BUNDLE_DIR (or --explain / --diff)")
+        if not layer_zips and function_zip is None:
+            raise click.UsageError("give --function and/or at least one --layer")
+        document = run_merge(
+            [MergeInput(path) for path in layer_zips],
+            output,
+            function=MergeInput(function_zip) if function_zip else None,
+            cache_dir=cache_dir,
+            limits=ZipLimits(max_unzipped_bytes=max_unzipped_mb * MiB),
+            copy=copy,
+            allow_overwrite=allow_overwrite,
+            runtime=runtime,
+        )
+    except StrataError as exc:
+        raise click.ClickException(exc.message) from None
+    if as_json:
+        click.echo(json.dumps(document, indent=1))
+        return
+    totals = document["totals"]
+    click.echo(
+        f"{output}: {totals['files']} files, {totals['symlinks']} symlinks, {totals['bytes']} bytes, "
+        f"{len(document['shadowed'])} shadowed; tree sha256 {document['tree_sha256']}"
+    )

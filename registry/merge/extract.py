@@ -1,0 +1,143 @@
+"""Extraction of archives into the cache, several at once, each entry read exactly once.
+
+Extracting is checking: every entry of every archive is decompressed and verified (as
+`check_zip` does), the winners of duplicate names are written, and the rest only verified. Files
+of all archives are written by a pool of threads, largest first, because decompression, hashing
+and file writes release the GIL and one big shared library must not hold up the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from registry.merge.cache import CachedArchive, CachedNode, ExtractionCache
+from registry.zips import DIR, FILE, SYMLINK, Archive, Layout, ZipEntry
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def default_workers() -> int:
+    return min(8, (os.cpu_count() or 1) + 1)
+
+
+@dataclass
+class _Job:
+    archive: Archive
+    sha256: str
+    layout: Layout
+    staged: Path
+    digests: dict[str, str]
+
+
+def extract_all(
+    archives: list[tuple[Archive, str]], cache: ExtractionCache, *, workers: int | None = None
+) -> list[CachedArchive]:
+    """Extract each (open archive, sha256) into the cache; return their cache entries in order.
+
+    On any error nothing is published and every temporary directory is removed.
+    """
+    jobs: list[_Job] = []
+    try:
+        for archive, sha256 in archives:
+            layout = archive.layout()
+            staged = cache.staging(sha256)
+            jobs.append(_Job(archive, sha256, layout, staged, {}))
+            _make_directories(layout, staged / "tree")
+        tasks = [
+            (job, entry)
+            for job in jobs
+            for entry in job.archive.entries
+        ]
+        tasks.sort(key=lambda task: -task[1].compressed_size)
+        run_parallel(tasks, _extract_entry, workers or default_workers())
+        published = []
+        for job in jobs:
+            _make_symlinks(job.layout, job.staged / "tree")
+            summary = job.archive.summary(job.layout)
+            published.append(cache.publish(job.staged, job.sha256, summary, _nodes(job)))
+        return published
+    except BaseException:
+        for job in jobs:
+            cache.abandon(job.staged)
+        raise
+
+
+def run_parallel(tasks: Iterable, action: Callable, workers: int) -> None:
+    """Run `action` on every task with `workers` threads; stop at the first error and raise it."""
+    pending = iter(tasks)
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        while not errors:
+            with lock:
+                task = next(pending, None)
+            if task is None:
+                return
+            try:
+                action(task)
+            except BaseException as exc:  # handed to the caller's thread below
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, workers) - 1)]
+    for thread in threads:
+        thread.start()
+    work()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _make_directories(layout: Layout, tree: Path) -> None:
+    for path, node in sorted(layout.tree.nodes.items()):
+        if node.kind == DIR:
+            os.mkdir(tree / path, 0o755)
+            os.chmod(tree / path, 0o755)
+
+
+def _make_symlinks(layout: Layout, tree: Path) -> None:
+    for path, node in layout.tree.nodes.items():
+        if node.kind == SYMLINK:
+            os.symlink(node.data, tree / path)
+
+
+def _extract_entry(task: tuple[_Job, ZipEntry]) -> None:
+    job, entry = task
+    node = job.layout.tree.nodes.get(entry.path)
+    wins = node is not None and node.source == entry.index and entry.kind == FILE
+    if not wins:
+        for _ in job.archive.iter_data(entry):
+            pass  # verified, not written: a later entry of the same name replaces it
+        return
+    digest = hashlib.sha256()
+    fd = os.open(job.staged / "tree" / entry.path, _CREATE, entry.mode)
+    try:
+        for chunk in job.archive.iter_data(entry):
+            digest.update(chunk)
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view) :]
+        os.fchmod(fd, entry.mode)  # exact mode, whatever the umask
+    finally:
+        os.close(fd)
+    job.digests[entry.path] = digest.hexdigest()
+
+
+def _nodes(job: _Job) -> list[CachedNode]:
+    nodes = []
+    for path, node in sorted(job.layout.tree.nodes.items()):
+        if node.kind == FILE:
+            entry: ZipEntry = node.data
+            nodes.append(CachedNode(path, FILE, entry.mode, entry.size, job.digests[path], True))
+        elif node.kind == SYMLINK:
+            nodes.append(CachedNode(path, SYMLINK, 0o777, len(node.data.encode()), node.data, True))
+        else:
+            nodes.append(CachedNode(path, DIR, 0o755, 0, "", node.explicit))
+    return nodes

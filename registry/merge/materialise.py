@@ -1,0 +1,117 @@
+"""Writing a bundle directory from the cache, all or nothing.
+
+The tree is built in a temporary sibling of the output and renamed into place at the end, so on
+any error the output is absent (or, with `allow_overwrite`, still the previous bundle).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from registry.errors import InvalidParameterValue
+from registry.merge.extract import default_workers, run_parallel
+from registry.merge.manifest import BUNDLE_FILE, dumps
+from registry.merge.overlay import Overlay
+from registry.zips import DIR, FILE
+
+# Linking fails across filesystems (EXDEV), where links are not allowed (EPERM), or past the link
+# count limit (EMLINK); a copy works in all three.
+_LINK_FALLBACK = {errno.EXDEV, errno.EPERM, errno.EMLINK}
+
+
+class OutputExists(InvalidParameterValue):
+    """The output directory exists and overwriting was not allowed."""
+
+
+def check_output(out_dir: Path, allow_overwrite: bool) -> None:
+    if os.path.lexists(out_dir) and not allow_overwrite:
+        raise OutputExists(f"{out_dir} already exists (allow overwriting to replace it)")
+
+
+def write_bundle(
+    out_dir: Path,
+    roots: dict[str, tuple[Overlay, list[Path]]],
+    document: dict,
+    *,
+    copy: bool,
+    allow_overwrite: bool,
+) -> None:
+    """Materialise `roots` ({"opt": (overlay, cache tree of each input index)}) at `out_dir`."""
+    out_dir = Path(out_dir)
+    check_output(out_dir, allow_overwrite)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staged = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        os.mkdir(staged, 0o755)
+        links = _Linker(copy)
+        for root, (result, trees) in roots.items():
+            base = staged / root
+            os.mkdir(base, 0o755)
+            files = []
+            for path, node in sorted(result.tree.nodes.items()):
+                if node.kind == DIR:
+                    os.mkdir(base / path, 0o755)
+                elif node.kind == FILE:
+                    files.append((trees[node.source] / path, base / path, node.data.mode))
+                else:
+                    os.symlink(node.data, base / path)
+            run_parallel(files, links.place, default_workers())
+        for root in ("opt", "task"):
+            os.makedirs(staged / root, 0o755, exist_ok=True)
+        (staged / BUNDLE_FILE).write_text(dumps(document), encoding="utf-8", errors="surrogateescape")
+        os.chmod(staged, 0o755)
+        _swap_into_place(staged, out_dir, allow_overwrite)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+
+
+def _swap_into_place(staged: Path, out_dir: Path, allow_overwrite: bool) -> None:
+    if not os.path.lexists(out_dir):
+        try:
+            os.rename(staged, out_dir)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not allow_overwrite:
+                raise OutputExists(f"{out_dir} appeared while merging") from None
+    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    os.rename(out_dir, old)
+    os.rename(staged, out_dir)
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        old.unlink()
+
+
+class _Linker:
+    """Hard-links cached files into place, copying when links are impossible or unwanted."""
+
+    def __init__(self, copy: bool):
+        self.copy = copy
+
+    def place(self, item: tuple[Path, Path, int]) -> None:
+        source, target, mode = item
+        if not self.copy:
+            try:
+                os.link(source, target)
+                return
+            except OSError as exc:
+                if exc.errno not in _LINK_FALLBACK:
+                    raise
+                self.copy = True
+        _copy(source, target, mode)
+
+
+def _copy(source: Path, target: Path, mode: int) -> None:
+    with open(source, "rb") as src, open(target, "xb") as dst:
+        try:
+            # Shares extents (a reflink) where the filesystem can, else copies in the kernel.
+            while os.copy_file_range(src.fileno(), dst.fileno(), 1 << 30):
+                pass
+        except OSError:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    os.chmod(target, mode)

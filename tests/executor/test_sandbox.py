@@ -1,0 +1,143 @@
+"""What the sandboxed handler can see and touch under strict isolation, and strict's refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import pytest
+
+from registry.executor import EnvironmentPool, IsolationUnavailable, SandboxError
+from registry.executor.sandbox import plan
+from tests.executor.conftest import spec_for, strict_available
+from tests.support import require_service
+
+PROBE = {"app.py": """
+    import errno, os, socket
+
+    def attempt(action):
+        try:
+            action()
+            return "ok"
+        except OSError as exc:
+            return errno.errorcode[exc.errno]
+
+    def write(path):
+        with open(path, "w") as f:
+            f.write("x")
+
+    def connect():
+        with socket.create_connection(("1.1.1.1", 80), timeout=2):
+            pass
+
+    def handler(event, context):
+        with open("/proc/self/status") as f:
+            status = dict(line.split(":", 1) for line in f)
+        return {
+            "task": attempt(lambda: write("/var/task/owned")),
+            "opt": attempt(lambda: write("/opt/owned")),
+            "root": attempt(lambda: write("/owned")),
+            "dev_shm": attempt(lambda: write("/dev/shm/owned")),
+            "tmp": attempt(lambda: write("/tmp/" + event["marker"])),
+            "network": attempt(connect),
+            "uid": os.getuid(),
+            "cap_eff": status["CapEff"].strip(),
+            "env": sorted(os.environ),
+            "cwd": os.getcwd(),
+        }
+"""}
+
+
+@pytest.fixture(scope="module")
+def strict_pool(host):
+    require_service(strict_available(host), "strict isolation needs root, bubblewrap and cgroup v1")
+    with EnvironmentPool(host=host, max_environments_per_spec=1) as pool:
+        yield pool
+
+
+@pytest.fixture(scope="module")
+def probe(strict_pool, bundles):
+    bundle = bundles(task=PROBE, opt={"python/helper.py": ""})
+    marker = f"strata-escape-{uuid.uuid4().hex}"
+    result = strict_pool.invoke(spec_for(bundle, isolation="strict"),
+                                json.dumps({"marker": marker}).encode())
+    assert result.outcome == "success", result.payload
+    return json.loads(result.payload), marker
+
+
+def test_filesystem__task_opt_and_root_are_read_only(probe):
+    seen, _ = probe
+    assert (seen["task"], seen["opt"], seen["root"], seen["dev_shm"]) == ("EROFS",) * 4
+    assert seen["cwd"] == "/var/task"
+
+
+def test_filesystem__writes_to_tmp_stay_in_the_sandbox(probe):
+    seen, marker = probe
+    assert seen["tmp"] == "ok"
+    assert not os.path.exists(f"/tmp/{marker}")
+
+
+def test_network__is_unreachable_without_the_network_option(probe):
+    assert probe[0]["network"] in ("ENETUNREACH", "EHOSTUNREACH")
+
+
+def test_user__handler_never_runs_as_root_and_has_no_capabilities(probe):
+    seen, _ = probe
+    assert seen["uid"] != 0 and int(seen["cap_eff"], 16) == 0
+
+
+def test_environment__is_lambdas_and_the_host_does_not_leak_in(probe, monkeypatch):
+    names = set(probe[0]["env"])
+    assert {"LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "_HANDLER", "AWS_LAMBDA_RUNTIME_API",
+            "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_LOG_GROUP_NAME",
+            "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_REGION", "AWS_EXECUTION_ENV", "TZ", "LANG", "PATH",
+            "LD_LIBRARY_PATH", "PYTHONPATH"} <= names
+    assert not names & {"HOME", "USER", "VIRTUAL_ENV", "PYTEST_CURRENT_TEST", "CI"}
+
+
+def test_environment__search_paths_follow_lambda(strict_pool, bundles):
+    bundle = bundles(task={"app.py": """
+        import os, sys
+        def handler(event, context):
+            return {k: os.environ[k] for k in ("PATH", "LD_LIBRARY_PATH", "PYTHONPATH")}
+    """})
+    paths = json.loads(strict_pool.invoke(spec_for(bundle), b"{}").payload)
+    assert paths["PYTHONPATH"] == ("/var/task:/opt/python/lib/python3.11/site-packages:/opt/python")
+    assert paths["PATH"].split(":")[-1] == "/opt/bin"
+    assert paths["LD_LIBRARY_PATH"].split(":")[-1] == "/opt/lib"
+
+
+def test_strict__refuses_when_a_limit_cannot_be_enforced_hard(host, bundles):
+    spec = spec_for(bundles(task={"app.py": ""}), isolation="strict")
+    with pytest.raises(IsolationUnavailable) as refused:
+        plan(spec, host.without("cgroups"))
+    assert set(refused.value.missing) == {"memory", "pids"}
+
+
+def test_best_effort__runs_and_reports_the_weaker_mechanisms(host, bundles):
+    spec = spec_for(bundles(task={"app.py": ""}))
+    mechanisms = plan(spec, host.without("bwrap", "cgroups")).mechanisms(spec)
+    assert "soft" in mechanisms["memory"] and mechanisms["filesystem"].startswith("none")
+
+
+def test_private_bundle__strict_binds_it_in_for_the_sandbox_uid(strict_pool, tmp_path):
+    # pytest's tmp_path sits below a 0700 directory the sandbox uid cannot traverse
+    (tmp_path / "task").mkdir()
+    (tmp_path / "task" / "app.py").write_text("def handler(event, context):\n    return 'reached'\n")
+
+    result = strict_pool.invoke(spec_for(tmp_path), b"{}")
+
+    assert result.payload == b'"reached"'
+
+
+def test_private_bundle__fallback_refuses_with_a_sandbox_error(host, tmp_path):
+    require_service(host.root, "the fallback's uid drop needs root")
+    (tmp_path / "task").mkdir()
+    (tmp_path / "task" / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    with EnvironmentPool(host=host.without("bwrap", "cgroups", "loop")) as pool:
+        with pytest.raises(SandboxError, match="not readable by the sandbox's unprivileged uid"):
+            pool.invoke(spec_for(tmp_path), b"{}")
+        workdir = pool._workdir
+        assert [p.name for p in workdir.iterdir() if p.name.startswith("env-")] == []
