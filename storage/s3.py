@@ -112,7 +112,6 @@ class S3BlobStore:
         except ValueError as exc:
             raise ConfigError(f"S3 bucket name {bucket!r}: {exc}", backend=self.name) from None
         self.bucket = bucket
-        self.endpoint = host
         self._spool_dir = spool_dir
         self._bucket_ready = False
         http = urllib3.PoolManager(
@@ -271,16 +270,16 @@ class S3BlobStore:
         if end == start:
             self.stat(digest)  # an empty range still needs the blob to exist
             return io.BytesIO(b"")
-        try:
-            with self._translate(missing=digest):
+        with self._translate(missing=digest):
+            try:
                 response = self._client.get_object(
                     self.bucket, key, offset=start, length=0 if end is None else end - start
                 )
-        except StorageUnavailable as exc:
-            # A range starting past the end is answered 416; like a file read there, it is empty.
-            if isinstance(exc.__cause__, S3Error) and exc.__cause__.code == "InvalidRange":
-                return io.BytesIO(b"")
-            raise
+            except S3Error as exc:
+                # A range starting past the end is answered 416; like a file read, it is empty.
+                if exc.code == "InvalidRange":
+                    return io.BytesIO(b"")
+                raise
         return self._reader(response)
 
     def stat(self, digest: str) -> BlobInfo:

@@ -19,6 +19,8 @@ from registry.client.errors import ClientError, RequirementError
 from registry.client.requirements import RequirementSet, parse_requirement, parse_requirements_file
 from registry.errors import StrataError
 
+ARCHITECTURES = ["x86_64", "arm64"]
+
 
 def _fail_cleanly(fn):
     @functools.wraps(fn)
@@ -49,15 +51,26 @@ def _connection_options(fn):
 
 
 def _resolution_options(fn):
-    fn = click.option("--arch", type=click.Choice(["x86_64", "arm64"]), help="Only versions compatible with this architecture.")(fn)
+    fn = click.option(
+        "--arch", type=click.Choice(ARCHITECTURES), help="Only versions compatible with this architecture."
+    )(fn)
     fn = click.option("--runtime", help="Only versions compatible with this runtime (e.g. python3.12).")(fn)
-    fn = click.option("-r", "--requirement", "requirement_files", multiple=True, type=click.Path(path_type=Path), help="Read requirements from FILE (repeatable).")(fn)
+    fn = click.option(
+        "-r",
+        "--requirement",
+        "requirement_files",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Read requirements from FILE (repeatable).",
+    )(fn)
     return fn
 
 
 def _fetch_options(fn):
     fn = click.option("-q", "--quiet", is_flag=True, help="No progress output.")(fn)
-    fn = click.option("-j", "--jobs", default=4, show_default=True, type=click.IntRange(1, 32), help="Parallel downloads.")(fn)
+    fn = click.option(
+        "-j", "--jobs", default=4, show_default=True, type=click.IntRange(1, 32), help="Parallel downloads."
+    )(fn)
     fn = click.option("--no-cache", is_flag=True, help="Neither read nor fill the local cache.")(fn)
     fn = click.option("--require-hashes", is_flag=True, help="Every requirement must be pinned and carry --hash.")(fn)
     return fn
@@ -97,12 +110,17 @@ def _cache(no_cache: bool):
 @click.command()
 @click.argument("requirements", nargs=-1)
 @_resolution_options
-@click.option("-t", "--target", required=True, type=click.Path(path_type=Path), help="Directory to lay the merged layers out in.")
-@click.option("--copy", is_flag=True, help="Copy files instead of hard-linking them from the cache (for a tree you will edit).")
+@click.option(
+    "-t", "--target", required=True, type=click.Path(path_type=Path), help="Directory to lay the merged layers out in."
+)
+@click.option("--copy", is_flag=True, help="Copy files instead of hard-linking them from the cache (to edit them).")
 @_fetch_options
 @_connection_options
 @_fail_cleanly
-def install(requirements, requirement_files, runtime, arch, target, copy, require_hashes, no_cache, jobs, quiet, endpoint_url, region, profile):
+def install(
+    requirements, requirement_files, runtime, arch, target, copy, require_hashes, no_cache, jobs, quiet,
+    endpoint_url, region, profile,
+):
     """Install layers, merged in the order given, into a directory (what Lambda puts in /opt)."""
     from registry.client.install import install as run_install
     from registry.client.progress import progress_for
@@ -133,11 +151,16 @@ def install(requirements, requirement_files, runtime, arch, target, copy, requir
 @click.command()
 @click.argument("requirements", nargs=-1)
 @_resolution_options
-@click.option("-d", "--dest", required=True, type=click.Path(path_type=Path), help="Directory to save the zips and layers.json in.")
+@click.option(
+    "-d", "--dest", required=True, type=click.Path(path_type=Path), help="Directory for the zips and layers.json."
+)
 @_fetch_options
 @_connection_options
 @_fail_cleanly
-def download(requirements, requirement_files, runtime, arch, dest, require_hashes, no_cache, jobs, quiet, endpoint_url, region, profile):
+def download(
+    requirements, requirement_files, runtime, arch, dest, require_hashes, no_cache, jobs, quiet,
+    endpoint_url, region, profile,
+):
     """Download verified layer zips and a layers.json index into a directory."""
     from registry.client.fetch_to_dir import INDEX_FILE, download_to
     from registry.client.install import check_require_hashes
@@ -146,7 +169,8 @@ def download(requirements, requirement_files, runtime, arch, dest, require_hashe
     wanted = _gather(requirements, requirement_files)
     if require_hashes or wanted.require_hashes:
         check_require_hashes(wanted.requirements)
-    layers = _resolver(endpoint_url, region, profile, runtime, arch, jobs).resolve_all(wanted.requirements, jobs=jobs)
+    resolver = _resolver(endpoint_url, region, profile, runtime, arch, jobs)
+    layers = resolver.resolve_all(wanted.requirements, jobs=jobs)
     got = download_to(layers, dest, cache=_cache(no_cache), jobs=jobs, progress=progress_for(quiet=quiet))
     click.echo(
         f"Saved {len(layers)} layer zip(s) and {INDEX_FILE} in {dest} "
@@ -181,14 +205,18 @@ def lock(requirements, requirement_files, runtime, arch, output, endpoint_url, r
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--name", required=True, help="Layer name.")
 @click.option("--runtime", "runtimes", multiple=True, help="Compatible runtime (repeatable).")
-@click.option("--arch", "architectures", multiple=True, type=click.Choice(["x86_64", "arm64"]), help="Compatible architecture (repeatable).")
+@click.option(
+    "--arch", "architectures", multiple=True, type=click.Choice(ARCHITECTURES), help="Compatible architecture (repeatable)."
+)
 @click.option("--description")
 @click.option("--license", "license_info", help="License text or SPDX identifier.")
 @click.option("--s3-bucket", help="Bucket to upload through when the zip is over the 50 MB direct-upload limit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the PublishLayerVersion response as JSON.")
 @_connection_options
 @_fail_cleanly
-def publish(path, name, runtimes, architectures, description, license_info, s3_bucket, as_json, endpoint_url, region, profile):
+def publish(
+    path, name, runtimes, architectures, description, license_info, s3_bucket, as_json, endpoint_url, region, profile
+):
     """Publish a zip, or a directory zipped deterministically, as a new layer version."""
     from registry.client.publish import LayerSpec, publish as run_publish
     from registry.client.session import Connection, s3_client
@@ -214,7 +242,7 @@ def layers():
 
 @layers.command("list")
 @click.option("--runtime")
-@click.option("--arch", type=click.Choice(["x86_64", "arm64"]))
+@click.option("--arch", type=click.Choice(ARCHITECTURES))
 @click.option("--json", "as_json", is_flag=True)
 @_connection_options
 @_fail_cleanly
@@ -226,14 +254,17 @@ def layers_list(runtime, arch, as_json, endpoint_url, region, profile):
     if as_json:
         click.echo(json.dumps(items, indent=2, default=str))
         return
-    rows = [(i["LayerName"], str(i.get("LatestMatchingVersion", {}).get("Version", "-")), _traits(i.get("LatestMatchingVersion", {})), i.get("LatestMatchingVersion", {}).get("Description", "")) for i in items]
+    rows = []
+    for item in items:
+        latest = item.get("LatestMatchingVersion") or {}
+        rows.append((item["LayerName"], str(latest.get("Version", "-")), _traits(latest), latest.get("Description", "")))
     _table(("NAME", "LATEST", "COMPATIBLE", "DESCRIPTION"), rows)
 
 
 @layers.command("versions")
 @click.argument("name")
 @click.option("--runtime")
-@click.option("--arch", type=click.Choice(["x86_64", "arm64"]))
+@click.option("--arch", type=click.Choice(ARCHITECTURES))
 @click.option("--json", "as_json", is_flag=True)
 @_connection_options
 @_fail_cleanly
@@ -241,7 +272,8 @@ def layers_versions(name, runtime, arch, as_json, endpoint_url, region, profile)
     """Versions of one layer (a name, ACCOUNT/NAME or a layer ARN), newest first."""
     from registry.client.browse import list_versions
 
-    items = list_versions(_client(endpoint_url, region, profile), parse_requirement(name), runtime=runtime, arch=arch)
+    client = _client(endpoint_url, region, profile)
+    items = list_versions(client, parse_requirement(name), runtime=runtime, arch=arch)
     if as_json:
         click.echo(json.dumps(items, indent=2, default=str))
         return

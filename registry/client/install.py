@@ -1,8 +1,9 @@
 """`strata install`: resolve, fetch, verify and merge layers, in order, into a target directory.
 
 The target receives what Lambda puts in /opt (the layers overlaid in the order given, later wins)
-plus the merge engine's bundle.json (whose paths start with "opt/", i.e. the target itself). Nothing is written to the target until every layer is
-resolved, downloaded and verified, and the new tree replaces the old one in a single rename.
+plus the merge engine's bundle.json (whose paths start with "opt/", i.e. the target itself).
+Nothing is written to the target until every layer is resolved, downloaded and verified, and the
+new tree replaces the old one in a single rename.
 """
 
 from __future__ import annotations

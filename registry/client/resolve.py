@@ -156,20 +156,29 @@ class Resolver:
             raise translate_error(exc, req.describe(), self._where()) from None
 
 
+_CREDENTIAL_ERRORS = ("UnrecognizedClientException", "InvalidSignatureException", "MissingAuthenticationTokenException")
+
+
 def translate_error(exc: Exception, subject: str, where: str = "") -> ClientError:
     """Map a botocore failure to a client error that names the subject and the fix."""
     if isinstance(exc, BotoClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         message = exc.response.get("Error", {}).get("Message", "") or code
         if code == "ResourceNotFoundException":
-            return LayerNotFound(f"{subject}: not found{where}: {message}; check the name and version (`strata layers versions NAME`)")
+            return LayerNotFound(
+                f"{subject}: not found{where}: {message}; check the name and version "
+                "(`strata layers versions NAME`)"
+            )
         if code in ("AccessDeniedException", "AccessDenied"):
             return AccessDenied(
                 f"{subject}: access denied{where}: {message}; another account's layer must be shared "
                 "with yours (its owner runs add-layer-version-permission with your account id)"
             )
-        if code in ("UnrecognizedClientException", "InvalidSignatureException", "MissingAuthenticationTokenException"):
-            return AccessDenied(f"{subject}: the server rejected your credentials ({message}); check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --profile")
+        if code in _CREDENTIAL_ERRORS:
+            return AccessDenied(
+                f"{subject}: the server rejected your credentials ({message}); "
+                "check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --profile"
+            )
         return ClientError(f"{subject}: {code}: {message}")
     if isinstance(exc, NoCredentialsError):
         return AccessDenied(
@@ -177,7 +186,10 @@ def translate_error(exc: Exception, subject: str, where: str = "") -> ClientErro
             "use a profile (a local dev server accepts test/test)"
         )
     if isinstance(exc, EndpointConnectionError):
-        return NetworkError(f"{subject}: cannot reach the Lambda endpoint{where}; is the server running? Set --endpoint-url or STRATA_ENDPOINT_URL")
+        return NetworkError(
+            f"{subject}: cannot reach the Lambda endpoint{where}; is the server running? "
+            "Set --endpoint-url or STRATA_ENDPOINT_URL"
+        )
     return NetworkError(f"{subject}: {exc}")
 
 

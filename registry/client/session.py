@@ -32,8 +32,8 @@ def lambda_client(conn: Connection):
     """
     session = botocore.session.Session(profile=conn.profile)
     endpoint = conn.endpoint_url or os.environ.get("STRATA_ENDPOINT_URL") or None
-    region = conn.region or session.get_config_variable("region")
-    if not region and endpoint:
+    region = _region(conn, session)
+    if not region and (endpoint or os.environ.get("AWS_ENDPOINT_URL_LAMBDA") or os.environ.get("AWS_ENDPOINT_URL")):
         region = _FALLBACK_REGION
     config = Config(
         # Attempts follow AWS_MAX_ATTEMPTS / the profile, as in every AWS tool.
@@ -53,5 +53,9 @@ def s3_client(conn: Connection):
     """An S3 client from the same session settings (for publishing over the direct-upload limit)."""
     session = botocore.session.Session(profile=conn.profile)
     # botocore reads AWS_ENDPOINT_URL_S3 (or the profile's endpoint) by itself.
-    region = conn.region or session.get_config_variable("region") or _FALLBACK_REGION
-    return session.create_client("s3", region_name=region)
+    return session.create_client("s3", region_name=_region(conn, session) or _FALLBACK_REGION)
+
+
+def _region(conn: Connection, session) -> str | None:
+    # AWS_REGION is the cross-SDK name; this botocore reads only AWS_DEFAULT_REGION and the profile.
+    return conn.region or os.environ.get("AWS_REGION") or session.get_config_variable("region")

@@ -53,6 +53,7 @@ class Environment:
         self.started = False
         self.last_used = time.monotonic()
         self._init_duration_ms: float | None = None
+        self._tmp_exceeded = False
         self._init_reported = provisioned  # provisioned environments report no Init Duration
         self._proc: subprocess.Popen | None = None
         self._user: SandboxUser | None = None
@@ -148,8 +149,9 @@ class Environment:
         info_r = block_w = None
         try:
             if plan.bwrap:
-                sources, binds = self._sandbox_sources(runtime_dir, tmp_path, uid is not None)
-                argv = launcher_argv(cgroup_dirs, binds, uid)
+                sources, binds, overlays = self._sandbox_sources(runtime_dir, tmp_path,
+                                                                 uid is not None)
+                argv = launcher_argv(cgroup_dirs, binds, overlays, uid)
                 info_w = block_r = None
                 if netns:
                     info_r, info_w = os.pipe2(os.O_CLOEXEC)
@@ -160,7 +162,7 @@ class Environment:
             else:
                 if uid is not None:
                     self._check_reachable()
-                argv = launcher_argv(cgroup_dirs, [], uid)
+                argv = launcher_argv(cgroup_dirs, [], [], uid)
             argv += rlimit_argv(spec, plan) + entry
             env = self._environment(api, tmp_path)
             cwd = self._root("task") if not plan.bwrap else "/"
@@ -186,13 +188,21 @@ class Environment:
         self._server.start()
 
     def _sandbox_sources(self, runtime_dir: Path, tmp_path: Path, other_uid: bool):
-        """Host paths for the sandbox's mounts, and the binds that make private ones reachable."""
+        """Host paths for the sandbox's mounts, the binds that make private ones reachable, and
+        the overlay that assembles /opt from layer extractions."""
         opt = self.spec.bundle_dir / "opt"
         prefix = self._interpreter.prefix if self._interpreter else None
         if prefix is not None and (prefix == Path("/usr") or Path("/usr") in prefix.parents):
             prefix = None  # already in the sandbox with /usr
         wanted = {"task": self.spec.bundle_dir / "task", "runtime": runtime_dir, "tmp": tmp_path}
-        if opt.is_dir():
+        overlays = []
+        if self.plan.overlay_opt:
+            staged = self._workdir / "mnt" / "opt"
+            staged.mkdir(parents=True, mode=0o755)
+            os.chmod(staged.parent, 0o711)
+            overlays.append((list(self.spec.opt_layers), staged))
+            wanted["opt"] = staged
+        elif opt.is_dir():
             wanted["opt"] = opt
         if prefix is not None:
             wanted["prefix"] = prefix
@@ -208,7 +218,7 @@ class Environment:
             sources[name] = path
         if prefix is not None:
             sources["prefix_at"] = prefix
-        return sources, binds
+        return sources, binds, overlays
 
     def _check_reachable(self) -> None:
         """Without bubblewrap the runtime reads the real paths as the environment's uid."""
@@ -341,6 +351,13 @@ class Environment:
                 # Under an rlimit the allocation fails inside the handler instead of a kill.
                 outcome = "out_of_memory"
                 self.destroy()
+        elif self._tmp_exceeded:
+            outcome, function_error = "runtime_exit", "Unhandled"
+            message = (f"RequestId: {request_id} Error: Runtime exited with error: /tmp grew past "
+                       f"its {spec.tmp_mb} MB (environment stopped by the usage watchdog)")
+            body = _dump({"errorType": "Runtime.ExitError", "errorMessage": message})
+            extra_log = message + "\n"
+            self.destroy()
         elif not self._channel.exited and time.monotonic() >= deadline:
             outcome, function_error = "timeout", "Unhandled"
             message = f"Task timed out after {spec.timeout_s:.2f} seconds"
@@ -374,8 +391,7 @@ class Environment:
                 return invocation.answered
             if watch_tmp and _usage_bytes(self._workdir / "tmp") > self.spec.tmp_mb << 20:
                 # Without a sized filesystem the cap is a watchdog: over it, the environment goes.
-                self._logs.drain()
-                self.destroy()
+                self._tmp_exceeded = True
                 return False
 
     def _exit_error(self, request_id: str) -> dict:

@@ -23,13 +23,14 @@ class HostCapabilities:
     cgroup_pids: bool  # cgroup v1 pids controller
     loop_tmp: bool  # loop-mounted ext4 images can serve as /tmp
     enter_netns: bool  # we may enter a sandbox's network namespace to serve the Runtime API in it
+    overlay: bool  # kernel overlayfs, to assemble /opt from layer extractions without copying
 
     @classmethod
     def detect(cls) -> "HostCapabilities":
         return _detect()
 
     def without(self, *names: str) -> "HostCapabilities":
-        """A copy with the named mechanisms off: 'bwrap', 'cgroups', 'loop', 'netns'."""
+        """A copy with the named mechanisms off: 'bwrap', 'cgroups', 'loop', 'netns', 'overlay'."""
         off = {}
         for name in names:
             if name == "bwrap":
@@ -40,8 +41,10 @@ class HostCapabilities:
                 off.update(loop_tmp=False)
             elif name == "netns":
                 off.update(enter_netns=False)
+            elif name == "overlay":
+                off.update(overlay=False)
             else:
-                raise ValueError(f"unknown mechanism {name!r} (bwrap, cgroups, loop, netns)")
+                raise ValueError(f"unknown mechanism {name!r} (bwrap, cgroups, loop, netns, overlay)")
         return dataclasses.replace(self, **off)
 
     @classmethod
@@ -65,7 +68,16 @@ def _detect() -> HostCapabilities:
         loop_tmp=root and os.path.exists("/dev/loop-control") and shutil.which("mkfs.ext4") is not None
         and shutil.which("mount") is not None,
         enter_netns=root,
+        overlay=root and _has_filesystem("overlay"),
     )
+
+
+def _has_filesystem(name: str) -> bool:
+    try:
+        with open("/proc/filesystems") as f:
+            return any(line.split()[-1] == name for line in f if line.strip())
+    except OSError:
+        return False
 
 
 def _working_bwrap(root: bool) -> str | None:

@@ -18,6 +18,7 @@ cgroup join happens before the uid drop that would forbid it.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ class Plan:
     drop_uid: bool  # run as a fresh unprivileged host uid
     rlimit_memory: bool
     rlimit_nproc: bool
+    overlay_opt: bool = False  # /opt is an overlay of spec.opt_layers
 
     @property
     def uses_cgroups(self) -> bool:
@@ -74,6 +76,8 @@ class Plan:
             m["pids"] = f"RLIMIT_NPROC={PIDS_MAX} on the environment uid"
         else:
             m["pids"] = "none"
+        if self.overlay_opt:
+            m["opt"] = f"overlayfs of {len(spec.opt_layers)} layer extractions (no copy)"
         m["filesystem"] = ("bwrap: read-only /var/task, /opt and /; writable /tmp only"
                            if self.bwrap else "none: host filesystem, real bundle paths")
         if spec.network:
@@ -104,7 +108,11 @@ def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
         drop_uid=host.root,
         rlimit_memory=not host.cgroup_memory,
         rlimit_nproc=not host.cgroup_pids and host.root,
+        overlay_opt=bool(spec.opt_layers),
     )
+    if spec.opt_layers and not (bwrap and host.overlay):
+        raise SandboxError("assembling /opt from layer directories needs root, overlayfs and "
+                           "bubblewrap; run a merged bundle instead")
     if spec.isolation == "strict":
         missing = {}
         if not chosen.cgroup_memory:
@@ -169,23 +177,24 @@ def bwrap_argv(bwrap: str, plan: Plan, spec: FunctionSpec, sources: dict[str, Pa
 
 
 def launcher_argv(cgroup_dirs: list[Path], binds: list[tuple[Path, Path]],
-                  uid: int | None) -> list[str]:
-    """The steps before the sandbox, all as root: join the cgroups (exit 125 if it cannot);
-    bind directories the sandbox uid cannot reach (a bundle under a private home, a pyenv
-    interpreter) onto reachable staging paths, in a private mount namespace that vanishes with
-    the environment; then `setpriv` drops to the environment's uid."""
+                  overlays: list[tuple[list[Path], Path]], uid: int | None) -> list[str]:
+    """The steps before the sandbox, all as root, in one `sh`: join the cgroups; bind
+    directories the sandbox uid cannot reach (a bundle under a private home, a pyenv interpreter)
+    onto reachable staging paths; assemble overlays (`layers` first to last, the last wins);
+    then `setpriv` drops to the environment's uid. Mounts happen in a private mount namespace
+    that vanishes with the environment. Any failing step exits 125 before the sandbox starts."""
     argv = []
-    if binds:
+    if binds or overlays:
         argv += [_which("unshare"), "--mount", "--propagation", "private", "--"]
-    if cgroup_dirs or binds:
-        script = ('n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1/cgroup.procs" || exit 125; '
-                  'shift; n=$((n-1)); done; '
-                  'n=$1; shift; while [ "$n" -gt 0 ]; do mount --bind "$1" "$2" || exit 125; '
-                  'shift 2; n=$((n-1)); done; exec "$@"')
-        argv += ["/bin/sh", "-c", script, "strata-launcher", str(len(cgroup_dirs)),
-                 *map(str, cgroup_dirs), str(len(binds))]
-        for source, target in binds:
-            argv += [str(source), str(target)]
+    steps = [f"echo $$ > {shlex.quote(str(d))}/cgroup.procs" for d in cgroup_dirs]
+    steps += [f"mount --bind {shlex.quote(str(s))} {shlex.quote(str(t))}" for s, t in binds]
+    for layers, target in overlays:
+        lower = ":".join(str(layer) for layer in reversed(layers))  # leftmost is the top layer
+        steps.append(f"mount -t overlay strata-opt -o {shlex.quote('ro,lowerdir=' + lower)} "
+                     f"{shlex.quote(str(target))}")
+    if steps:
+        script = "".join(f"{step} || exit 125; " for step in steps) + 'exec "$@"'
+        argv += ["/bin/sh", "-c", script, "strata-launcher"]
     if uid is not None:
         argv += [_which("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]

@@ -78,10 +78,14 @@ class FunctionSpec:
     region: str = "us-east-1"
     isolation: str = "best-effort"
     network: bool = False
+    # Layer extraction directories, first to last (the last wins), to overlay at /opt instead of
+    # the bundle's opt/: no copy at all. Needs root and bubblewrap (kernel overlayfs).
+    opt_layers: tuple[Path, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "bundle_dir", Path(self.bundle_dir).resolve())
         object.__setattr__(self, "env", FrozenEnv(self.env))
+        object.__setattr__(self, "opt_layers", tuple(Path(p).resolve() for p in self.opt_layers))
         self._check()
 
     def _check(self) -> None:
@@ -101,6 +105,12 @@ class FunctionSpec:
             raise InvalidParameterValue(
                 f"isolation must be one of {', '.join(ISOLATION_LEVELS)}, not {self.isolation!r}"
             )
+        if len(self.opt_layers) > 5:
+            raise InvalidParameterValue("a function can use at most 5 layers")
+        for layer in self.opt_layers:
+            if not layer.is_dir() or set(str(layer)) & {":", ",", "\n"}:
+                raise InvalidParameterValue(
+                    f"layer directory {layer} does not exist or has ':' or ',' in its path")
         for name in self.env:
             if not _ENV_NAME.fullmatch(name):
                 raise InvalidParameterValue(f"environment variable name {name!r} is not valid")

@@ -134,6 +134,8 @@ def test_install__second_install_is_served_from_cache_without_download(strata_se
         assert len(proxy.downloads()) == 1, "the second install downloaded nothing"
     assert "0 downloaded, 1 from cache" in result.stdout
     assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
+    [download] = proxy.downloads()
+    assert "authorization" not in download and "x-amz-date" not in download, "no AWS credentials on a Location"
 
 
 @SQLITE_ONLY

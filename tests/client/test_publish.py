@@ -6,6 +6,8 @@ import base64
 import hashlib
 import os
 
+import pytest
+
 from tests.client.trees import snapshot
 
 
@@ -56,3 +58,26 @@ def test_publish__not_a_zip_is_refused(cli, tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     result = cli("publish", tmp_path / "notes.txt", "--name", "x", expect=1)
     assert "is not a zip file" in result.stderr
+
+
+@pytest.mark.parametrize("strata_server", ["pg-s3"], indirect=True)
+def test_publish__over_the_direct_limit_goes_through_the_servers_bucket(strata_server, account, cli, tmp_path, monkeypatch):
+    from registry.client.publish import LayerSpec, publish
+    from registry.client.session import Connection, lambda_client, s3_client
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", account.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", account.secret_access_key)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://{strata_server.env['STRATA_S3_ENDPOINT']}")
+    conn = Connection(endpoint_url=strata_server.url, region=strata_server.region)
+    src = _layer_dir(tmp_path / "src")
+    response = publish(
+        src,
+        LayerSpec("via-s3"),
+        client=lambda_client(conn),
+        s3_client_factory=lambda: s3_client(conn),
+        s3_bucket=strata_server.env["STRATA_S3_BUCKET"],
+        direct_upload_limit=16,
+    )
+    assert response["Version"] == 1
+    cli("install", "via-s3==1", "-t", tmp_path / "site")
+    assert snapshot(tmp_path / "site") == snapshot(src)

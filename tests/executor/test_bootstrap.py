@@ -7,7 +7,10 @@ import os
 
 import pytest
 
-from tests.executor.conftest import spec_for
+from registry.executor import EnvironmentPool, InterpreterNotFound
+from registry.executor.interpreters import find_python
+from tests.executor.conftest import spec_for, strict_available
+from tests.support import require_service
 
 PACKAGE = {
     "pkg/__init__.py": "",
@@ -81,15 +84,10 @@ def test_handler__malformed_name_is_an_init_error(pool, package):
 
 
 def test_interpreter__a_private_pyenv_python_is_bound_into_strict_sandboxes(host, bundles):
-    from registry.executor import EnvironmentPool
-    from registry.executor.interpreters import find_python
-    from tests.executor.conftest import strict_available
-    from tests.support import require_service
-
     require_service(strict_available(host), "strict isolation needs root, bubblewrap and cgroup v1")
     try:
         interpreter = find_python("3.12")
-    except Exception:
+    except InterpreterNotFound:
         interpreter = None
     require_service(interpreter is not None, "no python3.12 on this host")
     bundle = bundles(task={"app.py": """

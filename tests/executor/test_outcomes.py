@@ -7,7 +7,9 @@ import json
 
 import pytest
 
+from registry.executor import EnvironmentPool
 from tests.executor.conftest import processes_of_uid, spec_for
+from tests.support import require_service
 
 APP = {"app.py": """
     import errno, os, subprocess, tempfile, time
@@ -202,3 +204,50 @@ def test_output__oversized_response_and_chatty_logs_are_capped(pool, bundles):
     assert chatty.outcome == "success"
     assert len(chatty.logs) < 1.1 * (1 << 20) and "bytes of earlier log output dropped" in chatty.logs
     assert chatty.logs.rstrip().splitlines()[-1].startswith("REPORT RequestId:")
+
+
+def test_pids__a_fork_bomb_stops_at_the_process_cap(pool, bundles):
+    bundle = bundles(task={"app.py": """
+        import errno, os, signal
+        def handler(event, context):
+            children = []
+            try:
+                while len(children) < 5000:
+                    pid = os.fork()
+                    if pid == 0:
+                        signal.pause()
+                        os._exit(0)
+                    children.append(pid)
+                stopped_by = None
+            except OSError as exc:
+                stopped_by = errno.errorcode[exc.errno]
+            for pid in children:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            return {"forked": len(children), "stopped_by": stopped_by}
+    """})
+
+    # enough memory that the process cap, not the OOM killer, stops the bomb
+    result = pool.invoke(spec_for(bundle, memory_mb=2048, timeout_s=60), b"{}")
+
+    assert result.outcome == "success", result.payload
+    answer = json.loads(result.payload)
+    assert answer["stopped_by"] == "EAGAIN" and 900 < answer["forked"] < 1024
+
+
+def test_tmp__fallback_watchdog_stops_an_environment_whose_tmp_outgrows_its_size(host, bundles):
+    require_service(host.root, "the fallback's uid drop needs root")
+    bundle = bundles(task={"app.py": """
+        import os, tempfile, time
+        def handler(event, context):
+            for i in range(4):  # each file stays under RLIMIT_FSIZE, together they do not
+                with open(os.path.join(tempfile.gettempdir(), f"part{i}"), "wb") as f:
+                    f.write(b"x" * (6 << 20))
+            time.sleep(30)
+    """})
+    with EnvironmentPool(host=host.without("bwrap", "cgroups", "loop")) as pool:
+        result = pool.invoke(spec_for(bundle, tmp_mb=16, timeout_s=10), b"{}")
+
+    assert (result.outcome, result.function_error) == ("runtime_exit", "Unhandled")
+    assert "/tmp grew past its 16 MB" in json.loads(result.payload)["errorMessage"]
+    assert result.report.duration_ms < 5000

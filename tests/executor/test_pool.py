@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 
-from registry.executor import EnvironmentPool
-from tests.executor.conftest import spec_for, strict_available
+from registry.executor import EnvironmentPool, SandboxError
+from tests.executor.conftest import processes_of_uid, spec_for, strict_available
 from tests.support import require_service
 
 COUNTER = {"app.py": """
@@ -72,8 +73,22 @@ def test_discard__the_next_invocation_starts_a_new_environment(pool, bundles):
 
 
 def test_closed_pool__refuses_invocations(host, bundles):
-    from registry.executor import SandboxError
     pool = EnvironmentPool(host=host.without("bwrap", "cgroups", "loop"))
     pool.close()
     with pytest.raises(SandboxError):
         pool.invoke(spec_for(bundles(task=COUNTER)), b"{}")
+
+
+def test_idle_timeout__idle_environments_are_torn_down(host, bundles):
+    require_service(host.root, "the uid drop needs root")
+    spec = spec_for(bundles(task=COUNTER))
+    with EnvironmentPool(host=host.without("bwrap", "cgroups", "loop"), idle_timeout_s=0.2) as pool:
+        first = json.loads(pool.invoke(spec, b"{}").payload)
+        deadline = time.monotonic() + 5
+        while pool._specs[spec].idle and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+        again = json.loads(pool.invoke(spec, b"{}").payload)
+
+    assert first["calls"] == again["calls"] == 1
+    assert processes_of_uid(first["uid"]) == []

@@ -141,3 +141,17 @@ def test_private_bundle__fallback_refuses_with_a_sandbox_error(host, tmp_path):
             pool.invoke(spec_for(tmp_path), b"{}")
         workdir = pool._workdir
         assert [p.name for p in workdir.iterdir() if p.name.startswith("env-")] == []
+
+
+def test_isolation_none__no_sandbox_but_still_not_root(host, bundles):
+    require_service(host.root, "the uid drop needs root")
+    bundle = bundles(task={"app.py": """
+        import os
+        def handler(event, context):
+            return {"uid": os.getuid(), "task": os.environ["LAMBDA_TASK_ROOT"]}
+    """})
+    with EnvironmentPool(host=host) as pool:
+        result = pool.invoke(spec_for(bundle, isolation="none"), b"{}")
+    answer = json.loads(result.payload)
+    assert answer["uid"] != 0 and answer["task"] == str(bundle / "task")
+    assert result.mechanisms["memory"] == "none" and result.mechanisms["filesystem"].startswith("none")
