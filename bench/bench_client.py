@@ -126,25 +126,27 @@ def main() -> None:
         rows = {"cold_baseline": [], "cold_install": [], "warm_baseline": [], "warm_install": []}
         for r in range(args.rounds):
             base = work / f"round-{r}"
-            # Cold baseline: plain download + merge with an empty extraction cache.
+            # Cold: plain download + merge into an empty extraction cache, then the install with an
+            # empty client cache (no zips, no extracted layers).
             merge_cache = base / "merge-cache"
             paths: list[Path] = []
             rows["cold_baseline"].append(
                 timed(lambda: paths.extend(plain_download(base / "plain")))
                 + timed(lambda: do_merge(paths, base / "merged-cold", merge_cache))
             )
-            # Warm baseline: merge again with the extraction cache filled.
-            rows["warm_baseline"].append(timed(lambda: do_merge(paths, base / "merged-warm", merge_cache)))
-            # Cold install: empty client cache (no zips, no extracted layers).
             cache = BlobCache(base / "client-cache")
-            run = lambda target: install(
+            run = lambda target: install(  # noqa: E731
                 requirements, target, resolver=resolver, cache=cache, jobs=args.jobs, progress=quiet
             )
             rows["cold_install"].append(timed(lambda: run(base / "site-cold")))
+            # Warm, measured after both cold runs so neither pays for the other's disk writeback.
+            rows["warm_baseline"].append(timed(lambda: do_merge(paths, base / "merged-warm", merge_cache)))
             rows["warm_install"].append(timed(lambda: run(base / "site-warm")))
             shutil.rmtree(base)
 
         med = {k: statistics.median(v) for k, v in rows.items()}
+        for key, values in rows.items():
+            print(f"  {key:<14} rounds: " + " ".join(f"{v:.3f}" for v in values))
         print(f"corpus: {len(zips)} layers, {total_mb:.1f} MB zipped; {args.rounds} rounds, medians; jobs={args.jobs}")
         print(f"cold install                      {med['cold_install']:.3f} s")
         print(f"  baseline: plain HTTP + cold merge {med['cold_baseline']:.3f} s   ratio {med['cold_install'] / med['cold_baseline']:.2f}x (target <= 1.3x)")

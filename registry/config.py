@@ -29,6 +29,7 @@ class Settings:
     s3_secret_key: str = ""
     s3_bucket: str = "strata"
     s3_secure: bool = False
+    s3_public_endpoint: str = ""
     region: str = "us-east-1"
     dev: bool = False
     # Signs filesystem-backend download URLs; generated and kept in the data dir when unset.
@@ -48,6 +49,7 @@ class Settings:
             s3_secret_key=env.get("STRATA_S3_SECRET_KEY", ""),
             s3_bucket=env.get("STRATA_S3_BUCKET", "strata") or "strata",
             s3_secure=_flag(env.get("STRATA_S3_SECURE")),
+            s3_public_endpoint=env.get("STRATA_S3_PUBLIC_ENDPOINT", ""),
             region=env.get("STRATA_REGION", "us-east-1") or "us-east-1",
             dev=_flag(env.get("STRATA_DEV")),
             signing_key=env.get("STRATA_SIGNING_KEY", ""),

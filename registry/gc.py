@@ -29,6 +29,7 @@ class GcReport:
     deleted: list[str] = field(default_factory=list)
     bytes_freed: int = 0
     kept: int = 0
+    staging_removed: int = 0
 
 
 def referenced_digests(session: Session, digests: set[str] | None = None) -> set[str]:
@@ -67,4 +68,7 @@ def collect(
             log.info("deleted unreferenced blob %s (%d bytes)", blob.digest, blob.size)
         report.deleted.append(blob.digest)
         report.bytes_freed += blob.size
+    if not dry_run:
+        # Partial uploads of puts that died midway (filesystem staging files).
+        report.staging_removed = store.sweep_staging(grace)
     return report

@@ -22,7 +22,7 @@ import threading
 import zlib
 from collections import deque
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterator, NamedTuple
 
 from zipfile_deflate64 import deflate64
 
@@ -59,14 +59,13 @@ class ZipLimits:
     ratio_floor_bytes: int = 1 * MiB
 
 
-@dataclass(frozen=True, slots=True)
-class ZipEntry:
+class ZipEntry(NamedTuple):
     """One central directory record, with its name already proven safe."""
 
     index: int  # position in the central directory
     name: str  # as stored (decoded: UTF-8 when flagged, else cp437)
     raw_name: bytes
-    path: str  # normalised relative POSIX path, never empty
+    path: str  # normalised relative POSIX path; empty only for a directory naming the root
     kind: str  # FILE | DIR | SYMLINK
     mode: int  # 0o755 or 0o644 for files, 0o755 for directories, 0o777 for symlinks
     method: int
@@ -119,6 +118,9 @@ def check_zip(
 # Hosts whose separator is the backslash (APPNOTE 4.4.2: MS-DOS/OS2 FAT, NTFS, VFAT).
 _WINDOWS_HOSTS = frozenset({0, 11, 14})
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# Relative ASCII names whose components cannot be empty, "." or ".." (none starts with a dot)
+# and hold no separator, drive colon or NUL; at 255 characters they are within every length cap.
+_PLAIN = re.compile(r"[\w+-][\w.+-]*(?:/[\w+-][\w.+-]*)*/?", re.ASCII)
 _MAX_PATH_BYTES = 4095
 _MAX_DEPTH = 128
 _MAX_LINK_HOPS = 40  # Linux's own limit on symlinks followed in one lookup
@@ -131,6 +133,8 @@ def normalise_name(name: str, host: int) -> tuple[str, bool]:
     anywhere else it is an ordinary character on Linux but a separator on Windows, and an archive
     that means different things to different tools is refused.
     """
+    if len(name) <= 255 and _PLAIN.fullmatch(name):
+        return name.rstrip("/"), name.endswith("/")  # the common case, provably safe as it is
     if "\x00" in name:
         raise ValueError("name contains a NUL byte")
     if "\\" in name:

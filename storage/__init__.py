@@ -87,6 +87,7 @@ def open_store(settings: "Settings") -> BlobStore:
             bucket=settings.s3_bucket,
             secure=settings.s3_secure,
             region=settings.region,
+            public_endpoint=settings.s3_public_endpoint or None,
         )
     raise ConfigError(
         f"unknown STRATA_STORAGE {settings.storage!r}; expected one of: {', '.join(BACKENDS)}"

@@ -105,6 +105,7 @@ class S3BlobStore:
         secure: bool = False,
         region: str = "us-east-1",
         spool_dir: str | None = None,
+        public_endpoint: str | None = None,
     ):
         host, secure = parse_endpoint(endpoint, secure)
         try:
@@ -135,6 +136,14 @@ class S3BlobStore:
             region=region,
             http_client=http,
         )
+        # Download URLs are presigned for the address clients use, which differs from the
+        # app's own when the storage sits on a private network (docker-compose's minio:9000).
+        self._presigner = self._client
+        if public_endpoint:
+            public_host, public_secure = parse_endpoint(public_endpoint, secure)
+            self._presigner = Minio(
+                public_host, access_key=access_key, secret_key=secret_key, secure=public_secure, region=region
+            )
 
     # -- errors and the bucket -------------------------------------------------------------
 
@@ -340,7 +349,7 @@ class S3BlobStore:
             disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
             headers = {"response-content-disposition": disposition}
         with self._translate():
-            return self._client.presigned_get_object(
+            return self._presigner.presigned_get_object(
                 self.bucket, key, expires=timedelta(seconds=expires_in), response_headers=headers
             )
 

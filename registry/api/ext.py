@@ -7,6 +7,7 @@ from werkzeug.wsgi import wrap_file
 
 from registry.api.context import services
 from registry.errors import ResourceNotFound, StrataError
+from storage import DOWNLOAD_ROUTE, SignedDownloads
 from storage.errors import StorageError
 
 bp = Blueprint("ext", __name__)
@@ -31,14 +32,13 @@ def readyz():
     return Response(json.dumps(body), status=200 if ready else 503, mimetype="application/json")
 
 
-@bp.get("/_strata/blobs/<digest>")
+@bp.get(DOWNLOAD_ROUTE + "<digest>")
 def download_blob(digest):
     """Serves a blob to the holder of a URL signed by the filesystem backend (Content.Location)."""
     store = services().store
-    verify = getattr(store, "verify_download", None)
-    if verify is None:
+    if not isinstance(store, SignedDownloads):
         raise ResourceNotFound("This server hands out storage URLs directly; no blob is served here.")
-    verify(digest, request.args)
+    store.verify_download(digest, request.args)
     size = store.stat(digest).size
     start, end, status = 0, size, 200
     ranges = request.range

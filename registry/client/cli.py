@@ -20,6 +20,10 @@ from registry.client.requirements import RequirementSet, parse_requirement, pars
 from registry.errors import StrataError
 
 ARCHITECTURES = ["x86_64", "arm64"]
+EXIT_CODES = (
+    "Exit codes: 0 ok, 1 other error, 2 bad usage or requirement, 3 not found, 4 access denied, "
+    "5 hash mismatch, 6 network, 7 target or cache not writable."
+)
 
 
 def _fail_cleanly(fn):
@@ -107,7 +111,7 @@ def _cache(no_cache: bool):
     return None if no_cache else BlobCache(default_cache_root())
 
 
-@click.command()
+@click.command(epilog=EXIT_CODES)
 @click.argument("requirements", nargs=-1)
 @_resolution_options
 @click.option(
@@ -148,7 +152,7 @@ def install(
         click.echo(f"Tree digest: {result.tree_digest}")
 
 
-@click.command()
+@click.command(epilog=EXIT_CODES)
 @click.argument("requirements", nargs=-1)
 @_resolution_options
 @click.option(
@@ -178,7 +182,7 @@ def download(
     )
 
 
-@click.command()
+@click.command(epilog=EXIT_CODES)
 @click.argument("requirements", nargs=-1)
 @_resolution_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Lock file to write (default: standard output).")
@@ -201,7 +205,7 @@ def lock(requirements, requirement_files, runtime, arch, output, endpoint_url, r
     click.echo(f"Locked {len(layers)} layer(s) in {output}", err=True)
 
 
-@click.command()
+@click.command(epilog=EXIT_CODES)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--name", required=True, help="Layer name.")
 @click.option("--runtime", "runtimes", multiple=True, help="Compatible runtime (repeatable).")

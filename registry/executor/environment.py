@@ -22,7 +22,7 @@ from pathlib import Path
 from registry.executor import processes
 from registry.executor.cgroups import EnvironmentCgroups
 from registry.executor.errors import SandboxError
-from registry.executor.interpreters import Interpreter, find_python
+from registry.executor.interpreters import find_python
 from registry.executor.logs import LogPipe
 from registry.executor.netns import RUNTIME_API_PORT, listen_in_netns, listen_on_host
 from registry.executor.report import InvocationResult, Report
@@ -152,11 +152,14 @@ class Environment:
                 sources, binds, overlays = self._sandbox_sources(runtime_dir, tmp_path,
                                                                  uid is not None)
                 argv = launcher_argv(cgroup_dirs, binds, overlays, uid)
-                info_w = block_r = None
+                # bwrap reports the sandbox's pid once it is built: a sandbox that fails to
+                # build is a SandboxError, not a runtime that died.
+                info_r, info_w = os.pipe2(os.O_CLOEXEC)
+                pass_fds = [info_w]
+                block_r = None
                 if netns:
-                    info_r, info_w = os.pipe2(os.O_CLOEXEC)
                     block_r, block_w = os.pipe2(os.O_CLOEXEC)
-                    pass_fds = [info_w, block_r]
+                    pass_fds.append(block_r)
                 argv += bwrap_argv(plan.bwrap, plan, spec, sources, self._volume is not None,
                                    info_w, block_r)
             else:
@@ -177,13 +180,19 @@ class Environment:
                 os.close(fd)
         self._logs.start()
         threading.Thread(target=self._watch, name="strata-env-watch", daemon=True).start()
-        if netns:
+        if info_r is not None:
             try:
-                listener = self._listen_in_sandbox(info_r)
+                sandbox_pid = self._sandbox_pid(info_r)
+                if netns:
+                    listener = listen_in_netns(sandbox_pid)
             finally:
                 os.close(info_r)
-            os.write(block_w, b"x")
-            os.close(block_w)
+                if block_w is not None:
+                    try:
+                        os.write(block_w, b"x")  # let the runtime start
+                    except BrokenPipeError:
+                        pass  # bwrap is gone; _sandbox_pid has raised already
+                    os.close(block_w)
         self._server = RuntimeApiServer(listener, self._channel)
         self._server.start()
 
@@ -231,8 +240,8 @@ class Environment:
                     f"{path} is not readable by the sandbox's unprivileged uid (a parent "
                     "directory is private); move it, make it world-readable, or use bubblewrap")
 
-    def _listen_in_sandbox(self, info_r: int):
-        """Read bwrap's info (the sandbox pid) and open the Runtime API socket in its netns."""
+    def _sandbox_pid(self, info_r: int) -> int:
+        """The sandbox's pid from bwrap's info; SandboxError if bwrap exits without one."""
         data = b""
         deadline = time.monotonic() + INIT_TIMEOUT_S
         while True:
@@ -250,7 +259,7 @@ class Environment:
                     f"the sandbox failed to start (exit {self._proc.returncode}): "
                     f"{self._logs.take().strip()[-2000:]}")
             data += chunk
-        return listen_in_netns(int(info["child-pid"]))
+        return int(info["child-pid"])
 
     def _tmp_dir(self, uid: int | None) -> Path:
         if self.plan.bwrap and self.plan.loop_tmp and self._volumes is not None:

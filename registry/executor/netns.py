@@ -28,7 +28,7 @@ def _setns(fd: int) -> None:
 
 def listen_in_netns(pid: int) -> socket.socket:
     """A listening TCP socket on port 9001 inside the network namespace of `pid`."""
-    home = os.open(f"/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
         target = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:

@@ -1,18 +1,18 @@
 """Chooses, per limit, the strongest mechanism the host allows, and builds the launch command.
 
-| limit      | strongest (root)                         | fallback                              |
-|------------|------------------------------------------|---------------------------------------|
-| memory     | cgroup v1 memory (+memsw), OOM = SIGKILL | RLIMIT_AS with MALLOC_ARENA_MAX=2     |
-| tmp        | loop-mounted ext4 at /tmp (bwrap)        | bwrap tmpfs; else private TMPDIR      |
-| timeout    | PID namespace + cgroup sweep             | sweep of the environment's uid        |
-| pids       | cgroup v1 pids.max                       | RLIMIT_NPROC on the environment's uid |
-| filesystem | bwrap: ro /var/task, /opt, /; only /tmp rw | none (real paths)                   |
-| network    | private network namespace                | host network                          |
-| user       | a host uid per environment, no caps      | the same (as root); else the caller   |
+| limit      | strongest (root)                              | fallback                            |
+|------------|-----------------------------------------------|-------------------------------------|
+| memory     | cgroup v1 memory (+memsw), OOM = SIGKILL      | RLIMIT_AS, MALLOC_ARENA_MAX=2       |
+| tmp        | loop-mounted ext4 at /tmp (bwrap)             | bwrap tmpfs; else private TMPDIR    |
+| timeout    | PID namespace + cgroup sweep                  | kill every process of the env uid   |
+| pids       | cgroup v1 pids.max                            | RLIMIT_NPROC on the env uid         |
+| filesystem | bwrap: ro /var/task, /opt and /; rw /tmp only | none (real paths)                   |
+| network    | private network namespace                     | host network                        |
+| user       | a fresh host uid per environment, no caps     | the same as root; else the caller   |
 
-The launcher is `sh` (join the cgroups, then exec) -> `setpriv` (drop to the environment's uid)
--> `bwrap` -> [`prlimit`] -> runtime: no preexec_fn, so launching is safe from any thread, and the
-cgroup join happens before the uid drop that would forbid it.
+The launcher is [`unshare -m`] -> `sh` (join the cgroups, stage mounts) -> `setpriv` (drop to
+the environment's uid) -> `bwrap` -> [`prlimit`] -> runtime: no preexec_fn, so launching is safe
+from any thread, and the cgroup join happens before the uid drop that would forbid it.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def bwrap_argv(bwrap: str, plan: Plan, spec: FunctionSpec, sources: dict[str, Pa
         elif target.is_dir():
             argv += ["--ro-bind", str(target), f"/{link}"]
     for name in ("resolv.conf", "hosts", "nsswitch.conf", "ssl", "ca-certificates",
-                 "ld.so.cache", "localtime", "passwd", "group", "alternatives"):
+                 "ld.so.cache", "localtime", "alternatives"):
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     argv += ["--proc", "/proc", "--dev", "/dev"]
     if tmp_is_volume:
@@ -172,7 +172,9 @@ def bwrap_argv(bwrap: str, plan: Plan, spec: FunctionSpec, sources: dict[str, Pa
         argv += ["--ro-bind", str(sources["prefix"]), str(sources["prefix_at"])]
     argv += ["--remount-ro", "/", "--remount-ro", "/dev", "--chdir", "/var/task"]
     if info_fd is not None:
-        argv += ["--info-fd", str(info_fd), "--block-fd", str(block_fd)]
+        argv += ["--info-fd", str(info_fd)]
+    if block_fd is not None:
+        argv += ["--block-fd", str(block_fd)]
     return argv + ["--"]
 
 

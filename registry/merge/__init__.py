@@ -73,7 +73,7 @@ def merge(
     check_output(Path(out_dir), allow_overwrite)
     cache = ExtractionCache(Path(cache_dir) if cache_dir is not None else default_cache_dir())
     cache.sweep()
-    digests = _digests(inputs)
+    digests = _digests(inputs, cache)
     cached = _cached_inputs(inputs, digests, cache, limits, workers)
     records = [
         InputRecord(_input_id(i, len(layers), function), "function" if function and i == len(layers)
@@ -137,17 +137,21 @@ def _input_id(index: int, layer_count: int, function: MergeInput | None) -> str:
     return "function" if function is not None and index == layer_count else f"layer:{index + 1}"
 
 
-def _digests(inputs: list[MergeInput]) -> list[str]:
+def _digests(inputs: list[MergeInput], cache: ExtractionCache) -> list[str]:
     def digest(item: MergeInput) -> str:
         if item.sha256:
             return item.sha256.lower()
-        hasher = hashlib.sha256()
         try:
+            recorded, key = cache.remembered_digest(item.path)
+            if recorded:
+                return recorded
+            hasher = hashlib.sha256()
             with open(item.path, "rb") as handle:
                 while chunk := handle.read(1 << 20):
                     hasher.update(chunk)
         except OSError as exc:
             raise InvalidZip(f"cannot read the archive: {exc.strerror}", archive=item.label) from None
+        cache.remember_digest(key, hasher.hexdigest())
         return hasher.hexdigest()
 
     with ThreadPoolExecutor(max_workers=min(4, len(inputs) or 1)) as pool:

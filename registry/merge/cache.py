@@ -2,11 +2,15 @@
 
 Layout under the cache directory (one entry per distinct archive, keyed by its sha256):
 
-    merge/v1/<sha256>/tree/           the archive's final tree: directories 0755, files 0644 or
-                                      0755, symlinks as stored; duplicate names already resolved
-    merge/v1/<sha256>/manifest.json   the archive's summary and every node (path, type, mode,
-                                      size, sha256 or symlink target)
-    merge/v1/.tmp/                    extractions in progress
+    merge/v1/extracted/<sha256>/tree/          the archive's final tree: directories 0755, files
+                                               0644 or 0755, symlinks as stored; duplicate names
+                                               already resolved
+    merge/v1/extracted/<sha256>/manifest.json  the archive's summary and every node (path, type,
+                                               mode, size, sha256 or symlink target)
+    merge/v1/.tmp/                             extractions in progress
+    merge/v1/digests/<key>                     sha256 of an input file, keyed by its path, device,
+                                               inode, size, mtime and ctime (any write changes
+                                               ctime), so an unchanged archive is not hashed again
 
 An entry appears by one atomic rename of a complete temporary directory, so a reader never sees
 a partial extraction: a crash leaves only a temporary directory, which later runs remove, and two
@@ -17,6 +21,7 @@ merge with `copy=True` for a tree you mean to modify.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -37,7 +42,7 @@ def cache_root(cache_dir: Path) -> Path:
 
 def extracted_path(cache_dir: Path, sha256: str) -> Path:
     """The extracted tree of the archive with this sha256 (present once `merge` has cached it)."""
-    return cache_root(cache_dir) / sha256 / "tree"
+    return cache_root(cache_dir) / "extracted" / sha256 / "tree"
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class ExtractionCache:
         self.cache_dir = Path(cache_dir)
 
     def load(self, sha256: str) -> CachedArchive | None:
-        entry = self.root / sha256
+        entry = self.root / "extracted" / sha256
         try:
             document = json.loads((entry / "manifest.json").read_bytes())
         except FileNotFoundError:
@@ -75,6 +80,24 @@ class ExtractionCache:
             return None
         nodes = [CachedNode(p, k, m, s, d, bool(e)) for p, k, m, s, d, e in document["nodes"]]
         return CachedArchive(sha256, ZipSummary.from_json(document["summary"]), nodes, entry / "tree")
+
+    def remembered_digest(self, path: Path) -> tuple[str | None, str]:
+        """(the sha256 recorded for this exact file or None, the key to record it under)."""
+        info = os.stat(path)
+        identity = f"{os.path.abspath(path)}\0{info.st_dev}\0{info.st_ino}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}"
+        key = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()
+        try:
+            recorded = (self.root / "digests" / key).read_text(encoding="ascii").strip()
+        except (OSError, ValueError):
+            return None, key
+        return (recorded if len(recorded) == 64 else None), key
+
+    def remember_digest(self, key: str, sha256: str) -> None:
+        directory = self.root / "digests"
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary = directory / f".{key}.{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        temporary.write_text(sha256, encoding="ascii")
+        os.replace(temporary, directory / key)
 
     def staging(self, sha256: str) -> Path:
         tmp = self.root / ".tmp"
@@ -91,7 +114,8 @@ class ExtractionCache:
             "nodes": [[n.path, n.kind, n.mode, n.size, n.digest, int(n.explicit)] for n in nodes],
         }
         (staged / "manifest.json").write_text(json.dumps(document, separators=(",", ":")))
-        final = self.root / sha256
+        final = self.root / "extracted" / sha256
+        final.parent.mkdir(exist_ok=True)
         try:
             os.rename(staged, final)
         except OSError:

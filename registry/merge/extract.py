@@ -25,6 +25,19 @@ def default_workers() -> int:
     return min(8, (os.cpu_count() or 1) + 1)
 
 
+def process_umask() -> int | None:
+    """The umask, read without changing it (os.umask would race with other threads); None if
+    unknown. Files and directories whose modes it leaves intact need no chmod afterwards."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 @dataclass
 class _Job:
     archive: Archive
@@ -32,6 +45,7 @@ class _Job:
     layout: Layout
     staged: Path
     digests: dict[str, str]
+    umask: int | None
 
 
 def extract_all(
@@ -42,12 +56,13 @@ def extract_all(
     On any error nothing is published and every temporary directory is removed.
     """
     jobs: list[_Job] = []
+    umask = process_umask()
     try:
         for archive, sha256 in archives:
             layout = archive.layout()
             staged = cache.staging(sha256)
-            jobs.append(_Job(archive, sha256, layout, staged, {}))
-            _make_directories(layout, staged / "tree")
+            jobs.append(_Job(archive, sha256, layout, staged, {}, umask))
+            _make_directories(layout, staged / "tree", umask)
         tasks = [
             (job, entry)
             for job in jobs
@@ -95,11 +110,12 @@ def run_parallel(tasks: Iterable, action: Callable, workers: int) -> None:
         raise errors[0]
 
 
-def _make_directories(layout: Layout, tree: Path) -> None:
+def _make_directories(layout: Layout, tree: Path, umask: int | None) -> None:
     for path, node in sorted(layout.tree.nodes.items()):
         if node.kind == DIR:
             os.mkdir(tree / path, 0o755)
-            os.chmod(tree / path, 0o755)
+            if umask is None or umask & 0o755:
+                os.chmod(tree / path, 0o755)
 
 
 def _make_symlinks(layout: Layout, tree: Path) -> None:
@@ -124,7 +140,8 @@ def _extract_entry(task: tuple[_Job, ZipEntry]) -> None:
             view = memoryview(chunk)
             while view:
                 view = view[os.write(fd, view) :]
-        os.fchmod(fd, entry.mode)  # exact mode, whatever the umask
+        if job.umask is None or entry.mode & job.umask:
+            os.fchmod(fd, entry.mode)
     finally:
         os.close(fd)
     job.digests[entry.path] = digest.hexdigest()

@@ -1,7 +1,9 @@
 """Writing a bundle directory from the cache, all or nothing.
 
 The tree is built in a temporary sibling of the output and renamed into place at the end, so on
-any error the output is absent (or, with `allow_overwrite`, still the previous bundle).
+any error the output is absent (or, with `allow_overwrite`, still the previous bundle). Paths are
+resolved against open directory descriptors: thousands of links cost little more than the
+system calls themselves.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import uuid
 from pathlib import Path
 
 from registry.errors import InvalidParameterValue
-from registry.merge.extract import default_workers, run_parallel
+from registry.merge.extract import default_workers, process_umask, run_parallel
 from registry.merge.manifest import BUNDLE_FILE, dumps
 from registry.merge.overlay import Overlay
 from registry.zips import DIR, FILE
@@ -21,6 +23,7 @@ from registry.zips import DIR, FILE
 # Linking fails across filesystems (EXDEV), where links are not allowed (EPERM), or past the link
 # count limit (EMLINK); a copy works in all three.
 _LINK_FALLBACK = {errno.EXDEV, errno.EPERM, errno.EMLINK}
+_DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 class OutputExists(InvalidParameterValue):
@@ -45,29 +48,46 @@ def write_bundle(
     check_output(out_dir, allow_overwrite)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staged = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    descriptors: list[int] = []
+
+    def opened(path: Path) -> int:
+        descriptors.append(os.open(path, _DIRECTORY))
+        return descriptors[-1]
+
     try:
         os.mkdir(staged, 0o755)
-        links = _Linker(copy)
+        umask = process_umask()
+        linker = _Linker(copy)
         for root, (result, trees) in roots.items():
-            base = staged / root
-            os.mkdir(base, 0o755)
+            os.mkdir(staged / root, 0o755)
+            target = opened(staged / root)
+            sources: dict[int, int] = {}
             files = []
             for path, node in sorted(result.tree.nodes.items()):
                 if node.kind == DIR:
-                    os.mkdir(base / path, 0o755)
+                    os.mkdir(path, 0o755, dir_fd=target)
+                    if umask is None or umask & 0o755:
+                        os.chmod(path, 0o755, dir_fd=target)
                 elif node.kind == FILE:
-                    files.append((trees[node.source] / path, base / path, node.data.mode))
+                    if node.source not in sources:
+                        sources[node.source] = opened(trees[node.source])
+                    files.append((sources[node.source], target, path, node.data.mode))
                 else:
-                    os.symlink(node.data, base / path)
-            run_parallel(files, links.place, default_workers())
+                    os.symlink(node.data, path, dir_fd=target)
+            run_parallel(files, linker.place, default_workers())
         for root in ("opt", "task"):
             os.makedirs(staged / root, 0o755, exist_ok=True)
         (staged / BUNDLE_FILE).write_text(dumps(document), encoding="utf-8", errors="surrogateescape")
         os.chmod(staged, 0o755)
+        for root in ("opt", "task"):
+            os.chmod(staged / root, 0o755)
         _swap_into_place(staged, out_dir, allow_overwrite)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
+    finally:
+        for descriptor in descriptors:
+            os.close(descriptor)
 
 
 def _swap_into_place(staged: Path, out_dir: Path, allow_overwrite: bool) -> None:
@@ -93,25 +113,35 @@ class _Linker:
     def __init__(self, copy: bool):
         self.copy = copy
 
-    def place(self, item: tuple[Path, Path, int]) -> None:
-        source, target, mode = item
+    def place(self, item: tuple[int, int, str, int]) -> None:
+        source, target, path, mode = item
         if not self.copy:
             try:
-                os.link(source, target)
+                os.link(path, path, src_dir_fd=source, dst_dir_fd=target, follow_symlinks=False)
                 return
             except OSError as exc:
                 if exc.errno not in _LINK_FALLBACK:
                     raise
                 self.copy = True
-        _copy(source, target, mode)
+        _copy(source, target, path, mode)
 
 
-def _copy(source: Path, target: Path, mode: int) -> None:
-    with open(source, "rb") as src, open(target, "xb") as dst:
+def _copy(source: int, target: int, path: str, mode: int) -> None:
+    src = os.open(path, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=source)
+    try:
+        dst = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=target)
         try:
-            # Shares extents (a reflink) where the filesystem can, else copies in the kernel.
-            while os.copy_file_range(src.fileno(), dst.fileno(), 1 << 30):
-                pass
-        except OSError:
-            shutil.copyfileobj(src, dst, 1 << 20)
-    os.chmod(target, mode)
+            try:
+                # Shares extents (a reflink) where the filesystem can, else copies in the kernel.
+                while os.copy_file_range(src, dst, 1 << 30):
+                    pass
+            except OSError:
+                while chunk := os.read(src, 1 << 20):
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(dst, view) :]
+            os.fchmod(dst, mode)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 import pytest
 
@@ -67,3 +68,19 @@ def test_cache__dir_info_purge(cli, publish, tmp_path):
 def test_cli__usage_errors_exit_2(cli, argv, code):
     result = cli(*argv, expect=code)
     assert "error" in result.stderr.lower()
+
+
+def test_cli__installed_console_script_reports_exit_code_and_message(cli, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    strata = Path(sys.executable).with_name("strata")
+    env = {k: v for k, v in {**os.environ, **cli.env}.items() if v is not None}
+    done = subprocess.run(
+        [str(strata), "install", "absent-layer==2", "-t", str(tmp_path / "site")],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 3
+    assert done.stderr.startswith("error: absent-layer==2: ")
+    assert done.stdout == ""

@@ -124,13 +124,13 @@ def _children() -> set[int]:
 
 
 def snapshot() -> dict:
-    return {"children": _children()}
+    return {"children": _children(), "cgroups": _executor_cgroups()}
 
 
 def assert_nothing_left(before: dict, pool: EnvironmentPool) -> None:
     workdir = pool._workdir
     assert not workdir.exists(), f"work dir left behind: {workdir}"
-    assert _executor_cgroups() == set()
+    assert _executor_cgroups() - before["cgroups"] == set()
     assert _mounts_under(workdir) == []
     assert not {f for f in _loop_backing_files() if f.startswith(str(workdir))}
     assert _children() - before["children"] == set()

@@ -20,7 +20,7 @@ def test_second_merge_extracts_nothing(tmp_path, layer, cache_dir):
     first = layer("a.zip", File("python/a.py", b"a"), Link("python/b.py", "a.py"))
     document = merge([first], tmp_path / "one", cache_dir=cache_dir)
     sha = document["inputs"][0]["sha256"]
-    manifest = cache_root(cache_dir) / sha / "manifest.json"
+    manifest = cache_root(cache_dir) / "extracted" / sha / "manifest.json"
     before = manifest.stat().st_mtime_ns
     # With the archive gone, only the cache can provide the tree.
     first.path.unlink()
@@ -33,7 +33,7 @@ def test_second_merge_extracts_nothing(tmp_path, layer, cache_dir):
 def test_the_same_archive_used_twice_is_extracted_once(tmp_path, layer, cache_dir):
     archive = layer("a.zip", File("python/a.py", b"a"))
     merge([archive, archive], tmp_path / "out", cache_dir=cache_dir)
-    assert [p.name for p in cache_root(cache_dir).iterdir() if p.name != ".tmp"] == [
+    assert [p.name for p in (cache_root(cache_dir) / "extracted").iterdir()] == [
         merge([archive], tmp_path / "again", cache_dir=cache_dir)["inputs"][0]["sha256"]
     ]
 
@@ -73,7 +73,7 @@ def test_a_process_killed_mid_extraction_leaves_nothing_that_is_used(tmp_path, c
         time.sleep(0.002)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert [p.name for p in cache_root(cache_dir).iterdir()] == [".tmp"]
+    assert not (cache_root(cache_dir) / "extracted").exists()
     assert not (tmp_path / "killed").exists()
     merge([MergeInput(big)], tmp_path / "after", cache_dir=cache_dir)
     assert len(list((tmp_path / "after/opt/python").iterdir())) == 400
@@ -107,3 +107,11 @@ def test_concurrent_merges_of_overlapping_layers_from_four_processes(tmp_path):
         expected["python"] = ("dir", 0o755)
         assert tree == expected
     assert list((cache_root(cache) / ".tmp").iterdir()) == []
+
+
+def test_an_archive_rewritten_in_place_is_hashed_again(tmp_path, layer, cache_dir):
+    first = layer("a.zip", File("python/a.py", b"before"))
+    merge([first], tmp_path / "one", cache_dir=cache_dir)
+    make_zip(first.path, File("python/a.py", b"after!"))  # same path, same size
+    merge([first], tmp_path / "two", cache_dir=cache_dir)
+    assert (tmp_path / "two/opt/python/a.py").read_bytes() == b"after!"

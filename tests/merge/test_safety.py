@@ -18,7 +18,7 @@ def assert_nothing_left(tmp_path, cache_dir, *, cached_ok: bool):
     archive was valid alone and only their combination is refused) nothing published."""
     assert sorted(p.name for p in tmp_path.iterdir()) in (["cache", "zips"], ["zips"])
     root = cache_root(cache_dir)
-    published = [p.name for p in root.iterdir() if p.name != ".tmp"] if root.exists() else []
+    published = list((root / "extracted").iterdir()) if (root / "extracted").exists() else []
     in_progress = list((root / ".tmp").iterdir()) if (root / ".tmp").exists() else []
     assert in_progress == []
     if not cached_ok:

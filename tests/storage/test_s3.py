@@ -13,7 +13,7 @@ from storage.base import SignedDownloads
 from storage.errors import BlobNotFound, ConfigError, InvalidKey, StorageUnavailable
 from storage.s3 import S3BlobStore, parse_endpoint
 from tests.storage.backends import build_store, s3_client, s3_spec
-from tests.support.postgres import free_loopback_port
+from tests.support.processes import free_loopback_port
 
 pytestmark = pytest.mark.s3
 

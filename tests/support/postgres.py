@@ -8,13 +8,11 @@ PostgreSQL refuses to run as root.
 
 from __future__ import annotations
 
-import ctypes
 import glob
 import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,27 +21,13 @@ from pathlib import Path
 
 import psycopg
 
+from tests.support.processes import die_with_parent, free_loopback_port
+
 SERVER_USER = "postgres"
 # 20 concurrent publishers, each app process's pool, and the per-test admin connections.
 MAX_CONNECTIONS = 200
 START_TIMEOUT_S = 30.0
 
-_PR_SET_PDEATHSIG = 1
-
-
-def free_loopback_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (callers retry if they lose the race)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def die_with_parent() -> None:
-    """preexec_fn: have the kernel stop a test service when the test process dies, even by SIGKILL.
-
-    Runs after Popen has switched user, because a credential change clears the setting.
-    """
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class PostgresUnavailable(RuntimeError):

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.postgres import die_with_parent, free_loopback_port
+from tests.support.processes import die_with_parent, free_loopback_port
 
 START_TIMEOUT_S = 30.0
 # moto accepts any credentials; these only have to be consistent between client and test.

@@ -22,7 +22,7 @@ from botocore.config import Config
 from registry.accounts import Credentials, create_account
 from registry.config import DEV_ACCESS_KEY_ID, DEV_ACCOUNT_ID, DEV_SECRET_ACCESS_KEY
 from registry.db import Database
-from tests.support.postgres import die_with_parent, free_loopback_port
+from tests.support.processes import die_with_parent, free_loopback_port
 
 STRATA = str(Path(sys.executable).with_name("strata"))
 REGION = "us-east-1"
