@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import botocore.session
@@ -29,42 +26,13 @@ import urllib3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import start_strata, stop  # noqa: E402
 from registry.client.cache import BlobCache  # noqa: E402
 from registry.client.install import install  # noqa: E402
 from registry.client.progress import progress_for  # noqa: E402
 from registry.client.requirements import parse_requirement  # noqa: E402
 from registry.client.resolve import Resolver  # noqa: E402
 from registry.merge import MergeInput, merge  # noqa: E402
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    strata = Path(sys.executable).with_name("strata")
-    proc = subprocess.Popen(
-        [str(strata), "serve", "--dev", "--migrate", "--port", str(port), "--workers", "2"],
-        env={**os.environ, "STRATA_DATA_DIR": str(data_dir)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=1):
-                return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("strata serve did not become ready")
 
 
 def lambda_client(url: str):
@@ -91,7 +59,7 @@ def main() -> None:
         raise SystemExit(f"expected 5 zips in {args.corpus}; build them with bench/merge_corpus.py")
 
     work = Path(tempfile.mkdtemp(prefix="strata-bench-client-"))
-    proc, url = start_server(work / "server")
+    proc, url = start_strata(work / "server")
     try:
         client = lambda_client(url)
         requirements = []
@@ -153,8 +121,7 @@ def main() -> None:
         print(f"warm install                      {med['warm_install']:.3f} s")
         print(f"  baseline: warm merge alone        {med['warm_baseline']:.3f} s   ratio {med['warm_install'] / med['warm_baseline']:.2f}x (target <= 1.2x)")
     finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(10)
+        stop(proc)
         shutil.rmtree(work, ignore_errors=True)
 
 

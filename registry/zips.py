@@ -24,8 +24,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator, NamedTuple
 
-from zipfile_deflate64 import deflate64
-
 try:
     # ISA-L inflates about three times faster than zlib, and inflating is most of a merge's work.
     from isal import isal_zlib as _inflate_module
@@ -671,6 +669,9 @@ class Archive:
             except (zlib.error, _inflate_module.error) as exc:
                 raise self.fail(f"corrupt deflate data ({exc})", entry) from None
         else:
+            # Imported on first use: the package imports all of zipfile, which start-up can spare.
+            from zipfile_deflate64 import deflate64
+
             inflater = deflate64.Deflate64()
             try:
                 while not inflater.eof:

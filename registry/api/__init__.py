@@ -6,7 +6,7 @@ Lambda API handler runs.
 
 from __future__ import annotations
 
-import logging
+import re
 import uuid
 
 from flask import Flask, g, request
@@ -20,8 +20,9 @@ from registry.db import Database
 from registry.layers import MAX_DIRECT_UPLOAD_BYTES, LayerService
 from storage import open_store
 
-# Paths of the Lambda API (every other path is an extension endpoint with its own protection).
-_API_PREFIXES = ("/2015-03-31/", "/2016-08-19/", "/2017-03-31/", "/2018-10-31/", "/2019-09-30/", "/2020-")
+# Lambda API paths start with their API version date; every other path is an extension endpoint
+# with its own protection.
+_API_PATH = re.compile(r"/\d{4}-\d{2}-\d{2}/")
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -47,13 +48,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.after_request(_finish_request)
     app.register_blueprint(layers.bp)
     app.register_blueprint(ext.bp)
-    logging.getLogger("strata").setLevel(logging.INFO)
     return app
 
 
 def _start_request():
     g.request_id = str(uuid.uuid4())
-    if request.path.startswith(_API_PREFIXES):
+    if _API_PATH.match(request.path):
         g.caller = sigv4.verify(_signed_request(), services().keys.find)
 
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from registry.errors import InvalidParameterValue, InvalidZip
 from registry.merge.cache import CachedArchive, ExtractionCache, extracted_path
-from registry.merge.extract import extract_all
+from registry.merge.extract import extract_all, run_parallel
 from registry.merge.manifest import InputRecord, build_document
 from registry.merge.materialise import OutputExists, check_output, write_bundle
 from registry.merge.overlay import Shadowed, overlay
@@ -154,8 +153,13 @@ def _digests(inputs: list[MergeInput], cache: ExtractionCache) -> list[str]:
         cache.remember_digest(key, hasher.hexdigest())
         return hasher.hexdigest()
 
-    with ThreadPoolExecutor(max_workers=min(4, len(inputs) or 1)) as pool:
-        return list(pool.map(digest, inputs))
+    digests: list[str] = [""] * len(inputs)
+
+    def store(index: int) -> None:
+        digests[index] = digest(inputs[index])
+
+    run_parallel(range(len(inputs)), store, min(4, len(inputs)))
+    return digests
 
 
 def _cached_inputs(

@@ -100,13 +100,15 @@ def tree_digest(entries: list[dict]) -> str:
     return digest.hexdigest()
 
 
+_ENCODE_ITEM = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def dumps(document: dict) -> str:
     """JSON with one list item per line: readable, diffable, and fast (the C encoder)."""
-    compact = dict(separators=(",", ":"), ensure_ascii=False)
     parts = []
     for key, value in document.items():
         if isinstance(value, list) and value:
-            items = ",\n  ".join(json.dumps(item, **compact) for item in value)
+            items = ",\n  ".join(map(_ENCODE_ITEM, value))
             parts.append(f"{json.dumps(key)}: [\n  {items}\n]")
         else:
             parts.append(f"{json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
