@@ -9,10 +9,13 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -105,3 +108,94 @@ class LayerVersionGrant(Base):
 
     layer_version: Mapped[LayerVersion] = relationship(back_populates="grants")
 
+
+
+class Function(Base):
+    """A function and its mutable $LATEST: code, configuration and layers. `latest_version` is the
+    counter published versions are drawn from (never reused while the function exists)."""
+
+    __tablename__ = "functions"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    latest_version: Mapped[int] = mapped_column(Integer, default=0)
+    code_digest: Mapped[str] = mapped_column(String(64), index=True)
+    code_size: Mapped[int] = mapped_column(BigInteger)
+    unzipped_size: Mapped[int] = mapped_column(BigInteger)
+    # Runtime, handler, role, memory, timeout, /tmp, environment, architectures, description.
+    config: Mapped[dict] = mapped_column(JSON)
+    # The attached layer versions in order: id, arn, digest, code_size, unzipped_size.
+    layers: Mapped[list] = mapped_column(JSON, default=list)
+    tags: Mapped[dict] = mapped_column(JSON, default=dict)
+    revision_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FunctionVersion(Base):
+    """An immutable snapshot of a function's $LATEST, including the exact layer versions."""
+
+    __tablename__ = "function_versions"
+    __table_args__ = (UniqueConstraint("function_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    function_id: Mapped[int] = mapped_column(ForeignKey("functions.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    code_digest: Mapped[str] = mapped_column(String(64), index=True)
+    code_size: Mapped[int] = mapped_column(BigInteger)
+    unzipped_size: Mapped[int] = mapped_column(BigInteger)
+    config: Mapped[dict] = mapped_column(JSON)
+    layers: Mapped[list] = mapped_column(JSON, default=list)
+    revision_id: Mapped[str] = mapped_column(String(36))
+    last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FunctionAlias(Base):
+    __tablename__ = "function_aliases"
+    __table_args__ = (UniqueConstraint("function_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    function_id: Mapped[int] = mapped_column(ForeignKey("functions.id"))
+    name: Mapped[str] = mapped_column(String(128))
+    function_version: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(256), default="")
+    revision_id: Mapped[str] = mapped_column(String(36))
+
+
+class ProvisionedConcurrency(Base):
+    """Provisioned concurrency of one version or alias: every app process keeps `requested`
+    environments of it initialised."""
+
+    __tablename__ = "provisioned_concurrency"
+    __table_args__ = (UniqueConstraint("function_id", "qualifier"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    function_id: Mapped[int] = mapped_column(ForeignKey("functions.id"))
+    qualifier: Mapped[str] = mapped_column(String(128))
+    requested: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(String(1024))
+    last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FunctionEvent(Base):
+    """An accepted asynchronous invocation. A worker claims it by setting a lease (epoch seconds),
+    so app processes never run it twice at once, and a lease left by a dead process expires."""
+
+    __tablename__ = "function_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    function_id: Mapped[int] = mapped_column(ForeignKey("functions.id"), index=True)
+    qualifier: Mapped[str] = mapped_column(String(128))
+    request_id: Mapped[str] = mapped_column(String(36))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    client_context: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending, succeeded, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[float] = mapped_column(Float)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -175,7 +175,9 @@ def download(
         check_require_hashes(wanted.requirements)
     resolver = _resolver(endpoint_url, region, profile, runtime, arch, jobs)
     layers = resolver.resolve_all(wanted.requirements, jobs=jobs)
-    got = download_to(layers, dest, cache=_cache(no_cache), jobs=jobs, progress=progress_for(quiet=quiet))
+    got = download_to(
+        layers, dest, cache=_cache(no_cache), jobs=jobs, progress=progress_for(quiet=quiet), refresh=resolver.refresh
+    )
     click.echo(
         f"Saved {len(layers)} layer zip(s) and {INDEX_FILE} in {dest} "
         f"({got.downloaded} downloaded, {got.from_cache} from cache)"
@@ -194,7 +196,7 @@ def lock(requirements, requirement_files, runtime, arch, output, endpoint_url, r
 
     wanted = _gather(requirements, requirement_files)
     layers = _resolver(endpoint_url, region, profile, runtime, arch).resolve_all(wanted.requirements)
-    text = render_lock(layers, "strata lock " + shlex.join(sys.argv[2:]))
+    text = render_lock(layers, _lock_command(requirements, requirement_files, runtime, arch))
     if output is None:
         click.echo(text, nl=False)
         return
@@ -335,6 +337,18 @@ def cache_purge():
 
     freed = BlobCache(default_cache_root()).purge()
     click.echo(f"Removed the cache ({freed / 2**20:.1f} MB freed)")
+
+
+def _lock_command(requirements, requirement_files, runtime, arch) -> str:
+    """The command that re-creates the lock, for its header (without machine-specific options)."""
+    argv = ["strata", "lock", *requirements]
+    for path in requirement_files:
+        argv += ["-r", str(path)]
+    if runtime:
+        argv += ["--runtime", runtime]
+    if arch:
+        argv += ["--arch", arch]
+    return shlex.join(argv)
 
 
 def _traits(item: dict) -> str:

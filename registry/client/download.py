@@ -43,6 +43,10 @@ def make_pool(jobs: int) -> urllib3.PoolManager:
     )
 
 
+class LinkRefused(NetworkError):
+    """The location answered 401/403: typically a signed link that expired before it was used."""
+
+
 def require_http(url: str, subject: str) -> None:
     if not url.startswith(("http://", "https://")):
         raise NetworkError(
@@ -91,12 +95,18 @@ def fetch(
                         start = _range_start(response.headers.get("Content-Range", ""))
                         if start != have:
                             raise _Restart()
+                    elif response.status in (401, 403):
+                        raise LinkRefused(
+                            f"{subject}: downloading {_redact(url)} was refused (HTTP {response.status})"
+                            f"{_reason(response)}; the link may have expired (they last 10 minutes): "
+                            "run the command again"
+                        )
                     elif response.status != 200:
                         raise NetworkError(
                             f"{subject}: downloading {_redact(url)} failed with HTTP {response.status}"
-                            f"{_reason(response)}; the link may have expired (they last 10 minutes): run the command again"
+                            f"{_reason(response)}; check that the layer still exists and run the command again"
                         )
-                    validator = validator or response.headers.get("ETag") or response.headers.get("Last-Modified")
+                    validator = validator or _validator(response.headers)
                     for chunk in response.stream(_CHUNK, decode_content=False):
                         out.write(chunk)
                         digest.update(chunk)
@@ -143,6 +153,14 @@ def fetch(
 
 class _Retryable(Exception):
     pass
+
+
+def _validator(headers) -> str | None:
+    # If-Range needs a strong validator (RFC 9110 13.1.5): a weak ETag falls back to Last-Modified.
+    etag = headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return headers.get("Last-Modified")
 
 
 def _range_start(header: str) -> int | None:

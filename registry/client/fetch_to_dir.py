@@ -16,13 +16,15 @@ from registry.client.resolve import ResolvedLayer
 INDEX_FILE = "layers.json"
 
 
-def download_to(layers: list[ResolvedLayer], dest: Path, *, cache: BlobCache | None, jobs: int, progress) -> Obtained:
+def download_to(
+    layers: list[ResolvedLayer], dest: Path, *, cache: BlobCache | None, jobs: int, progress, refresh=None
+) -> Obtained:
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise TargetError(f"cannot create {dest}: {exc.strerror}; choose another -d") from None
     with cache_or_scratch(cache) as blobs:
-        got = obtain(layers, blobs, jobs=jobs, progress=progress)
+        got = obtain(layers, blobs, jobs=jobs, progress=progress, refresh=refresh)
         index = []
         for layer, path in zip(layers, got.paths):
             name = f"{layer.name}-{layer.version}.zip"

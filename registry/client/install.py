@@ -91,7 +91,7 @@ def install(
         return InstallResult(layers, target, changed=False, tree_digest=_digest(current))
 
     with cache_or_scratch(cache) as blobs:
-        got = obtain(layers, blobs, jobs=jobs, progress=progress)
+        got = obtain(layers, blobs, jobs=jobs, progress=progress, refresh=resolver.refresh)
         scratch = staging_dir(target)
         try:
             bundle = _merge(layers, got.paths, scratch / "bundle", blobs.layers_dir, copy=copy)

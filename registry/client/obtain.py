@@ -5,10 +5,14 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from registry.client.cache import BlobCache
-from registry.client.download import RetryPolicy, fetch, make_pool, require_http
+from registry.client.download import LinkRefused, RetryPolicy, fetch, make_pool, require_http
+from registry.client.errors import HashMismatch
 from registry.client.resolve import ResolvedLayer
+
+Refresh = Callable[[ResolvedLayer], ResolvedLayer]
 
 
 @dataclass
@@ -25,7 +29,10 @@ def obtain(
     jobs: int,
     progress,
     policy: RetryPolicy = RetryPolicy(),
+    refresh: Refresh | None = None,
 ) -> Obtained:
+    """`refresh` re-resolves a layer whose link was refused: links expire after ten minutes, which
+    a queue of big downloads can outlast."""
     cache.ensure()
     paths: dict[str, Path] = {}
     missing: dict[str, ResolvedLayer] = {}
@@ -43,20 +50,28 @@ def obtain(
     if missing:
         pool = make_pool(jobs)
 
+        def _fetch(layer: ResolvedLayer, temp: Path, advance) -> None:
+            fetch(
+                layer.location,
+                temp,
+                sha256=layer.sha256,
+                size=layer.size if layer.size >= 0 else None,
+                subject=layer.requirement.describe(),
+                pool=pool,
+                on_bytes=advance,
+                policy=policy,
+            )
+
         def download(layer: ResolvedLayer) -> tuple[str, Path]:
             temp = cache.new_temp()
             try:
                 with progress.task(layer.label, layer.size) as advance:
-                    fetch(
-                        layer.location,
-                        temp,
-                        sha256=layer.sha256,
-                        size=layer.size if layer.size >= 0 else None,
-                        subject=layer.requirement.describe(),
-                        pool=pool,
-                        on_bytes=advance,
-                        policy=policy,
-                    )
+                    try:
+                        _fetch(layer, temp, advance)
+                    except LinkRefused:
+                        if refresh is None:
+                            raise
+                        _fetch(_refreshed(layer, refresh), temp, advance)
                 return layer.sha256, cache.admit(temp, layer.sha256)
             finally:
                 temp.unlink(missing_ok=True)
@@ -70,3 +85,13 @@ def obtain(
         downloaded=len(missing),
         from_cache=from_cache,
     )
+
+
+def _refreshed(layer: ResolvedLayer, refresh: Refresh) -> ResolvedLayer:
+    fresh = refresh(layer)
+    if fresh.sha256 != layer.sha256:
+        raise HashMismatch(
+            f"{layer.requirement.describe()}: {layer.version_arn} changed while it was being "
+            f"installed (sha256 {layer.sha256}, now {fresh.sha256}); run the command again"
+        )
+    return fresh

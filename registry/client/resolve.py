@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -21,6 +21,7 @@ from botocore.exceptions import (
 
 from registry.client.errors import AccessDenied, ClientError, HashMismatch, LayerNotFound, NetworkError
 from registry.client.requirements import Requirement
+from registry.client.specifiers import SpecifierSet
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,10 @@ class Resolver:
                 "was legitimately republished, re-run `strata lock`, otherwise do not trust this source"
             )
         return resolved
+
+    def refresh(self, layer: ResolvedLayer) -> ResolvedLayer:
+        """Resolve the same version again, e.g. for a fresh Content.Location."""
+        return self.resolve(replace(layer.requirement, specifier=SpecifierSet.parse(f"=={layer.version}")))
 
     def layer_name(self, req: Requirement) -> str:
         if req.layer_arn:

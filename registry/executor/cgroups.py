@@ -20,19 +20,18 @@ PIDS_MAX = 1024
 
 
 class EnvironmentCgroups:
-    def __init__(self, name: str, *, memory_mb: int | None, memsw: bool, pids: bool):
+    """Created without a memory limit (a launcher may join before its function is known);
+    `limit_memory` sets it before the runtime starts."""
+
+    def __init__(self, name: str, *, memory: bool, memsw: bool, pids: bool):
         self.name = name
         self.dirs: list[Path] = []
         self.memory: Path | None = None
         self.pids: Path | None = None
+        self._memsw = memsw
         try:
-            if memory_mb is not None:
+            if memory:
                 self.memory = self._make("memory")
-                limit = str(memory_mb << 20)
-                # memsw must never be below the memory limit, so the memory limit goes first.
-                _write(self.memory / "memory.limit_in_bytes", limit)
-                if memsw:
-                    _write(self.memory / "memory.memsw.limit_in_bytes", limit)
             if pids:
                 self.pids = self._make("pids")
                 _write(self.pids / "pids.max", str(PIDS_MAX))
@@ -47,6 +46,15 @@ class EnvironmentCgroups:
         path.mkdir()
         self.dirs.append(path)
         return path
+
+    def limit_memory(self, mb: int) -> None:
+        if self.memory is None:
+            return
+        limit = str(mb << 20)
+        # memsw may never be below the memory limit; both start unlimited, so lower memory first.
+        _write(self.memory / "memory.limit_in_bytes", limit)
+        if self._memsw:
+            _write(self.memory / "memory.memsw.limit_in_bytes", limit)
 
     def reset_peak(self) -> None:
         if self.memory is not None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from registry.executor import processes
 from registry.executor.cgroups import EnvironmentCgroups
+from registry.executor.launchers import Launchers
 from registry.executor.errors import SandboxError
 from registry.executor.interpreters import find_python
 from registry.executor.logs import LogPipe
@@ -40,12 +41,13 @@ _SANDBOX_ROOTS = {"task": "/var/task", "opt": "/opt", "runtime": "/var/runtime"}
 
 class Environment:
     def __init__(self, spec: FunctionSpec, plan: Plan, workdir: Path, volumes: TmpVolumes | None,
-                 *, provisioned: bool = False):
+                 launchers: Launchers, *, provisioned: bool = False):
         self.spec = spec
         self.plan = plan
         self.id = f"{os.getpid()}-{uuid.uuid4().hex[:10]}"
         self._workdir = workdir / f"env-{self.id}"
         self._volumes = volumes
+        self._launchers = launchers
         self._provisioned = provisioned
         self._lock = threading.Lock()  # one invocation at a time
         self._destroy_lock = threading.Lock()
@@ -61,7 +63,7 @@ class Environment:
         self._volume: TmpVolume | None = None
         self._server: RuntimeApiServer | None = None
         self._channel = RuntimeChannel()
-        self._logs = LogPipe()
+        self._logs: LogPipe | None = None  # the launcher's, once spawned
         self._log_stream = (f"{datetime.now(timezone.utc):%Y/%m/%d}/[{spec.function_version}]"
                             f"{uuid.uuid4().hex}")
         self.mechanisms = plan.mechanisms(spec)
@@ -135,64 +137,40 @@ class Environment:
         if plan.drop_uid:
             self._user = reserve_uid()
         uid = self._user.uid if self._user else None
-        if plan.uses_cgroups:
-            self._cgroups = EnvironmentCgroups(
-                self.id, memory_mb=spec.memory_mb if plan.cgroup_memory else None,
-                memsw=plan.memsw, pids=plan.cgroup_pids)
-        tmp_path = self._tmp_dir(uid)
-        netns = plan.bwrap is not None and plan.netns
-        listener = None if netns else listen_on_host()
-        api = f"127.0.0.1:{RUNTIME_API_PORT}" if netns else "127.0.0.1:%d" % listener.getsockname()[1]
-
-        cgroup_dirs = self._cgroups.dirs if self._cgroups else []
-        pass_fds: list[int] = []
-        info_r = block_w = None
+        launcher = self._launchers.take(memory=plan.cgroup_memory, memsw=plan.memsw,
+                                        pids=plan.cgroup_pids)
+        self._proc, self._logs = launcher.proc, launcher.logs
+        self._cgroups = launcher.cgroups if launcher.cgroups.dirs else None
         try:
+            launcher.cgroups.limit_memory(spec.memory_mb)
+            tmp_path = self._tmp_dir(uid)
+            netns = plan.bwrap is not None and plan.netns
+            listener = None if netns else listen_on_host()
+            api = (f"127.0.0.1:{RUNTIME_API_PORT}" if netns
+                   else "127.0.0.1:%d" % listener.getsockname()[1])
             if plan.bwrap:
                 sources, binds, overlays = self._sandbox_sources(runtime_dir, tmp_path,
                                                                  uid is not None)
-                argv = launcher_argv(cgroup_dirs, binds, overlays, uid)
                 # bwrap reports the sandbox's pid once it is built: a sandbox that fails to
                 # build is a SandboxError, not a runtime that died.
-                info_r, info_w = os.pipe2(os.O_CLOEXEC)
-                pass_fds = [info_w]
-                block_r = None
-                if netns:
-                    block_r, block_w = os.pipe2(os.O_CLOEXEC)
-                    pass_fds.append(block_r)
-                argv += bwrap_argv(plan.bwrap, plan, spec, sources, self._volume is not None,
-                                   info_w, block_r)
+                argv = launcher_argv(binds, overlays, uid) + bwrap_argv(
+                    plan.bwrap, plan, spec, sources, self._volume is not None, launcher.info_fd,
+                    launcher.block_fd if netns else None)
             else:
                 if uid is not None:
                     self._check_reachable()
-                argv = launcher_argv(cgroup_dirs, [], [], uid)
+                argv = launcher_argv([], [], uid)
             argv += rlimit_argv(spec, plan) + entry
-            env = self._environment(api, tmp_path)
-            cwd = self._root("task") if not plan.bwrap else "/"
-            try:
-                self._proc = subprocess.Popen(
-                    argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=self._logs.write_fd,
-                    stderr=self._logs.write_fd, pass_fds=pass_fds, start_new_session=True)
-            except OSError as exc:
-                raise SandboxError(f"cannot start the sandbox: {exc}") from None
-        finally:
-            for fd in pass_fds:
-                os.close(fd)
-        self._logs.start()
-        threading.Thread(target=self._watch, name="strata-env-watch", daemon=True).start()
-        if info_r is not None:
-            try:
-                sandbox_pid = self._sandbox_pid(info_r)
+            launcher.launch(argv, self._environment(api, tmp_path),
+                            cwd="/" if plan.bwrap else self._root("task"))
+            threading.Thread(target=self._watch, name="strata-env-watch", daemon=True).start()
+            if plan.bwrap:
+                sandbox_pid = self._sandbox_pid(launcher.info_r)
                 if netns:
                     listener = listen_in_netns(sandbox_pid)
-            finally:
-                os.close(info_r)
-                if block_w is not None:
-                    try:
-                        os.write(block_w, b"x")  # let the runtime start
-                    except BrokenPipeError:
-                        pass  # bwrap is gone; _sandbox_pid has raised already
-                    os.close(block_w)
+        finally:
+            launcher.close_info()
+            launcher.release_block()
         self._server = RuntimeApiServer(listener, self._channel)
         self._server.start()
 
@@ -419,10 +397,13 @@ class Environment:
                 "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {detail}"}
 
     def _failure(self, request_id: str, outcome: str, document: dict) -> InvocationResult:
-        self._logs.drain()
+        early_logs = ""
+        if self._logs is not None:
+            self._logs.drain()
+            early_logs = self._logs.take()
         report = Report(request_id=request_id, duration_ms=0.0, memory_size_mb=self.spec.memory_mb,
                         max_memory_used_mb=None, init_duration_ms=None)
-        logs = (f"{self._logs.take()}START RequestId: {request_id} Version: "
+        logs = (f"{early_logs}START RequestId: {request_id} Version: "
                 f"{self.spec.function_version}\nEND RequestId: {request_id}\n{report.line()}\n")
         return InvocationResult(request_id=request_id, payload=_dump(document),
                                 function_error="Unhandled", outcome=outcome, logs=logs,
@@ -468,12 +449,15 @@ class Environment:
                     except ProcessLookupError:
                         pass
                 self._proc.wait()
+                if self._proc.stdin is not None:
+                    self._proc.stdin.close()
             if self._cgroups is not None:
                 self._cgroups.remove()
             if self._user is not None:
                 processes.kill_uid(self._user.uid)
-            self._logs.wait_eof(1.0)
-            self._logs.close()
+            if self._logs is not None:
+                self._logs.wait_eof(1.0)
+                self._logs.close()
             if self._volume is not None:
                 self._volume.destroy()
                 self._volume = None

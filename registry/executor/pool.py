@@ -20,6 +20,7 @@ from registry.executor import cgroups
 from registry.executor.environment import Environment
 from registry.executor.errors import SandboxError
 from registry.executor.host import HostCapabilities
+from registry.executor.launchers import Launchers
 from registry.executor.report import InvocationResult
 from registry.executor.sandbox import plan
 from registry.executor.spec import FunctionSpec
@@ -49,6 +50,7 @@ class EnvironmentPool:
         # The sandbox uids must reach their own directories below this one.
         os.chmod(self._workdir, 0o711)
         self._volumes = TmpVolumes(self._workdir) if self.host.loop_tmp else None
+        self._launchers = Launchers()
         self._specs: dict[FunctionSpec, _SpecEnvironments] = {}
         self._cond = threading.Condition()
         self._closed = False
@@ -76,7 +78,8 @@ class EnvironmentPool:
         started = []
         try:
             for _ in range(missing):
-                env = Environment(spec, chosen, self._workdir, self._volumes, provisioned=True)
+                env = Environment(spec, chosen, self._workdir, self._volumes, self._launchers,
+                                  provisioned=True)
                 started.append(env)
                 failure = env.start()
                 if failure is not None:
@@ -108,6 +111,7 @@ class EnvironmentPool:
         for env in everything:
             env.destroy()
         self._reaper.join()
+        self._launchers.close()
         if self._volumes is not None:
             self._volumes.close()
         shutil.rmtree(self._workdir, ignore_errors=True)
@@ -137,7 +141,7 @@ class EnvironmentPool:
                 self._cond.wait()
         try:
             chosen = plan(spec, self.host)
-            env = Environment(spec, chosen, self._workdir, self._volumes)
+            env = Environment(spec, chosen, self._workdir, self._volumes, self._launchers)
         except BaseException:
             with self._cond:
                 envs.starting -= 1

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's limit for a synchronous response
 MAX_ERROR_BYTES = 1024 * 1024
+# The runtime is untrusted: it gets a few connections and headers, not executor threads at will.
+MAX_CONNECTIONS = 16
+MAX_HEADERS = 100
 _PREFIX = "/2018-06-01/runtime/"
 
 
@@ -160,6 +163,9 @@ class RuntimeApiServer:
                 if self._closed:
                     conn.close()
                     return
+                if len(self._conns) >= MAX_CONNECTIONS:
+                    conn.close()
+                    continue
                 self._conns.add(conn)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             threading.Thread(target=self._serve, args=(conn,), name="strata-runtime-conn",
@@ -191,6 +197,8 @@ class RuntimeApiServer:
             raw = reader.readline(65536)
             if raw in (b"\r\n", b"\n", b""):
                 break
+            if len(headers) >= MAX_HEADERS:
+                raise _BadRequest()
             name, _, value = raw.decode("latin-1").partition(":")
             headers[name.strip().lower()] = value.strip()
         if method == "GET" and target == _PREFIX + "invocation/next":

@@ -10,9 +10,9 @@
 | network    | private network namespace                     | host network                        |
 | user       | a fresh host uid per environment, no caps     | the same as root; else the caller   |
 
-The launcher is [`unshare -m`] -> `sh` (join the cgroups, stage mounts) -> `setpriv` (drop to
-the environment's uid) -> `bwrap` -> [`prlimit`] -> runtime: no preexec_fn, so launching is safe
-from any thread, and the cgroup join happens before the uid drop that would forbid it.
+The chain is launcher `sh` (joined the cgroups ahead of time, see launchers.py) -> [`unshare -m`
++ `sh` staging mounts] -> `setpriv` (drop to the environment's uid) -> `bwrap` -> [`prlimit`] ->
+runtime: every step as root happens before the uid drop that would forbid it.
 """
 
 from __future__ import annotations
@@ -178,25 +178,23 @@ def bwrap_argv(bwrap: str, plan: Plan, spec: FunctionSpec, sources: dict[str, Pa
     return argv + ["--"]
 
 
-def launcher_argv(cgroup_dirs: list[Path], binds: list[tuple[Path, Path]],
-                  overlays: list[tuple[list[Path], Path]], uid: int | None) -> list[str]:
-    """The steps before the sandbox, all as root, in one `sh`: join the cgroups; bind
-    directories the sandbox uid cannot reach (a bundle under a private home, a pyenv interpreter)
-    onto reachable staging paths; assemble overlays (`layers` first to last, the last wins);
-    then `setpriv` drops to the environment's uid. Mounts happen in a private mount namespace
-    that vanishes with the environment. Any failing step exits 125 before the sandbox starts."""
+def launcher_argv(binds: list[tuple[Path, Path]], overlays: list[tuple[list[Path], Path]],
+                  uid: int | None) -> list[str]:
+    """What the launcher (root, already in the environment's cgroups) runs before the sandbox:
+    in a private mount namespace that vanishes with the environment, bind directories the
+    sandbox uid cannot reach (a bundle under a private home, a pyenv interpreter) onto reachable
+    staging paths and assemble overlays (`layers` first to last, the last wins); then `setpriv`
+    drops to the environment's uid. A failing mount exits 125 before the sandbox starts."""
     argv = []
-    if binds or overlays:
-        argv += [_which("unshare"), "--mount", "--propagation", "private", "--"]
-    steps = [f"echo $$ > {shlex.quote(str(d))}/cgroup.procs" for d in cgroup_dirs]
-    steps += [f"mount --bind {shlex.quote(str(s))} {shlex.quote(str(t))}" for s, t in binds]
+    steps = [f"mount --bind {shlex.quote(str(s))} {shlex.quote(str(t))}" for s, t in binds]
     for layers, target in overlays:
         lower = ":".join(str(layer) for layer in reversed(layers))  # leftmost is the top layer
         steps.append(f"mount -t overlay strata-opt -o {shlex.quote('ro,lowerdir=' + lower)} "
                      f"{shlex.quote(str(target))}")
     if steps:
         script = "".join(f"{step} || exit 125; " for step in steps) + 'exec "$@"'
-        argv += ["/bin/sh", "-c", script, "strata-launcher"]
+        argv += [_which("unshare"), "--mount", "--propagation", "private", "--",
+                 "/bin/sh", "-c", script, "strata-mounts"]
     if uid is not None:
         argv += [_which("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]

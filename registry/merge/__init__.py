@@ -12,7 +12,6 @@ its layout; `extracted_path` locates one archive's tree); bundles are hard links
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -75,23 +74,20 @@ def merge(
     digests = _digests(inputs, cache)
     cached = _cached_inputs(inputs, digests, cache, limits, workers)
     records = [
-        InputRecord(_input_id(i, len(layers), function), "function" if function and i == len(layers)
-                    else "layer", item.label, item.arn, digests[i], cached[i])
+        InputRecord(*_identity(i, len(layers)), item.label, item.arn, digests[i], cached[i])
         for i, item in enumerate(inputs)
     ]
     names = [item.label for item in inputs]
     opt = overlay([_nodes(cached[i], i) for i in range(len(layers))], names)
-    task = overlay(
-        [[] for _ in layers] + [_nodes(cached[len(layers)], len(layers))] if function else [],
-        names,
-    )
-    document = build_document(records, {"opt": opt, "task": task}, runtime)
+    # The function is overlaid alone (into task/), keeping its index among the inputs.
+    function_nodes = [_nodes(cached[-1], len(layers))] if function is not None else []
+    task = overlay([[] for _ in layers] + function_nodes, names)
     trees = [entry.tree for entry in cached]
-    write_bundle(
-        Path(out_dir), {"opt": (opt, trees), "task": (task, trees)}, document,
+    return write_bundle(
+        Path(out_dir), {"opt": (opt, trees), "task": (task, trees)},
+        lambda: build_document(records, {"opt": opt, "task": task}, runtime),
         copy=copy, allow_overwrite=allow_overwrite,
     )
-    return document
 
 
 @dataclass(frozen=True)
@@ -132,8 +128,9 @@ def _ordered_inputs(layers: Sequence[MergeInput], function: MergeInput | None) -
     return [*layers, function] if function is not None else list(layers)
 
 
-def _input_id(index: int, layer_count: int, function: MergeInput | None) -> str:
-    return "function" if function is not None and index == layer_count else f"layer:{index + 1}"
+def _identity(index: int, layer_count: int) -> tuple[str, str]:
+    """(id, role) of an input: layers are numbered from 1 in merge order, as AWS shows them."""
+    return ("function", "function") if index == layer_count else (f"layer:{index + 1}", "layer")
 
 
 def _digests(inputs: list[MergeInput], cache: ExtractionCache) -> list[str]:

@@ -22,11 +22,11 @@ from registry.errors import StrataError
 """,
 )
 @click.option("--function", "function_zip", type=click.Path(dir_okay=False, path_type=Path),
-              help="Function code zip, extracted to BUNDLE/task.")
+              help="Function code zip, extracted to BUNDLE_DIR/task.")
 @click.option("--layer", "layer_zips", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Layer zip, repeatable; applied in order to BUNDLE/opt, later wins.")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
-              help="Bundle directory to create.")
+              help="Layer zip, repeatable; applied in order to BUNDLE_DIR/opt, later wins.")
+@click.option("-o", "--output", metavar="BUNDLE_DIR", type=click.Path(file_okay=False, path_type=Path),
+              help="Bundle directory to create (built aside, renamed into place at the end).")
 @click.option("--runtime", help="Runtime recorded in bundle.json (e.g. python3.12).")
 @click.option("--max-unzipped-mb", type=click.IntRange(min=1), default=250, show_default=True,
               help="Cap on function plus layers, unzipped.")
@@ -44,8 +44,9 @@ def merge(function_zip, layer_zips, output, runtime, max_unzipped_mb, allow_over
           cache_dir, explain_path, diff_paths, as_json, bundle):
     """Merge a function's code and its layers into one tree, as AWS Lambda does.
 
-    Writes BUNDLE/task (function code, /var/task), BUNDLE/opt (layers, /opt) and
-    BUNDLE/bundle.json (every file's source, every shadowed file, a tree digest).
+    Writes BUNDLE_DIR/task (function code, /var/task), BUNDLE_DIR/opt (layers, /opt) and
+    BUNDLE_DIR/bundle.json (every file's source, every shadowed file, a tree digest).
+    With --explain, BUNDLE is the bundle directory to look in.
     """
     from registry.merge import MergeInput
     from registry.merge import merge as run_merge

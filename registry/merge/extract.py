@@ -87,12 +87,13 @@ def run_parallel(tasks: Iterable, action: Callable, workers: int) -> None:
     pending = iter(tasks)
     lock = threading.Lock()
     errors: list[BaseException] = []
+    done = object()
 
     def work() -> None:
         while not errors:
             with lock:
-                task = next(pending, None)
-            if task is None:
+                task = next(pending, done)
+            if task is done:
                 return
             try:
                 action(task)

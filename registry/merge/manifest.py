@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from pathlib import Path
 
 from registry.errors import InvalidParameterValue
@@ -103,12 +104,26 @@ def tree_digest(entries: list[dict]) -> str:
 _ENCODE_ITEM = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
+def _encode_entry(entry: dict) -> str:
+    """One entry as compact JSON; formatted directly because a bundle holds thousands of them
+    and the generic encoder costs ten times as much. Only paths and targets need escaping."""
+    kind = entry["type"]
+    path = encode_basestring(entry["path"])
+    if kind == FILE:
+        return (f'{{"path":{path},"type":"file","mode":"{entry["mode"]}","size":{entry["size"]},'
+                f'"sha256":"{entry["sha256"]}","source":"{entry["source"]}"}}')
+    if kind == SYMLINK:
+        return (f'{{"path":{path},"type":"symlink","target":{encode_basestring(entry["target"])},'
+                f'"source":"{entry["source"]}"}}')
+    return _ENCODE_ITEM(entry)
+
+
 def dumps(document: dict) -> str:
-    """JSON with one list item per line: readable, diffable, and fast (the C encoder)."""
+    """JSON with one list item per line: readable, diffable, and fast."""
     parts = []
     for key, value in document.items():
         if isinstance(value, list) and value:
-            items = ",\n  ".join(map(_ENCODE_ITEM, value))
+            items = ",\n  ".join(map(_encode_entry if key == "entries" else _ENCODE_ITEM, value))
             parts.append(f"{json.dumps(key)}: [\n  {items}\n]")
         else:
             parts.append(f"{json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")

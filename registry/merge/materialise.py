@@ -13,6 +13,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+from typing import Callable
 
 from registry.errors import InvalidParameterValue
 from registry.merge.extract import default_workers, process_umask, run_parallel
@@ -38,12 +39,14 @@ def check_output(out_dir: Path, allow_overwrite: bool) -> None:
 def write_bundle(
     out_dir: Path,
     roots: dict[str, tuple[Overlay, list[Path]]],
-    document: dict,
+    make_document: Callable[[], dict],
     *,
     copy: bool,
     allow_overwrite: bool,
-) -> None:
-    """Materialise `roots` ({"opt": (overlay, cache tree of each input index)}) at `out_dir`."""
+) -> dict:
+    """Materialise `roots` ({"opt": (overlay, cache tree of each input index)}) at `out_dir`
+    with the bundle.json `make_document()` returns (built while the files are being linked);
+    return that document."""
     out_dir = Path(out_dir)
     check_output(out_dir, allow_overwrite)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -58,11 +61,12 @@ def write_bundle(
         os.mkdir(staged, 0o755)
         umask = process_umask()
         linker = _Linker(copy)
+        work: list = [BUNDLE_FILE]  # built and written concurrently with the links
+        documents: list[dict] = []
         for root, (result, trees) in roots.items():
             os.mkdir(staged / root, 0o755)
             target = opened(staged / root)
             sources: dict[int, int] = {}
-            files = []
             for path, node in sorted(result.tree.nodes.items()):
                 if node.kind == DIR:
                     os.mkdir(path, 0o755, dir_fd=target)
@@ -71,17 +75,25 @@ def write_bundle(
                 elif node.kind == FILE:
                     if node.source not in sources:
                         sources[node.source] = opened(trees[node.source])
-                    files.append((sources[node.source], target, path, node.data.mode))
+                    work.append((sources[node.source], target, path, node.data.mode))
                 else:
                     os.symlink(node.data, path, dir_fd=target)
-            run_parallel(files, linker.place, default_workers())
+
+        def place(item) -> None:
+            if item == BUNDLE_FILE:
+                documents.append(make_document())
+                text = dumps(documents[0])
+                (staged / BUNDLE_FILE).write_text(text, encoding="utf-8", errors="surrogateescape")
+            else:
+                linker.place(item)
+
+        run_parallel(work, place, default_workers())
         for root in ("opt", "task"):
             os.makedirs(staged / root, 0o755, exist_ok=True)
-        (staged / BUNDLE_FILE).write_text(dumps(document), encoding="utf-8", errors="surrogateescape")
-        os.chmod(staged, 0o755)
-        for root in ("opt", "task"):
             os.chmod(staged / root, 0o755)
+        os.chmod(staged, 0o755)
         _swap_into_place(staged, out_dir, allow_overwrite)
+        return documents[0]
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise

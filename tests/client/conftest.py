@@ -42,6 +42,8 @@ def make_cli(tmp_path: Path, endpoint: str, key: str, secret: str, region: str =
     env.update(
         STRATA_ENDPOINT_URL=endpoint,
         STRATA_CACHE_DIR=str(tmp_path / "cache"),
+        # Commands that fall back to the data directory (e.g. `strata merge`) stay inside the test.
+        STRATA_DATA_DIR=str(tmp_path / "data"),
         AWS_ACCESS_KEY_ID=key,
         AWS_SECRET_ACCESS_KEY=secret,
         AWS_DEFAULT_REGION=region,

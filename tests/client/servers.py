@@ -18,6 +18,7 @@ class BlobServer:
         self.blobs: dict[str, bytes] = {}
         self.requests: list[dict] = []  # method, path and headers of every request
         self.faults: list[str] = []  # consumed one per GET: "503", "cut", "ignore-range", "ok"
+        # Any path under /expired answers 403, as an expired signed link does.
         self.etag = '"v1"'
         server = self
 
@@ -33,6 +34,8 @@ class BlobServer:
                 body = server.blobs.get(self.path.split("?")[0])
                 if fault == "503":
                     return self._send(503, b"busy")
+                if self.path.startswith("/expired"):
+                    return self._send(403, b"Request has expired")
                 if body is None:
                     return self._send(404, b"no such blob")
                 start = 0

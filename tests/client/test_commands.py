@@ -27,6 +27,7 @@ def test_lock__writes_arns_and_hashes_in_requirements_syntax(cli, publish, tmp_p
     text = (tmp_path / "layers.lock").read_text()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert f"{response['LayerVersionArn']} \\\n    --hash=sha256:{digest}\n" in text
+    assert text.startswith("# Written by `strata lock lk`.\n")
 
 
 def test_lock__to_standard_output(cli, publish):

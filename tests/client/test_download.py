@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from registry.client.download import RetryPolicy, fetch, make_pool
+from registry.client.download import LinkRefused, RetryPolicy, fetch, make_pool
 from registry.client.errors import HashMismatch, NetworkError
 from tests.client.servers import BlobServer
 
@@ -49,6 +49,15 @@ def test_fetch__cut_stream_resumes_with_range_and_verifies(blobs, tmp_path):
     assert "Range" not in first["headers"]
     assert second["headers"]["Range"].startswith("bytes=") and second["headers"]["Range"] != "bytes=0-"
     assert second["headers"]["If-Range"] == '"v1"'
+
+
+def test_fetch__weak_etag_is_not_used_for_if_range(blobs, tmp_path):
+    blobs.faults = ["cut"]
+    blobs.etag = 'W/"v1"'
+    _fetch(blobs, tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == BODY
+    resumed = blobs.gets("/blob")[1]["headers"]
+    assert "Range" in resumed and "If-Range" not in resumed
 
 
 def test_fetch__restarts_when_the_resource_changed_under_the_range(blobs, tmp_path):
@@ -98,8 +107,15 @@ def test_fetch__longer_body_than_announced_is_a_mismatch(blobs, tmp_path):
         _fetch(blobs, tmp_path / "out", size=len(BODY) - 1)
 
 
-def test_fetch__refused_link_is_not_retried(blobs, tmp_path):
-    with pytest.raises(NetworkError, match="HTTP 404"):
+def test_fetch__missing_blob_is_not_retried(blobs, tmp_path):
+    with pytest.raises(NetworkError, match="HTTP 404") as err:
+        fetch(blobs.url + "/missing", tmp_path / "out", sha256=SHA, size=1, subject="x", pool=make_pool(1), policy=FAST)
+    assert not isinstance(err.value, LinkRefused)
+    assert len(blobs.gets("/missing")) == 1
+
+
+def test_fetch__refused_link_is_reported_as_such(blobs, tmp_path):
+    with pytest.raises(LinkRefused, match="HTTP 403"):
         fetch(blobs.url + "/expired", tmp_path / "out", sha256=SHA, size=1, subject="x", pool=make_pool(1), policy=FAST)
     assert len(blobs.gets("/expired")) == 1
 

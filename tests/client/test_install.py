@@ -35,7 +35,7 @@ def test_install__three_layers_from_requirements_file_with_hashes_equals_strata_
     assert "Installed 3 layer(s)" in result.stdout
 
     merge_args = [arg for _, p in three_layers for arg in ("--layer", p)]
-    cli("merge", *merge_args, "-o", tmp_path / "merged")
+    cli("merge", *merge_args, "--cache-dir", tmp_path / "merge-cache", "-o", tmp_path / "merged")
     assert snapshot(tmp_path / "site") == snapshot(tmp_path / "merged" / "opt")
     assert tree_digest(tmp_path / "site") == tree_digest(tmp_path / "merged")
     assert (tmp_path / "site" / "bin" / "tool").read_text() == "#!/bin/sh\necho top\n"

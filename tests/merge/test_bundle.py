@@ -84,3 +84,12 @@ def test_bundle_files_are_hard_links_into_the_cache_unless_copy(tmp_path, layer,
     assert (tmp_path / "copied/opt/bin/run").read_bytes() == b"#!/bin/sh\n"
     assert os.stat(tmp_path / "copied/opt/bin/run").st_mode & 0o777 == 0o755
     assert cache_root(cache_dir).is_dir()
+
+
+def test_names_needing_json_escapes_round_trip_through_bundle_json(tmp_path, layer, cache_dir):
+    odd = 'python/quote"back{},{tick}\n é.py'
+    document = merge([layer("odd.zip", File(odd, b"x"), Link("python/link", odd.split("/")[1]))],
+                     tmp_path / "out", cache_dir=cache_dir)
+    assert json.loads((tmp_path / "out/bundle.json").read_text(encoding="utf-8")) == document
+    assert (tmp_path / "out/opt" / odd).read_bytes() == b"x"
+    assert {e["path"] for e in document["entries"]} == {f"opt/{odd}", "opt/python/link"}

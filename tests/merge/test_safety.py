@@ -10,7 +10,7 @@ from registry.errors import InvalidZip
 from registry.merge import MergeInput, OutputExists, merge
 from registry.merge.cache import cache_root
 from registry.zips import ZipLimits
-from tests.zips.build import WINDOWS, File, Link, Special, make_zip, replace_name_bytes, zip_bytes
+from tests.zips.build import WINDOWS, File, Link, Special, replace_name_bytes, zip_bytes
 
 
 def assert_nothing_left(tmp_path, cache_dir, *, cached_ok: bool):

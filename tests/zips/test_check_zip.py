@@ -3,7 +3,6 @@
 import hashlib
 import io
 import shutil
-import stat
 import subprocess
 import zipfile
 from pathlib import Path
@@ -174,3 +173,27 @@ def test_default_limits_are_aws_values():
     limits = ZipLimits()
     assert limits.max_unzipped_bytes == 250 * 1024 * 1024
     assert limits.max_entries >= 30_000
+
+
+def test_corrupt_deflate64_data__is_rejected():
+    data = bytearray((FIXTURES / "deflate64.zip").read_bytes())
+    with Archive.open(io.BytesIO(bytes(data))) as archive:
+        entry = next(e for e in archive.entries if e.method == 9)
+        start = archive._data_start(entry)
+    data[start + 100 : start + 120] = bytes(b ^ 0x5A for b in data[start + 100 : start + 120])
+    with pytest.raises(InvalidZip, match="corrupt Deflate64 data"):
+        check_zip(io.BytesIO(bytes(data)), name="d64.zip")
+
+
+def test_stdlib_zlib_reads_deflate_where_isal_is_missing(monkeypatch):
+    import zlib
+
+    import registry.zips
+
+    monkeypatch.setattr(registry.zips, "_zlib", zlib)
+    data = zip_bytes(File("a.txt", b"plain zlib " * 2000))
+    assert check_zip(io.BytesIO(data)).unzipped_bytes == 22000
+    corrupt = bytearray(data)
+    corrupt[60:80] = bytes(20)
+    with pytest.raises(InvalidZip):
+        check_zip(io.BytesIO(bytes(corrupt)))

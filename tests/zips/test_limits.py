@@ -32,7 +32,7 @@ def test_total_ratio_over_many_small_entries__is_rejected():
         check_zip(io.BytesIO(data), limits=limits)
 
 
-def test_unzipped_size_cap(tmp_path):
+def test_unzipped_size_cap():
     data = zip_bytes(File("a.bin", os.urandom(300_000), compress=zipfile.ZIP_STORED))
     with pytest.raises(InvalidZip, match="limit of 200000"):
         check_zip(io.BytesIO(data), limits=ZipLimits(max_unzipped_bytes=200_000))

@@ -1,0 +1,94 @@
+"""Attaching layer versions to a function: at most five, each readable by the function's account
+right now (the registry's sharing rules), compatible with its runtime and architecture, and all
+together with the code within Lambda's 250 MB unzipped.
+
+What is stored for each attached layer (id, ARN, digest, sizes) is enough to run it later even
+after the layer version is deleted or unshared: it is resolved by row id, never looked up again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from registry.accounts import Caller
+from registry.arns import parse_layer_version_arn
+from registry.db import Database
+from registry.errors import InvalidParameterValue
+from registry.layers import LayerService
+from registry.models import Layer, LayerVersion
+
+MAX_LAYERS = 5
+MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
+
+
+def resolve(
+    layers: LayerService, db: Database, caller: Caller, arns, *, region: str
+) -> list[dict]:
+    """The layer records to store for `arns`, in order."""
+    if not isinstance(arns, list) or not all(isinstance(a, str) for a in arns):
+        raise InvalidParameterValue("Layers must be a list of layer version ARNs.")
+    if len(arns) > MAX_LAYERS:
+        raise InvalidParameterValue(
+            f"Cannot reference more than {MAX_LAYERS} layers; got {len(arns)}."
+        )
+    records, seen = [], set()
+    for arn in arns:
+        ref, version = parse_layer_version_arn(arn, field="Layers")
+        if arn.split(":")[3] != region:
+            raise InvalidParameterValue(f"Layer {arn} is in another region; this endpoint serves {region}.")
+        owner = ref.account_id
+        if (owner, ref.name) in seen:
+            raise InvalidParameterValue(
+                f"Two different versions of the same layer are not allowed: {arn}."
+            )
+        seen.add((owner, ref.name))
+        view = layers.get_version(caller, ref, version)  # raises unless readable now
+        with db.read() as session:
+            row = session.execute(
+                select(LayerVersion.id, LayerVersion.unzipped_size)
+                .join(Layer)
+                .where(
+                    Layer.account_id == owner,
+                    Layer.name == ref.name,
+                    LayerVersion.version == version,
+                )
+            ).one()
+        records.append(
+            {
+                "id": row.id,
+                "arn": view.layer_version_arn,
+                "digest": view.digest,
+                "code_size": view.code_size,
+                "unzipped_size": row.unzipped_size,
+                "compatible_runtimes": view.compatible_runtimes,
+                "compatible_architectures": view.compatible_architectures,
+            }
+        )
+    return records
+
+
+def check_compatible(records: list[dict], runtime: str, architecture: str) -> None:
+    """Refuse a layer whose declared compatibilities exclude the function's; a layer that
+    declares none is taken to fit everything, as Lambda does."""
+    for record in records:
+        runtimes = record.get("compatible_runtimes") or []
+        if runtimes and runtime not in runtimes:
+            raise InvalidParameterValue(
+                f"Layer {record['arn']} is not compatible with runtime {runtime}: it declares "
+                f"{', '.join(runtimes)}."
+            )
+        architectures = record.get("compatible_architectures") or []
+        if architectures and architecture not in architectures:
+            raise InvalidParameterValue(
+                f"Layer {record['arn']} is not compatible with architecture {architecture}: it "
+                f"declares {', '.join(architectures)}."
+            )
+
+
+def check_total_size(code_unzipped: int, records: list[dict]) -> None:
+    total = code_unzipped + sum(record["unzipped_size"] for record in records)
+    if total > MAX_UNZIPPED_BYTES:
+        raise InvalidParameterValue(
+            "Function code combined with layers exceeds the maximum allowed size of "
+            f"{MAX_UNZIPPED_BYTES} bytes. The actual size is {total} bytes."
+        )

@@ -1,0 +1,130 @@
+"""Running a function version: its bundle (merge engine) in the executor's warm pool.
+
+One Invoker per app process. The executor spec of a version is cached by (function, version,
+revision), so a warm invocation costs one small database read plus the pool's round trip.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import uuid
+from dataclasses import dataclass
+
+from registry.accounts import Caller
+from registry.bundles import BundleCache
+from registry.errors import InvalidParameterValue, RequestTooLarge
+from registry.executor import EnvironmentPool, FunctionSpec, InvocationResult
+from registry.executor.spec import CUSTOM_RUNTIMES, PYTHON_RUNTIME
+from registry.function_names import FunctionRef
+from registry.functions import FunctionService, FunctionView
+
+SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
+ASYNC_PAYLOAD_BYTES = 256 * 1024
+LOG_TAIL_BYTES = 4 * 1024
+ISOLATION_DEFAULT = "best-effort"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    executed_version: str
+    result: InvocationResult
+
+    @property
+    def log_tail(self) -> str:
+        """Base64 of the last 4 KB of the log, REPORT line included (X-Amz-Log-Result)."""
+        return base64.b64encode(self.result.logs.encode()[-LOG_TAIL_BYTES:]).decode()
+
+
+class Invoker:
+    def __init__(
+        self,
+        functions: FunctionService,
+        bundles: BundleCache,
+        pool: EnvironmentPool,
+        *,
+        region: str,
+        isolation: str = ISOLATION_DEFAULT,
+    ):
+        self._functions = functions
+        self._bundles = bundles
+        self.pool = pool
+        self._region = region
+        self._isolation = isolation
+        # (function id, version) -> (revision id, spec): a new revision of $LATEST replaces the
+        # spec, and the old one's warm environments (running the old code) are let go.
+        self._specs: dict[tuple, tuple[str, FunctionSpec]] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, caller: Caller, ref: FunctionRef) -> FunctionView:
+        """The version a qualifier names (DryRun's permission check, and every invocation's)."""
+        return self._functions.get(caller, ref)
+
+    def invoke(
+        self, caller: Caller, ref: FunctionRef, payload: bytes, *, client_context: str | None = None,
+        request_id: str | None = None,
+    ) -> Invocation:
+        if len(payload) > SYNC_PAYLOAD_BYTES:
+            raise RequestTooLarge(
+                f"Request must be smaller than {SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
+            )
+        view = self.resolve(caller, ref)
+        return self.run(view, payload, client_context=client_context, request_id=request_id)
+
+    def run(
+        self, view: FunctionView, payload: bytes, *, client_context: str | None = None,
+        request_id: str | None = None,
+    ) -> Invocation:
+        result = self.pool.invoke(
+            self.spec(view), bytes(payload), request_id=request_id or str(uuid.uuid4()),
+            client_context=client_context,
+        )
+        return Invocation(view.version, result)
+
+    def prewarm(self, view: FunctionView, count: int) -> None:
+        self.pool.prewarm(self.spec(view), count)
+
+    def forget(self, views: list[FunctionView]) -> None:
+        """Let warm environments of deleted versions go."""
+        for view in views:
+            with self._lock:
+                known = self._specs.pop((view.function_id, view.version), None)
+            if known is not None:
+                self.pool.discard(known[1])
+
+    def spec(self, view: FunctionView) -> FunctionSpec:
+        key = (view.function_id, view.version)
+        known = self._specs.get(key)
+        if known is not None and known[0] == view.revision_id:
+            return known[1]
+        config = view.config
+        runtime = config["runtime"]
+        if runtime not in CUSTOM_RUNTIMES and not PYTHON_RUNTIME.fullmatch(runtime):
+            raise InvalidParameterValue(
+                f"The runtime {runtime} of {view.arn} cannot be invoked on this server: it runs "
+                "python3.N and the custom runtimes provided, provided.al2 and provided.al2023."
+            )
+        bundle = self._bundles.bundle(view.code_digest, view.layers, runtime=runtime)
+        spec = FunctionSpec(
+            bundle_dir=bundle,
+            handler=config["handler"],
+            runtime=runtime,
+            memory_mb=config["memory_size"],
+            tmp_mb=config["ephemeral_storage"],
+            timeout_s=float(config["timeout"]),
+            env=config["environment"],
+            function_name=view.name,
+            function_version=view.version,
+            function_arn=view.qualified_arn,
+            region=self._region,
+            isolation=self._isolation,
+        )
+        with self._lock:
+            stale = self._specs.get(key)
+            self._specs[key] = (view.revision_id, spec)
+        if stale is not None and stale[1] != spec:
+            self.pool.discard(stale[1])
+        return spec
+
+    def close(self) -> None:
+        self.pool.close()
