@@ -47,7 +47,6 @@ from registry.zips import ZipLimits
 from storage.base import BlobStore
 
 MAX_LIST_ITEMS = 50
-_FUNCTIONS, _VERSIONS, _ALIASES = Function.__table__, FunctionVersion.__table__, FunctionAlias.__table__
 
 
 @dataclass(frozen=True)

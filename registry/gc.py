@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.db import Database
-from registry.models import LayerVersion
+from registry.models import Function, FunctionVersion, LayerVersion
 from storage.base import BlobStore
 
 log = logging.getLogger(__name__)
@@ -33,11 +33,22 @@ class GcReport:
 
 
 def referenced_digests(session: Session, digests: set[str] | None = None) -> set[str]:
-    """Digests still needed: every layer version not deleted."""
+    """Digests still needed: every layer version not deleted, the code of every function and
+    function version, and every layer version a function or function version uses, deleted or
+    not (a function keeps running with the layers it was created with)."""
     query = select(LayerVersion.blob_digest).where(LayerVersion.deleted_at.is_(None))
     if digests is not None:
         query = query.where(LayerVersion.blob_digest.in_(digests))
-    return set(session.scalars(query))
+    found = set(session.scalars(query))
+    for table in (Function, FunctionVersion):
+        code = select(table.code_digest)
+        if digests is not None:
+            code = code.where(table.code_digest.in_(digests))
+        found.update(session.scalars(code))
+        # Layer records live in a JSON list per row; gc is rare enough to read them all.
+        for layers in session.scalars(select(table.layers)):
+            found.update(layer["digest"] for layer in layers or ())
+    return found if digests is None else found & digests
 
 
 def collect(

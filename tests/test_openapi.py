@@ -60,10 +60,11 @@ def call(server, method: str, path: str, body: bytes | None = None, credentials=
 def test_openapi__every_route_is_documented():
     from flask import Flask
 
-    from registry.api import ext, layers
+    from registry.api import ext, functions, layers
 
     app = Flask("routes")
     app.register_blueprint(layers.bp)
+    app.register_blueprint(functions.bp)
     app.register_blueprint(ext.bp)
     documented = {
         (re.sub(r"\{[^}]+\}", "{}", path), method.upper())

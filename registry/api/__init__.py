@@ -6,19 +6,31 @@ Lambda API handler runs.
 
 from __future__ import annotations
 
+import atexit
+import os
 import re
 import uuid
 
 from flask import Flask, g, request
 
 from registry.accounts import KeyDirectory, seed_dev_account
-from registry.api import errors, ext, layers, sigv4
+from registry.api import errors, ext, functions, layers, sigv4
 from registry.api.context import Services, services
 from registry.api.requests import raw_body
 from registry.config import Settings
+from registry.bundles import BundleCache
 from registry.db import Database
+from registry.events import EventQueue
+from registry.executor import EnvironmentPool
+from registry.functions import FunctionService
+from registry.invoke import ISOLATION_DEFAULT, Invoker
 from registry.layers import MAX_DIRECT_UPLOAD_BYTES, LayerService
+from registry.provisioned import ProvisionedConcurrencyService
 from storage import open_store
+
+# Warm environments one app process keeps per function version (and the most provisioned
+# concurrency one version may ask for).
+ENVIRONMENTS_PER_VERSION = 8
 
 # Lambda API paths start with their API version date; every other path is an extension endpoint
 # with its own protection.
@@ -33,13 +45,33 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     db = Database(settings.resolved_database_url)
     store = open_store(settings)
+    layer_service = LayerService(db, store, region=settings.region)
+    function_service = FunctionService(db, store, layer_service, region=settings.region)
+    invoker = Invoker(
+        function_service,
+        BundleCache(store, settings.cache_dir / "functions", merge_cache_dir=settings.cache_dir),
+        EnvironmentPool(max_environments_per_spec=ENVIRONMENTS_PER_VERSION),
+        region=settings.region,
+        isolation=os.environ.get("STRATA_EXECUTOR_ISOLATION") or ISOLATION_DEFAULT,
+    )
+    events = EventQueue(db, invoker)
+    provisioned = ProvisionedConcurrencyService(
+        db, function_service, invoker, max_per_version=ENVIRONMENTS_PER_VERSION
+    )
     app.extensions["strata"] = Services(
         settings=settings,
         db=db,
         store=store,
         keys=KeyDirectory(db),
-        layers=LayerService(db, store, region=settings.region),
+        layers=layer_service,
+        functions=function_service,
+        invoker=invoker,
+        events=events,
+        provisioned=provisioned,
     )
+    events.start()
+    provisioned.start()
+    atexit.register(_shutdown, events, provisioned, invoker)
     if settings.dev:
         seed_dev_account(db)
 
@@ -47,8 +79,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.register_blueprint(layers.bp)
+    app.register_blueprint(functions.bp)
     app.register_blueprint(ext.bp)
     return app
+
+
+def _shutdown(events: EventQueue, provisioned: ProvisionedConcurrencyService, invoker: Invoker) -> None:
+    # Unfinished events keep their rows and are claimed again once their lease expires.
+    events.stop()
+    provisioned.stop()
+    invoker.close()
 
 
 def _start_request():

@@ -9,7 +9,11 @@ from flask import current_app
 from registry.accounts import KeyDirectory
 from registry.config import Settings
 from registry.db import Database
+from registry.events import EventQueue
+from registry.functions import FunctionService
+from registry.invoke import Invoker
 from registry.layers import LayerService
+from registry.provisioned import ProvisionedConcurrencyService
 from storage.base import BlobStore
 
 
@@ -20,6 +24,10 @@ class Services:
     store: BlobStore
     keys: KeyDirectory
     layers: LayerService
+    functions: FunctionService
+    invoker: Invoker
+    events: EventQueue
+    provisioned: ProvisionedConcurrencyService
 
 
 def services() -> Services:

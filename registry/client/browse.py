@@ -28,13 +28,7 @@ def list_layers(client, *, runtime: str | None = None, arch: str | None = None) 
 
 
 def list_versions(client, req: Requirement, *, runtime: str | None = None, arch: str | None = None) -> list[dict]:
-    resolver = Resolver(client, Filters(runtime, arch))
-    kwargs = {"LayerName": resolver.layer_name(req)}
-    if runtime:
-        kwargs["CompatibleRuntime"] = runtime
-    if arch:
-        kwargs["CompatibleArchitecture"] = arch
-    items = [i for i in resolver.list_versions(req, **kwargs) if resolver.filters.accepts(i)]
+    items = Resolver(client, Filters(runtime, arch)).versions(req)
     return sorted(items, key=lambda i: -int(i["Version"]))
 
 

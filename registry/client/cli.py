@@ -81,7 +81,7 @@ def _fetch_options(fn):
 
 
 def _client(endpoint_url, region, profile, jobs=4):
-    from registry.client.session import Connection, lambda_client
+    from registry.client.connection import Connection, lambda_client
 
     return lambda_client(Connection(endpoint_url=endpoint_url, region=region, profile=profile, max_pool=jobs))
 
@@ -225,7 +225,7 @@ def publish(
 ):
     """Publish a zip, or a directory zipped deterministically, as a new layer version."""
     from registry.client.publish import LayerSpec, publish as run_publish
-    from registry.client.session import Connection, s3_client
+    from registry.client.connection import Connection, s3_client
 
     response = run_publish(
         path,

@@ -56,7 +56,7 @@ def require_http(url: str, subject: str) -> None:
 
 
 class _Restart(Exception):
-    """The server ignored or refused the Range: start over from byte 0."""
+    """The server answered a different range than asked for: start over from byte 0."""
 
 
 def fetch(
@@ -72,15 +72,14 @@ def fetch(
 ) -> None:
     """Download `url` into `dest` and verify it; raise HashMismatch or NetworkError naming `subject`."""
     require_http(url, subject)
-    digest = hashlib.sha256()
-    have = 0
-    validator = None  # ETag or Last-Modified of the first response, for If-Range
+    validator = None  # a strong ETag or Last-Modified of the first response, for If-Range
     retries = resumes = 0
     with open(dest, "wb") as out:
+        sink = _Sink(out, on_bytes)
         while True:
             headers = {"Accept-Encoding": "identity"}
-            if have:
-                headers["Range"] = f"bytes={have}-"
+            if sink.have:
+                headers["Range"] = f"bytes={sink.have}-"
                 if validator:
                     headers["If-Range"] = validator
             progressed = False
@@ -89,11 +88,10 @@ def fetch(
                 try:
                     if response.status in _RETRY_STATUS:
                         raise _Retryable(f"HTTP {response.status}")
-                    if response.status == 200 and have:
-                        raise _Restart()
-                    if response.status == 206:
-                        start = _range_start(response.headers.get("Content-Range", ""))
-                        if start != have:
+                    if response.status == 200 and sink.have:
+                        sink.reset()  # the Range was ignored (or If-Range failed): a whole body again
+                    elif response.status == 206:
+                        if _range_start(response.headers.get("Content-Range", "")) != sink.have:
                             raise _Restart()
                     elif response.status in (401, 403):
                         raise LinkRefused(
@@ -108,28 +106,22 @@ def fetch(
                         )
                     validator = validator or _validator(response.headers)
                     for chunk in response.stream(_CHUNK, decode_content=False):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        have += len(chunk)
+                        sink.write(chunk)
                         progressed = True
-                        on_bytes(len(chunk))
-                        if size is not None and have > size:
+                        if size is not None and sink.have > size:
                             break
                 finally:
                     # Unread bytes would poison the pooled connection for the next request.
                     response.drain_conn()
                     response.release_conn()
-                if size is None or have >= size:
+                if size is None or sink.have >= size:
                     break
-                raise _Retryable(f"connection closed after {have} of {size} bytes")
+                raise _Retryable(f"connection closed after {sink.have} of {size} bytes")
             except _Restart:
-                out.seek(0)
-                out.truncate()
-                on_bytes(-have)
-                digest, have = hashlib.sha256(), 0
+                sink.reset()
                 resumes += 1
                 if resumes > policy.resumes:
-                    raise NetworkError(f"{subject}: {_redact(url)} kept ignoring Range requests; giving up") from None
+                    raise NetworkError(f"{subject}: {_redact(url)} kept answering the wrong range; giving up") from None
             except (_Retryable, Urllib3Error, OSError) as exc:
                 if progressed and resumes < policy.resumes:
                     resumes += 1
@@ -142,13 +134,36 @@ def fetch(
                         "check the network and that the server is up, then run the command again"
                     ) from None
                 time.sleep(min(policy.max_backoff, policy.backoff * 2 ** (retries - 1)))
-    got = digest.hexdigest()
-    if (size is not None and have != size) or got != sha256:
+    got = sink.digest.hexdigest()
+    if (size is not None and sink.have != size) or got != sha256:
         raise HashMismatch(
             f"{subject}: downloaded bytes do not match the layer's CodeSha256: expected sha256 {sha256} "
-            f"({size} bytes), got {got} ({have} bytes); the stored layer may be corrupted or tampered "
+            f"({size} bytes), got {got} ({sink.have} bytes); the stored layer may be corrupted or tampered "
             "with: nothing was installed, tell the registry's operator"
         )
+
+
+class _Sink:
+    """The partial download: file, running hash and length, kept in step across resumes."""
+
+    def __init__(self, out, on_bytes: Callable[[int], None]):
+        self.out = out
+        self.on_bytes = on_bytes
+        self.digest = hashlib.sha256()
+        self.have = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.out.write(chunk)
+        self.digest.update(chunk)
+        self.have += len(chunk)
+        self.on_bytes(len(chunk))
+
+    def reset(self) -> None:
+        self.out.seek(0)
+        self.out.truncate()
+        self.on_bytes(-self.have)
+        self.digest = hashlib.sha256()
+        self.have = 0
 
 
 class _Retryable(Exception):

@@ -20,6 +20,7 @@ from registry.client.errors import RequirementError, TargetError
 from registry.client.obtain import obtain
 from registry.client.requirements import Requirement
 from registry.client.resolve import ResolvedLayer, Resolver
+from registry.client.speculate import Memo, Pick, Speculation, cached_paths
 from registry.client.target import BUNDLE_FILE, check_target, read_bundle, staging_dir, swap_into_place
 from registry.errors import InvalidZip, StrataError
 
@@ -85,38 +86,59 @@ def install(
         check_require_hashes(requirements)
     target = Path(target)
     check_target(target)
-    layers = resolver.resolve_all(requirements, jobs=jobs)
     current = read_bundle(target)
-    if current is not None and _same_install(current, layers, target):
-        return InstallResult(layers, target, changed=False, tree_digest=_digest(current))
-
     with cache_or_scratch(cache) as blobs:
-        got = obtain(layers, blobs, jobs=jobs, progress=progress, refresh=resolver.refresh)
+        blobs.ensure()
         scratch = staging_dir(target)
+        speculation = None
         try:
-            bundle = _merge(layers, got.paths, scratch / "bundle", blobs.layers_dir, copy=copy)
-            tree = scratch / "bundle" / "opt"
+            meta = resolver.client.meta
+            memo = Memo(blobs, meta.endpoint_url, meta.region_name, requirements, resolver.filters)
+            speculation = _speculate(memo.recall(), current, blobs, scratch, copy)
+            layers = resolver.resolve_all(requirements, jobs=jobs)
+            if current is not None and _same_install(current, layers, target):
+                return InstallResult(layers, target, changed=False, tree_digest=_digest(current))
+            bundle = speculation.claim(layers) if speculation else None
+            if bundle is not None:
+                out, downloaded, from_cache = speculation.out_dir, 0, len({layer.sha256 for layer in layers})
+            else:
+                got = obtain(layers, blobs, jobs=jobs, progress=progress, refresh=resolver.refresh)
+                out, downloaded, from_cache = scratch / "bundle", got.downloaded, got.from_cache
+                bundle = _merge([Pick.of(layer) for layer in layers], got.paths, out, blobs.layers_dir, copy=copy)
+            memo.remember(layers)
+            tree = out / "opt"
             tree.mkdir(exist_ok=True)  # an install of empty layers still yields a directory
-            os.replace(scratch / "bundle" / BUNDLE_FILE, tree / BUNDLE_FILE)
+            os.replace(out / BUNDLE_FILE, tree / BUNDLE_FILE)
             swap_into_place(tree, target, scratch)
         finally:
+            if speculation is not None:
+                speculation.wait()
             shutil.rmtree(scratch, ignore_errors=True)
     return InstallResult(
-        layers,
-        target,
-        changed=True,
-        downloaded=got.downloaded,
-        from_cache=got.from_cache,
-        tree_digest=_digest(bundle),
+        layers, target, changed=True, downloaded=downloaded, from_cache=from_cache, tree_digest=_digest(bundle)
     )
 
 
-def _merge(layers: list[ResolvedLayer], paths: list[Path], out_dir: Path, cache_dir: Path, *, copy: bool) -> dict:
+def _speculate(guess, current: dict | None, blobs: BlobCache, scratch: Path, copy: bool) -> Speculation | None:
+    """Merge the remembered answer while the server is asked, when that can pay off."""
+    if not guess:
+        return None
+    if current is not None and [i.get("sha256") for i in current.get("inputs") or []] == [p.sha256 for p in guess]:
+        return None  # most likely a no-op: nothing to merge
+    paths = cached_paths(guess, blobs)
+    if paths is None:
+        return None
+    return Speculation(
+        guess, lambda picks, out: _merge(picks, paths, out, blobs.layers_dir, copy=copy), scratch / "speculative"
+    )
+
+
+def _merge(picks: list[Pick], paths: list[Path], out_dir: Path, cache_dir: Path, *, copy: bool) -> dict:
     from registry.merge import MergeInput, merge
 
     inputs = [
-        MergeInput(path=path, name=layer.label, arn=layer.version_arn, sha256=layer.sha256)
-        for layer, path in zip(layers, paths)
+        MergeInput(path=path, name=pick.label, arn=pick.version_arn, sha256=pick.sha256)
+        for pick, path in zip(picks, paths)
     ]
     try:
         # Without copy the tree is hard links into the cache (fast, no extra space): editing a

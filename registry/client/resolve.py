@@ -37,7 +37,11 @@ class Filters:
         return True
 
     def describe(self) -> str:
-        parts = [f"runtime {self.runtime}"] * bool(self.runtime) + [f"architecture {self.arch}"] * bool(self.arch)
+        parts = []
+        if self.runtime:
+            parts.append(f"runtime {self.runtime}")
+        if self.arch:
+            parts.append(f"architecture {self.arch}")
         return " and ".join(parts)
 
 
@@ -116,24 +120,30 @@ class Resolver:
             return f"arn:{meta.partition}:lambda:{meta.region_name}:{req.account}:layer:{req.name}"
         return req.name
 
-    def _newest_match(self, req: Requirement, target: str) -> int:
-        kwargs = {"LayerName": target}
+    def versions(self, req: Requirement) -> list[dict]:
+        """The layer's versions that pass the filters: asked of the server, and checked here
+        too because not every implementation applies them (moto ignores both)."""
+        kwargs = {"LayerName": self.layer_name(req)}
         if self.filters.runtime:
             kwargs["CompatibleRuntime"] = self.filters.runtime
         if self.filters.arch:
             kwargs["CompatibleArchitecture"] = self.filters.arch
-        items = [i for i in self.list_versions(req, **kwargs) if self.filters.accepts(i)]
+        return [i for i in self.list_versions(req, **kwargs) if self.filters.accepts(i)]
+
+    def _newest_match(self, req: Requirement, target: str) -> int:
+        items = self.versions(req)
         matching = [int(i["Version"]) for i in items if req.specifier.contains(int(i["Version"]))]
         if matching:
             return max(matching)
-        everything = self.list_versions(req, LayerName=target) if (self.filters.runtime or self.filters.arch) else items
+        filtered = bool(self.filters.runtime or self.filters.arch)
+        everything = self.list_versions(req, LayerName=target) if filtered else items
         if not everything:
             raise LayerNotFound(
                 f"{req.describe()}: no layer {target!r} with versions you can read"
                 f"{self._where()}; check the name (`strata layers list`), the region, and for "
                 "another account's layer that its owner shared it with you"
             )
-        wanted = [str(req.specifier)] * bool(req.specifier) + [self.filters.describe()] * bool(self.filters.describe())
+        wanted = [part for part in (str(req.specifier), self.filters.describe()) if part]
         raise LayerNotFound(
             f"{req.describe()}: no version of {req.name} matches {' with '.join(wanted)}; "
             f"nearest versions: {_nearest(everything, req)}; loosen the specifier or the "

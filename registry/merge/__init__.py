@@ -18,10 +18,11 @@ from typing import Sequence
 
 from registry.errors import InvalidParameterValue, InvalidZip
 from registry.merge.cache import CachedArchive, ExtractionCache, extracted_path
-from registry.merge.extract import extract_all, run_parallel
+from registry.merge.extract import extract_all
 from registry.merge.manifest import InputRecord, build_document
 from registry.merge.materialise import OutputExists, check_output, write_bundle
 from registry.merge.overlay import Shadowed, overlay
+from registry.merge.parallel import run_parallel
 from registry.zips import SYMLINK, Archive, Node, ZipLimits, enforce_limits
 
 __all__ = [
@@ -82,12 +83,13 @@ def merge(
     # The function is overlaid alone (into task/), keeping its index among the inputs.
     function_nodes = [_nodes(cached[-1], len(layers))] if function is not None else []
     task = overlay([[] for _ in layers] + function_nodes, names)
+    document = build_document(records, {"opt": opt, "task": task}, runtime)
     trees = [entry.tree for entry in cached]
-    return write_bundle(
-        Path(out_dir), {"opt": (opt, trees), "task": (task, trees)},
-        lambda: build_document(records, {"opt": opt, "task": task}, runtime),
+    write_bundle(
+        Path(out_dir), {"opt": (opt, trees), "task": (task, trees)}, document,
         copy=copy, allow_overwrite=allow_overwrite,
     )
+    return document
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from registry.zips import ZipSummary
 
@@ -45,14 +46,13 @@ def extracted_path(cache_dir: Path, sha256: str) -> Path:
     return cache_root(cache_dir) / "extracted" / sha256 / "tree"
 
 
-@dataclass(frozen=True)
-class CachedNode:
+class CachedNode(NamedTuple):
     path: str
     kind: str
     mode: int
     size: int
     digest: str  # sha256 of a file's bytes, or a symlink's target; "" for directories
-    explicit: bool
+    explicit: int  # 1 for directories an entry named, 0 for those only implied by paths below
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class ExtractionCache:
             # Unreadable (a crash of the whole machine can do that): set it aside, extract again.
             self._discard(entry)
             return None
-        nodes = [CachedNode(p, k, m, s, d, bool(e)) for p, k, m, s, d, e in document["nodes"]]
+        nodes = [CachedNode._make(node) for node in document["nodes"]]
         return CachedArchive(sha256, ZipSummary.from_json(document["summary"]), nodes, entry / "tree")
 
     def remembered_digest(self, path: Path) -> tuple[str | None, str]:

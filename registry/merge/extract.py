@@ -1,4 +1,4 @@
-"""Extraction of archives into the cache, several at once, each entry read exactly once.
+"""Extraction of archives into the cache, several archives at once.
 
 Extracting is checking: every entry of every archive is decompressed and verified (as
 `check_zip` does), the winners of duplicate names are written, and the rest only verified. Files
@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from registry.merge.cache import CachedArchive, CachedNode, ExtractionCache
+from registry.merge.parallel import default_workers, run_parallel
 from registry.zips import DIR, FILE, SYMLINK, Archive, Layout, ZipEntry
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-
-
-def default_workers() -> int:
-    return min(8, (os.cpu_count() or 1) + 1)
 
 
 def process_umask() -> int | None:
@@ -63,52 +58,21 @@ def extract_all(
             staged = cache.staging(sha256)
             jobs.append(_Job(archive, sha256, layout, staged, {}, umask))
             _make_directories(layout, staged / "tree", umask)
-        tasks = [
-            (job, entry)
-            for job in jobs
-            for entry in job.archive.entries
-        ]
+        tasks = [(job, entry) for job in jobs for entry in job.archive.entries]
         tasks.sort(key=lambda task: -task[1].compressed_size)
         run_parallel(tasks, _extract_entry, workers or default_workers())
-        published = []
+        summaries = []
         for job in jobs:
             _make_symlinks(job.layout, job.staged / "tree")
-            summary = job.archive.summary(job.layout)
-            published.append(cache.publish(job.staged, job.sha256, summary, _nodes(job)))
-        return published
+            summaries.append(job.archive.summary(job.layout))
+        return [
+            cache.publish(job.staged, job.sha256, summary, _nodes(job))
+            for job, summary in zip(jobs, summaries)
+        ]
     except BaseException:
         for job in jobs:
             cache.abandon(job.staged)
         raise
-
-
-def run_parallel(tasks: Iterable, action: Callable, workers: int) -> None:
-    """Run `action` on every task with `workers` threads; stop at the first error and raise it."""
-    pending = iter(tasks)
-    lock = threading.Lock()
-    errors: list[BaseException] = []
-    done = object()
-
-    def work() -> None:
-        while not errors:
-            with lock:
-                task = next(pending, done)
-            if task is done:
-                return
-            try:
-                action(task)
-            except BaseException as exc:  # handed to the caller's thread below
-                errors.append(exc)
-                return
-
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(max(1, workers) - 1)]
-    for thread in threads:
-        thread.start()
-    work()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
 
 
 def _make_directories(layout: Layout, tree: Path, umask: int | None) -> None:

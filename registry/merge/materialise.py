@@ -13,12 +13,12 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Callable
 
 from registry.errors import InvalidParameterValue
-from registry.merge.extract import default_workers, process_umask, run_parallel
+from registry.merge.extract import process_umask
 from registry.merge.manifest import BUNDLE_FILE, dumps
 from registry.merge.overlay import Overlay
+from registry.merge.parallel import default_workers, run_parallel
 from registry.zips import DIR, FILE
 
 # Linking fails across filesystems (EXDEV), where links are not allowed (EPERM), or past the link
@@ -39,14 +39,13 @@ def check_output(out_dir: Path, allow_overwrite: bool) -> None:
 def write_bundle(
     out_dir: Path,
     roots: dict[str, tuple[Overlay, list[Path]]],
-    make_document: Callable[[], dict],
+    document: dict,
     *,
     copy: bool,
     allow_overwrite: bool,
-) -> dict:
-    """Materialise `roots` ({"opt": (overlay, cache tree of each input index)}) at `out_dir`
-    with the bundle.json `make_document()` returns (built while the files are being linked);
-    return that document."""
+) -> None:
+    """Materialise `roots` ({"opt": (overlay, cache tree of each input index)}) and `document`
+    (as bundle.json) at `out_dir`."""
     out_dir = Path(out_dir)
     check_output(out_dir, allow_overwrite)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -61,8 +60,7 @@ def write_bundle(
         os.mkdir(staged, 0o755)
         umask = process_umask()
         linker = _Linker(copy)
-        work: list = [BUNDLE_FILE]  # built and written concurrently with the links
-        documents: list[dict] = []
+        files: list[tuple[int, int, str, int]] = []
         for root, (result, trees) in roots.items():
             os.mkdir(staged / root, 0o755)
             target = opened(staged / root)
@@ -75,25 +73,14 @@ def write_bundle(
                 elif node.kind == FILE:
                     if node.source not in sources:
                         sources[node.source] = opened(trees[node.source])
-                    work.append((sources[node.source], target, path, node.data.mode))
+                    files.append((sources[node.source], target, path, node.data.mode))
                 else:
                     os.symlink(node.data, path, dir_fd=target)
-
-        def place(item) -> None:
-            if item == BUNDLE_FILE:
-                documents.append(make_document())
-                text = dumps(documents[0])
-                (staged / BUNDLE_FILE).write_text(text, encoding="utf-8", errors="surrogateescape")
-            else:
-                linker.place(item)
-
-        run_parallel(work, place, default_workers())
-        for root in ("opt", "task"):
-            os.makedirs(staged / root, 0o755, exist_ok=True)
-            os.chmod(staged / root, 0o755)
-        os.chmod(staged, 0o755)
+        run_parallel(files, linker.place, default_workers())
+        (staged / BUNDLE_FILE).write_text(dumps(document), encoding="utf-8", errors="surrogateescape")
+        for directory in (staged, *(staged / root for root in roots)):
+            os.chmod(directory, 0o755)  # exact, whatever the umask
         _swap_into_place(staged, out_dir, allow_overwrite)
-        return documents[0]
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise

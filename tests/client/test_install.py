@@ -249,3 +249,22 @@ def test_install__unwritable_target_is_refused_before_download(cli, publish, tmp
     publish("w", {"a": "1"})
     result = cli("install", "w", "-t", target, expect=7)
     assert str(target) in result.stderr
+
+
+def test_install__newer_version_since_the_last_install_wins_over_the_remembered_one(cli, publish, tmp_path):
+    publish("moving", {"python/moving.py": "V = 1\n"})
+    cli("install", "moving", "-t", tmp_path / "first")
+    publish("moving", {"python/moving.py": "V = 2\n"})
+    result = cli("install", "moving", "-t", tmp_path / "second")
+    assert "(1 downloaded, 0 from cache)" in result.stdout
+    assert (tmp_path / "second" / "python" / "moving.py").read_text() == "V = 2\n"
+    assert ":layer:moving:2" in (tmp_path / "second" / "bundle.json").read_text()
+
+
+def test_install__failure_after_a_warm_start_leaves_nothing_beside_the_target(cli, publish, lam, tmp_path):
+    publish("fleeting", {"python/fleeting.py": "F = 1\n" * 1000})
+    cli("install", "fleeting", "-t", tmp_path / "site")
+    lam.delete_layer_version(LayerName="fleeting", VersionNumber=1)
+    cli("install", "fleeting", "-t", tmp_path / "again", expect=3)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    assert not (tmp_path / "again").exists()

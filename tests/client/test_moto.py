@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from registry.client.publish import LayerSpec, publish
-from registry.client.session import Connection, lambda_client, s3_client
+from registry.client.connection import Connection, lambda_client, s3_client
 from registry.client.zipdir import zip_directory
 from tests.client.conftest import make_cli
 

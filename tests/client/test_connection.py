@@ -1,4 +1,4 @@
-from registry.client.session import Connection, lambda_client
+from registry.client.connection import Connection, lambda_client
 
 AWS_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "STRATA_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE")
 

@@ -1,0 +1,326 @@
+"""Function, version, alias, provisioned concurrency and Invoke operations of the Lambda API
+(paths under /2015-03-31/functions and /2019-09-30/functions)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from flask import Blueprint, Response, g, json, request
+
+from registry import validation
+from registry.api import serialize_functions as serialize
+from registry.api.context import services
+from registry.api.requests import base64_blob, json_body, raw_body, string, string_list
+from registry.errors import InvalidParameterValue, InvalidRequestContent
+from registry.function_code import FunctionCode
+from registry.function_names import FunctionRef, parse_function_name
+from registry.functions import FunctionView
+
+bp = Blueprint("functions", __name__)
+
+FUNCTIONS = "/2015-03-31/functions"
+PROVISIONED = "/2019-09-30/functions/<function_name>/provisioned-concurrency"
+MAX_CLIENT_CONTEXT = 3583
+_INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+
+
+def _json(body: dict, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json", headers=headers)
+
+
+def _ref(function_name: str) -> FunctionRef:
+    return parse_function_name(
+        function_name, request.args.get("Qualifier"), region=services().settings.region
+    )
+
+
+def _settings(body: dict) -> dict:
+    """The configuration members of a Create/UpdateFunctionConfiguration body, as the domain names them."""
+    storage = body.get("EphemeralStorage")
+    environment = body.get("Environment")
+    if storage is not None and not isinstance(storage, dict):
+        raise InvalidParameterValue("EphemeralStorage must be an object with Size.")
+    if environment is not None and not isinstance(environment, dict):
+        raise InvalidParameterValue("Environment must be an object with Variables.")
+    if body.get("PackageType") not in (None, "Zip"):
+        raise InvalidParameterValue("Only functions of PackageType Zip are supported; container images are not.")
+    return {
+        "runtime": body.get("Runtime"),
+        "handler": body.get("Handler"),
+        "role": body.get("Role"),
+        "description": body.get("Description"),
+        "timeout": body.get("Timeout"),
+        "memory_size": body.get("MemorySize"),
+        "ephemeral_storage": storage.get("Size", 512) if storage is not None else None,
+        "environment": (environment.get("Variables") or {}) if environment is not None else None,
+        "architectures": body.get("Architectures"),
+    }
+
+
+def _code(members: dict, prefix: str) -> FunctionCode:
+    has_zip = members.get("ZipFile") is not None
+    has_s3 = members.get("S3Bucket") is not None or members.get("S3Key") is not None
+    if members.get("ImageUri") is not None:
+        raise InvalidParameterValue("Container images are not supported: pass ZipFile, or S3Bucket and S3Key.")
+    if has_zip == has_s3:
+        raise InvalidParameterValue(f"{prefix}must contain exactly one of ZipFile, or S3Bucket with S3Key.")
+    if has_zip:
+        return FunctionCode(zip_file=base64_blob(members["ZipFile"], f"{prefix}ZipFile"))
+    bucket = string(members, "S3Bucket", required=True)
+    key = string(members, "S3Key", required=True)
+    validation.check_pattern("S3Bucket", bucket, validation.S3_BUCKET, 63, "use 3 to 63 letters, digits, dots, hyphens or underscores")
+    validation.check_length("S3Key", key, 1024, minimum=1)
+    if members.get("S3ObjectVersion") is not None:
+        raise InvalidParameterValue("S3ObjectVersion is not supported: name the object by S3Key only.")
+    return FunctionCode(s3_bucket=bucket, s3_key=key)
+
+
+def _flag(body: dict, key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise InvalidParameterValue(f"{key} must be true or false.")
+    return value
+
+
+def _max_items() -> int:
+    value = request.args.get("MaxItems")
+    if value is None:
+        return 50
+    if not value.isdigit() or not 1 <= int(value) <= 10000:
+        raise InvalidParameterValue(f"MaxItems must be between 1 and 10000; got {value!r}.")
+    return min(int(value), 50)
+
+
+def _location(view: FunctionView) -> str:
+    return services().store.download_url(
+        view.code_digest, base_url=f"{request.scheme}://{request.host}", filename=f"{view.name}.zip"
+    )
+
+
+def _page(key: str, items: list, next_marker: str | None) -> Response:
+    body = {key: items}
+    if next_marker:
+        body["NextMarker"] = next_marker
+    return _json(body)
+
+
+# -- functions and versions -----------------------------------------------------------------
+
+
+@bp.post(FUNCTIONS)
+def create_function():
+    body = json_body()
+    code = body.get("Code")
+    if not isinstance(code, dict):
+        raise InvalidParameterValue("Code is required: pass ZipFile, or S3Bucket and S3Key.")
+    view = services().functions.create(
+        g.caller,
+        parse_function_name(string(body, "FunctionName", required=True), region=services().settings.region),
+        _code(code, "Code."),
+        _settings(body),
+        layers=string_list(body, "Layers"),
+        tags=body.get("Tags"),
+        publish=_flag(body, "Publish"),
+    )
+    return _json(serialize.function_configuration(view), 201)
+
+
+@bp.get(FUNCTIONS)
+def list_functions():
+    version = request.args.get("FunctionVersion")
+    if version not in (None, "ALL"):
+        raise InvalidParameterValue("FunctionVersion must be ALL when given.")
+    page = services().functions.list_functions(
+        g.caller, all_versions=version == "ALL", marker=request.args.get("Marker") or None, max_items=_max_items()
+    )
+    return _page("Functions", [serialize.function_configuration(v, listed=True) for v in page.items], page.next_marker)
+
+
+@bp.get(f"{FUNCTIONS}/<function_name>")
+def get_function(function_name):
+    ref = _ref(function_name)
+    view = services().functions.get(g.caller, ref)
+    return _json(serialize.get_function(view, _location(view), qualified=ref.qualifier is not None))
+
+
+@bp.get(f"{FUNCTIONS}/<function_name>/configuration")
+def get_function_configuration(function_name):
+    ref = _ref(function_name)
+    view = services().functions.get(g.caller, ref)
+    return _json(serialize.function_configuration(view, qualified=ref.qualifier is not None))
+
+
+@bp.put(f"{FUNCTIONS}/<function_name>/code")
+def update_function_code(function_name):
+    body = json_body()
+    view = services().functions.update_code(
+        g.caller,
+        _ref(function_name),
+        _code(body, ""),
+        revision_id=string(body, "RevisionId"),
+        publish=_flag(body, "Publish"),
+        dry_run=_flag(body, "DryRun"),
+        architectures=body.get("Architectures"),
+    )
+    return _json(serialize.function_configuration(view))
+
+
+@bp.put(f"{FUNCTIONS}/<function_name>/configuration")
+def update_function_configuration(function_name):
+    body = json_body()
+    view = services().functions.update_configuration(
+        g.caller,
+        _ref(function_name),
+        {k: v for k, v in _settings(body).items() if k != "architectures"},
+        layers=string_list(body, "Layers"),
+        revision_id=string(body, "RevisionId"),
+    )
+    return _json(serialize.function_configuration(view))
+
+
+@bp.post(f"{FUNCTIONS}/<function_name>/versions")
+def publish_version(function_name):
+    body = json_body()
+    view = services().functions.publish_version(
+        g.caller,
+        _ref(function_name),
+        code_sha256=string(body, "CodeSha256"),
+        description=string(body, "Description"),
+        revision_id=string(body, "RevisionId"),
+    )
+    return _json(serialize.function_configuration(view), 201)
+
+
+@bp.get(f"{FUNCTIONS}/<function_name>/versions")
+def list_versions_by_function(function_name):
+    page = services().functions.list_versions(
+        g.caller, _ref(function_name), marker=request.args.get("Marker") or None, max_items=_max_items()
+    )
+    return _page("Versions", [serialize.function_configuration(v, qualified=True) for v in page.items], page.next_marker)
+
+
+@bp.delete(f"{FUNCTIONS}/<function_name>")
+def delete_function(function_name):
+    gone = services().functions.delete(g.caller, _ref(function_name))
+    services().invoker.forget(gone)
+    return Response(status=204)
+
+
+# -- invoke -----------------------------------------------------------------------------------
+
+
+@bp.post(f"{FUNCTIONS}/<function_name>/invocations")
+def invoke(function_name):
+    invocation_type = request.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+    if invocation_type not in _INVOCATION_TYPES:
+        raise InvalidParameterValue(f"X-Amz-Invocation-Type must be one of {', '.join(_INVOCATION_TYPES)}.")
+    log_type = request.headers.get("X-Amz-Log-Type") or "None"
+    if log_type not in ("None", "Tail"):
+        raise InvalidParameterValue("X-Amz-Log-Type must be None or Tail.")
+    ref = _ref(function_name)
+    context = _client_context(request.headers.get("X-Amz-Client-Context"))
+    if invocation_type == "DryRun":
+        services().invoker.resolve(g.caller, ref)
+        return Response(status=204)
+    payload = raw_body()
+    if invocation_type == "Event":
+        version = services().events.accept(g.caller, ref, payload, client_context=context, request_id=g.request_id)
+        return Response(status=202, headers={"X-Amz-Executed-Version": version})
+    invocation = services().invoker.invoke(g.caller, ref, payload, client_context=context, request_id=g.request_id)
+    headers = {"X-Amz-Executed-Version": invocation.executed_version}
+    if invocation.result.function_error:
+        headers["X-Amz-Function-Error"] = invocation.result.function_error
+    if log_type == "Tail":
+        headers["X-Amz-Log-Result"] = invocation.log_tail
+    return Response(invocation.result.payload, status=200, mimetype="application/json", headers=headers)
+
+
+def _client_context(value: str | None) -> str | None:
+    """The runtime receives the decoded JSON (Lambda-Runtime-Client-Context)."""
+    if not value:
+        return None
+    if len(value) > MAX_CLIENT_CONTEXT:
+        raise InvalidRequestContent(f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes of base64.")
+    try:
+        document = base64.b64decode(value, validate=True).decode()
+        json.loads(document)
+    except (binascii.Error, ValueError):
+        raise InvalidRequestContent("Client context must be a valid Base64-encoded JSON object.") from None
+    return document
+
+
+# -- aliases ----------------------------------------------------------------------------------
+
+
+@bp.post(f"{FUNCTIONS}/<function_name>/aliases")
+def create_alias(function_name):
+    body = json_body()
+    view = services().functions.create_alias(
+        g.caller,
+        _ref(function_name),
+        string(body, "Name", required=True),
+        string(body, "FunctionVersion", required=True),
+        description=string(body, "Description", default=""),
+        routing=body.get("RoutingConfig"),
+    )
+    return _json(serialize.alias_configuration(view), 201)
+
+
+@bp.get(f"{FUNCTIONS}/<function_name>/aliases")
+def list_aliases(function_name):
+    page = services().functions.list_aliases(
+        g.caller,
+        _ref(function_name),
+        function_version=request.args.get("FunctionVersion") or None,
+        marker=request.args.get("Marker") or None,
+        max_items=_max_items(),
+    )
+    return _page("Aliases", [serialize.alias_configuration(v) for v in page.items], page.next_marker)
+
+
+@bp.get(f"{FUNCTIONS}/<function_name>/aliases/<name>")
+def get_alias(function_name, name):
+    return _json(serialize.alias_configuration(services().functions.get_alias(g.caller, _ref(function_name), name)))
+
+
+@bp.put(f"{FUNCTIONS}/<function_name>/aliases/<name>")
+def update_alias(function_name, name):
+    body = json_body()
+    view = services().functions.update_alias(
+        g.caller,
+        _ref(function_name),
+        name,
+        function_version=string(body, "FunctionVersion"),
+        description=string(body, "Description"),
+        routing=body.get("RoutingConfig"),
+        revision_id=string(body, "RevisionId"),
+    )
+    return _json(serialize.alias_configuration(view))
+
+
+@bp.delete(f"{FUNCTIONS}/<function_name>/aliases/<name>")
+def delete_alias(function_name, name):
+    services().functions.delete_alias(g.caller, _ref(function_name), name)
+    return Response(status=204)
+
+
+# -- provisioned concurrency ------------------------------------------------------------------
+
+
+@bp.put(PROVISIONED)
+def put_provisioned_concurrency_config(function_name):
+    body = json_body()
+    view = services().provisioned.put(g.caller, _ref(function_name), body.get("ProvisionedConcurrentExecutions"))
+    return _json(serialize.provisioned_concurrency(view), 202)
+
+
+@bp.get(PROVISIONED)
+def get_provisioned_concurrency_config(function_name):
+    return _json(serialize.provisioned_concurrency(services().provisioned.get(g.caller, _ref(function_name))))
+
+
+@bp.delete(PROVISIONED)
+def delete_provisioned_concurrency_config(function_name):
+    services().provisioned.delete(g.caller, _ref(function_name))
+    return Response(status=204)

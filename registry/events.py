@@ -1,0 +1,219 @@
+"""Asynchronous invocations (InvocationType Event): accepted durably, run in the background.
+
+An accepted event is a row in function_events before the 202 goes out, so a restart loses none.
+Worker threads in every app process claim due events by setting a lease, renew it while the
+function runs, and record the outcome; a process that dies leaves a lease that expires, and the
+event is claimed again. As on Lambda, a function error is retried twice more, with growing delays.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import delete, or_, select, update
+
+from registry.accounts import Caller
+from registry.db import Database
+from registry.errors import InvalidParameterValue, RequestTooLarge, ResourceNotFound, StrataError
+from registry.function_names import FunctionRef
+from registry.invoke import ASYNC_PAYLOAD_BYTES, Invoker
+from registry.models import Function, FunctionEvent
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # the first run and Lambda's two retries
+LEASE_SECONDS = 10.0
+RENEW_SECONDS = 3.0
+POLL_SECONDS = 0.5
+KEEP_FINISHED = timedelta(days=1)
+# Lambda waits about a minute, then two; a self-hosted registry is used interactively, so the
+# default is shorter. Retry n waits RETRY_BASE_SECONDS * 2**(n-1).
+DEFAULT_RETRY_BASE_SECONDS = 1.0
+
+
+class EventQueue:
+    def __init__(
+        self, db: Database, invoker: Invoker, *, workers: int = 2,
+        retry_base_seconds: float = DEFAULT_RETRY_BASE_SECONDS,
+    ):
+        self._db = db
+        self._invoker = invoker
+        self._workers = workers
+        self._retry_base = retry_base_seconds
+        self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._runner = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="strata-event-run")
+        self._last_prune = 0.0
+
+    # -- accepting ---------------------------------------------------------------------------
+
+    def accept(
+        self, caller: Caller, ref: FunctionRef, payload: bytes, *, client_context: str | None = None,
+        request_id: str | None = None,
+    ) -> str:
+        """Store the event; returns the version it will run (X-Amz-Executed-Version)."""
+        if len(payload) > ASYNC_PAYLOAD_BYTES:
+            raise RequestTooLarge(
+                f"Request must be smaller than {ASYNC_PAYLOAD_BYTES} bytes for the InvokeAsync operation"
+            )
+        view = self._invoker.resolve(caller, ref)
+        with self._db.write() as session:
+            session.add(
+                FunctionEvent(
+                    function_id=view.function_id,
+                    qualifier=view.version,
+                    request_id=request_id or str(uuid.uuid4()),
+                    payload=bytes(payload),
+                    client_context=client_context,
+                    status="pending",
+                    attempts=0,
+                    not_before=time.time(),
+                    created_at=datetime.now(timezone.utc),
+                )
+            )
+        self._wake.set()
+        return view.version
+
+    # -- running -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for index in range(self._workers):
+            thread = threading.Thread(target=self._loop, name=f"strata-events-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._runner.shutdown(wait=False, cancel_futures=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                claimed = self._claim()
+                if claimed is None:
+                    self._prune()
+                    self._wake.wait(POLL_SECONDS)
+                    self._wake.clear()
+                    continue
+                self._process(claimed)
+            except StrataError as error:  # the database is down: try again shortly
+                log.warning("event worker: %s", error)
+                self._stop.wait(POLL_SECONDS)
+            except Exception:
+                log.exception("event worker failed")
+                self._stop.wait(POLL_SECONDS)
+
+    def _due(self, now: float):
+        return (
+            select(FunctionEvent.id)
+            .where(
+                FunctionEvent.status == "pending",
+                FunctionEvent.not_before <= now,
+                or_(FunctionEvent.lease_until.is_(None), FunctionEvent.lease_until < now),
+            )
+            .order_by(FunctionEvent.id)
+            .limit(1)
+        )
+
+    def _claim(self) -> FunctionEvent | None:
+        now = time.time()
+        # A plain read first: idle workers then never take the (SQLite: database-wide) write lock.
+        with self._db.connect() as connection:
+            if connection.execute(self._due(now)).first() is None:
+                return None
+        with self._db.write() as session:
+            query = self._due(now)
+            if not self._db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            event_id = session.scalar(query)
+            if event_id is None:
+                return None
+            # The condition repeats the lease check, so of two claimants only one updates the row.
+            claimed = session.execute(
+                update(FunctionEvent)
+                .where(
+                    FunctionEvent.id == event_id,
+                    or_(FunctionEvent.lease_until.is_(None), FunctionEvent.lease_until < now),
+                )
+                .values(lease_owner=self._owner, lease_until=now + LEASE_SECONDS)
+            ).rowcount
+            if not claimed:
+                return None
+            return session.get(FunctionEvent, event_id)
+
+    def _process(self, event: FunctionEvent) -> None:
+        future = self._runner.submit(self._run, event)
+        while True:
+            try:
+                outcome = future.result(timeout=RENEW_SECONDS)
+                break
+            except FutureTimeout:
+                self._renew(event.id)
+        error, retry = outcome
+        with self._db.write() as session:
+            row = session.get(FunctionEvent, event.id)
+            if row is None or row.lease_owner != self._owner:
+                return  # deleted with its function, or lost to another process after a stall
+            row.attempts += 1
+            row.lease_owner = None
+            row.lease_until = None
+            row.last_error = error
+            if error is None:
+                row.status = "succeeded"
+            elif retry and row.attempts < MAX_ATTEMPTS:
+                row.not_before = time.time() + self._retry_base * 2 ** (row.attempts - 1)
+            else:
+                row.status = "failed"
+        if error is not None:
+            log.info("event %s of function %s: attempt failed: %s", event.request_id, event.function_id, error)
+
+    def _run(self, event: FunctionEvent) -> tuple[str | None, bool]:
+        """(error text or None, whether a retry may help)."""
+        with self._db.read() as session:
+            function = session.get(Function, event.function_id)
+        if function is None:
+            return "the function was deleted", False
+        ref = FunctionRef(function.name, function.account_id, event.qualifier)
+        try:
+            invocation = self._invoker.invoke(
+                Caller(function.account_id), ref, event.payload, client_context=event.client_context,
+                request_id=event.request_id,
+            )
+        except (ResourceNotFound, InvalidParameterValue) as error:
+            return str(error), False
+        except StrataError as error:  # a sandbox or storage failure: Lambda retries those too
+            return str(error), True
+        if invocation.result.function_error:
+            return invocation.result.payload.decode("utf-8", "replace"), True
+        return None, False
+
+    def _renew(self, event_id: int) -> None:
+        with self._db.write() as session:
+            session.execute(
+                update(FunctionEvent)
+                .where(FunctionEvent.id == event_id, FunctionEvent.lease_owner == self._owner)
+                .values(lease_until=time.time() + LEASE_SECONDS)
+            )
+
+    def _prune(self) -> None:
+        if time.monotonic() - self._last_prune < 60:
+            return
+        self._last_prune = time.monotonic()
+        cutoff = datetime.now(timezone.utc) - KEEP_FINISHED
+        with self._db.write() as session:
+            session.execute(
+                delete(FunctionEvent).where(
+                    FunctionEvent.status != "pending", FunctionEvent.created_at < cutoff
+                )
+            )
