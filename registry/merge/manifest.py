@@ -51,8 +51,11 @@ def build_document(
                 totals["files"] += 1
                 totals["bytes"] += cached.size
             elif node.kind == SYMLINK:
-                entries.append({"path": f"{root}/{path}", "type": SYMLINK, "target": node.data,
-                                "source": source})
+                # Like git, a symlink's content is its target: size and sha256 are the target's.
+                target = node.data.encode("utf-8", "surrogateescape")
+                entries.append({"path": f"{root}/{path}", "type": SYMLINK, "mode": "0777",
+                                "size": len(target), "sha256": hashlib.sha256(target).hexdigest(),
+                                "target": node.data, "source": source})
                 totals["symlinks"] += 1
             else:
                 totals["directories"] += 1
@@ -113,7 +116,8 @@ def _encode_entry(entry: dict) -> str:
         return (f'{{"path":{path},"type":"file","mode":"{entry["mode"]}","size":{entry["size"]},'
                 f'"sha256":"{entry["sha256"]}","source":"{entry["source"]}"}}')
     if kind == SYMLINK:
-        return (f'{{"path":{path},"type":"symlink","target":{encode_basestring(entry["target"])},'
+        return (f'{{"path":{path},"type":"symlink","mode":"0777","size":{entry["size"]},'
+                f'"sha256":"{entry["sha256"]}","target":{encode_basestring(entry["target"])},'
                 f'"source":"{entry["source"]}"}}')
     return _ENCODE_ITEM(entry)
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import textwrap
 
-import pytest
-
 from tests.support.zips import make_zip
 
 ROLE = "arn:aws:iam::123456789012:role/strata-test"
@@ -46,11 +44,3 @@ def invoke(lam, name: str, payload=None, **kwargs) -> tuple[dict, object]:
     response = lam.invoke(FunctionName=name, Payload=body, **kwargs)
     raw = response["Payload"].read()
     return response, json.loads(raw) if raw else None
-
-
-@pytest.fixture
-def sqlite_only(strata_server):
-    """Invocation-heavy tests run on the embedded backend pair only (the storage backend only
-    matters for fetching blobs, which the walkthrough covers on both)."""
-    if strata_server.backend != "sqlite-fs":
-        pytest.skip("invocation behaviour is covered on sqlite-fs")

@@ -34,7 +34,7 @@ def send_event(lam, name: str, payload: bytes = b"{}") -> str:
     return response["ResponseMetadata"]["RequestId"]
 
 
-def test_event__accepted_with_202_and_run_once(lam, strata_server, sqlite_only):
+def test_event__accepted_with_202_and_run_once(lam, strata_server):
     create(lam, "async-ok", handler_zip("import time\n\ndef handler(event, context):\n    time.sleep(1)\n    return 'done'\n"))
     started = time.monotonic()
     request_id = send_event(lam, "async-ok")
@@ -43,7 +43,7 @@ def test_event__accepted_with_202_and_run_once(lam, strata_server, sqlite_only):
     assert (row.attempts, row.last_error) == (1, None)
 
 
-def test_event__function_error_is_retried_twice_with_growing_delays(lam, strata_server, sqlite_only):
+def test_event__function_error_is_retried_twice_with_growing_delays(lam, strata_server):
     create(lam, "async-fails", handler_zip("def handler(event, context):\n    raise RuntimeError('always')\n"))
     started = time.monotonic()
     request_id = send_event(lam, "async-fails", b'{"try": 1}')
@@ -76,3 +76,28 @@ def test_event__accepted_events_survive_a_server_killed_midway(own_server):
     own_server.start()
     for request_id in [running, *queued]:
         assert wait_for_status(own_server, request_id, "succeeded", 60).attempts == 1
+
+
+@pytest.fixture
+def unsandboxable_server(tmp_path, request):
+    """A server told to require strict isolation on a host without the cgroups it needs."""
+    env = {**backend_env("sqlite-fs", tmp_path, request),
+           "STRATA_EXECUTOR_ISOLATION": "strict", "STRATA_EXECUTOR_DISABLE": "cgroups"}
+    server = StrataServer(data_dir=tmp_path, env=env)
+    server.start()
+    yield server
+    server.stop(signal.SIGKILL)
+
+
+def test_sandbox_failure__invoke_is_a_service_exception_and_events_are_retried(unsandboxable_server):
+    lam = unsandboxable_server.client(unsandboxable_server.new_account())
+    create(lam, "unrunnable")
+    started = time.monotonic()
+    with pytest.raises(lam.exceptions.ServiceException) as failed:
+        lam.invoke(FunctionName="unrunnable", Payload=b"{}")
+    assert time.monotonic() - started < 10
+    assert failed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert "strict isolation is not available" in failed.value.response["Error"]["Message"]
+    request_id = send_event(lam, "unrunnable")  # accepted; a sandbox failure is retried like an error
+    row = wait_for_status(unsandboxable_server, request_id, "failed", 30)
+    assert row.attempts == 3 and "strict isolation" in row.last_error

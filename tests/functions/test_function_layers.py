@@ -51,7 +51,7 @@ def test_walkthrough__a_layer_shared_by_grant_runs_in_another_accounts_function(
     assert payload == "hello strata"
 
 
-def test_layers__a_later_layer_overrides_a_module_of_an_earlier_one(lam, sqlite_only):
+def test_layers__a_later_layer_overrides_a_module_of_an_earlier_one(lam):
     first = publish(lam, "base", make_zip({"python/shared.py": "WHO = 'base'\n", "python/only_base.py": "X = 1\n"}))
     second = publish(lam, "middle", make_zip({"python/other.py": "WHO = 'middle'\n"}))
     third = publish(lam, "override", make_zip({"python/shared.py": "WHO = 'override'\n"}))
@@ -71,7 +71,7 @@ def test_layers__a_later_layer_overrides_a_module_of_an_earlier_one(lam, sqlite_
     assert payload["who"] == "base"
 
 
-def test_layers__function_code_wins_over_layers(lam, sqlite_only):
+def test_layers__function_code_wins_over_layers(lam):
     layer = publish(lam, "shadowed", make_zip({"python/shared.py": "WHO = 'layer'\n"}))
     code = handler_zip(
         "import shared\n\ndef handler(event, context):\n    return shared.WHO\n",
@@ -91,7 +91,7 @@ def test_layers__at_most_five(lam):
         lam.update_function_configuration(FunctionName="five", Layers=arns)
 
 
-def test_layers__code_and_layers_over_250_mb_unzipped_are_refused(lam, sqlite_only):
+def test_layers__code_and_layers_over_250_mb_unzipped_are_refused(lam):
     arns = [publish(lam, f"heavy{i}", big_layer(90)) for i in range(3)]
     create(lam, "heavy-two", Layers=arns[:2])
     with pytest.raises(lam.exceptions.InvalidParameterValueException) as refused:
@@ -121,17 +121,19 @@ def test_layers__two_versions_of_one_layer_are_refused(lam):
         create(lam, "dup-user", Layers=[first, second])
 
 
-def test_layers__a_deleted_layer_version_keeps_working_and_gc_keeps_its_blob(lam, strata_server, sqlite_only):
+def test_layers__a_deleted_layer_version_keeps_working_and_gc_keeps_the_blobs(lam, strata_server):
     data = layer_zip("kept", "VALUE = 'still here'\n")
     arn = publish(lam, "kept", data)
-    create(lam, "keeper", handler_zip("import kept\n\ndef handler(e, c):\n    return kept.VALUE\n"), Layers=[arn], Publish=True)
+    code = handler_zip("import kept\n\ndef handler(e, c):\n    return kept.VALUE\n")
+    create(lam, "keeper", code, Layers=[arn], Publish=True)
     lam.delete_layer_version(LayerName="kept", VersionNumber=1)
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         create(lam, "latecomer", Layers=[arn])
 
     env = {**os.environ, **strata_server.env}
     subprocess.run([STRATA, "gc", "--grace-minutes", "0"], env=env, capture_output=True, check=True)
-    assert strata_server.store().exists(hashlib.sha256(data).hexdigest())
+    store = strata_server.store()
+    assert store.exists(hashlib.sha256(data).hexdigest()) and store.exists(hashlib.sha256(code).hexdigest())
     lam.update_function_code(FunctionName="keeper", ZipFile=handler_zip("import kept\n\ndef handler(e, c):\n    return 'v2 ' + kept.VALUE\n"))
     assert invoke(lam, "keeper")[1] == "v2 still here"  # a new bundle, built after the delete
     assert invoke(lam, "keeper", Qualifier="1")[1] == "still here"

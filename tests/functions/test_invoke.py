@@ -10,9 +10,6 @@ import pytest
 
 from tests.functions.conftest import create, handler_zip, invoke
 
-pytestmark = pytest.mark.usefixtures("sqlite_only")
-
-
 def returns(text: str) -> bytes:
     return handler_zip(f"def handler(event, context):\n    return {text!r}\n")
 
@@ -160,3 +157,12 @@ def test_provisioned_concurrency__prewarmed_environments_report_no_init_duration
     lam.delete_provisioned_concurrency_config(FunctionName="provisioned", Qualifier="live")
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.get_provisioned_concurrency_config(FunctionName="provisioned", Qualifier="live")
+
+
+def test_invoke__client_context_reaches_the_handler(lam):
+    create(lam, "contextual", handler_zip("def handler(event, context):\n    return context.client_context\n"))
+    context = {"custom": {"tenant": "blue"}, "env": {"locale": "en"}}
+    encoded = base64.b64encode(json.dumps(context).encode()).decode()
+    assert invoke(lam, "contextual", ClientContext=encoded)[1] == context
+    with pytest.raises(lam.exceptions.InvalidRequestContentException):
+        invoke(lam, "contextual", ClientContext="not base64 json!")
