@@ -17,8 +17,8 @@ from registry.accounts import KeyDirectory, seed_dev_account
 from registry.api import errors, ext, functions, layers, sigv4
 from registry.api.context import Services, services
 from registry.api.requests import raw_body
-from registry.config import Settings
 from registry.bundles import BundleCache
+from registry.config import Settings
 from registry.db import Database
 from registry.events import EventQueue
 from registry.executor import EnvironmentPool
