@@ -26,7 +26,7 @@ from registry.errors import (
     ResourceConflict,
     ResourceNotFound,
 )
-from registry.function_code import FunctionCode, store_code
+from registry.archives import ZipContent, store_archive
 from registry.function_names import (
     LATEST,
     VERSION,
@@ -117,7 +117,7 @@ class FunctionService:
         self,
         caller: Caller,
         ref: FunctionRef,
-        code: FunctionCode,
+        code: ZipContent,
         settings: dict,
         *,
         layers: list[str] | None = None,
@@ -134,7 +134,7 @@ class FunctionService:
                 )
         config = {**function_settings.DEFAULTS, **function_settings.check(settings)}
         records = self._attach(caller, layers or [], config)
-        stored = store_code(self._store, code, name=ref.name, limits=self._limits)
+        stored = store_archive(self._store, code, label=f"function {ref.name}", limits=self._limits)
         function_layers.check_total_size(stored.unzipped_size, records)
         if tags is not None and not (
             isinstance(tags, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
@@ -169,7 +169,7 @@ class FunctionService:
         self,
         caller: Caller,
         ref: FunctionRef,
-        code: FunctionCode,
+        code: ZipContent,
         *,
         revision_id: str | None = None,
         publish: bool = False,
@@ -180,7 +180,7 @@ class FunctionService:
         self._require_latest(ref)
         changes = function_settings.check({"architectures": architectures})
         current = self.get(caller, replace(ref, qualifier=None))
-        stored = store_code(self._store, code, name=ref.name, limits=self._limits)
+        stored = store_archive(self._store, code, label=f"function {ref.name}", limits=self._limits)
         config = {**current.config, **changes}
         if changes:
             function_layers.check_compatible(current.layers, config["runtime"], config["architectures"][0])

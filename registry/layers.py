@@ -9,13 +9,8 @@ midway leaves at most an unreferenced blob, which `strata gc` reclaims.
 from __future__ import annotations
 
 import base64
-import hashlib
-import io
 import json
-import shutil
-import tempfile
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import BinaryIO
@@ -35,16 +30,14 @@ from registry.errors import (
     InvalidParameterValue,
     PolicyLengthExceeded,
     PreconditionFailed,
-    RequestTooLarge,
     ResourceConflict,
     ResourceNotFound,
 )
 from registry.models import Layer, LayerVersion, LayerVersionGrant
-from registry.zips import ZipLimits, check_zip
+from registry.archives import ZipContent, store_archive
+from registry.zips import ZipLimits
 from storage.base import BlobStore
-from storage.errors import BlobNotFound, Unsupported
 
-MAX_DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024
 DEFAULT_CODE_STORAGE_QUOTA = 75 * 1024**3
 _LAYERS, _VERSIONS, _GRANTS = Layer.__table__, LayerVersion.__table__, LayerVersionGrant.__table__
 _LIVE_VERSION = (
@@ -58,16 +51,6 @@ _LIVE_VERSION = (
     )
 )
 _GRANTS_OF = select(_GRANTS).where(_GRANTS.c.layer_version_id == bindparam("id")).order_by(_GRANTS.c.id)
-_HASHERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hash")
-
-
-@dataclass(frozen=True)
-class LayerContent:
-    """Exactly one of: the zip's bytes, or an object of the configured S3 bucket."""
-
-    zip_file: bytes | None = None
-    s3_bucket: str | None = None
-    s3_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +108,7 @@ class LayerService:
         self,
         caller: Caller,
         ref: LayerRef,
-        content: LayerContent,
+        content: ZipContent,
         *,
         description: str = "",
         license_info: str | None = None,
@@ -139,10 +122,10 @@ class LayerService:
         runtimes = validation.check_runtimes(compatible_runtimes)
         architectures = validation.check_architectures(compatible_architectures)
 
-        digest, size, unzipped = self._store_content(ref.name, content)
+        stored = store_archive(self._store, content, label=f"layer {ref.name}", limits=self._limits)
         now = datetime.now(timezone.utc)
         with self._db.write() as session:
-            self._check_quota(session, caller.account_id, size)
+            self._check_quota(session, caller.account_id, stored.size)
             layer = self._next_version(session, caller.account_id, ref.name, now)
             row = LayerVersion(
                 layer_id=layer.id,
@@ -151,47 +134,14 @@ class LayerService:
                 license_info=license_info,
                 compatible_runtimes=runtimes,
                 compatible_architectures=architectures,
-                blob_digest=digest,
-                code_size=size,
-                unzipped_size=unzipped,
+                blob_digest=stored.digest,
+                code_size=stored.size,
+                unzipped_size=stored.unzipped_size,
                 created_at=now,
                 policy_revision=str(uuid.uuid4()),
             )
             session.add(row)
         return self._view(caller.account_id, ref.name, row)
-
-    def _store_content(self, name: str, content: LayerContent) -> tuple[str, int, int]:
-        """Checks the archive completely, then stores it; returns (digest, size, unzipped size)."""
-        if content.zip_file is not None:
-            data = content.zip_file
-            if len(data) > MAX_DIRECT_UPLOAD_BYTES:
-                raise RequestTooLarge(
-                    f"The zip file is {len(data)} bytes; direct uploads are limited to "
-                    f"{MAX_DIRECT_UPLOAD_BYTES} bytes. Upload it to S3 and pass S3Bucket/S3Key."
-                )
-            # Checking inflates every entry, the slowest step of a publish; hashing runs beside it
-            # (zlib and hashlib release the GIL). Nothing is stored until the check has passed.
-            hashing = _HASHERS.submit(lambda: hashlib.sha256(data).hexdigest())
-            summary = check_zip(io.BytesIO(data), name=f"layer {name}", limits=self._limits)
-            info = self._store.put_bytes(data, sha256=hashing.result())
-            return info.digest, info.size, summary.unzipped_bytes
-        try:
-            stream, size = self._store.open_object(content.s3_bucket, content.s3_key)
-        except (BlobNotFound, Unsupported) as error:
-            raise InvalidParameterValue(f"Cannot read s3://{content.s3_bucket}/{content.s3_key}: {error}") from None
-        if size > self._limits.max_unzipped_bytes:
-            stream.close()
-            raise InvalidParameterValue(
-                f"s3://{content.s3_bucket}/{content.s3_key} is {size} bytes; a layer may not be "
-                f"larger than {self._limits.max_unzipped_bytes} bytes."
-            )
-        with stream, tempfile.TemporaryFile() as spool:
-            shutil.copyfileobj(stream, spool, 1024 * 1024)
-            spool.seek(0)
-            summary = check_zip(spool, name=f"layer {name}", limits=self._limits)
-            spool.seek(0)
-            info = self._store.put_stream(spool, expected_size=size)
-        return info.digest, info.size, summary.unzipped_bytes
 
     def _check_quota(self, session: Session, account_id: str, new_bytes: int) -> None:
         used = session.scalar(

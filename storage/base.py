@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import BinaryIO, Callable, Protocol, runtime_checkable
 
 # Where the app serves downloads for stores it signs URLs for (see SignedDownloads).
 DOWNLOAD_ROUTE = "/_strata/blobs/"
@@ -49,11 +49,20 @@ class BlobStore(Protocol):
         """
         ...
 
-    def put_bytes(self, data: bytes, *, sha256: str | None = None) -> BlobInfo:
+    def put_bytes(
+        self,
+        data: bytes,
+        *,
+        sha256: str | None = None,
+        before_commit: Callable[[], object] | None = None,
+    ) -> BlobInfo:
         """Store bytes already in memory; same guarantees as put_stream.
 
         A caller that has already hashed `data` passes its digest as `sha256` so it is not hashed
-        again; the digest is trusted, so it must come from these very bytes.
+        again; the digest is trusted, so it must come from these very bytes. `before_commit` runs
+        after the bytes are written but before they become visible; if it raises, nothing is
+        stored and its exception propagates (a caller checks content meanwhile this way). It is
+        not called when the blob already exists.
         """
         ...
 

@@ -95,7 +95,7 @@ class FilesystemBlobStore:
             raise StorageUnavailable(self.name, exc) from exc
         return BlobInfo(digest, size, datetime.now(timezone.utc))
 
-    def _stage_and_commit(self, fill: Fill) -> BlobInfo:
+    def _stage_and_commit(self, fill: Fill, before_commit: Callable[[], object] | None = None) -> BlobInfo:
         """Let `fill` write a staging file and name its (digest, size); then commit or dedup.
 
         Only our own file operations become StorageUnavailable: an OSError raised while `fill`
@@ -119,6 +119,8 @@ class FilesystemBlobStore:
                         out.flush()
                         os.fsync(out.fileno())
                         created_at = _mtime(os.fstat(out.fileno()))
+            if existing is None and before_commit is not None:
+                before_commit()
             with self._unavailable_on_oserror():
                 if existing is not None:
                     staging.unlink()
@@ -159,7 +161,13 @@ class FilesystemBlobStore:
 
         return self._stage_and_commit(fill)
 
-    def put_bytes(self, data: bytes, *, sha256: str | None = None) -> BlobInfo:
+    def put_bytes(
+        self,
+        data: bytes,
+        *,
+        sha256: str | None = None,
+        before_commit: Callable[[], object] | None = None,
+    ) -> BlobInfo:
         digest = hashlib.sha256(data).hexdigest() if sha256 is None else sha256
         existing = self._refresh(self._blob_path(digest), digest)
         if existing is not None:
@@ -169,7 +177,7 @@ class FilesystemBlobStore:
             write(data)
             return digest, len(data)
 
-        return self._stage_and_commit(fill)
+        return self._stage_and_commit(fill, before_commit)
 
     # -- reads -----------------------------------------------------------------------------
 

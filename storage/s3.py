@@ -17,7 +17,7 @@ import io
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 from urllib.parse import quote, urlsplit
 
 import urllib3
@@ -249,13 +249,22 @@ class S3BlobStore:
             spool.seek(0)
             return self._upload(digest, spool, size)
 
-    def put_bytes(self, data: bytes, *, sha256: str | None = None) -> BlobInfo:
+    def put_bytes(
+        self,
+        data: bytes,
+        *,
+        sha256: str | None = None,
+        before_commit: Callable[[], object] | None = None,
+    ) -> BlobInfo:
         digest = hashlib.sha256(data).hexdigest() if sha256 is None else sha256
         self._key(digest)
         self._ensure_bucket()
         existing = self._refresh(digest)
         if existing is not None:
             return existing
+        if before_commit is not None:
+            # One PUT makes the object visible, so the check has to come first here.
+            before_commit()
         return self._upload(digest, io.BytesIO(data), len(data), in_memory=True)
 
     def put_object(self, bucket: str, key: str, stream: BinaryIO, size: int) -> None:

@@ -24,7 +24,8 @@ from registry.events import EventQueue
 from registry.executor import EnvironmentPool
 from registry.functions import FunctionService
 from registry.invoke import ISOLATION_DEFAULT, Invoker
-from registry.layers import MAX_DIRECT_UPLOAD_BYTES, LayerService
+from registry.archives import MAX_DIRECT_UPLOAD_BYTES
+from registry.layers import LayerService
 from registry.provisioned import ProvisionedConcurrencyService
 from storage import open_store
 

@@ -11,9 +11,8 @@ from flask import Blueprint, Response, g, json, request
 from registry import validation
 from registry.api import serialize_functions as serialize
 from registry.api.context import services
-from registry.api.requests import base64_blob, json_body, raw_body, string, string_list
+from registry.api.requests import json_body, raw_body, string, string_list, zip_content
 from registry.errors import InvalidParameterValue, InvalidRequestContent
-from registry.function_code import FunctionCode
 from registry.function_names import FunctionRef, parse_function_name
 from registry.functions import FunctionView
 
@@ -58,24 +57,6 @@ def _settings(body: dict) -> dict:
     }
 
 
-def _code(members: dict, prefix: str) -> FunctionCode:
-    has_zip = members.get("ZipFile") is not None
-    has_s3 = members.get("S3Bucket") is not None or members.get("S3Key") is not None
-    if members.get("ImageUri") is not None:
-        raise InvalidParameterValue("Container images are not supported: pass ZipFile, or S3Bucket and S3Key.")
-    if has_zip == has_s3:
-        raise InvalidParameterValue(f"{prefix}must contain exactly one of ZipFile, or S3Bucket with S3Key.")
-    if has_zip:
-        return FunctionCode(zip_file=base64_blob(members["ZipFile"], f"{prefix}ZipFile"))
-    bucket = string(members, "S3Bucket", required=True)
-    key = string(members, "S3Key", required=True)
-    validation.check_pattern("S3Bucket", bucket, validation.S3_BUCKET, 63, "use 3 to 63 letters, digits, dots, hyphens or underscores")
-    validation.check_length("S3Key", key, 1024, minimum=1)
-    if members.get("S3ObjectVersion") is not None:
-        raise InvalidParameterValue("S3ObjectVersion is not supported: name the object by S3Key only.")
-    return FunctionCode(s3_bucket=bucket, s3_key=key)
-
-
 def _flag(body: dict, key: str) -> bool:
     value = body.get(key, False)
     if not isinstance(value, bool):
@@ -111,13 +92,10 @@ def _page(key: str, items: list, next_marker: str | None) -> Response:
 @bp.post(FUNCTIONS)
 def create_function():
     body = json_body()
-    code = body.get("Code")
-    if not isinstance(code, dict):
-        raise InvalidParameterValue("Code is required: pass ZipFile, or S3Bucket and S3Key.")
     view = services().functions.create(
         g.caller,
         parse_function_name(string(body, "FunctionName", required=True), region=services().settings.region),
-        _code(code, "Code."),
+        zip_content(body.get("Code"), "Code"),
         _settings(body),
         layers=string_list(body, "Layers"),
         tags=body.get("Tags"),
@@ -157,7 +135,7 @@ def update_function_code(function_name):
     view = services().functions.update_code(
         g.caller,
         _ref(function_name),
-        _code(body, ""),
+        zip_content(body, "The request"),
         revision_id=string(body, "RevisionId"),
         publish=_flag(body, "Publish"),
         dry_run=_flag(body, "DryRun"),

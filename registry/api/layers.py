@@ -7,10 +7,10 @@ from flask import Blueprint, Response, g, json, request
 from registry import validation
 from registry.api import serialize
 from registry.api.context import services
-from registry.api.requests import base64_blob, json_body, string, string_list
+from registry.api.requests import json_body, string, string_list, zip_content
 from registry.arns import parse_layer_name, parse_layer_version_arn
 from registry.errors import InvalidParameterValue
-from registry.layers import LayerContent, LayerVersionView
+from registry.layers import LayerVersionView
 
 bp = Blueprint("layers", __name__, url_prefix="/2018-10-31/layers")
 
@@ -38,38 +38,13 @@ def _filters() -> dict:
     }
 
 
-def _content(body: dict) -> LayerContent:
-    content = body.get("Content")
-    if not isinstance(content, dict):
-        raise InvalidParameterValue("Content is required: pass ZipFile, or S3Bucket and S3Key.")
-    has_zip = content.get("ZipFile") is not None
-    has_s3 = content.get("S3Bucket") is not None or content.get("S3Key") is not None
-    if has_zip == has_s3:
-        raise InvalidParameterValue(
-            "Content must contain exactly one of ZipFile, or S3Bucket with S3Key."
-        )
-    if has_zip:
-        return LayerContent(zip_file=base64_blob(content["ZipFile"], "Content.ZipFile"))
-    bucket = string(content, "S3Bucket", required=True)
-    key = string(content, "S3Key", required=True)
-    validation.check_pattern(
-        "S3Bucket", bucket, validation.S3_BUCKET, 63, "use 3 to 63 letters, digits, dots, hyphens or underscores"
-    )
-    if len(bucket) < 3:
-        raise InvalidParameterValue("S3Bucket must be at least 3 characters long.")
-    validation.check_length("S3Key", key, 1024, minimum=1)
-    if content.get("S3ObjectVersion") is not None:
-        raise InvalidParameterValue("S3ObjectVersion is not supported: name the object by S3Key only.")
-    return LayerContent(s3_bucket=bucket, s3_key=key)
-
-
 @bp.post("/<layer_name>/versions")
 def publish_layer_version(layer_name):
     body = json_body()
     view = services().layers.publish(
         g.caller,
         parse_layer_name(layer_name),
-        _content(body),
+        zip_content(body.get("Content"), "Content"),
         description=string(body, "Description", default=""),
         license_info=string(body, "LicenseInfo"),
         compatible_runtimes=string_list(body, "CompatibleRuntimes"),

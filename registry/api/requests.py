@@ -7,6 +7,8 @@ import json
 
 from flask import g, request
 
+from registry import validation
+from registry.archives import ZipContent
 from registry.errors import InvalidParameterValue, InvalidRequestContent
 
 _BLOB_KEY = b'"ZipFile"'
@@ -135,3 +137,29 @@ def _decode(text, field: str) -> Blob:
         return Blob(binascii.a2b_base64(text, strict_mode=True))
     except (binascii.Error, ValueError):
         raise InvalidParameterValue(f"{field} is not valid base64.") from None
+
+
+def zip_content(members, field: str) -> ZipContent:
+    """`Content` of PublishLayerVersion or `Code` of CreateFunction (and UpdateFunctionCode's
+    top-level members): exactly one of a base64 ZipFile, or S3Bucket with S3Key."""
+    if not isinstance(members, dict):
+        raise InvalidParameterValue(f"{field} is required: pass ZipFile, or S3Bucket and S3Key.")
+    if members.get("ImageUri") is not None:
+        raise InvalidParameterValue("Container images are not supported: pass ZipFile, or S3Bucket and S3Key.")
+    has_zip = members.get("ZipFile") is not None
+    has_s3 = members.get("S3Bucket") is not None or members.get("S3Key") is not None
+    if has_zip == has_s3:
+        raise InvalidParameterValue(f"{field} must contain exactly one of ZipFile, or S3Bucket with S3Key.")
+    if has_zip:
+        return ZipContent(zip_file=base64_blob(members["ZipFile"], f"{field}.ZipFile"))
+    bucket = string(members, "S3Bucket", required=True)
+    key = string(members, "S3Key", required=True)
+    validation.check_pattern(
+        "S3Bucket", bucket, validation.S3_BUCKET, 63, "use 3 to 63 letters, digits, dots, hyphens or underscores"
+    )
+    if len(bucket) < 3:
+        raise InvalidParameterValue("S3Bucket must be at least 3 characters long.")
+    validation.check_length("S3Key", key, 1024, minimum=1)
+    if members.get("S3ObjectVersion") is not None:
+        raise InvalidParameterValue("S3ObjectVersion is not supported: name the object by S3Key only.")
+    return ZipContent(s3_bucket=bucket, s3_key=key)

@@ -176,6 +176,26 @@ def test_put_stream__expectation_mismatch_leaves_nothing_behind(backend: Backend
     assert list(backend.store.iter_blobs()) == []
 
 
+def test_put_bytes__refusal_before_commit_leaves_nothing_behind(backend: Backend):
+    class Refused(Exception):
+        pass
+
+    def refuse():
+        assert list(backend.store.iter_blobs()) == []  # not visible while it is being decided
+        raise Refused()
+
+    with pytest.raises(Refused):
+        backend.store.put_bytes(b"refused bytes", before_commit=refuse)
+    assert backend.all_keys() == []
+
+
+def test_put_bytes__accepted_before_commit_stores_the_blob(store: BlobStore):
+    calls = []
+    info = store.put_bytes(b"accepted bytes", before_commit=lambda: calls.append(1))
+    assert calls == [1]
+    assert store.open(info.digest).read() == b"accepted bytes"
+
+
 def test_put_stream__failing_source_leaves_nothing_behind(backend: Backend):
     with pytest.raises(ConnectionResetError):
         backend.store.put_stream(FailingStream(good=3 * 1024 * 1024))

@@ -1,0 +1,80 @@
+"""Uploaded zips (layer content, function code): checked completely before they become visible,
+content-addressed blobs."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from registry.errors import InvalidParameterValue, RequestTooLarge
+from registry.zips import ZipLimits, ZipSummary, check_zip
+from storage.base import BlobStore
+from storage.errors import BlobNotFound, Unsupported
+
+MAX_DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024
+_CHECKERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="zip-check")
+
+
+@dataclass(frozen=True)
+class ZipContent:
+    """Exactly one of: the zip's bytes, or an object of the configured S3 bucket."""
+
+    zip_file: bytes | None = None
+    s3_bucket: str | None = None
+    s3_key: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredArchive:
+    digest: str
+    size: int
+    unzipped_size: int
+
+
+def store_archive(store: BlobStore, content: ZipContent, *, label: str, limits: ZipLimits) -> StoredArchive:
+    """Check the archive (registry.zips) and store it; an archive that fails the check is never
+    visible in the store. `label` names it in error messages ("layer numpy")."""
+    if content.zip_file is not None:
+        return _store_bytes(store, content.zip_file, label, limits)
+    try:
+        stream, size = store.open_object(content.s3_bucket, content.s3_key)
+    except (BlobNotFound, Unsupported) as error:
+        raise InvalidParameterValue(f"Cannot read s3://{content.s3_bucket}/{content.s3_key}: {error}") from None
+    if size > limits.max_unzipped_bytes:
+        stream.close()
+        raise InvalidParameterValue(
+            f"s3://{content.s3_bucket}/{content.s3_key} is {size} bytes; an archive may not be "
+            f"larger than {limits.max_unzipped_bytes} bytes."
+        )
+    with stream, tempfile.TemporaryFile() as spool:
+        shutil.copyfileobj(stream, spool, 1024 * 1024)
+        spool.seek(0)
+        summary = check_zip(spool, name=label, limits=limits)
+        spool.seek(0)
+        info = store.put_stream(spool, expected_size=size)
+    return StoredArchive(info.digest, info.size, summary.unzipped_bytes)
+
+
+def _store_bytes(store: BlobStore, data: bytes, label: str, limits: ZipLimits) -> StoredArchive:
+    if len(data) > MAX_DIRECT_UPLOAD_BYTES:
+        raise RequestTooLarge(
+            f"The zip file is {len(data)} bytes; direct uploads are limited to "
+            f"{MAX_DIRECT_UPLOAD_BYTES} bytes. Upload it to S3 and pass S3Bucket/S3Key."
+        )
+    # Checking inflates every entry, the slowest step; it runs while the bytes are hashed and
+    # written to staging (zlib, hashlib and file writes release the GIL), and the store makes
+    # them visible only once the check has passed.
+    checking = _CHECKERS.submit(check_zip, io.BytesIO(data), name=label, limits=limits)
+
+    def checked() -> ZipSummary:
+        return checking.result()
+
+    try:
+        info = store.put_bytes(data, sha256=hashlib.sha256(data).hexdigest(), before_commit=checked)
+    finally:
+        summary = checked()  # also for a blob that already existed; and never left running
+    return StoredArchive(info.digest, info.size, summary.unzipped_bytes)
