@@ -16,7 +16,7 @@ from flask import Flask, g, request
 from registry.accounts import KeyDirectory, seed_dev_account
 from registry.api import errors, ext, functions, layers, sigv4
 from registry.api.context import Services, services
-from registry.api.requests import raw_body
+from registry.api.requests import body_sha256
 from registry.bundles import BundleCache
 from registry.config import Settings
 from registry.db import Database
@@ -115,5 +115,5 @@ def _signed_request() -> sigv4.SignedRequest:
         raw_path=raw_path,
         raw_query=raw_query,
         headers=request.headers,
-        body=raw_body(),
+        payload_sha256=body_sha256(),
     )

@@ -36,7 +36,7 @@ class SignedRequest:
     raw_path: str  # as sent, percent-encoding intact, without the query
     raw_query: str
     headers: Mapping[str, str]  # case-insensitive lookup
-    body: bytes | bytearray
+    payload_sha256: str  # hex digest of the body as received
 
 
 def verify(
@@ -85,7 +85,7 @@ def verify(
             canonical_query(request.raw_query),
             "".join(f"{h}:{_header_value(request.headers, h)}\n" for h in signed_headers),
             match["signed"],
-            hashlib.sha256(request.body).hexdigest(),
+            request.payload_sha256,
         ]
     )
     string_to_sign = "\n".join(
