@@ -32,6 +32,7 @@ class Settings:
     s3_public_endpoint: str = ""
     region: str = "us-east-1"
     dev: bool = False
+    executor_isolation: str = "best-effort"
     # Signs filesystem-backend download URLs; generated and kept in the data dir when unset.
     signing_key: str = ""
     extra: dict = field(default_factory=dict)
@@ -52,6 +53,7 @@ class Settings:
             s3_public_endpoint=env.get("STRATA_S3_PUBLIC_ENDPOINT", ""),
             region=env.get("STRATA_REGION", "us-east-1") or "us-east-1",
             dev=_flag(env.get("STRATA_DEV")),
+            executor_isolation=env.get("STRATA_EXECUTOR_ISOLATION") or "best-effort",
             signing_key=env.get("STRATA_SIGNING_KEY", ""),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

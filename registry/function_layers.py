@@ -8,21 +8,17 @@ after the layer version is deleted or unshared: it is resolved by row id, never 
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from registry.accounts import Caller
 from registry.arns import parse_layer_version_arn
-from registry.db import Database
 from registry.errors import InvalidParameterValue
 from registry.layers import LayerService
-from registry.models import Layer, LayerVersion
 
 MAX_LAYERS = 5
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 
 
 def resolve(
-    layers: LayerService, db: Database, caller: Caller, arns, *, region: str
+    layers: LayerService, caller: Caller, arns, *, region: str
 ) -> list[dict]:
     """The layer records to store for `arns`, in order."""
     if not isinstance(arns, list) or not all(isinstance(a, str) for a in arns):
@@ -43,23 +39,13 @@ def resolve(
             )
         seen.add((owner, ref.name))
         view = layers.get_version(caller, ref, version)  # raises unless readable now
-        with db.read() as session:
-            row = session.execute(
-                select(LayerVersion.id, LayerVersion.unzipped_size)
-                .join(Layer)
-                .where(
-                    Layer.account_id == owner,
-                    Layer.name == ref.name,
-                    LayerVersion.version == version,
-                )
-            ).one()
         records.append(
             {
-                "id": row.id,
+                "id": view.row_id,
                 "arn": view.layer_version_arn,
                 "digest": view.digest,
                 "code_size": view.code_size,
-                "unzipped_size": row.unzipped_size,
+                "unzipped_size": view.unzipped_size,
                 "compatible_runtimes": view.compatible_runtimes,
                 "compatible_architectures": view.compatible_architectures,
             }

@@ -229,7 +229,7 @@ class FunctionService:
         return self.get(caller, replace(ref, qualifier=None))
 
     def _attach(self, caller: Caller, arns, config: dict) -> list[dict]:
-        records = function_layers.resolve(self._layers, self._db, caller, arns, region=self._region)
+        records = function_layers.resolve(self._layers, caller, arns, region=self._region)
         function_layers.check_compatible(records, config["runtime"], config["architectures"][0])
         return records
 

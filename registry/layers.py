@@ -65,7 +65,9 @@ class LayerVersionView:
     compatible_architectures: list[str]
     digest: str
     code_size: int
+    unzipped_size: int
     created_at: datetime
+    row_id: int  # what functions reference, so a later delete does not break them
 
     @property
     def layer_arn(self) -> str:
@@ -429,7 +431,9 @@ class LayerService:
             compatible_architectures=list(row.compatible_architectures or []),
             digest=row.blob_digest,
             code_size=row.code_size,
+            unzipped_size=row.unzipped_size,
             created_at=row.created_at,
+            row_id=row.id,
         )
 
 
