@@ -21,11 +21,8 @@ from __future__ import annotations
 import argparse
 import http.client
 import io
-import json
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +35,7 @@ from botocore.config import Config
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from bench.common import signed_headers, start_strata, stop  # noqa: E402
+from bench.common import signed_headers, start_strata, stop, wrk  # noqa: E402
 from registry.executor import EnvironmentPool, FunctionSpec  # noqa: E402
 from registry.merge import MergeInput, merge  # noqa: E402
 
@@ -76,21 +73,6 @@ def sequential_p50(url: str, path: str, headers: dict, body: bytes, count: int =
             raise RuntimeError(f"invoke answered {response.status}")
     connection.close()
     return statistics.median(samples)
-
-
-def wrk(url: str, headers: dict, body: bytes, seconds: int, work: Path) -> tuple[float, float]:
-    """(requests/s, p50 ms) with 8 connections replaying one pre-signed POST."""
-    args = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", str(_script(work, body))]
-    for key, value in headers.items():
-        args += ["-H", f"{key}: {value}"]
-    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p50.group(2)]
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if non2xx:
-        raise RuntimeError(f"{non2xx.group(1)} failed invocations under load")
-    return rps, float(p50.group(1)) * scale
 
 
 def executor_p50(work: Path, count: int = 500) -> float:
@@ -140,11 +122,9 @@ def main() -> None:
         body = b'{"bench": true}'
         headers = signed_headers(url + path, "POST", body)
         # Warm both workers' environments before measuring.
-        subprocess.run(["wrk", "-t2", "-c8", "-d2s", "-s", str(_script(work, body)),
-                        *sum((["-H", f"{k}: {v}"] for k, v in headers.items()), []), url + path],
-                       capture_output=True, check=True)
+        wrk(url + path, headers, 2, method="POST", body=body)
         p50 = sequential_p50(url, path, headers, body)
-        rps, p50_load = wrk(url + path, headers, body, args.seconds, work)
+        rps, p50_load = wrk(url + path, headers, args.seconds, method="POST", body=body)
         executor = executor_p50(work / "executor")
 
         arns = [lam.publish_layer_version(LayerName=f"corpus{i}", Content={"ZipFile": p.read_bytes()},
@@ -175,12 +155,6 @@ def main() -> None:
     finally:
         stop(strata)
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _script(work: Path, body: bytes) -> Path:
-    script = work / "invoke.lua"
-    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body.decode())}\n')
-    return script
 
 
 if __name__ == "__main__":

@@ -15,11 +15,8 @@ import hashlib
 import http.client
 import io
 import json
-import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +31,7 @@ from bench.common import (  # noqa: E402
     start_strata,
     stop,
     worker_pids,
+    wrk,
 )
 
 LAYER_PATH = "/2018-10-31/layers/bench/versions/1"
@@ -61,21 +59,6 @@ def publish(url: str, name: str, data: bytes) -> tuple[int, float]:
     if response.status != 201:
         raise RuntimeError(f"publish to {url} answered {response.status}")
     return response.status, elapsed
-
-
-def wrk(url: str, headers: dict, seconds: int) -> tuple[float, float]:
-    """(requests/s, p50 ms) with 8 connections."""
-    args = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency"]
-    for key, value in headers.items():
-        args += ["-H", f"{key}: {value}"]
-    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p50.group(2)]
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if non2xx:
-        raise RuntimeError(f"{url}: {non2xx.group(1)} failed responses under load")
-    return rps, float(p50.group(1)) * scale
 
 
 def sequential_p50(url: str, headers: dict, count: int = 400) -> float:

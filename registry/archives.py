@@ -3,6 +3,7 @@ content-addressed blobs."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import shutil
@@ -33,6 +34,11 @@ class StoredArchive:
     digest: str
     size: int
     unzipped_size: int
+
+
+def code_sha256(digest: str) -> str:
+    """Lambda's CodeSha256: the base64 of the sha256, where Strata keys blobs by its hex."""
+    return base64.b64encode(bytes.fromhex(digest)).decode()
 
 
 def store_archive(store: BlobStore, content: ZipContent, *, label: str, limits: ZipLimits) -> StoredArchive:

@@ -26,7 +26,7 @@ from registry.errors import (
     ResourceConflict,
     ResourceNotFound,
 )
-from registry.archives import ZipContent, store_archive
+from registry.archives import ZipContent, code_sha256, store_archive
 from registry.function_names import (
     LATEST,
     VERSION,
@@ -77,7 +77,7 @@ class FunctionView:
 
     @property
     def code_sha256(self) -> str:
-        return base64.b64encode(bytes.fromhex(self.code_digest)).decode()
+        return code_sha256(self.code_digest)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import BinaryIO
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -34,7 +33,7 @@ from registry.errors import (
     ResourceNotFound,
 )
 from registry.models import Layer, LayerVersion, LayerVersionGrant
-from registry.archives import ZipContent, store_archive
+from registry.archives import ZipContent, code_sha256, store_archive
 from registry.zips import ZipLimits
 from storage.base import BlobStore
 
@@ -79,7 +78,7 @@ class LayerVersionView:
 
     @property
     def code_sha256(self) -> str:
-        return base64.b64encode(bytes.fromhex(self.digest)).decode()
+        return code_sha256(self.digest)
 
 
 @dataclass(frozen=True)

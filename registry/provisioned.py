@@ -83,36 +83,29 @@ class ProvisionedConcurrencyService:
         qualifier = self._qualifier(ref)
         view = self._functions.get(caller, ref)
         with self._db.read() as session:
-            row = session.scalar(
-                select(ProvisionedConcurrency).where(
-                    ProvisionedConcurrency.function_id == view.function_id,
-                    ProvisionedConcurrency.qualifier == qualifier,
-                )
-            )
-        if row is None:
-            raise ResourceNotFound(
-                "No Provisioned Concurrency Config found for this function: "
-                f"{function_arn(view.region, view.account_id, view.name, qualifier)}"
-            )
-        return self._view(row)
+            return self._view(self._existing(session, view, qualifier))
 
     def delete(self, caller: Caller, ref: FunctionRef) -> None:
         qualifier = self._qualifier(ref)
         view = self._functions.get(caller, ref)
         with self._db.write() as session:
-            row = session.scalar(
-                select(ProvisionedConcurrency).where(
-                    ProvisionedConcurrency.function_id == view.function_id,
-                    ProvisionedConcurrency.qualifier == qualifier,
-                )
-            )
-            if row is None:
-                raise ResourceNotFound(
-                    "No Provisioned Concurrency Config found for this function: "
-                    f"{function_arn(view.region, view.account_id, view.name, qualifier)}"
-                )
+            row = self._existing(session, view, qualifier)
             session.delete(row)
         self._release(row.id)
+
+    def _existing(self, session, view, qualifier: str) -> ProvisionedConcurrency:
+        row = session.scalar(
+            select(ProvisionedConcurrency).where(
+                ProvisionedConcurrency.function_id == view.function_id,
+                ProvisionedConcurrency.qualifier == qualifier,
+            )
+        )
+        if row is None:
+            raise ResourceNotFound(
+                "No Provisioned Concurrency Config found for this function: "
+                f"{function_arn(view.region, view.account_id, view.name, qualifier)}"
+            )
+        return row
 
     # -- keeping every process warm ----------------------------------------------------------
 

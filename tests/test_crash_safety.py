@@ -12,7 +12,6 @@ import time
 
 import psycopg
 import pytest
-from botocore.config import Config
 
 from tests.support.server import STRATA, StrataServer, backend_env
 from tests.support.zips import layer_zip

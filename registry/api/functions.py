@@ -8,7 +8,6 @@ import binascii
 
 from flask import Blueprint, Response, g, json, request
 
-from registry import validation
 from registry.api import serialize_functions as serialize
 from registry.api.context import services
 from registry.api.requests import json_body, raw_body, string, string_list, zip_content

@@ -87,7 +87,7 @@ def test_client_disconnect_midway__publishes_nothing(strata_server, lam):
     signed = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
     credentials = lam._request_signer._credentials
     SigV4Auth(Credentials(credentials.access_key, credentials.secret_key), "lambda", "us-east-1").add_auth(signed)
-    head = f"POST /2018-10-31/layers/half/versions HTTP/1.1\r\n" + "".join(
+    head = "POST /2018-10-31/layers/half/versions HTTP/1.1\r\n" + "".join(
         f"{k}: {v}\r\n" for k, v in signed.headers.items()
     ) + f"Content-Length: {len(body)}\r\n\r\n"
     with socket.create_connection(("127.0.0.1", strata_server.port)) as sock:

@@ -67,7 +67,7 @@ def test_event__accepted_events_survive_a_server_killed_midway(own_server):
     running = send_event(lam, "durable", b'{"n": 1}')
     queued = [send_event(lam, "durable", b'{"n": %d}' % n) for n in range(2, 6)]
     deadline = time.monotonic() + 10
-    while (row := event_row(own_server, running)).lease_owner is None:
+    while event_row(own_server, running).lease_owner is None:
         assert time.monotonic() < deadline, own_server.log()
         time.sleep(0.05)
 
