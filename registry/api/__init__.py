@@ -17,6 +17,7 @@ from registry.accounts import KeyDirectory, seed_dev_account
 from registry.api import errors, ext, functions, layers, sigv4
 from registry.api.context import Services, services
 from registry.api.requests import body_sha256
+from registry.archives import MAX_DIRECT_UPLOAD_BYTES
 from registry.bundles import BundleCache
 from registry.config import Settings
 from registry.db import Database
@@ -24,7 +25,6 @@ from registry.events import EventQueue
 from registry.executor import EnvironmentPool
 from registry.functions import FunctionService
 from registry.invoke import Invoker
-from registry.archives import MAX_DIRECT_UPLOAD_BYTES
 from registry.layers import LayerService
 from registry.provisioned import ProvisionedConcurrencyService
 from storage import open_store
