@@ -10,10 +10,10 @@ from flask import Blueprint, Response, g, json, request
 
 from registry.api import serialize_functions as serialize
 from registry.api.context import services
+from registry.api.responses import download_url, json_response, page
 from registry.api.requests import json_body, raw_body, string, string_list, zip_content
 from registry.errors import InvalidParameterValue, InvalidRequestContent
 from registry.function_names import FunctionRef, parse_function_name
-from registry.functions import FunctionView
 
 bp = Blueprint("functions", __name__)
 
@@ -21,10 +21,6 @@ FUNCTIONS = "/2015-03-31/functions"
 PROVISIONED = "/2019-09-30/functions/<function_name>/provisioned-concurrency"
 MAX_CLIENT_CONTEXT = 3583
 _INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
-
-
-def _json(body: dict, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json", headers=headers)
 
 
 def _ref(function_name: str) -> FunctionRef:
@@ -72,19 +68,6 @@ def _max_items() -> int:
     return min(int(value), 50)
 
 
-def _location(view: FunctionView) -> str:
-    return services().store.download_url(
-        view.code_digest, base_url=f"{request.scheme}://{request.host}", filename=f"{view.name}.zip"
-    )
-
-
-def _page(key: str, items: list, next_marker: str | None) -> Response:
-    body = {key: items}
-    if next_marker:
-        body["NextMarker"] = next_marker
-    return _json(body)
-
-
 # -- functions and versions -----------------------------------------------------------------
 
 
@@ -100,7 +83,7 @@ def create_function():
         tags=body.get("Tags"),
         publish=_flag(body, "Publish"),
     )
-    return _json(serialize.function_configuration(view), 201)
+    return json_response(serialize.function_configuration(view), 201)
 
 
 @bp.get(FUNCTIONS)
@@ -108,24 +91,24 @@ def list_functions():
     version = request.args.get("FunctionVersion")
     if version not in (None, "ALL"):
         raise InvalidParameterValue("FunctionVersion must be ALL when given.")
-    page = services().functions.list_functions(
+    found = services().functions.list_functions(
         g.caller, all_versions=version == "ALL", marker=request.args.get("Marker") or None, max_items=_max_items()
     )
-    return _page("Functions", [serialize.function_configuration(v, listed=True) for v in page.items], page.next_marker)
+    return page("Functions", [serialize.function_configuration(v, listed=True) for v in found.items], found.next_marker)
 
 
 @bp.get(f"{FUNCTIONS}/<function_name>")
 def get_function(function_name):
     ref = _ref(function_name)
     view = services().functions.get(g.caller, ref)
-    return _json(serialize.get_function(view, _location(view), qualified=ref.qualifier is not None))
+    return json_response(serialize.get_function(view, download_url(view.code_digest, f"{view.name}.zip"), qualified=ref.qualifier is not None))
 
 
 @bp.get(f"{FUNCTIONS}/<function_name>/configuration")
 def get_function_configuration(function_name):
     ref = _ref(function_name)
     view = services().functions.get(g.caller, ref)
-    return _json(serialize.function_configuration(view, qualified=ref.qualifier is not None))
+    return json_response(serialize.function_configuration(view, qualified=ref.qualifier is not None))
 
 
 @bp.put(f"{FUNCTIONS}/<function_name>/code")
@@ -140,7 +123,7 @@ def update_function_code(function_name):
         dry_run=_flag(body, "DryRun"),
         architectures=body.get("Architectures"),
     )
-    return _json(serialize.function_configuration(view))
+    return json_response(serialize.function_configuration(view))
 
 
 @bp.put(f"{FUNCTIONS}/<function_name>/configuration")
@@ -153,7 +136,7 @@ def update_function_configuration(function_name):
         layers=string_list(body, "Layers"),
         revision_id=string(body, "RevisionId"),
     )
-    return _json(serialize.function_configuration(view))
+    return json_response(serialize.function_configuration(view))
 
 
 @bp.post(f"{FUNCTIONS}/<function_name>/versions")
@@ -166,15 +149,15 @@ def publish_version(function_name):
         description=string(body, "Description"),
         revision_id=string(body, "RevisionId"),
     )
-    return _json(serialize.function_configuration(view), 201)
+    return json_response(serialize.function_configuration(view), 201)
 
 
 @bp.get(f"{FUNCTIONS}/<function_name>/versions")
 def list_versions_by_function(function_name):
-    page = services().functions.list_versions(
+    found = services().functions.list_versions(
         g.caller, _ref(function_name), marker=request.args.get("Marker") or None, max_items=_max_items()
     )
-    return _page("Versions", [serialize.function_configuration(v, qualified=True) for v in page.items], page.next_marker)
+    return page("Versions", [serialize.function_configuration(v, qualified=True) for v in found.items], found.next_marker)
 
 
 @bp.delete(f"{FUNCTIONS}/<function_name>")
@@ -241,24 +224,24 @@ def create_alias(function_name):
         description=string(body, "Description", default=""),
         routing=body.get("RoutingConfig"),
     )
-    return _json(serialize.alias_configuration(view), 201)
+    return json_response(serialize.alias_configuration(view), 201)
 
 
 @bp.get(f"{FUNCTIONS}/<function_name>/aliases")
 def list_aliases(function_name):
-    page = services().functions.list_aliases(
+    found = services().functions.list_aliases(
         g.caller,
         _ref(function_name),
         function_version=request.args.get("FunctionVersion") or None,
         marker=request.args.get("Marker") or None,
         max_items=_max_items(),
     )
-    return _page("Aliases", [serialize.alias_configuration(v) for v in page.items], page.next_marker)
+    return page("Aliases", [serialize.alias_configuration(v) for v in found.items], found.next_marker)
 
 
 @bp.get(f"{FUNCTIONS}/<function_name>/aliases/<name>")
 def get_alias(function_name, name):
-    return _json(serialize.alias_configuration(services().functions.get_alias(g.caller, _ref(function_name), name)))
+    return json_response(serialize.alias_configuration(services().functions.get_alias(g.caller, _ref(function_name), name)))
 
 
 @bp.put(f"{FUNCTIONS}/<function_name>/aliases/<name>")
@@ -273,7 +256,7 @@ def update_alias(function_name, name):
         routing=body.get("RoutingConfig"),
         revision_id=string(body, "RevisionId"),
     )
-    return _json(serialize.alias_configuration(view))
+    return json_response(serialize.alias_configuration(view))
 
 
 @bp.delete(f"{FUNCTIONS}/<function_name>/aliases/<name>")
@@ -289,12 +272,12 @@ def delete_alias(function_name, name):
 def put_provisioned_concurrency_config(function_name):
     body = json_body()
     view = services().provisioned.put(g.caller, _ref(function_name), body.get("ProvisionedConcurrentExecutions"))
-    return _json(serialize.provisioned_concurrency(view), 202)
+    return json_response(serialize.provisioned_concurrency(view), 202)
 
 
 @bp.get(PROVISIONED)
 def get_provisioned_concurrency_config(function_name):
-    return _json(serialize.provisioned_concurrency(services().provisioned.get(g.caller, _ref(function_name))))
+    return json_response(serialize.provisioned_concurrency(services().provisioned.get(g.caller, _ref(function_name))))
 
 
 @bp.delete(PROVISIONED)

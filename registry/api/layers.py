@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, json, request
+from flask import Blueprint, Response, g, request
 
 from registry import validation
 from registry.api import serialize
 from registry.api.context import services
+from registry.api.responses import download_url, json_response, page
 from registry.api.requests import json_body, string, string_list, zip_content
 from registry.arns import parse_layer_name, parse_layer_version_arn
 from registry.errors import InvalidParameterValue
-from registry.layers import LayerVersionView
 
 bp = Blueprint("layers", __name__, url_prefix="/2018-10-31/layers")
-
-
-def _json(body: dict, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
-
-
-def _location(view: LayerVersionView) -> str:
-    return services().store.download_url(
-        view.digest,
-        base_url=f"{request.scheme}://{request.host}",
-        filename=f"{view.name}-{view.version}.zip",
-    )
 
 
 def _filters() -> dict:
@@ -50,7 +38,7 @@ def publish_layer_version(layer_name):
         compatible_runtimes=string_list(body, "CompatibleRuntimes"),
         compatible_architectures=string_list(body, "CompatibleArchitectures"),
     )
-    return _json(serialize.layer_version(view, _location(view)), 201)
+    return json_response(serialize.layer_version(view, download_url(view.digest, f"{view.name}-{view.version}.zip")), 201)
 
 
 @bp.get("/<layer_name>/versions/<version>")
@@ -58,7 +46,7 @@ def get_layer_version(layer_name, version):
     view = services().layers.get_version(
         g.caller, parse_layer_name(layer_name), validation.check_version_number(version)
     )
-    return _json(serialize.layer_version(view, _location(view)))
+    return json_response(serialize.layer_version(view, download_url(view.digest, f"{view.name}-{view.version}.zip")))
 
 
 @bp.get("")
@@ -70,21 +58,15 @@ def list_layers_or_get_by_arn():
             raise InvalidParameterValue("Arn is required with find=LayerVersion.")
         ref, version = parse_layer_version_arn(arn)
         view = services().layers.get_version(g.caller, ref, version)
-        return _json(serialize.layer_version(view, _location(view)))
-    page = services().layers.list_layers(g.caller, **_filters())
-    body = {"Layers": [serialize.layers_item(v) for v in page.items]}
-    if page.next_marker:
-        body["NextMarker"] = page.next_marker
-    return _json(body)
+        return json_response(serialize.layer_version(view, download_url(view.digest, f"{view.name}-{view.version}.zip")))
+    found = services().layers.list_layers(g.caller, **_filters())
+    return page("Layers", [serialize.layers_item(v) for v in found.items], found.next_marker)
 
 
 @bp.get("/<layer_name>/versions")
 def list_layer_versions(layer_name):
-    page = services().layers.list_versions(g.caller, parse_layer_name(layer_name), **_filters())
-    body = {"LayerVersions": [serialize.layer_versions_item(v) for v in page.items]}
-    if page.next_marker:
-        body["NextMarker"] = page.next_marker
-    return _json(body)
+    found = services().layers.list_versions(g.caller, parse_layer_name(layer_name), **_filters())
+    return page("LayerVersions", [serialize.layer_versions_item(v) for v in found.items], found.next_marker)
 
 
 @bp.delete("/<layer_name>/versions/<version>")
@@ -108,7 +90,7 @@ def add_layer_version_permission(layer_name, version):
         organization_id=string(body, "OrganizationId"),
         revision_id=request.args.get("RevisionId"),
     )
-    return _json({"Statement": statement, "RevisionId": revision}, 201)
+    return json_response({"Statement": statement, "RevisionId": revision}, 201)
 
 
 @bp.delete("/<layer_name>/versions/<version>/policy/<statement_id>")
@@ -128,4 +110,4 @@ def get_layer_version_policy(layer_name, version):
     document, revision = services().layers.get_policy(
         g.caller, parse_layer_name(layer_name), validation.check_version_number(version)
     )
-    return _json({"Policy": document, "RevisionId": revision})
+    return json_response({"Policy": document, "RevisionId": revision})
