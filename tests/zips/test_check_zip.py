@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import random
 import shutil
 import subprocess
 import zipfile
@@ -211,9 +212,28 @@ def test_stdlib_zlib_reads_deflate_where_isal_is_missing(monkeypatch):
     import registry.zips
 
     monkeypatch.setattr(registry.zips, "_zlib", zlib)
+    monkeypatch.setattr(registry.zips, "IgzipDecompressor", None)
     data = zip_bytes(File("a.txt", b"plain zlib " * 2000))
     assert check_zip(io.BytesIO(data)).unzipped_bytes == 22000
     corrupt = bytearray(data)
     corrupt[60:80] = bytes(20)
     with pytest.raises(InvalidZip):
         check_zip(io.BytesIO(bytes(corrupt)))
+
+
+@pytest.mark.parametrize("size", [0, 1, 65_535, 1 << 20, (1 << 20) + 1, 3 << 20])
+def test_deflate_output_at_every_chunk_boundary__is_read_exactly(size):
+    # Incompressible and compressible halves, so the inflater both holds input back and asks for more.
+    text = b"".join(b"%d," % i for i in range(size))[: size - size // 2]
+    data = random.Random(size).randbytes(size // 2) + text
+    assert check_zip(zip_bytes(File("a.bin", data))).unzipped_bytes == size
+
+
+def test_deflate_stream_cut_short__is_rejected():
+    payload = bytes(range(256)) * 4000
+    data = bytearray(zip_bytes(File("a.bin", payload)))
+    # Shrink the compressed size in both headers: the stream then ends before its final block.
+    compressed = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("a.bin").compress_size
+    data = patch_central(bytes(data), 0, compressed_size=compressed - 10)
+    with pytest.raises(InvalidZip, match="compressed data ends early"):
+        check_zip(data, name="short.zip")
