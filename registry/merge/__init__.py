@@ -19,7 +19,7 @@ from typing import Sequence
 from registry.errors import InvalidParameterValue, InvalidZip
 from registry.merge.cache import CachedArchive, ExtractionCache, extracted_path
 from registry.merge.extract import extract_all
-from registry.merge.manifest import InputRecord, build_document
+from registry.merge.manifest import InputRecord, build_document, dumps
 from registry.merge.materialise import OutputExists, check_output, write_bundle
 from registry.merge.overlay import Shadowed, overlay
 from registry.merge.parallel import run_parallel
@@ -83,10 +83,10 @@ def merge(
     # The function is overlaid alone (into task/), keeping its index among the inputs.
     function_nodes = [_nodes(cached[-1], len(layers))] if function is not None else []
     task = overlay([[] for _ in layers] + function_nodes, names)
-    document = build_document(records, {"opt": opt, "task": task}, runtime)
+    document, encoded_entries = build_document(records, {"opt": opt, "task": task}, runtime)
     trees = [entry.tree for entry in cached]
     write_bundle(
-        Path(out_dir), {"opt": (opt, trees), "task": (task, trees)}, document,
+        Path(out_dir), {"opt": (opt, trees), "task": (task, trees)}, dumps(document, encoded_entries),
         copy=copy, allow_overwrite=allow_overwrite,
     )
     return document
@@ -115,11 +115,11 @@ def plan(
             for path, node in sorted(layout.tree.nodes.items())
         ])
     opt = overlay(layouts[: len(layers)], names)
-    winners = {f"opt/{path}": (node.kind, node.source) for path, node in opt.tree.nodes.items()}
+    winners = {f"opt/{path}": (node.kind, node.source) for path, node in opt.nodes.items()}
     shadowed = list(opt.shadowed)
     if function is not None:
         task = overlay([[] for _ in layers] + [layouts[-1]], names)
-        winners.update({f"task/{path}": (node.kind, node.source) for path, node in task.tree.nodes.items()})
+        winners.update({f"task/{path}": (node.kind, node.source) for path, node in task.nodes.items()})
         shadowed.extend(task.shadowed)
     return Plan(winners, shadowed)
 
@@ -136,28 +136,30 @@ def _identity(index: int, layer_count: int) -> tuple[str, str]:
 
 
 def _digests(inputs: list[MergeInput], cache: ExtractionCache) -> list[str]:
-    def digest(item: MergeInput) -> str:
-        if item.sha256:
-            return item.sha256.lower()
+    digests: list[str] = [item.sha256.lower() if item.sha256 else "" for item in inputs]
+    keys: dict[int, str] = {}
+    try:
+        for index, item in enumerate(inputs):
+            if not digests[index]:
+                recorded, keys[index] = cache.remembered_digest(item.path)
+                digests[index] = recorded or ""
+    except OSError as exc:
+        raise InvalidZip(f"cannot read the archive: {exc.strerror}", archive=inputs[index].label) from None
+
+    def compute(index: int) -> None:
+        hasher = hashlib.sha256()
         try:
-            recorded, key = cache.remembered_digest(item.path)
-            if recorded:
-                return recorded
-            hasher = hashlib.sha256()
-            with open(item.path, "rb") as handle:
+            with open(inputs[index].path, "rb") as handle:
                 while chunk := handle.read(1 << 20):
                     hasher.update(chunk)
         except OSError as exc:
-            raise InvalidZip(f"cannot read the archive: {exc.strerror}", archive=item.label) from None
-        cache.remember_digest(key, hasher.hexdigest())
-        return hasher.hexdigest()
+            raise InvalidZip(f"cannot read the archive: {exc.strerror}", archive=inputs[index].label) from None
+        digests[index] = hasher.hexdigest()
+        cache.remember_digest(keys[index], digests[index])
 
-    digests: list[str] = [""] * len(inputs)
-
-    def store(index: int) -> None:
-        digests[index] = digest(inputs[index])
-
-    run_parallel(range(len(inputs)), store, min(4, len(inputs)))
+    # Hashing only what the cache does not remember: threads would cost more than a lookup.
+    unknown = [index for index, digest in enumerate(digests) if not digest]
+    run_parallel(unknown, compute, min(4, len(unknown)))
     return digests
 
 

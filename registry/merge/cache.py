@@ -78,7 +78,7 @@ class ExtractionCache:
             # Unreadable (a crash of the whole machine can do that): set it aside, extract again.
             self._discard(entry)
             return None
-        nodes = [CachedNode._make(node) for node in document["nodes"]]
+        nodes = list(map(CachedNode._make, document["nodes"]))
         return CachedArchive(sha256, ZipSummary.from_json(document["summary"]), nodes, entry / "tree")
 
     def remembered_digest(self, path: Path) -> tuple[str | None, str]:

@@ -14,11 +14,12 @@ from json.encoder import encode_basestring
 from pathlib import Path
 
 from registry.errors import InvalidParameterValue
-from registry.merge.cache import CachedArchive, CachedNode
-from registry.merge.overlay import Overlay, empty_directories
+from registry.merge.cache import CachedArchive
+from registry.merge.overlay import Overlay
 from registry.zips import DIR, FILE, SYMLINK
 
 FORMAT = "strata-bundle/1"
+_MODES = {0o644: "0644", 0o755: "0755"}
 BUNDLE_FILE = "bundle.json"
 
 
@@ -34,34 +35,48 @@ class InputRecord:
 
 def build_document(
     inputs: list[InputRecord], roots: dict[str, Overlay], runtime: str | None
-) -> dict:
+) -> tuple[dict, list[str]]:
+    """The document, and its entries already encoded for `dumps` (formatted while the entries
+    are built: a bundle holds thousands, and every pass over them shows)."""
     entries: list[dict] = []
+    encoded: list[str] = []
+    digest_lines: list[str] = []
     shadowed: list[dict] = []
     duplicates: list[dict] = []
     totals = {"files": 0, "symlinks": 0, "directories": 0, "bytes": 0}
-    for root, result in roots.items():
-        tree = result.tree
-        empty = set(empty_directories(tree))
-        for path, node in tree.nodes.items():
-            source = inputs[node.source].id
+    for root, result in sorted(roots.items()):  # entries come out sorted by path
+        nodes = result.nodes
+        empty = set(result.empty_directories())
+        ids = [record.id for record in inputs]
+        for path in result.paths:
+            node = nodes[path]
+            source = ids[node.source]
+            full = f"{root}/{path}"
             if node.kind == FILE:
-                cached: CachedNode = node.data
-                entries.append({"path": f"{root}/{path}", "type": FILE, "mode": f"{cached.mode:04o}",
-                                "size": cached.size, "sha256": cached.digest, "source": source})
+                _, _, mode, size, sha256, _ = node.data  # a CachedNode
+                mode = _MODES.get(mode) or f"{mode:04o}"
+                entries.append({"path": full, "type": FILE, "mode": mode, "size": size, "sha256": sha256,
+                                "source": source})
+                encoded.append(f'{{"path":{encode_basestring(full)},"type":"file","mode":"{mode}","size":{size},'
+                               f'"sha256":"{sha256}","source":"{source}"}}')
+                digest_lines.append(f"file\0{full}\0{mode}\0{size}\0{sha256}\n")
                 totals["files"] += 1
-                totals["bytes"] += cached.size
+                totals["bytes"] += size
             elif node.kind == SYMLINK:
                 # Like git, a symlink's content is its target: size and sha256 are the target's.
                 target = node.data.encode("utf-8", "surrogateescape")
-                entries.append({"path": f"{root}/{path}", "type": SYMLINK, "mode": "0777",
+                entries.append({"path": full, "type": SYMLINK, "mode": "0777",
                                 "size": len(target), "sha256": hashlib.sha256(target).hexdigest(),
                                 "target": node.data, "source": source})
+                encoded.append(_ENCODE_ITEM(entries[-1]))
+                digest_lines.append(f"symlink\0{full}\0{node.data}\n")
                 totals["symlinks"] += 1
             else:
                 totals["directories"] += 1
                 if path in empty:
-                    entries.append({"path": f"{root}/{path}", "type": DIR, "mode": "0755",
-                                    "source": source})
+                    entries.append({"path": full, "type": DIR, "mode": "0755", "source": source})
+                    encoded.append(_ENCODE_ITEM(entries[-1]))
+                    digest_lines.append(f"dir\0{full}\n")
         shadowed.extend(
             {"path": f"{root}/{s.path}", "type": s.kind, "lost": inputs[s.lost].id,
              "won": inputs[s.won].id, "by": f"{root}/{s.by}"}
@@ -72,8 +87,8 @@ def build_document(
         duplicates.extend(
             {"path": f"{root}/{path}", "source": record.id} for path in record.cached.summary.duplicates
         )
-    entries.sort(key=lambda entry: entry["path"])
     shadowed.sort(key=lambda entry: (entry["path"], entry["lost"]))
+    tree_sha256 = hashlib.sha256("".join(digest_lines).encode("utf-8", "surrogateescape")).hexdigest()
     return {
         "format": FORMAT,
         "runtime": runtime,
@@ -84,50 +99,22 @@ def build_document(
             for r in inputs
         ],
         "totals": totals,
-        "tree_sha256": tree_digest(entries),
+        "tree_sha256": tree_sha256,
         "entries": entries,
         "shadowed": shadowed,
         "duplicates": duplicates,
-    }
-
-
-def tree_digest(entries: list[dict]) -> str:
-    digest = hashlib.sha256()
-    for entry in entries:
-        if entry["type"] == FILE:
-            line = f"file\0{entry['path']}\0{entry['mode']}\0{entry['size']}\0{entry['sha256']}\n"
-        elif entry["type"] == SYMLINK:
-            line = f"symlink\0{entry['path']}\0{entry['target']}\n"
-        else:
-            line = f"dir\0{entry['path']}\n"
-        digest.update(line.encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
+    }, encoded
 
 
 _ENCODE_ITEM = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-def _encode_entry(entry: dict) -> str:
-    """One entry as compact JSON; formatted directly because a bundle holds thousands of them
-    and the generic encoder costs ten times as much. Only paths and targets need escaping."""
-    kind = entry["type"]
-    path = encode_basestring(entry["path"])
-    if kind == FILE:
-        return (f'{{"path":{path},"type":"file","mode":"{entry["mode"]}","size":{entry["size"]},'
-                f'"sha256":"{entry["sha256"]}","source":"{entry["source"]}"}}')
-    if kind == SYMLINK:
-        return (f'{{"path":{path},"type":"symlink","mode":"0777","size":{entry["size"]},'
-                f'"sha256":"{entry["sha256"]}","target":{encode_basestring(entry["target"])},'
-                f'"source":"{entry["source"]}"}}')
-    return _ENCODE_ITEM(entry)
-
-
-def dumps(document: dict) -> str:
+def dumps(document: dict, encoded_entries: list[str]) -> str:
     """JSON with one list item per line: readable, diffable, and fast."""
     parts = []
     for key, value in document.items():
         if isinstance(value, list) and value:
-            items = ",\n  ".join(map(_encode_entry if key == "entries" else _ENCODE_ITEM, value))
+            items = ",\n  ".join(encoded_entries if key == "entries" else map(_ENCODE_ITEM, value))
             parts.append(f"{json.dumps(key)}: [\n  {items}\n]")
         else:
             parts.append(f"{json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from registry.errors import InvalidParameterValue
 from registry.merge.extract import process_umask
-from registry.merge.manifest import BUNDLE_FILE, dumps
+from registry.merge.manifest import BUNDLE_FILE
 from registry.merge.overlay import Overlay
 from registry.merge.parallel import default_workers, run_parallel
 from registry.zips import DIR, FILE
@@ -39,13 +39,13 @@ def check_output(out_dir: Path, allow_overwrite: bool) -> None:
 def write_bundle(
     out_dir: Path,
     roots: dict[str, tuple[Overlay, list[Path]]],
-    document: dict,
+    document: str,
     *,
     copy: bool,
     allow_overwrite: bool,
 ) -> None:
     """Materialise `roots` ({"opt": (overlay, cache tree of each input index)}) and `document`
-    (as bundle.json) at `out_dir`."""
+    (the text of bundle.json) at `out_dir`."""
     out_dir = Path(out_dir)
     check_output(out_dir, allow_overwrite)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -60,12 +60,12 @@ def write_bundle(
         os.mkdir(staged, 0o755)
         umask = process_umask()
         linker = _Linker(copy)
-        files: list[tuple[int, int, str, int]] = []
+        copies: list[tuple[int, int, str, int]] = []
         for root, (result, trees) in roots.items():
             os.mkdir(staged / root, 0o755)
             target = opened(staged / root)
             sources: dict[int, int] = {}
-            for path, node in sorted(result.tree.nodes.items()):
+            for path, node in result.nodes.items():  # parents first
                 if node.kind == DIR:
                     os.mkdir(path, 0o755, dir_fd=target)
                     if umask is None or umask & 0o755:
@@ -73,11 +73,13 @@ def write_bundle(
                 elif node.kind == FILE:
                     if node.source not in sources:
                         sources[node.source] = opened(trees[node.source])
-                    files.append((sources[node.source], target, path, node.data.mode))
+                    if not linker.link(sources[node.source], target, path):
+                        copies.append((sources[node.source], target, path, node.data.mode))
                 else:
                     os.symlink(node.data, path, dir_fd=target)
-        run_parallel(files, linker.place, default_workers())
-        (staged / BUNDLE_FILE).write_text(dumps(document), encoding="utf-8", errors="surrogateescape")
+        if copies:
+            run_parallel(copies, _copy, default_workers())
+        (staged / BUNDLE_FILE).write_text(document, encoding="utf-8", errors="surrogateescape")
         for directory in (staged, *(staged / root for root in roots)):
             os.chmod(directory, 0o755)  # exact, whatever the umask
         _swap_into_place(staged, out_dir, allow_overwrite)
@@ -107,25 +109,28 @@ def _swap_into_place(staged: Path, out_dir: Path, allow_overwrite: bool) -> None
 
 
 class _Linker:
-    """Hard-links cached files into place, copying when links are impossible or unwanted."""
+    """Hard-links cached files into place (in this thread: the kernel serialises links, and
+    threads only add switching), until links turn out impossible or unwanted."""
 
     def __init__(self, copy: bool):
         self.copy = copy
 
-    def place(self, item: tuple[int, int, str, int]) -> None:
-        source, target, path, mode = item
-        if not self.copy:
-            try:
-                os.link(path, path, src_dir_fd=source, dst_dir_fd=target, follow_symlinks=False)
-                return
-            except OSError as exc:
-                if exc.errno not in _LINK_FALLBACK:
-                    raise
-                self.copy = True
-        _copy(source, target, path, mode)
+    def link(self, source: int, target: int, path: str) -> bool:
+        """Whether the file was linked; if not, it must be copied."""
+        if self.copy:
+            return False
+        try:
+            os.link(path, path, src_dir_fd=source, dst_dir_fd=target, follow_symlinks=False)
+            return True
+        except OSError as exc:
+            if exc.errno not in _LINK_FALLBACK:
+                raise
+            self.copy = True
+            return False
 
 
-def _copy(source: int, target: int, path: str, mode: int) -> None:
+def _copy(item: tuple[int, int, str, int]) -> None:
+    source, target, path, mode = item
     src = os.open(path, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=source)
     try:
         dst = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=target)

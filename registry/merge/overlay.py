@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from typing import Sequence
 
 from registry.errors import InvalidZip
-from registry.zips import DIR, SYMLINK, Node, Tree, link_stays_inside
+from registry.zips import DIR, FILE, SYMLINK, Node, Tree, link_stays_inside
 
 
 @dataclass(frozen=True)
@@ -20,16 +21,58 @@ class Shadowed:
 
 @dataclass
 class Overlay:
-    tree: Tree
+    nodes: dict[str, Node]  # the winners; parents come before their children
     shadowed: list[Shadowed]
+    paths: list[str] = field(init=False)  # sorted
+
+    def __post_init__(self) -> None:
+        self.paths = sorted(self.nodes)
+
+    def empty_directories(self) -> list[str]:
+        paths = self.paths
+        empty = []
+        for path, node in self.nodes.items():
+            if node.kind == DIR:
+                below = bisect_left(paths, path + "/")
+                if below == len(paths) or not paths[below].startswith(path + "/"):
+                    empty.append(path)
+        return empty
 
 
-def overlay(inputs: Sequence[Iterable[tuple[str, Node]]], names: Sequence[str]) -> Overlay:
+def overlay(inputs: Sequence[Sequence[tuple[str, Node]]], names: Sequence[str]) -> Overlay:
     """Apply each input's nodes in order (later inputs win) and check the symlinks of the result.
 
-    `inputs[i]` yields (path, node) with `node.source == i`, parents before children; `names[i]`
-    names the archive in errors.
+    `inputs[i]` holds (path, node) with `node.source == i`, sorted by path, every directory
+    present (parents before children); `names[i]` names the archive in errors.
     """
+    return _without_conflicts(inputs) or _by_the_rules(inputs, names)
+
+
+def _without_conflicts(inputs: Sequence[Sequence[tuple[str, Node]]]) -> Overlay | None:
+    """The common case in bulk: inputs meet only as file over file and directory over directory,
+    and hold no symlinks. Then the overlay is a dict update, a file over a file is the only loss,
+    and there is nothing to check. None when the rules must be applied node by node."""
+    nodes: dict[str, Node] = {}
+    shadowed: list[Shadowed] = []
+    for index, items in enumerate(inputs):
+        incoming = dict(items)
+        kept: list[tuple[str, Node]] = []
+        for path in sorted(nodes.keys() & incoming.keys()):
+            old, new = nodes[path], incoming[path]
+            if old.kind != new.kind or old.kind == SYMLINK:
+                return None
+            if old.kind == FILE:
+                shadowed.append(Shadowed(path, FILE, old.source, index, path))
+            else:  # directories merge: the first one stays, named if any input names it
+                kept.append((path, Node(DIR, old.source, old.explicit or new.explicit, old.data)))
+        if any(node.kind == SYMLINK for node in incoming.values()):
+            return None
+        nodes.update(incoming)
+        nodes.update(kept)
+    return Overlay(nodes, shadowed)
+
+
+def _by_the_rules(inputs: Sequence[Sequence[tuple[str, Node]]], names: Sequence[str]) -> Overlay:
     tree = Tree()
     shadowed: list[Shadowed] = []
     for index, nodes in enumerate(inputs):
@@ -49,8 +92,4 @@ def overlay(inputs: Sequence[Iterable[tuple[str, Node]]], names: Sequence[str]) 
                 archive=names[node.source],
                 entry=path,
             )
-    return Overlay(tree, shadowed)
-
-
-def empty_directories(tree: Tree) -> list[str]:
-    return [path for path, node in tree.nodes.items() if node.kind == DIR and tree.is_empty_dir(path)]
+    return Overlay(tree.nodes, shadowed)

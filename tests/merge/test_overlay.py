@@ -1,9 +1,12 @@
 """The overlay rules: layers apply in order to opt/, the later one wins, and every loss is recorded."""
 
 import hashlib
+import random
 import stat
 
 from registry.merge import merge, plan
+from registry.merge.overlay import _by_the_rules, _without_conflicts
+from registry.zips import DIR, FILE, Node, Tree
 from tests.merge.trees import read_tree
 from tests.zips.build import Dir, File, Link
 
@@ -137,3 +140,41 @@ def test_plan__gives_winners_and_shadows_without_extracting(tmp_path, layer, cac
     assert [(s.path, s.lost, s.won) for s in result.shadowed] == [("python/b.py", 0, 1)]
     assert not cache_dir.exists()
     assert stat.S_ISDIR((tmp_path / "zips").stat().st_mode)
+
+
+def _random_input(rng, index):
+    """One archive's final tree, as the cache lists it: sorted, every directory present."""
+    tree = Tree()
+    for _ in range(rng.randint(1, 12)):
+        path = "/".join(rng.choice("abc") for _ in range(rng.randint(1, 3)))
+        kind = rng.choice([FILE, FILE, DIR])
+        try:
+            tree.put(path, Node(kind, index, explicit=True))
+        except ValueError:
+            pass
+    return sorted(tree.nodes.items())
+
+
+def _shape(result):
+    return ({p: (n.kind, n.source, n.explicit) for p, n in result.nodes.items()},
+            [(s.path, s.kind, s.lost, s.won, s.by) for s in result.shadowed])
+
+
+def test_bulk_overlay__agrees_with_the_rules_wherever_it_applies():
+    rng = random.Random(7)
+    bulk_cases = 0
+    for _ in range(500):
+        inputs = [_random_input(rng, i) for i in range(rng.randint(1, 4))]
+        rules = _by_the_rules(inputs, [f"l{i}" for i in range(len(inputs))])
+        bulk = _without_conflicts(inputs)
+        if bulk is None:
+            continue
+        bulk_cases += 1
+        assert _shape(bulk) == _shape(rules)
+        seen = set()
+        for path in bulk.nodes:  # parents before children
+            parent = path.rpartition("/")[0]
+            assert not parent or parent in seen
+            seen.add(path)
+        assert bulk.empty_directories() == rules.empty_directories()
+    assert bulk_cases > 50
