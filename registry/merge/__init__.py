@@ -11,7 +11,10 @@ its layout; `extracted_path` locates one archive's tree); bundles are hard links
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -68,6 +71,11 @@ def merge(
     Raises `InvalidZip` (naming the archive and entry) for any unreadable or unsafe input and
     `OutputExists` if `out_dir` exists without `allow_overwrite`; on error `out_dir` is untouched.
     """
+    with _cyclic_gc_paused():
+        return _merge(layers, out_dir, function, cache_dir, limits, copy, allow_overwrite, runtime, workers)
+
+
+def _merge(layers, out_dir, function, cache_dir, limits, copy, allow_overwrite, runtime, workers) -> dict:
     inputs = _ordered_inputs(layers, function)
     check_output(Path(out_dir), allow_overwrite)
     cache = ExtractionCache(Path(cache_dir) if cache_dir is not None else default_cache_dir())
@@ -90,6 +98,32 @@ def merge(
         copy=copy, allow_overwrite=allow_overwrite,
     )
     return document
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_resume = True
+
+
+@contextmanager
+def _cyclic_gc_paused():
+    """A merge allocates tens of thousands of objects and no reference cycles; the collections
+    they trigger would walk the whole heap (a server's, or botocore's models) for nothing, which
+    costs a warm merge over 10%. Counted, so concurrent merges resume collection only when the
+    last one ends, and only if it was on before the first began."""
+    global _gc_pauses, _gc_resume
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_resume = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_resume:
+                gc.enable()
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,14 @@
 """bundle.json: inputs, every entry with its source, totals and a reproducible tree digest."""
 
+import gc
 import hashlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
+from registry.errors import InvalidZip
 from registry.merge import MergeInput, merge
 from registry.merge.cache import cache_root
 from tests.zips.build import Dir, File, Link
@@ -93,3 +98,19 @@ def test_names_needing_json_escapes_round_trip_through_bundle_json(tmp_path, lay
     assert json.loads((tmp_path / "out/bundle.json").read_text(encoding="utf-8")) == document
     assert (tmp_path / "out/opt" / odd).read_bytes() == b"x"
     assert {e["path"] for e in document["entries"]} == {f"opt/{odd}", "opt/python/link"}
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_merge__leaves_garbage_collection_as_it_found_it(tmp_path, layer, cache_dir, enabled):
+    first = layer("a.zip", File("python/a.py", b"a"))
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda i: merge([first], tmp_path / f"out{i}", cache_dir=cache_dir), range(8)))
+        assert gc.isenabled() is enabled
+        with pytest.raises(InvalidZip):
+            merge([layer("bad.zip", File("../escape", b""))], tmp_path / "bad", cache_dir=cache_dir)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
