@@ -21,7 +21,6 @@ import struct
 import threading
 import zlib
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator, NamedTuple
 
@@ -38,7 +37,6 @@ except ImportError:  # platforms without an isal wheel
 from registry.errors import InvalidZip
 
 MiB = 1024 * 1024
-_INFLATERS = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 1) - 1), thread_name_prefix="inflate")
 
 FILE, DIR, SYMLINK = "file", "dir", "symlink"
 
@@ -114,23 +112,26 @@ def check_zip(
     with Archive.open(source, name=name, limits=limits) as archive:
         layout = archive.layout()
         entries = iter(archive.entries)  # shared: each thread takes the next unread entry
+        errors: list[BaseException] = []
 
         def inflate_all() -> None:
-            for entry in entries:
-                for _ in archive.iter_data(entry):
-                    pass
-
-        if threads > 1 and len(archive.entries) > 1:
-            helpers = [_INFLATERS.submit(inflate_all) for _ in range(threads - 1)]
             try:
-                inflate_all()
-            finally:
-                errors = [helper.exception() for helper in helpers]
-            for error in errors:
-                if error is not None:
-                    raise error
-        else:
-            inflate_all()
+                for entry in entries:
+                    if errors:
+                        return
+                    for _ in archive.iter_data(entry):
+                        pass
+            except BaseException as exc:
+                errors.append(exc)
+
+        helpers = [threading.Thread(target=inflate_all, daemon=True) for _ in range(min(threads, len(archive.entries)) - 1)]
+        for helper in helpers:
+            helper.start()
+        inflate_all()
+        for helper in helpers:
+            helper.join()
+        if errors:
+            raise errors[0]
         return archive.summary(layout)
 
 
