@@ -72,32 +72,28 @@ def merge(
     `OutputExists` if `out_dir` exists without `allow_overwrite`; on error `out_dir` is untouched.
     """
     with _cyclic_gc_paused():
-        return _merge(layers, out_dir, function, cache_dir, limits, copy, allow_overwrite, runtime, workers)
-
-
-def _merge(layers, out_dir, function, cache_dir, limits, copy, allow_overwrite, runtime, workers) -> dict:
-    inputs = _ordered_inputs(layers, function)
-    check_output(Path(out_dir), allow_overwrite)
-    cache = ExtractionCache(Path(cache_dir) if cache_dir is not None else default_cache_dir())
-    cache.sweep()
-    digests = _digests(inputs, cache)
-    cached = _cached_inputs(inputs, digests, cache, limits, workers)
-    records = [
-        InputRecord(*_identity(i, len(layers)), item.label, item.arn, digests[i], cached[i])
-        for i, item in enumerate(inputs)
-    ]
-    names = [item.label for item in inputs]
-    opt = overlay([_nodes(cached[i], i) for i in range(len(layers))], names)
-    # The function is overlaid alone (into task/), keeping its index among the inputs.
-    function_nodes = [_nodes(cached[-1], len(layers))] if function is not None else []
-    task = overlay([[] for _ in layers] + function_nodes, names)
-    document, encoded_entries = build_document(records, {"opt": opt, "task": task}, runtime)
-    trees = [entry.tree for entry in cached]
-    write_bundle(
-        Path(out_dir), {"opt": (opt, trees), "task": (task, trees)}, dumps(document, encoded_entries),
-        copy=copy, allow_overwrite=allow_overwrite,
-    )
-    return document
+        inputs = _ordered_inputs(layers, function)
+        check_output(Path(out_dir), allow_overwrite)
+        cache = ExtractionCache(Path(cache_dir) if cache_dir is not None else default_cache_dir())
+        cache.sweep()
+        digests = _digests(inputs, cache)
+        cached = _cached_inputs(inputs, digests, cache, limits, workers)
+        records = [
+            InputRecord(*_identity(i, len(layers)), item.label, item.arn, digests[i], cached[i])
+            for i, item in enumerate(inputs)
+        ]
+        names = [item.label for item in inputs]
+        opt = overlay([_nodes(cached[i], i) for i in range(len(layers))], names)
+        # The function is overlaid alone (into task/), keeping its index among the inputs.
+        function_nodes = [_nodes(cached[-1], len(layers))] if function is not None else []
+        task = overlay([[] for _ in layers] + function_nodes, names)
+        document, encoded_entries = build_document(records, {"opt": opt, "task": task}, runtime)
+        trees = [entry.tree for entry in cached]
+        write_bundle(
+            Path(out_dir), {"opt": (opt, trees), "task": (task, trees)}, dumps(document, encoded_entries),
+            copy=copy, allow_overwrite=allow_overwrite,
+        )
+        return document
 
 
 _gc_lock = threading.Lock()

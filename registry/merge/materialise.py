@@ -39,13 +39,13 @@ def check_output(out_dir: Path, allow_overwrite: bool) -> None:
 def write_bundle(
     out_dir: Path,
     roots: dict[str, tuple[Overlay, list[Path]]],
-    document: str,
+    bundle_json: str,
     *,
     copy: bool,
     allow_overwrite: bool,
 ) -> None:
-    """Materialise `roots` ({"opt": (overlay, cache tree of each input index)}) and `document`
-    (the text of bundle.json) at `out_dir`."""
+    """Materialise `roots` ({"opt": (overlay, cache tree of each input index)}) and
+    `bundle_json` at `out_dir`."""
     out_dir = Path(out_dir)
     check_output(out_dir, allow_overwrite)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +79,7 @@ def write_bundle(
                     os.symlink(node.data, path, dir_fd=target)
         if copies:
             run_parallel(copies, _copy, default_workers())
-        (staged / BUNDLE_FILE).write_text(document, encoding="utf-8", errors="surrogateescape")
+        (staged / BUNDLE_FILE).write_text(bundle_json, encoding="utf-8", errors="surrogateescape")
         for directory in (staged, *(staged / root for root in roots)):
             os.chmod(directory, 0o755)  # exact, whatever the umask
         _swap_into_place(staged, out_dir, allow_overwrite)
