@@ -18,6 +18,7 @@ from registry.merge.parallel import default_workers, run_parallel
 from registry.zips import DIR, FILE, SYMLINK, Archive, Layout, ZipEntry
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def process_umask() -> int | None:
@@ -39,6 +40,7 @@ class _Job:
     sha256: str
     layout: Layout
     staged: Path
+    tree: int  # descriptor of staged/tree: entries are opened relative to it, not by full path
     digests: dict[str, str]
     umask: int | None
 
@@ -56,14 +58,15 @@ def extract_all(
         for archive, sha256 in archives:
             layout = archive.layout()
             staged = cache.staging(sha256)
-            jobs.append(_Job(archive, sha256, layout, staged, {}, umask))
-            _make_directories(layout, staged / "tree", umask)
+            tree = os.open(staged / "tree", _DIRECTORY)
+            jobs.append(_Job(archive, sha256, layout, staged, tree, {}, umask))
+            _make_directories(layout, tree, umask)
         tasks = [(job, entry) for job in jobs for entry in job.archive.entries]
         tasks.sort(key=lambda task: -task[1].compressed_size)
         run_parallel(tasks, _extract_entry, workers or default_workers())
         summaries = []
         for job in jobs:
-            _make_symlinks(job.layout, job.staged / "tree")
+            _make_symlinks(job.layout, job.tree)
             summaries.append(job.archive.summary(job.layout))
         return [
             cache.publish(job.staged, job.sha256, summary, _nodes(job))
@@ -73,20 +76,23 @@ def extract_all(
         for job in jobs:
             cache.abandon(job.staged)
         raise
+    finally:
+        for job in jobs:
+            os.close(job.tree)
 
 
-def _make_directories(layout: Layout, tree: Path, umask: int | None) -> None:
-    for path, node in sorted(layout.tree.nodes.items()):
+def _make_directories(layout: Layout, tree: int, umask: int | None) -> None:
+    for path, node in layout.tree.nodes.items():  # parents first
         if node.kind == DIR:
-            os.mkdir(tree / path, 0o755)
+            os.mkdir(path, 0o755, dir_fd=tree)
             if umask is None or umask & 0o755:
-                os.chmod(tree / path, 0o755)
+                os.chmod(path, 0o755, dir_fd=tree)
 
 
-def _make_symlinks(layout: Layout, tree: Path) -> None:
+def _make_symlinks(layout: Layout, tree: int) -> None:
     for path, node in layout.tree.nodes.items():
         if node.kind == SYMLINK:
-            os.symlink(node.data, tree / path)
+            os.symlink(node.data, path, dir_fd=tree)
 
 
 def _extract_entry(task: tuple[_Job, ZipEntry]) -> None:
@@ -98,7 +104,7 @@ def _extract_entry(task: tuple[_Job, ZipEntry]) -> None:
             pass  # verified, not written: a later entry of the same name replaces it
         return
     digest = hashlib.sha256()
-    fd = os.open(job.staged / "tree" / entry.path, _CREATE, entry.mode)
+    fd = os.open(entry.path, _CREATE, entry.mode, dir_fd=job.tree)
     try:
         for chunk in job.archive.iter_data(entry):
             digest.update(chunk)
