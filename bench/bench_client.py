@@ -33,7 +33,7 @@ from registry.client.cache import BlobCache  # noqa: E402
 from registry.client.install import install  # noqa: E402
 from registry.client.progress import progress_for  # noqa: E402
 from registry.client.requirements import parse_requirement  # noqa: E402
-from registry.client.resolve import Resolver  # noqa: E402
+from registry.client.connection import Connection, resolver_for  # noqa: E402
 from registry.merge import MergeInput, merge  # noqa: E402
 
 
@@ -70,7 +70,9 @@ def main() -> None:
             response = client.publish_layer_version(LayerName=name, Content={"ZipFile": path.read_bytes()})
             requirements.append(parse_requirement(f"{name}=={response['Version']}"))
         total_mb = sum(p.stat().st_size for p in zips) / 2**20
-        resolver = Resolver(client)
+        # The resolver `strata install` builds: credentials from the environment, as a user has them.
+        os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
+        resolver = resolver_for(Connection(endpoint_url=url, region="us-east-1", max_pool=args.jobs))
         quiet = progress_for(quiet=True)
         pool = urllib3.PoolManager(maxsize=args.jobs)
 

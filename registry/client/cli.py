@@ -100,9 +100,11 @@ def _gather(args: tuple[str, ...], files: tuple[Path, ...]) -> RequirementSet:
 
 
 def _resolver(endpoint_url, region, profile, runtime, arch, jobs=4):
-    from registry.client.resolve import Filters, Resolver
+    from registry.client.connection import Connection, resolver_for
+    from registry.client.resolve import Filters
 
-    return Resolver(_client(endpoint_url, region, profile, jobs), Filters(runtime=runtime, arch=arch))
+    conn = Connection(endpoint_url=endpoint_url, region=region, profile=profile, max_pool=jobs)
+    return resolver_for(conn, Filters(runtime=runtime, arch=arch))
 
 
 def _cache(no_cache: bool):

@@ -9,7 +9,9 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import NoRegionError
 
+from registry.client.direct_get import DirectGetLayerVersion
 from registry.client.errors import ClientError
+from registry.client.resolve import Filters, Resolver
 
 # Strata's own default region; used only when an endpoint is given and nothing names a region.
 _FALLBACK_REGION = "us-east-1"
@@ -23,14 +25,14 @@ class Connection:
     max_pool: int = 10
 
 
-def lambda_client(conn: Connection):
+def lambda_client(conn: Connection, session: botocore.session.Session | None = None):
     """A botocore Lambda client.
 
     Endpoint: --endpoint-url, then STRATA_ENDPOINT_URL, then botocore's own settings
     (AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL, the profile). Credentials and region come from
     botocore's chain, so the same command works against Strata and real AWS Lambda.
     """
-    session = botocore.session.Session(profile=conn.profile)
+    session = session or botocore.session.Session(profile=conn.profile)
     endpoint = conn.endpoint_url or os.environ.get("STRATA_ENDPOINT_URL") or None
     region = _region(conn, session)
     if not region and (endpoint or os.environ.get("AWS_ENDPOINT_URL_LAMBDA") or os.environ.get("AWS_ENDPOINT_URL")):
@@ -47,6 +49,19 @@ def lambda_client(conn: Connection):
         return session.create_client("lambda", region_name=region, endpoint_url=endpoint, config=config)
     except NoRegionError:
         raise ClientError("no AWS region configured; set AWS_REGION or pass --region") from None
+
+
+def resolver_for(conn: Connection, filters: Filters = Filters()) -> Resolver:
+    """A resolver whose GetLayerVersion calls go the direct way when the session has credentials."""
+    session = botocore.session.Session(profile=conn.profile)
+    client = lambda_client(conn, session)
+    credentials = session.get_credentials()
+    direct = None
+    if credentials is not None:
+        direct = DirectGetLayerVersion(
+            client.meta.endpoint_url, client.meta.region_name, credentials, pool_size=max(10, conn.max_pool)
+        )
+    return Resolver(client, filters, direct_get=direct)
 
 
 def s3_client(conn: Connection):

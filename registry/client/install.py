@@ -95,7 +95,9 @@ def install(
             meta = resolver.client.meta
             memo = Memo(blobs, meta.endpoint_url, meta.region_name, requirements, resolver.filters)
             speculation = _speculate(memo.recall(), current, blobs, scratch, copy)
-            layers = resolver.resolve_all(requirements, jobs=jobs)
+            # Beside a running merge the layers are asked for one after another: parallel
+            # requests save less than their threads cost the merge in contention for the GIL.
+            layers = resolver.resolve_all(requirements, jobs=1 if speculation else jobs)
             if current is not None and _same_install(current, layers, target):
                 return InstallResult(layers, target, changed=False, tree_digest=_digest(current))
             bundle = speculation.claim(layers) if speculation else None

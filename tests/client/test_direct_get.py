@@ -1,0 +1,51 @@
+"""GetLayerVersion the direct way: the same answer as botocore's, or none at all."""
+
+from botocore.credentials import Credentials
+
+from registry.client.direct_get import DirectGetLayerVersion
+from registry.client.requirements import parse_requirement
+from registry.client.resolve import Resolver
+from tests.client.conftest import build_zip
+
+
+def _unsigned(url):
+    return url.partition("?")[0]
+
+
+def _direct(strata_server, account, secret=None):
+    credentials = Credentials(account.access_key_id, secret or account.secret_access_key)
+    return DirectGetLayerVersion(strata_server.url, strata_server.region, credentials)
+
+
+def test_direct_get__answers_exactly_what_botocore_parses(strata_server, account, lam):
+    published = lam.publish_layer_version(LayerName="direct", Content={"ZipFile": build_zip({"python/a.py": "A = 1\n"})},
+                                          CompatibleRuntimes=["python3.12"], Description="for the direct path")
+    expected = lam.get_layer_version(LayerName="direct", VersionNumber=published["Version"])
+    expected.pop("ResponseMetadata")
+    direct = _direct(strata_server, account)("direct", published["Version"])
+    # Download links are signed at the time of asking: the same object, perhaps another expiry.
+    assert _unsigned(direct["Content"].pop("Location")) == _unsigned(expected["Content"].pop("Location"))
+    assert direct == expected
+    by_arn = _direct(strata_server, account)(published["LayerArn"], published["Version"])
+    assert by_arn["LayerVersionArn"] == published["LayerVersionArn"]
+
+
+def test_direct_get__leaves_every_failure_to_botocore(strata_server, account, lam):
+    lam.publish_layer_version(LayerName="direct", Content={"ZipFile": build_zip({"a.txt": "a"})})
+    assert _direct(strata_server, account)("direct", 99) is None  # 404
+    assert _direct(strata_server, account, secret="wrong")("direct", 1) is None  # 403
+    unreachable = DirectGetLayerVersion("http://127.0.0.1:9", "us-east-1", Credentials("a", "b"))
+    assert unreachable("direct", 1) is None
+
+
+def test_resolve__falls_back_to_botocore_when_the_direct_call_declines(strata_server, account, lam):
+    lam.publish_layer_version(LayerName="direct", Content={"ZipFile": build_zip({"a.txt": "a"})})
+    asked = []
+
+    def declining(name, version):
+        asked.append((name, version))
+        return None
+
+    layer = Resolver(lam, direct_get=declining).resolve(parse_requirement("direct==1"))
+    assert asked == [("direct", 1)]
+    assert (layer.name, layer.version, layer.size) == ("direct", 1, layer.response["Content"]["CodeSize"])
