@@ -94,7 +94,8 @@ def install(
         try:
             meta = resolver.client.meta
             memo = Memo(blobs, meta.endpoint_url, meta.region_name, requirements, resolver.filters)
-            speculation = _speculate(memo.recall(), current, blobs, scratch, copy)
+            remembered = memo.recall()
+            speculation = _speculate(remembered, current, blobs, scratch, copy)
             # Beside a running merge the layers are asked for one after another: parallel
             # requests save less than their threads cost the merge in contention for the GIL.
             layers = resolver.resolve_all(requirements, jobs=1 if speculation else jobs)
@@ -107,7 +108,8 @@ def install(
                 got = obtain(layers, blobs, jobs=jobs, progress=progress, refresh=resolver.refresh)
                 out, downloaded, from_cache = scratch / "bundle", got.downloaded, got.from_cache
                 bundle = _merge([Pick.of(layer) for layer in layers], got.paths, out, blobs.layers_dir, copy=copy)
-            memo.remember(layers)
+            if remembered != [Pick.of(layer) for layer in layers]:
+                memo.remember(layers)
             tree = out / "opt"
             tree.mkdir(exist_ok=True)  # an install of empty layers still yields a directory
             os.replace(out / BUNDLE_FILE, tree / BUNDLE_FILE)
