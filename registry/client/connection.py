@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import urllib.request
 from dataclasses import dataclass
 
 import botocore.session
@@ -57,9 +58,11 @@ def resolver_for(conn: Connection, filters: Filters = Filters()) -> Resolver:
     client = lambda_client(conn, session)
     credentials = session.get_credentials()
     direct = None
-    if credentials is not None:
+    # Proxies are botocore's to apply (its settings for them are many).
+    if credentials is not None and not urllib.request.getproxies():
         direct = DirectGetLayerVersion(
-            client.meta.endpoint_url, client.meta.region_name, credentials, pool_size=max(10, conn.max_pool)
+            client.meta.endpoint_url, client.meta.region_name, credentials,
+            pool_size=max(10, conn.max_pool), ca_bundle=session.get_config_variable("ca_bundle"),
         )
     return Resolver(client, filters, direct_get=direct)
 

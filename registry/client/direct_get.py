@@ -21,22 +21,29 @@ _API = "/2018-10-31/layers"
 
 
 class DirectGetLayerVersion:
-    def __init__(self, endpoint_url: str, region: str, credentials, *, pool_size: int = 10):
+    def __init__(self, endpoint_url: str, region: str, credentials, *, pool_size: int = 10,
+                 ca_bundle: str | None = None):
         self._endpoint = endpoint_url.rstrip("/")
         self._region = region
         self._credentials = credentials
         self._pool = urllib3.PoolManager(
-            maxsize=pool_size, retries=False, timeout=urllib3.Timeout(connect=10, read=60)
+            maxsize=pool_size, retries=False, timeout=urllib3.Timeout(connect=10, read=60), ca_certs=ca_bundle
         )
+        self._failed = False
 
     def __call__(self, layer_name: str, version: int) -> dict | None:
+        if self._failed:
+            return None
         # Encoded as botocore encodes a URI label: everything but unreserved characters.
         url = f"{self._endpoint}{_API}/{quote(layer_name, safe='~')}/versions/{int(version)}"
         request = AWSRequest(method="GET", url=url)
         try:
             SigV4Auth(self._credentials.get_frozen_credentials(), "lambda", self._region).add_auth(request)
             response = self._pool.request("GET", url, headers=dict(request.headers.items()), redirect=False)
-        except Exception:  # noqa: BLE001 - botocore will make the same call and report properly
+        except Exception:
+            # botocore makes the same call and reports properly; a way that failed once (TLS
+            # trust, a network only botocore's settings reach) is not tried again.
+            self._failed = True
             return None
         if response.status != 200:
             return None

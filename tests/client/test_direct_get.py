@@ -2,6 +2,7 @@
 
 from botocore.credentials import Credentials
 
+from registry.client.connection import Connection, resolver_for
 from registry.client.direct_get import DirectGetLayerVersion
 from registry.client.requirements import parse_requirement
 from registry.client.resolve import Resolver
@@ -36,6 +37,24 @@ def test_direct_get__leaves_every_failure_to_botocore(strata_server, account, la
     assert _direct(strata_server, account, secret="wrong")("direct", 1) is None  # 403
     unreachable = DirectGetLayerVersion("http://127.0.0.1:9", "us-east-1", Credentials("a", "b"))
     assert unreachable("direct", 1) is None
+
+
+def test_direct_get__a_way_that_failed_once_is_not_tried_again(strata_server, account, lam):
+    lam.publish_layer_version(LayerName="direct", Content={"ZipFile": build_zip({"a.txt": "a"})})
+    direct = _direct(strata_server, account)
+    direct._endpoint = "http://127.0.0.1:9"  # the network drops out
+    assert direct("direct", 1) is None
+    direct._endpoint = strata_server.url
+    assert direct("direct", 1) is None
+
+
+def test_resolver_for__leaves_proxied_connections_to_botocore(monkeypatch, strata_server, account):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", account.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", account.secret_access_key)
+    conn = Connection(endpoint_url=strata_server.url, region=strata_server.region)
+    assert resolver_for(conn).direct_get is not None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    assert resolver_for(conn).direct_get is None
 
 
 def test_resolve__falls_back_to_botocore_when_the_direct_call_declines(strata_server, account, lam):
