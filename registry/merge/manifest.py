@@ -44,10 +44,10 @@ def build_document(
     shadowed: list[dict] = []
     duplicates: list[dict] = []
     totals = {"files": 0, "symlinks": 0, "directories": 0, "bytes": 0}
+    ids = [record.id for record in inputs]
     for root, result in sorted(roots.items()):  # entries come out sorted by path
         nodes = result.nodes
         empty = set(result.empty_directories())
-        ids = [record.id for record in inputs]
         for path in result.paths:
             node = nodes[path]
             source = ids[node.source]
