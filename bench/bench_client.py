@@ -6,7 +6,7 @@ Measured in one run, on the same machine, each figure next to its baseline:
 Targets (issue 6): cold <= 1.3x, warm <= 1.2x.
 
 Needs the corpus from bench/merge_corpus.py (bench/corpus/*.zip, in overlay order by name).
-Usage: .venv/bin/python bench/bench_client.py [--rounds 3] [--corpus bench/corpus]
+Usage: .venv/bin/python bench/bench_client.py [--rounds 5] [--corpus bench/corpus]
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def timed(fn) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", type=Path, default=ROOT / "bench" / "corpus")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=4)
     args = parser.parse_args()
     zips = sorted(args.corpus.glob("*.zip"))
