@@ -124,7 +124,8 @@ def check_zip(
             except BaseException as exc:
                 errors.append(exc)
 
-        helpers = [threading.Thread(target=inflate_all, daemon=True) for _ in range(min(threads, len(archive.entries)) - 1)]
+        helper_count = min(threads, len(archive.entries)) - 1
+        helpers = [threading.Thread(target=inflate_all, daemon=True) for _ in range(helper_count)]
         for helper in helpers:
             helper.start()
         inflate_all()
