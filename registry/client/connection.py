@@ -62,7 +62,7 @@ def resolver_for(conn: Connection, filters: Filters = Filters()) -> Resolver:
     if credentials is not None and not urllib.request.getproxies():
         direct = DirectGetLayerVersion(
             client.meta.endpoint_url, client.meta.region_name, credentials,
-            pool_size=max(10, conn.max_pool), ca_bundle=session.get_config_variable("ca_bundle"),
+            ca_bundle=session.get_config_variable("ca_bundle"),
         )
     return Resolver(client, filters, direct_get=direct)
 

@@ -3,52 +3,102 @@
 botocore spends about 0.7 ms of CPU on each call (parameter checks, event hooks, parsing), three
 times what signing and sending take, and in a warm install that CPU competes for the GIL with the
 merge started meanwhile. Here the request is signed with botocore's own SigV4 signer and the
-credentials of the same session, and sent with urllib3. Only a 200 is used: anything else (an
-error, a redirect, a dropped connection) returns None, and the caller asks botocore, whose retries
-and error parsing then apply as for every other call.
+credentials of the same session, and sent on a plain HTTP connection. A request can be sent now
+and its answer read later, so an install puts every layer's request in flight at once and the
+server answers while the client merges. Only a 200 is used: anything else (an error, a redirect,
+a dropped connection) gives None, and the caller asks botocore, whose retries and error parsing
+then apply as for every other call.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
-from urllib.parse import quote
+import ssl
+import threading
+from urllib.parse import quote, urlsplit
 
-import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
 _API = "/2018-10-31/layers"
+_TIMEOUT = 60
 
 
 class DirectGetLayerVersion:
-    def __init__(self, endpoint_url: str, region: str, credentials, *, pool_size: int = 10,
-                 ca_bundle: str | None = None):
-        self._endpoint = endpoint_url.rstrip("/")
+    def __init__(self, endpoint_url: str, region: str, credentials, *, ca_bundle: str | None = None):
+        parts = urlsplit(endpoint_url)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._base = parts.path.rstrip("/")
+        self._host, self._port = parts.hostname, parts.port
+        self._tls = ssl.create_default_context(cafile=ca_bundle) if parts.scheme == "https" else None
         self._region = region
         self._credentials = credentials
-        self._pool = urllib3.PoolManager(
-            maxsize=pool_size, retries=False, timeout=urllib3.Timeout(connect=10, read=60), ca_certs=ca_bundle
-        )
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
         self._failed = False
 
     def __call__(self, layer_name: str, version: int) -> dict | None:
+        sent = self.send(layer_name, version)
+        return sent.result() if sent is not None else None
+
+    def send(self, layer_name: str, version: int) -> "SentRequest | None":
+        """Send the request now; `result()` reads the answer. None if it could not be sent."""
         if self._failed:
             return None
         # Encoded as botocore encodes a URI label: everything but unreserved characters.
-        url = f"{self._endpoint}{_API}/{quote(layer_name, safe='~')}/versions/{int(version)}"
-        request = AWSRequest(method="GET", url=url)
+        path = f"{self._base}{_API}/{quote(layer_name, safe='~')}/versions/{int(version)}"
+        request = AWSRequest(method="GET", url=self._origin + path)
+        connection = None
         try:
             SigV4Auth(self._credentials.get_frozen_credentials(), "lambda", self._region).add_auth(request)
-            response = self._pool.request("GET", url, headers=dict(request.headers.items()), redirect=False)
+            connection = self._connection()
+            connection.request("GET", path, headers=dict(request.headers.items()))
         except Exception:
-            # botocore makes the same call and reports properly; a way that failed once (TLS
-            # trust, a network only botocore's settings reach) is not tried again.
-            self._failed = True
+            self._give_up(connection)
             return None
+        return SentRequest(self, connection)
+
+    def _connection(self) -> http.client.HTTPConnection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        if self._tls is not None:
+            return http.client.HTTPSConnection(self._host, self._port, timeout=_TIMEOUT, context=self._tls)
+        return http.client.HTTPConnection(self._host, self._port, timeout=_TIMEOUT)
+
+    def _release(self, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            self._idle.append(connection)
+
+    def _give_up(self, connection: http.client.HTTPConnection | None) -> None:
+        # botocore makes the same call and reports properly; a way that failed once (TLS trust,
+        # a network only botocore's settings reach) is not tried again.
+        self._failed = True
+        if connection is not None:
+            connection.close()
+
+
+class SentRequest:
+    def __init__(self, owner: DirectGetLayerVersion, connection: http.client.HTTPConnection):
+        self._owner = owner
+        self._connection = connection
+
+    def result(self) -> dict | None:
+        try:
+            response = self._connection.getresponse()
+            body = response.read()
+        except Exception:
+            self._owner._give_up(self._connection)
+            return None
+        if response.will_close:
+            self._connection.close()
+        else:
+            self._owner._release(self._connection)
         if response.status != 200:
             return None
         try:
-            document = json.loads(response.data)
+            document = json.loads(body)
         except ValueError:
             return None
         return document if isinstance(document, dict) else None

@@ -95,10 +95,13 @@ def install(
             meta = resolver.client.meta
             memo = Memo(blobs, meta.endpoint_url, meta.region_name, requirements, resolver.filters)
             remembered = memo.recall()
+            # The pinned layers are asked for first, all at once: the server answers while the
+            # remembered resolution is merged, and reading the answers costs the merge little.
+            prefetched = resolver.prefetch(requirements)
             speculation = _speculate(remembered, current, blobs, scratch, copy)
-            # Beside a running merge the layers are asked for one after another: parallel
-            # requests save less than their threads cost the merge in contention for the GIL.
-            layers = resolver.resolve_all(requirements, jobs=1 if speculation else jobs)
+            # Beside a running merge the rest are asked for one after another: parallel requests
+            # save less than their threads cost the merge in contention for the GIL.
+            layers = resolver.resolve_all(requirements, jobs=1 if speculation else jobs, prefetched=prefetched)
             if current is not None and _same_install(current, layers, target):
                 return InstallResult(layers, target, changed=False, tree_digest=_digest(current))
             bundle = speculation.claim(layers) if speculation else None

@@ -78,18 +78,42 @@ class Resolver:
         self.filters = filters
         self.direct_get = direct_get  # (layer name, version) -> response or None; see direct_get.py
 
-    def resolve_all(self, requirements: list[Requirement], jobs: int = 4) -> list[ResolvedLayer]:
-        if len(requirements) <= 1 or jobs <= 1:
-            return [self.resolve(r) for r in requirements]
-        with ThreadPoolExecutor(max_workers=min(jobs, len(requirements))) as pool:
-            return list(pool.map(self.resolve, requirements))
+    def prefetch(self, requirements: list[Requirement]) -> dict[int, object]:
+        """Send GetLayerVersion for every pinned requirement now, all at once, so the server
+        answers while the caller does other work; `resolve_all(..., prefetched=)` reads them."""
+        sent = {}
+        if self.direct_get is not None:
+            for index, req in enumerate(requirements):
+                if req.pinned_version is not None:
+                    request = self.direct_get.send(self.layer_name(req), req.pinned_version)
+                    if request is not None:
+                        sent[index] = request
+        return sent
 
-    def resolve(self, req: Requirement) -> ResolvedLayer:
+    def resolve_all(
+        self, requirements: list[Requirement], jobs: int = 4, prefetched: dict[int, object] | None = None
+    ) -> list[ResolvedLayer]:
+        prefetched = prefetched or {}
+
+        def one(index: int) -> ResolvedLayer:
+            return self.resolve(requirements[index], prefetched.get(index))
+
+        indices = range(len(requirements))
+        if len(requirements) <= 1 or jobs <= 1 or len(prefetched) == len(requirements):
+            return [one(index) for index in indices]
+        with ThreadPoolExecutor(max_workers=min(jobs, len(requirements))) as pool:
+            return list(pool.map(one, indices))
+
+    def resolve(self, req: Requirement, prefetched=None) -> ResolvedLayer:
+        """`prefetched`: this requirement's request from `prefetch`."""
         target = self.layer_name(req)
         version = req.pinned_version
         if version is None:
             version = self._newest_match(req, target)
-        response = self.direct_get(target, version) if self.direct_get else None
+        if prefetched is not None:
+            response = prefetched.result()
+        else:
+            response = self.direct_get(target, version) if self.direct_get else None
         if response is None:
             response = self._call(req, "GetLayerVersion", LayerName=target, VersionNumber=version)
         content = response.get("Content") or {}

@@ -1,5 +1,8 @@
 """GetLayerVersion the direct way: the same answer as botocore's, or none at all."""
 
+import socket
+
+import pytest
 from botocore.credentials import Credentials
 
 from registry.client.connection import Connection, resolver_for
@@ -39,13 +42,31 @@ def test_direct_get__leaves_every_failure_to_botocore(strata_server, account, la
     assert unreachable("direct", 1) is None
 
 
-def test_direct_get__a_way_that_failed_once_is_not_tried_again(strata_server, account, lam):
-    lam.publish_layer_version(LayerName="direct", Content={"ZipFile": build_zip({"a.txt": "a"})})
-    direct = _direct(strata_server, account)
-    direct._endpoint = "http://127.0.0.1:9"  # the network drops out
-    assert direct("direct", 1) is None
-    direct._endpoint = strata_server.url
-    assert direct("direct", 1) is None
+def test_direct_get__a_way_that_failed_once_is_not_tried_again():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        direct = DirectGetLayerVersion(f"http://127.0.0.1:{listener.getsockname()[1]}", "us-east-1", Credentials("a", "b"))
+        sent = direct.send("layer", 1)
+        accepted, _ = listener.accept()
+        accepted.close()  # the connection drops before an answer
+        assert sent.result() is None
+        assert direct.send("layer", 1) is None
+        listener.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            listener.accept()
+
+
+def test_prefetch__every_pinned_layer_in_flight_at_once_and_read_later(strata_server, account, lam):
+    for name in ("one", "two"):
+        lam.publish_layer_version(LayerName=name, Content={"ZipFile": build_zip({f"{name}.txt": name})})
+    requirements = [parse_requirement("one==1"), parse_requirement("two"), parse_requirement("two==1")]
+    resolver = Resolver(lam, direct_get=_direct(strata_server, account))
+    sent = resolver.prefetch(requirements)
+    assert sorted(sent) == [0, 2]  # "two" has no pinned version: it needs the version list first
+    layers = resolver.resolve_all(requirements, prefetched=sent)
+    assert [(layer.name, layer.version) for layer in layers] == [("one", 1), ("two", 1), ("two", 1)]
+    assert layers[0].sha256 == Resolver(lam).resolve(requirements[0]).sha256
 
 
 def test_resolver_for__leaves_proxied_connections_to_botocore(monkeypatch, strata_server, account):
