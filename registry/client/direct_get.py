@@ -49,47 +49,66 @@ class DirectGetLayerVersion:
         # Encoded as botocore encodes a URI label: everything but unreserved characters.
         path = f"{self._base}{_API}/{quote(layer_name, safe='~')}/versions/{int(version)}"
         request = AWSRequest(method="GET", url=self._origin + path)
-        connection = None
         try:
             SigV4Auth(self._credentials.get_frozen_credentials(), "lambda", self._region).add_auth(request)
-            connection = self._connection()
-            connection.request("GET", path, headers=dict(request.headers.items()))
         except Exception:
-            self._give_up(connection)
+            self._give_up()
             return None
-        return SentRequest(self, connection)
+        sent = SentRequest(self, path, dict(request.headers.items()))
+        return sent if sent.send(reuse=True) else None
 
-    def _connection(self) -> http.client.HTTPConnection:
-        with self._lock:
-            if self._idle:
-                return self._idle.pop()
+    def _connection(self, reuse: bool) -> tuple[http.client.HTTPConnection, bool]:
+        """(a connection, whether it was used before)."""
+        if reuse:
+            with self._lock:
+                if self._idle:
+                    return self._idle.pop(), True
         if self._tls is not None:
-            return http.client.HTTPSConnection(self._host, self._port, timeout=_TIMEOUT, context=self._tls)
-        return http.client.HTTPConnection(self._host, self._port, timeout=_TIMEOUT)
+            return http.client.HTTPSConnection(self._host, self._port, timeout=_TIMEOUT, context=self._tls), False
+        return http.client.HTTPConnection(self._host, self._port, timeout=_TIMEOUT), False
 
     def _release(self, connection: http.client.HTTPConnection) -> None:
         with self._lock:
             self._idle.append(connection)
 
-    def _give_up(self, connection: http.client.HTTPConnection | None) -> None:
+    def _give_up(self) -> None:
         # botocore makes the same call and reports properly; a way that failed once (TLS trust,
         # a network only botocore's settings reach) is not tried again.
         self._failed = True
-        if connection is not None:
-            connection.close()
 
 
 class SentRequest:
-    def __init__(self, owner: DirectGetLayerVersion, connection: http.client.HTTPConnection):
+    def __init__(self, owner: DirectGetLayerVersion, path: str, headers: dict):
         self._owner = owner
-        self._connection = connection
+        self._path = path
+        self._headers = headers
+        self._connection: http.client.HTTPConnection | None = None
+        self._reused = False
+
+    def send(self, reuse: bool) -> bool:
+        """Send on an idle kept-alive connection if `reuse` and there is one, else on a new one."""
+        self._connection, self._reused = self._owner._connection(reuse)  # connects on first use
+        try:
+            self._connection.request("GET", self._path, headers=self._headers)
+            return True
+        except Exception:
+            self._connection.close()
+            if self._reused:  # closed by the server since: once more on a new connection
+                return self.send(reuse=False)
+            self._owner._give_up()
+            return False
 
     def result(self) -> dict | None:
         try:
             response = self._connection.getresponse()
             body = response.read()
         except Exception:
-            self._owner._give_up(self._connection)
+            self._connection.close()
+            # A kept-alive connection the server closed meanwhile fails like this: once more on a
+            # new one, as HTTP clients do.
+            if self._reused and self.send(reuse=False):
+                return self.result()
+            self._owner._give_up()
             return None
         if response.will_close:
             self._connection.close()

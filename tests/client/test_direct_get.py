@@ -1,6 +1,10 @@
 """GetLayerVersion the direct way: the same answer as botocore's, or none at all."""
 
+import json
 import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from botocore.credentials import Credentials
@@ -89,3 +93,34 @@ def test_resolve__falls_back_to_botocore_when_the_direct_call_declines(strata_se
     layer = Resolver(lam, direct_get=declining).resolve(parse_requirement("direct==1"))
     assert asked == [("direct", 1)]
     assert (layer.name, layer.version, layer.size) == ("direct", 1, layer.response["Content"]["CodeSize"])
+
+
+def test_direct_get__a_kept_alive_connection_the_server_closed_is_replaced_not_given_up():
+    served = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            served.append(self.path)
+            body = json.dumps({"Version": len(served)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True  # as a keep-alive timeout does: without saying so first
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        direct = DirectGetLayerVersion(f"http://127.0.0.1:{server.server_port}", "us-east-1", Credentials("a", "b"))
+        assert direct("layer", 1) == {"Version": 1}
+        time.sleep(0.1)  # the server has closed that connection by now
+        assert direct("layer", 1) == {"Version": 2}
+        assert direct("layer", 1) == {"Version": 3}
+    finally:
+        server.shutdown()
+        server.server_close()
