@@ -16,6 +16,7 @@ import http.client
 import json
 import ssl
 import threading
+import time
 from urllib.parse import quote, urlsplit
 
 from botocore.auth import SigV4Auth
@@ -23,6 +24,9 @@ from botocore.awsrequest import AWSRequest
 
 _API = "/2018-10-31/layers"
 _TIMEOUT = 60
+# Servers close idle kept-alive connections (gunicorn after 2 s); a request sent on one that is
+# already closed is only found out when its answer is read, too late to overlap with anything.
+_KEEP_IDLE_SECONDS = 1.0
 
 
 class DirectGetLayerVersion:
@@ -34,7 +38,7 @@ class DirectGetLayerVersion:
         self._tls = ssl.create_default_context(cafile=ca_bundle) if parts.scheme == "https" else None
         self._region = region
         self._credentials = credentials
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[tuple[http.client.HTTPConnection, float]] = []  # with when it went idle
         self._lock = threading.Lock()
         self._failed = False
 
@@ -61,15 +65,18 @@ class DirectGetLayerVersion:
         """(a connection, whether it was used before)."""
         if reuse:
             with self._lock:
-                if self._idle:
-                    return self._idle.pop(), True
+                while self._idle:
+                    connection, since = self._idle.pop()
+                    if time.monotonic() - since < _KEEP_IDLE_SECONDS:
+                        return connection, True
+                    connection.close()
         if self._tls is not None:
             return http.client.HTTPSConnection(self._host, self._port, timeout=_TIMEOUT, context=self._tls), False
         return http.client.HTTPConnection(self._host, self._port, timeout=_TIMEOUT), False
 
     def _release(self, connection: http.client.HTTPConnection) -> None:
         with self._lock:
-            self._idle.append(connection)
+            self._idle.append((connection, time.monotonic()))
 
     def _give_up(self) -> None:
         # botocore makes the same call and reports properly; a way that failed once (TLS trust,
