@@ -35,6 +35,7 @@ except ImportError:  # platforms without an isal wheel
     IgzipDecompressor = None
 
 from registry.errors import InvalidZip
+from registry.parallel import run_parallel
 
 MiB = 1024 * 1024
 
@@ -111,28 +112,12 @@ def check_zip(
     """
     with Archive.open(source, name=name, limits=limits) as archive:
         layout = archive.layout()
-        entries = iter(archive.entries)  # shared: each thread takes the next unread entry
-        errors: list[BaseException] = []
 
-        def inflate_all() -> None:
-            try:
-                for entry in entries:
-                    if errors:
-                        return
-                    for _ in archive.iter_data(entry):
-                        pass
-            except BaseException as exc:
-                errors.append(exc)
+        def read(entry: ZipEntry) -> None:
+            for _ in archive.iter_data(entry):
+                pass
 
-        helper_count = min(threads, len(archive.entries)) - 1
-        helpers = [threading.Thread(target=inflate_all, daemon=True) for _ in range(helper_count)]
-        for helper in helpers:
-            helper.start()
-        inflate_all()
-        for helper in helpers:
-            helper.join()
-        if errors:
-            raise errors[0]
+        run_parallel(archive.entries, read, threads)
         return archive.summary(layout)
 
 

@@ -25,7 +25,7 @@ from registry.merge.extract import extract_all
 from registry.merge.manifest import InputRecord, build_document, dumps
 from registry.merge.materialise import OutputExists, check_output, write_bundle
 from registry.merge.overlay import Shadowed, overlay
-from registry.merge.parallel import run_parallel
+from registry.parallel import run_parallel
 from registry.zips import SYMLINK, Archive, Node, ZipLimits, enforce_limits
 
 __all__ = [

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry.merge.cache import CachedArchive, CachedNode, ExtractionCache
-from registry.merge.parallel import default_workers, run_parallel
+from registry.parallel import default_workers, run_parallel
 from registry.zips import DIR, FILE, SYMLINK, Archive, Layout, ZipEntry
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)

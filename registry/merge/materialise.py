@@ -18,7 +18,7 @@ from registry.errors import InvalidParameterValue
 from registry.merge.extract import process_umask
 from registry.merge.manifest import BUNDLE_FILE
 from registry.merge.overlay import Overlay
-from registry.merge.parallel import default_workers, run_parallel
+from registry.parallel import default_workers, run_parallel
 from registry.zips import DIR, FILE
 
 # Linking fails across filesystems (EXDEV), where links are not allowed (EPERM), or past the link
