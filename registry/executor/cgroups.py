@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from registry.executor.host import CGROUP_V1
+from registry.executor.processes import kill_until_gone
 
 PARENT = "strata-executor"
 PIDS_MAX = 1024
@@ -90,17 +91,7 @@ class EnvironmentCgroups:
 
     def kill_all(self, deadline_s: float = 5.0) -> None:
         """SIGKILL everything in the groups until they are empty."""
-        end = time.monotonic() + deadline_s
-        while True:
-            pids = self.procs()
-            if not pids or time.monotonic() > end:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.001)
+        kill_until_gone(self.procs, deadline_s)
 
     def remove(self) -> None:
         self.kill_all()

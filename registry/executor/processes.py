@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from typing import Callable
 
 
 def descendants(pid: int) -> list[int]:
@@ -71,13 +72,19 @@ def pids_of_uid(uid: int) -> list[int]:
 
 
 def kill_uid(uid: int, deadline_s: float = 5.0) -> None:
-    """SIGKILL every process of `uid` until none is left (new forks are caught by the next round)."""
+    """SIGKILL every process of `uid` until none is left."""
+    kill_until_gone(lambda: pids_of_uid(uid), deadline_s)
+
+
+def kill_until_gone(pids: Callable[[], list[int]], deadline_s: float = 5.0) -> None:
+    """SIGKILL whatever `pids()` lists until it lists nothing (new forks are caught by the next
+    round) or the deadline passes."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
-        pids = pids_of_uid(uid)
-        if not pids:
+        found = pids()
+        if not found:
             return
-        for pid in pids:
+        for pid in found:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
