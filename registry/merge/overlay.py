@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 from registry.errors import InvalidZip
@@ -23,10 +24,10 @@ class Shadowed:
 class Overlay:
     nodes: dict[str, Node]  # the winners; parents come before their children
     shadowed: list[Shadowed]
-    paths: list[str] = field(init=False)  # sorted
 
-    def __post_init__(self) -> None:
-        self.paths = sorted(self.nodes)
+    @cached_property
+    def paths(self) -> list[str]:  # sorted
+        return sorted(self.nodes)
 
     def empty_directories(self) -> list[str]:
         paths = self.paths
