@@ -20,7 +20,7 @@ from registry.client.errors import RequirementError, TargetError
 from registry.client.obtain import obtain
 from registry.client.requirements import Requirement
 from registry.client.resolve import ResolvedLayer, Resolver
-from registry.client.speculate import Memo, Pick, Speculation, cached_paths
+from registry.client.speculate import Memo, Pick, cached_paths, merge_while_resolving
 from registry.client.target import BUNDLE_FILE, check_target, read_bundle, staging_dir, swap_into_place
 from registry.errors import InvalidZip, StrataError
 
@@ -90,57 +90,70 @@ def install(
     with cache_or_scratch(cache) as blobs:
         blobs.ensure()
         scratch = staging_dir(target)
-        speculation = None
+        leftovers: list[Path] = []
         try:
             meta = resolver.client.meta
             memo = Memo(blobs, meta.endpoint_url, meta.region_name, requirements, resolver.filters)
             remembered = memo.recall()
-            # The pinned layers are asked for first, all at once: the server answers while the
-            # remembered resolution is merged, and reading the answers costs the merge little.
-            prefetched = resolver.prefetch(requirements)
-            speculation = _speculate(remembered, current, blobs, scratch, copy)
-            # Beside a running merge the rest are asked for one after another: parallel requests
-            # save less than their threads cost the merge in contention for the GIL.
-            layers = resolver.resolve_all(requirements, jobs=1 if speculation else jobs, prefetched=prefetched)
+            paths = _speculation_inputs(remembered, current, blobs)
+            digest = None
+            if paths is None:
+                layers = resolver.resolve_all(requirements, jobs=jobs, prefetched=resolver.prefetch(requirements))
+            else:
+                out = scratch / "speculative"
+                layers, digest = merge_while_resolving(
+                    remembered,
+                    lambda picks, out_dir: _merge(picks, paths, out_dir, blobs.layers_dir, copy=copy),
+                    out,
+                    # Pinned layers are asked for all at once and the rest one after another:
+                    # parallel requests save less than their threads cost the merge in
+                    # contention for the GIL.
+                    lambda: resolver.resolve_all(requirements, jobs=1, prefetched=resolver.prefetch(requirements)),
+                )
             if current is not None and _same_install(current, layers, target):
                 return InstallResult(layers, target, changed=False, tree_digest=_digest(current))
-            bundle = speculation.claim(layers) if speculation else None
-            if bundle is not None:
-                out, downloaded, from_cache = speculation.out_dir, 0, len({layer.sha256 for layer in layers})
+            if digest is not None:
+                downloaded, from_cache = 0, len({layer.sha256 for layer in layers})
             else:
                 got = obtain(layers, blobs, jobs=jobs, progress=progress, refresh=resolver.refresh)
                 out, downloaded, from_cache = scratch / "bundle", got.downloaded, got.from_cache
-                bundle = _merge([Pick.of(layer) for layer in layers], got.paths, out, blobs.layers_dir, copy=copy)
+                digest = _merge([Pick.of(layer) for layer in layers], got.paths, out, blobs.layers_dir, copy=copy)
             if remembered != [Pick.of(layer) for layer in layers]:
                 memo.remember(layers)
             tree = out / "opt"
             tree.mkdir(exist_ok=True)  # an install of empty layers still yields a directory
             os.replace(out / BUNDLE_FILE, tree / BUNDLE_FILE)
             swap_into_place(tree, target, scratch)
+            leftovers = [out / "task", out]  # a merge of layers alone leaves task/ empty
         finally:
-            if speculation is not None:
-                speculation.wait()
-            shutil.rmtree(scratch, ignore_errors=True)
+            _remove_scratch(scratch, leftovers)
     return InstallResult(
-        layers, target, changed=True, downloaded=downloaded, from_cache=from_cache, tree_digest=_digest(bundle)
+        layers, target, changed=True, downloaded=downloaded, from_cache=from_cache, tree_digest=digest
     )
 
 
-def _speculate(guess, current: dict | None, blobs: BlobCache, scratch: Path, copy: bool) -> Speculation | None:
-    """Merge the remembered answer while the server is asked, when that can pay off."""
+def _remove_scratch(scratch: Path, leftovers: list[Path]) -> None:
+    # A good install leaves only empty directories behind. Removing them by name costs a fraction
+    # of rmtree, which opens and lists every directory it walks; anything else falls back to it.
+    try:
+        for path in (*leftovers, scratch):
+            os.rmdir(path)
+    except OSError:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _speculation_inputs(guess: list[Pick] | None, current: dict | None, blobs: BlobCache) -> list[Path] | None:
+    """The cached zips of the remembered answer when merging it ahead of the server can pay off."""
     if not guess:
         return None
     if current is not None and [i.get("sha256") for i in current.get("inputs") or []] == [p.sha256 for p in guess]:
         return None  # most likely a no-op: nothing to merge
-    paths = cached_paths(guess, blobs)
-    if paths is None:
-        return None
-    return Speculation(
-        guess, lambda picks, out: _merge(picks, paths, out, blobs.layers_dir, copy=copy), scratch / "speculative"
-    )
+    return cached_paths(guess, blobs)
 
 
-def _merge(picks: list[Pick], paths: list[Path], out_dir: Path, cache_dir: Path, *, copy: bool) -> dict:
+def _merge(picks: list[Pick], paths: list[Path], out_dir: Path, cache_dir: Path, *, copy: bool) -> str:
+    """Merge into `out_dir`; the tree digest. The bundle document is dropped here: kept alive,
+    its thousands of objects would be walked by the next cyclic collection."""
     from registry.merge import MergeInput, merge
 
     inputs = [
@@ -150,7 +163,7 @@ def _merge(picks: list[Pick], paths: list[Path], out_dir: Path, cache_dir: Path,
     try:
         # Without copy the tree is hard links into the cache (fast, no extra space): editing a
         # file in place would edit the cache, which is what --copy is for.
-        return merge(inputs, out_dir, cache_dir=cache_dir, copy=copy)
+        return merge(inputs, out_dir, cache_dir=cache_dir, copy=copy)["tree_sha256"]
     except InvalidZip as exc:
         raise TargetError(f"cannot merge the layers: {exc.message}") from None
     except StrataError:

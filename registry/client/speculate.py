@@ -2,10 +2,12 @@
 
 A warm install spends most of its time merging and the rest asking the server which layer
 versions the requirements mean. That answer rarely changes between two installs, so the last
-answer for the same requirements (kept in the cache) is merged at once, in a thread, while the
-server is asked. The result is used only when the server names exactly the same versions and
-bytes, in the same order; otherwise it is thrown away and the install goes on as if it had never
-been started. Nothing reaches the target before the server's answer is in.
+answer for the same requirements (kept in the cache) is merged at once while the server is asked
+from another thread. The merge keeps the calling thread because it is the longer of the two: it
+starts without waiting for a thread, and nothing waits to hear that it finished. The result is
+used only when the server names exactly the same versions and bytes, in the same order; otherwise
+it is thrown away and the install goes on as if it had never been started. Nothing reaches the
+target before the server's answer is in.
 """
 
 from __future__ import annotations
@@ -61,31 +63,27 @@ class Memo:
             pass  # only a speed-up is lost
 
 
-class Speculation:
-    """A merge of remembered picks running in a thread; `claim` keeps it only if they still hold."""
+def merge_while_resolving(
+    picks: list[Pick],
+    merge: Callable[[list[Pick], Path], str],
+    out_dir: Path,
+    resolve: Callable[[], list[ResolvedLayer]],
+) -> tuple[list[ResolvedLayer], str | None]:
+    """The server's answer, and the tree digest of `out_dir` if that answer equals `picks`.
 
-    def __init__(self, picks: list[Pick], merge: Callable[[list[Pick], Path], dict], out_dir: Path):
-        self.picks = picks
-        self.out_dir = out_dir
-        self._executor = ThreadPoolExecutor(max_workers=1)
-        self._future = self._executor.submit(merge, picks, out_dir)
-
-    def claim(self, layers: list[ResolvedLayer]) -> dict | None:
-        """The bundle document if the server's answer equals the guess, else None (and no output)."""
-        bundle = self.wait()
-        if bundle is not None and [Pick.of(layer) for layer in layers] == self.picks:
-            return bundle
-        shutil.rmtree(self.out_dir, ignore_errors=True)
-        return None
-
-    def wait(self) -> dict | None:
-        """Let the merge finish (so nothing writes beside the target afterwards); its document."""
+    Errors of `resolve` are raised as they are; a failed merge costs nothing, because the real
+    merge reports real errors."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(resolve)
         try:
-            return self._future.result()
-        except Exception:  # a failed guess costs nothing: the real merge reports real errors
-            return None
-        finally:
-            self._executor.shutdown()
+            digest = merge(picks, out_dir)
+        except Exception:
+            digest = None
+        layers = answer.result()
+    if digest is not None and [Pick.of(layer) for layer in layers] == picks:
+        return layers, digest
+    shutil.rmtree(out_dir, ignore_errors=True)
+    return layers, None
 
 
 def cached_paths(picks: list[Pick], cache: BlobCache) -> list[Path] | None:

@@ -60,7 +60,8 @@ def swap_into_place(new_tree: Path, target: Path, scratch: Path) -> None:
         if had_old and old.exists() and not target.exists():
             os.rename(old, target)
         raise TargetError(f"cannot write the target {target}: {exc.strerror}") from None
-    shutil.rmtree(old, ignore_errors=True)
+    if had_old:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _existing_ancestor(path: Path) -> Path:

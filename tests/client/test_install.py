@@ -76,6 +76,16 @@ def test_install__replaces_a_previous_install_whole(cli, publish, tmp_path):
     assert set(snapshot(tmp_path / "site")) == {"python", "python/two.py"}
 
 
+def test_install__leaves_nothing_beside_the_target_cold_warm_or_replacing(cli, publish, tmp_path):
+    publish("neat", {"python/neat.py": "N = 1\n"})
+    publish("tidy", {"python/tidy.py": "T = 1\n"})
+    cli("install", "neat", "-t", tmp_path / "site")  # cold
+    cli("install", "neat", "-t", tmp_path / "other")  # warm: the remembered answer merged ahead
+    cli("install", "tidy", "-t", tmp_path / "site")  # replaces the first tree
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert set(snapshot(tmp_path / "site")) == {"python", "python/tidy.py"}
+
+
 def test_install__refuses_a_target_with_foreign_files(cli, publish, tmp_path):
     publish("solo", {"python/solo.py": ""})
     (tmp_path / "site").mkdir()
