@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 import urllib.request
 from dataclasses import dataclass
+from typing import Callable
 
 import botocore.session
 from botocore.config import Config
@@ -34,10 +36,7 @@ def lambda_client(conn: Connection, session: botocore.session.Session | None = N
     botocore's chain, so the same command works against Strata and real AWS Lambda.
     """
     session = session or botocore.session.Session(profile=conn.profile)
-    endpoint = conn.endpoint_url or os.environ.get("STRATA_ENDPOINT_URL") or None
-    region = _region(conn, session)
-    if not region and (endpoint or os.environ.get("AWS_ENDPOINT_URL_LAMBDA") or os.environ.get("AWS_ENDPOINT_URL")):
-        region = _FALLBACK_REGION
+    endpoint, region = _endpoint_and_region(conn, session)
     config = Config(
         # Attempts follow AWS_MAX_ATTEMPTS / the profile, as in every AWS tool.
         retries={"mode": "standard"},
@@ -53,18 +52,41 @@ def lambda_client(conn: Connection, session: botocore.session.Session | None = N
 
 
 def resolver_for(conn: Connection, filters: Filters = Filters()) -> Resolver:
-    """A resolver whose GetLayerVersion calls go the direct way when the session has credentials."""
+    """A resolver whose GetLayerVersion calls go the direct way when the session has credentials.
+
+    With an endpoint named by --endpoint-url or STRATA_ENDPOINT_URL the botocore client is built
+    only when first used: loading Lambda's service model costs about 50 ms, which an install
+    answered entirely by direct calls never needs. Other endpoints are botocore's to resolve."""
     session = botocore.session.Session(profile=conn.profile)
-    client = lambda_client(conn, session)
+    endpoint, region = _endpoint_and_region(conn, session)
+    if endpoint and region:
+        client = _Deferred(lambda: lambda_client(conn, session))
+    else:
+        client = lambda_client(conn, session)
+        endpoint, region = client.meta.endpoint_url, client.meta.region_name
     credentials = session.get_credentials()
     direct = None
     # Proxies are botocore's to apply (its settings for them are many).
     if credentials is not None and not urllib.request.getproxies():
         direct = DirectGetLayerVersion(
-            client.meta.endpoint_url, client.meta.region_name, credentials,
-            ca_bundle=session.get_config_variable("ca_bundle"),
+            endpoint, region, credentials, ca_bundle=session.get_config_variable("ca_bundle")
         )
-    return Resolver(client, filters, direct_get=direct)
+    return Resolver(client, filters, direct_get=direct, origin=(endpoint, region))
+
+
+class _Deferred:
+    """Stands in for an object that is made on first use (from any thread)."""
+
+    def __init__(self, make: Callable[[], object]):
+        self._make = make
+        self._made = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str):
+        with self._lock:
+            if self._made is None:
+                self._made = self._make()
+        return getattr(self._made, name)
 
 
 def s3_client(conn: Connection):
@@ -72,6 +94,15 @@ def s3_client(conn: Connection):
     session = botocore.session.Session(profile=conn.profile)
     # botocore reads AWS_ENDPOINT_URL_S3 (or the profile's endpoint) by itself.
     return session.create_client("s3", region_name=_region(conn, session) or _FALLBACK_REGION)
+
+
+def _endpoint_and_region(conn: Connection, session) -> tuple[str | None, str | None]:
+    """The endpoint Strata names itself (None: botocore's settings or AWS), and the region."""
+    endpoint = conn.endpoint_url or os.environ.get("STRATA_ENDPOINT_URL") or None
+    region = _region(conn, session)
+    if not region and (endpoint or os.environ.get("AWS_ENDPOINT_URL_LAMBDA") or os.environ.get("AWS_ENDPOINT_URL")):
+        region = _FALLBACK_REGION
+    return endpoint, region
 
 
 def _region(conn: Connection, session) -> str | None:

@@ -92,8 +92,7 @@ def install(
         scratch = staging_dir(target)
         leftovers: list[Path] = []
         try:
-            meta = resolver.client.meta
-            memo = Memo(blobs, meta.endpoint_url, meta.region_name, requirements, resolver.filters)
+            memo = Memo(blobs, *resolver.origin, requirements, resolver.filters)
             remembered = memo.recall()
             paths = _speculation_inputs(remembered, current, blobs)
             digest = None

@@ -73,10 +73,18 @@ def code_sha256_to_hex(value: str, subject: str) -> str:
 
 
 class Resolver:
-    def __init__(self, client, filters: Filters = Filters(), *, direct_get=None):
+    def __init__(self, client, filters: Filters = Filters(), *, direct_get=None, origin: tuple[str, str] | None = None):
         self.client = client
         self.filters = filters
         self.direct_get = direct_get  # (layer name, version) -> response or None; see direct_get.py
+        self._origin = origin
+
+    @property
+    def origin(self) -> tuple[str, str]:
+        """(endpoint URL, region) of the server asked."""
+        if self._origin is None:
+            self._origin = (self.client.meta.endpoint_url, self.client.meta.region_name)
+        return self._origin
 
     def prefetch(self, requirements: list[Requirement]) -> dict[int, object]:
         """Send GetLayerVersion for every pinned requirement now, all at once, so the server
@@ -187,8 +195,8 @@ class Resolver:
                 return items
 
     def _where(self) -> str:
-        meta = self.client.meta
-        return f" at {meta.endpoint_url} ({meta.region_name})"
+        endpoint, region = self.origin
+        return f" at {endpoint} ({region})"
 
     def _call(self, req: Requirement, operation: str, **kwargs) -> dict:
         method = getattr(self.client, _snake(operation))

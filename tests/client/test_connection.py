@@ -1,4 +1,10 @@
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
+from registry.client import connection
 from registry.client.connection import Connection, lambda_client
+from registry.client.requirements import parse_requirement
+from tests.client.conftest import build_zip
 
 AWS_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "STRATA_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE")
 
@@ -35,3 +41,29 @@ def test_lambda_client__real_aws_needs_a_region(monkeypatch, tmp_path):
     _clean(monkeypatch, tmp_path)
     with pytest.raises(ClientError, match="no AWS region configured"):
         lambda_client(Connection())
+
+
+def test_resolver_for__builds_the_botocore_client_only_when_a_call_needs_it(monkeypatch, strata_server, account, lam):
+    lam.publish_layer_version(LayerName="deferred", Content={"ZipFile": build_zip({"a.txt": "a"})})
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", account.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", account.secret_access_key)
+    built = []
+    make = connection.lambda_client
+    monkeypatch.setattr(connection, "lambda_client", lambda *args: built.append(args) or make(*args))
+
+    resolver = connection.resolver_for(Connection(endpoint_url=strata_server.url, region=strata_server.region))
+    pinned = [parse_requirement("deferred==1")]
+    assert resolver.resolve_all(pinned, prefetched=resolver.prefetch(pinned))[0].version == 1
+    assert resolver.origin == (strata_server.url, strata_server.region)
+    assert built == []
+    assert resolver.resolve(parse_requirement("deferred")).version == 1  # ListLayerVersions: botocore's
+    assert len(built) == 1
+
+
+def test_deferred__made_once_on_first_use_from_any_thread():
+    made = []
+    deferred = connection._Deferred(lambda: made.append(1) or SimpleNamespace(value=7))
+    assert made == []
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(lambda _: deferred.value, range(32))) == [7] * 32
+    assert made == [1]
