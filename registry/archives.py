@@ -40,11 +40,14 @@ def code_sha256(digest: str) -> str:
     return base64.b64encode(bytes.fromhex(digest)).decode()
 
 
-def store_archive(store: BlobStore, content: ZipContent, *, label: str, limits: ZipLimits) -> StoredArchive:
+def store_archive(
+    store: BlobStore, content: ZipContent, *, label: str, limits: ZipLimits, keep: bool = True
+) -> StoredArchive:
     """Check the archive (registry.zips) and store it; an archive that fails the check is never
-    visible in the store. `label` names it in error messages ("layer numpy")."""
+    visible in the store. `label` names it in error messages ("layer numpy"). Without `keep` it
+    is checked and measured only, and nothing is written (a DryRun)."""
     if content.zip_file is not None:
-        return _store_bytes(store, content.zip_file, label, limits)
+        return _store_bytes(store, content.zip_file, label, limits, keep)
     try:
         stream, size = store.open_object(content.s3_bucket, content.s3_key)
     except (BlobNotFound, Unsupported) as error:
@@ -60,16 +63,28 @@ def store_archive(store: BlobStore, content: ZipContent, *, label: str, limits: 
         spool.seek(0)
         summary = check_zip(spool, name=label, limits=limits)
         spool.seek(0)
+        if not keep:
+            return StoredArchive(_sha256_of(spool), size, summary.unzipped_bytes)
         info = store.put_stream(spool, expected_size=size)
     return StoredArchive(info.digest, info.size, summary.unzipped_bytes)
 
 
-def _store_bytes(store: BlobStore, data: bytes, label: str, limits: ZipLimits) -> StoredArchive:
+def _sha256_of(file) -> str:
+    digest = hashlib.sha256()
+    while chunk := file.read(1024 * 1024):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _store_bytes(store: BlobStore, data: bytes, label: str, limits: ZipLimits, keep: bool) -> StoredArchive:
     if len(data) > MAX_DIRECT_UPLOAD_BYTES:
         raise RequestTooLarge(
             f"The zip file is {len(data)} bytes; direct uploads are limited to "
             f"{MAX_DIRECT_UPLOAD_BYTES} bytes. Upload it to S3 and pass S3Bucket/S3Key."
         )
+    if not keep:
+        summary = check_zip(data, name=label, limits=limits, threads=2)
+        return StoredArchive(hashlib.sha256(data).hexdigest(), len(data), summary.unzipped_bytes)
     # Checking inflates every entry, the slowest step; it runs on two threads while the bytes are
     # hashed and written to staging (inflating, hashing and file writes release the GIL), and the
     # store makes them visible only once the check has passed.

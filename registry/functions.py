@@ -180,7 +180,9 @@ class FunctionService:
         self._require_latest(ref)
         changes = function_settings.check({"architectures": architectures})
         current = self.get(caller, replace(ref, qualifier=None))
-        stored = store_archive(self._store, code, label=f"function {ref.name}", limits=self._limits)
+        stored = store_archive(
+            self._store, code, label=f"function {ref.name}", limits=self._limits, keep=not dry_run
+        )
         config = {**current.config, **changes}
         if changes:
             function_layers.check_compatible(current.layers, config["runtime"], config["architectures"][0])

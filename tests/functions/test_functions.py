@@ -100,6 +100,24 @@ def test_update_function_code__invalid_zip_is_refused_and_nothing_changes(lam):
     assert lam.get_function_configuration(FunctionName="unharmed")["RevisionId"] == first["RevisionId"]
 
 
+def test_update_function_code__dry_run_checks_and_answers_but_stores_and_changes_nothing(lam, strata_server):
+    first = create(lam, "rehearsed")
+    newer = handler_zip("def handler(e, c):\n    return 3\n")
+    digest = hashlib.sha256(newer).hexdigest()
+    out = lam.update_function_code(FunctionName="rehearsed", ZipFile=newer, DryRun=True)
+    assert (out["CodeSha256"], out["CodeSize"]) == (base64.b64encode(bytes.fromhex(digest)).decode(), len(newer))
+    assert lam.get_function_configuration(FunctionName="rehearsed")["RevisionId"] == first["RevisionId"]
+    assert not strata_server.store().exists(digest)
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.update_function_code(FunctionName="rehearsed", ZipFile=b"PK\x03\x04 not a zip at all", DryRun=True)
+    if strata_server.backend == "pg-s3":
+        bucket = strata_server.env["STRATA_S3_BUCKET"]
+        strata_server.s3_client().put_object(Bucket=bucket, Key="uploads/rehearsed.zip", Body=newer)
+        out = lam.update_function_code(FunctionName="rehearsed", S3Bucket=bucket, S3Key="uploads/rehearsed.zip", DryRun=True)
+        assert out["CodeSize"] == len(newer)
+        assert not strata_server.store().exists(digest)
+
+
 def test_update_function_configuration__changes_only_what_is_given(lam):
     first = create(lam, "configured", MemorySize=256, Environment={"Variables": {"AB": "1x"}})
     out = lam.update_function_configuration(FunctionName="configured", Timeout=30, RevisionId=first["RevisionId"])
