@@ -14,6 +14,7 @@ from registry.errors import InvalidParameterValue, RequestTooLarge
 from registry.zips import ZipLimits, ZipSummary, check_zip
 from storage.base import BlobStore
 from storage.errors import BlobNotFound, Unsupported
+from storage.streams import copy_hashing
 
 MAX_DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024
 _CHECKERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="zip-check")
@@ -64,16 +65,10 @@ def store_archive(
         summary = check_zip(spool, name=label, limits=limits)
         spool.seek(0)
         if not keep:
-            return StoredArchive(_sha256_of(spool), size, summary.unzipped_bytes)
+            digest, measured = copy_hashing(spool, lambda chunk: None)
+            return StoredArchive(digest, measured, summary.unzipped_bytes)
         info = store.put_stream(spool, expected_size=size)
     return StoredArchive(info.digest, info.size, summary.unzipped_bytes)
-
-
-def _sha256_of(file) -> str:
-    digest = hashlib.sha256()
-    while chunk := file.read(1024 * 1024):
-        digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _store_bytes(store: BlobStore, data: bytes, label: str, limits: ZipLimits, keep: bool) -> StoredArchive:
