@@ -18,7 +18,7 @@ from registry.parallel import default_workers, run_parallel
 from registry.zips import DIR, FILE, SYMLINK, Archive, Layout, ZipEntry
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-_DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+OPEN_DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def process_umask() -> int | None:
@@ -58,7 +58,7 @@ def extract_all(
         for archive, sha256 in archives:
             layout = archive.layout()
             staged = cache.staging(sha256)
-            tree = os.open(staged / "tree", _DIRECTORY)
+            tree = os.open(staged / "tree", OPEN_DIRECTORY)
             jobs.append(_Job(archive, sha256, layout, staged, tree, {}, umask))
             _make_directories(layout, tree, umask)
         tasks = [(job, entry) for job in jobs for entry in job.archive.entries]

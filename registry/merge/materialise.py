@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 from registry.errors import InvalidParameterValue
-from registry.merge.extract import process_umask
+from registry.merge.extract import OPEN_DIRECTORY, process_umask
 from registry.merge.manifest import BUNDLE_FILE
 from registry.merge.overlay import Overlay
 from registry.parallel import default_workers, run_parallel
@@ -24,7 +24,6 @@ from registry.zips import DIR, FILE
 # Linking fails across filesystems (EXDEV), where links are not allowed (EPERM), or past the link
 # count limit (EMLINK); a copy works in all three.
 _LINK_FALLBACK = {errno.EXDEV, errno.EPERM, errno.EMLINK}
-_DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 class OutputExists(InvalidParameterValue):
@@ -53,7 +52,7 @@ def write_bundle(
     descriptors: list[int] = []
 
     def opened(path: Path) -> int:
-        descriptors.append(os.open(path, _DIRECTORY))
+        descriptors.append(os.open(path, OPEN_DIRECTORY))
         return descriptors[-1]
 
     try:
