@@ -15,6 +15,10 @@ from registry.errors import InvalidParameterValue
 bp = Blueprint("layers", __name__, url_prefix="/2018-10-31/layers")
 
 
+def _location(view) -> str:
+    return download_url(view.digest, f"{view.name}-{view.version}.zip")
+
+
 def _filters() -> dict:
     runtime = request.args.get("CompatibleRuntime")
     architecture = request.args.get("CompatibleArchitecture")
@@ -38,7 +42,7 @@ def publish_layer_version(layer_name):
         compatible_runtimes=string_list(body, "CompatibleRuntimes"),
         compatible_architectures=string_list(body, "CompatibleArchitectures"),
     )
-    return json_response(serialize.layer_version(view, download_url(view.digest, f"{view.name}-{view.version}.zip")), 201)
+    return json_response(serialize.layer_version(view, _location(view)), 201)
 
 
 @bp.get("/<layer_name>/versions/<version>")
@@ -46,7 +50,7 @@ def get_layer_version(layer_name, version):
     view = services().layers.get_version(
         g.caller, parse_layer_name(layer_name), validation.check_version_number(version)
     )
-    return json_response(serialize.layer_version(view, download_url(view.digest, f"{view.name}-{view.version}.zip")))
+    return json_response(serialize.layer_version(view, _location(view)))
 
 
 @bp.get("")
@@ -58,7 +62,7 @@ def list_layers_or_get_by_arn():
             raise InvalidParameterValue("Arn is required with find=LayerVersion.")
         ref, version = parse_layer_version_arn(arn)
         view = services().layers.get_version(g.caller, ref, version)
-        return json_response(serialize.layer_version(view, download_url(view.digest, f"{view.name}-{view.version}.zip")))
+        return json_response(serialize.layer_version(view, _location(view)))
     found = services().layers.list_layers(g.caller, **_filters())
     return page("Layers", [serialize.layers_item(v) for v in found.items], found.next_marker)
 
