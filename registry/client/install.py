@@ -97,7 +97,7 @@ def install(
             paths = _speculation_inputs(remembered, current, blobs)
             digest = None
             if paths is None:
-                layers = resolver.resolve_all(requirements, jobs=jobs, prefetched=resolver.prefetch(requirements))
+                layers = resolver.resolve_all(requirements, jobs=jobs)
             else:
                 out = scratch / "speculative"
                 layers, digest = merge_while_resolving(
@@ -107,7 +107,7 @@ def install(
                     # Pinned layers are asked for all at once and the rest one after another:
                     # parallel requests save less than their threads cost the merge in
                     # contention for the GIL.
-                    lambda: resolver.resolve_all(requirements, jobs=1, prefetched=resolver.prefetch(requirements)),
+                    lambda: resolver.resolve_all(requirements, jobs=1),
                 )
             if current is not None and _same_install(current, layers, target):
                 return InstallResult(layers, target, changed=False, tree_digest=_digest(current))

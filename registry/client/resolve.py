@@ -88,7 +88,7 @@ class Resolver:
 
     def prefetch(self, requirements: list[Requirement]) -> dict[int, object]:
         """Send GetLayerVersion for every pinned requirement now, all at once, so the server
-        answers while the caller does other work; `resolve_all(..., prefetched=)` reads them."""
+        answers them together; `resolve_all` reads them."""
         sent = {}
         if self.direct_get is not None:
             for index, req in enumerate(requirements):
@@ -101,7 +101,8 @@ class Resolver:
     def resolve_all(
         self, requirements: list[Requirement], jobs: int = 4, prefetched: dict[int, object] | None = None
     ) -> list[ResolvedLayer]:
-        prefetched = prefetched or {}
+        """`prefetched`: what `prefetch` sent for these requirements; sent here when not given."""
+        prefetched = self.prefetch(requirements) if prefetched is None else prefetched
 
         def one(index: int) -> ResolvedLayer:
             return self.resolve(requirements[index], prefetched.get(index))
