@@ -52,7 +52,10 @@ class ZipLimits:
     max_unzipped_bytes: int = 250 * MiB
     # AWS publishes no entry cap. The largest real layers (scientific Python stacks) hold about
     # 30,000 files; 100,000 leaves room for them while bounding the memory a central directory
-    # may cost and the inodes one archive may create.
+    # may cost and the inodes one archive may create. It caps central directory records and,
+    # separately, the tree's nodes: every path plus every directory the paths imply (a record
+    # 128 directories deep is one entry but can create 128 directories), per archive and over
+    # the union of a function and its layers.
     max_entries: int = 100_000
     # Deflate tops out near 1,030:1 and real files rarely pass 20:1; 100:1 on one entry (or 50:1
     # over a whole archive) is the signature of a bomb.
@@ -205,6 +208,48 @@ def link_stays_inside(path: str, target: str, links: Callable[[str], str | None]
             resolved.pop()
             pending.extendleft(reversed(next_target.split("/")))
     return True
+
+
+# --- the node budget ---------------------------------------------------------------------------
+
+
+class NodeBudget:
+    """Counts the distinct nodes trees would hold: each path added and every parent directory it
+    implies, whether or not an entry names it. `add` says False as soon as the count passes the
+    limit, so a tree of millions of implied directories is refused after `limit` steps.
+
+    Paths are remembered by their hash, not their text: a budget of 100,000 paths of up to 4,095
+    bytes would otherwise hold hundreds of MB. A collision (the hash is keyed per process) can
+    only under-count by one, never refuse a tree within the budget. Trees named by `root` are
+    counted apart but against the same limit (a merge's opt/ and task/).
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.used = 0
+        self._seen: dict[str, set[int]] = {}
+
+    def add(self, path: str, root: str = "") -> bool:
+        seen = self._seen.get(root)
+        if seen is None:
+            seen = self._seen[root] = set()
+        while path:
+            key = hash(path)
+            if key in seen:
+                break  # and so are its parents: they were counted with it
+            seen.add(key)
+            self.used += 1
+            if self.used > self.limit:
+                return False
+            path = path.rpartition("/")[0]
+        return True
+
+
+def over_budget_message(limit: int) -> str:
+    return (
+        f"more than the limit of {limit} files, directories and symlinks, counting every "
+        "directory the entries' paths imply"
+    )
 
 
 # --- the overlay rules -------------------------------------------------------------------------
@@ -423,10 +468,15 @@ class Archive:
             raise self.fail("central directory is truncated")
         pos = 0
         declared_total = 0
+        # Counted while parsing, before any tree is built: the tree of an archive over budget
+        # would cost memory and time in proportion to the directories it implies.
+        budget = NodeBudget(limits.max_entries)
         while pos < cd_size:
             if len(self.entries) >= count:
                 raise self.fail("central directory holds more entries than its end record says")
             entry, pos = self._parse_central_record(directory, pos, base)
+            if not budget.add(entry.path):
+                raise self.fail(over_budget_message(limits.max_entries), entry)
             declared_total += entry.size
             self.entries.append(entry)
         if len(self.entries) != count:
@@ -767,6 +817,8 @@ def enforce_limits(summary: ZipSummary, limits: ZipLimits, archive: str) -> None
         raise InvalidZip(
             f"{summary.entries} entries, more than the limit of {limits.max_entries}", archive=archive
         )
+    if summary.files + summary.dirs + summary.symlinks > limits.max_entries:
+        raise InvalidZip(over_budget_message(limits.max_entries), archive=archive)
     if summary.unzipped_bytes > limits.max_unzipped_bytes:
         raise InvalidZip(
             f"unzips to {summary.unzipped_bytes} bytes, more than the limit of "

@@ -26,7 +26,7 @@ from registry.merge.manifest import InputRecord, build_document, dumps
 from registry.merge.materialise import OutputExists, check_output, write_bundle
 from registry.merge.overlay import Shadowed, overlay
 from registry.parallel import run_parallel
-from registry.zips import SYMLINK, Archive, Node, ZipLimits, enforce_limits
+from registry.zips import SYMLINK, Archive, Node, NodeBudget, ZipLimits, enforce_limits, over_budget_message
 
 __all__ = [
     "MAX_LAYERS", "MergeInput", "Plan", "Shadowed", "OutputExists", "extracted_path", "merge", "plan",
@@ -77,7 +77,8 @@ def merge(
         cache = ExtractionCache(Path(cache_dir) if cache_dir is not None else default_cache_dir())
         cache.sweep()
         digests = _digests(inputs, cache)
-        cached = _cached_inputs(inputs, digests, cache, limits, workers)
+        roots = _roots(inputs, function)
+        cached = _cached_inputs(inputs, digests, roots, cache, limits, workers)
         records = [
             InputRecord(*_identity(i, len(layers)), item.label, item.arn, digests[i], cached[i])
             for i, item in enumerate(inputs)
@@ -137,8 +138,11 @@ def plan(
     inputs = _ordered_inputs(layers, function)
     names = [item.label for item in inputs]
     layouts = []
+    budget = NodeBudget(limits.max_entries)
+    roots = _roots(inputs, function)
     for index, item in enumerate(inputs):
         with Archive.open(item.path, name=item.label, limits=limits) as archive:
+            _count_nodes(budget, roots[index], (entry.path for entry in archive.entries))
             layout = archive.layout()
         layouts.append([
             (path, Node(node.kind, index, node.explicit, node.data))
@@ -158,6 +162,22 @@ def _ordered_inputs(layers: Sequence[MergeInput], function: MergeInput | None) -
     if len(layers) > MAX_LAYERS:
         raise InvalidParameterValue(f"{len(layers)} layers given; a function can use at most {MAX_LAYERS}")
     return [*layers, function] if function is not None else list(layers)
+
+
+def _roots(inputs: list[MergeInput], function: MergeInput | None) -> list[str]:
+    """The tree each input is overlaid into: the layers into opt/, the function into task/."""
+    roots = ["opt"] * len(inputs)
+    if function is not None:
+        roots[-1] = "task"
+    return roots
+
+
+def _count_nodes(budget: NodeBudget, root: str, paths) -> None:
+    """One node budget holds for the union of all inputs, as for one archive: layers each within
+    it could otherwise add up to a bundle several times over it."""
+    for path in paths:
+        if not budget.add(path, root):
+            raise InvalidZip(f"function and layers together hold {over_budget_message(budget.limit)}")
 
 
 def _identity(index: int, layer_count: int) -> tuple[str, str]:
@@ -194,8 +214,8 @@ def _digests(inputs: list[MergeInput], cache: ExtractionCache) -> list[str]:
 
 
 def _cached_inputs(
-    inputs: list[MergeInput], digests: list[str], cache: ExtractionCache, limits: ZipLimits,
-    workers: int | None,
+    inputs: list[MergeInput], digests: list[str], roots: list[str], cache: ExtractionCache,
+    limits: ZipLimits, workers: int | None,
 ) -> list[CachedArchive]:
     found: dict[str, CachedArchive | None] = {sha: cache.load(sha) for sha in dict.fromkeys(digests)}
     declared = sum(found[sha].summary.unzipped_bytes for sha in digests if found[sha] is not None)
@@ -214,6 +234,13 @@ def _cached_inputs(
                 f"function and layers unzip to {declared} bytes, more than the limit of "
                 f"{limits.max_unzipped_bytes}"
             )
+        opened = {sha: archive for archive, sha in archives}
+        budget = NodeBudget(limits.max_entries)
+        for root, sha in zip(roots, digests):
+            if found[sha] is not None:
+                _count_nodes(budget, root, (node.path for node in found[sha].nodes))
+            else:
+                _count_nodes(budget, root, (entry.path for entry in opened[sha].entries))
         for entry in extract_all(archives, cache, workers=workers):
             found[entry.sha256] = entry
     finally:

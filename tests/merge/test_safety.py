@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from registry.errors import InvalidZip
-from registry.merge import MergeInput, OutputExists, merge
+from registry.merge import MergeInput, OutputExists, merge, plan
 from registry.merge.cache import cache_root
 from registry.zips import ZipLimits
 from tests.zips.build import WINDOWS, File, Link, Special, replace_name_bytes, zip_bytes
@@ -108,6 +108,42 @@ def test_total_cap_also_holds_for_inputs_already_cached(tmp_path, layer, cache_d
     with pytest.raises(InvalidZip, match="limit of 150000"):
         merge(layers, tmp_path / "out", cache_dir=cache_dir, limits=ZipLimits(max_unzipped_bytes=150_000))
     assert not (tmp_path / "out").exists()
+
+
+def _deep_layer(layer, name: str, top: str, records: int = 10):
+    """`records` files, each under 9 directories of its own: 10 nodes a record."""
+    return layer(name, *[File(f"{top}{i}/" + "d/" * 8 + "f", b"x") for i in range(records)])
+
+
+def test_node_cap_holds_for_the_union_of_function_and_layers__before_extracting(tmp_path, layer, cache_dir):
+    # Each input holds 100 nodes, within a cap of 250; together they hold 300.
+    layers = [_deep_layer(layer, "a.zip", "a"), _deep_layer(layer, "b.zip", "b")]
+    code = _deep_layer(layer, "code.zip", "c")
+    error = rejected(tmp_path, cache_dir, layers, function=code, limits=ZipLimits(max_entries=250))
+    assert "function and layers together hold more than the limit of 250 files, directories" in str(error)
+    assert merge(layers[:1], tmp_path / "one", function=code, cache_dir=cache_dir,
+                 limits=ZipLimits(max_entries=250))["totals"]["directories"] == 180
+
+
+def test_node_cap_counts_shared_directories_once(tmp_path, layer, cache_dir):
+    layers = [_deep_layer(layer, f"l{i}.zip", "same") for i in range(3)]  # the same 100 paths
+    document = merge(layers, tmp_path / "out", cache_dir=cache_dir, limits=ZipLimits(max_entries=100))
+    assert document["totals"]["files"] == 10
+
+
+def test_node_cap_also_holds_for_inputs_already_cached(tmp_path, layer, cache_dir):
+    layers = [_deep_layer(layer, "a.zip", "a"), _deep_layer(layer, "b.zip", "b")]
+    merge(layers, tmp_path / "first", cache_dir=cache_dir)
+    with pytest.raises(InvalidZip, match="limit of 150 files"):
+        merge(layers, tmp_path / "out", cache_dir=cache_dir, limits=ZipLimits(max_entries=150))
+    assert not (tmp_path / "out").exists()
+
+
+def test_node_cap_holds_for_a_plan_too(layer):
+    layers = [_deep_layer(layer, "a.zip", "a"), _deep_layer(layer, "b.zip", "b")]
+    with pytest.raises(InvalidZip, match="limit of 150 files"):
+        plan(layers, limits=ZipLimits(max_entries=150))
+    assert len(plan(layers, limits=ZipLimits(max_entries=200)).winners) == 200
 
 
 def test_zip_bomb__rejected(tmp_path, layer, cache_dir):

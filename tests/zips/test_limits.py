@@ -8,8 +8,8 @@ import zipfile
 import pytest
 
 from registry.errors import InvalidZip
-from registry.zips import ZipLimits, check_zip
-from tests.zips.build import CENTRAL, File, central_offsets, patch_central, zip_bytes
+from registry.zips import NodeBudget, ZipLimits, check_zip, enforce_limits
+from tests.zips.build import CENTRAL, Dir, File, central_offsets, patch_central, zip_bytes
 
 MiB = 1024 * 1024
 
@@ -66,3 +66,44 @@ def test_entries_sharing_compressed_data__are_rejected_as_overlapping():
     data = patch_central(data, 1, offset=first_offset)
     with pytest.raises(InvalidZip, match="overlaps"):
         check_zip(io.BytesIO(data))
+
+
+def test_implied_directories__count_against_the_entry_cap():
+    # One record, four nodes: a, a/b, a/b/c and the file.
+    data = zip_bytes(File("a/b/c/f", b"x"))
+    with pytest.raises(InvalidZip, match="counting every directory"):
+        check_zip(io.BytesIO(data), limits=ZipLimits(max_entries=3))
+    assert check_zip(io.BytesIO(data), limits=ZipLimits(max_entries=4)).dirs == 3
+
+
+def test_shared_and_named_directories__count_once():
+    data = zip_bytes(Dir("a/"), Dir("a/b/"), File("a/b/x", b"x"), File("a/b/y", b"y"))
+    summary = check_zip(io.BytesIO(data), limits=ZipLimits(max_entries=4))
+    assert (summary.files, summary.dirs) == (2, 2)
+
+
+def test_directory_bomb__is_refused_from_the_central_directory_alone():
+    # 2,000 records, each implying its own 100 directories: 202,000 nodes against a cap of
+    # 20,000. The count stops at the cap, long before the records or the tree run out.
+    deep = "d/" * 99
+    data = zip_bytes(*[File(f"{i}/{deep}f") for i in range(2000)])
+    with pytest.raises(InvalidZip, match="limit of 20000 files, directories") as refused:
+        check_zip(io.BytesIO(data), limits=ZipLimits(max_entries=20_000))
+    assert refused.value.entry.startswith("198/")  # 101 nodes a record: record 198 passes 20,000
+
+
+def test_node_budget__stops_the_moment_the_limit_is_passed():
+    budget = NodeBudget(5)
+    assert budget.add("a/b/c")  # a, a/b, a/b/c
+    assert budget.add("a/b/c/d")  # one more: the parents were counted
+    assert budget.add("x", root="task")  # a tree of its own, the same limit
+    assert budget.used == 5
+    assert not budget.add("a/y")
+    assert budget.used == 6
+
+
+def test_recorded_summary_over_the_node_cap__is_refused():
+    summary = check_zip(io.BytesIO(zip_bytes(File("a/b/f", b"x"))))
+    enforce_limits(summary, ZipLimits(), "fine.zip")
+    with pytest.raises(InvalidZip, match="limit of 2 files, directories"):
+        enforce_limits(summary, ZipLimits(max_entries=2), "recorded.zip")
