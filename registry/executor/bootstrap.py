@@ -52,6 +52,10 @@ class _Client:
         while len(self._buf) < length:
             self._recv()
         data, self._buf = self._buf[:length], self._buf[length:]
+        if fields.get("connection", "").lower() == "close":
+            # The API closes after refusing a body (e.g. an oversized response): reconnect next.
+            self._sock.close()
+            self._sock = None
         return status, fields, data
 
     def _recv(self):
