@@ -19,6 +19,28 @@ def _flag(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in _TRUE
 
 
+def _positive_int(env, name: str, default: int) -> int:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    return int(value)
+
+
+def _positive_seconds(env, name: str, default: float) -> float:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path(".strata")
@@ -33,8 +55,20 @@ class Settings:
     region: str = "us-east-1"
     dev: bool = False
     executor_isolation: str = "best-effort"
+    # Live execution environments one account may hold in one app process, across its functions.
+    account_max_environments: int = 16
     # Signs filesystem-backend download URLs; generated and kept in the data dir when unset.
     signing_key: str = ""
+    # Encrypts access keys' secrets in the database; the data dir's secret.key when unset.
+    secret_key: str = ""
+    # Asynchronous invocations: pending events one account may have queued, and the worker
+    # threads per app process that run them (one account never holds all of them).
+    event_queue_max_per_account: int = 100
+    event_workers: int = 3
+    # Seconds a request's line and headers may take to arrive, and the longest a request body or
+    # the reading of a response may go without progress (the server front's timeouts).
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -54,7 +88,13 @@ class Settings:
             region=env.get("STRATA_REGION", "us-east-1") or "us-east-1",
             dev=_flag(env.get("STRATA_DEV")),
             executor_isolation=env.get("STRATA_EXECUTOR_ISOLATION") or "best-effort",
+            account_max_environments=_environments_limit(env.get("STRATA_ACCOUNT_MAX_ENVIRONMENTS")),
             signing_key=env.get("STRATA_SIGNING_KEY", ""),
+            secret_key=env.get("STRATA_SECRET_KEY", ""),
+            event_queue_max_per_account=_positive_int(env, "STRATA_EVENT_QUEUE_MAX_PER_ACCOUNT", 100),
+            event_workers=_positive_int(env, "STRATA_EVENT_WORKERS", 3),
+            header_timeout=_positive_seconds(env, "STRATA_HEADER_TIMEOUT", 10.0),
+            body_timeout=_positive_seconds(env, "STRATA_BODY_TIMEOUT", 30.0),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -72,3 +112,11 @@ class Settings:
     def cache_dir(self) -> Path:
         """Where the merge engine keeps extracted layers and built bundles."""
         return self.data_dir / "cache"
+
+
+def _environments_limit(value: str | None, default: int = 16) -> int:
+    if value is None or not value.strip():
+        return default
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"STRATA_ACCOUNT_MAX_ENVIRONMENTS must be a positive integer, not {value!r}")
+    return int(value)

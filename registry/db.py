@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from alembic import command
 from alembic.config import Config
@@ -21,6 +21,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry.errors import ServiceUnavailable
+from registry.private_files import private_sqlite_file
+
+if TYPE_CHECKING:
+    from registry.secret_box import SecretBox
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -54,8 +58,7 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
 class Database:
     def __init__(self, url: str):
         self.url = url
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _private_sqlite(url)
         self.engine = _make_engine(url, immediate=False)
         self._write_engine = (
             _make_engine(url, immediate=True) if url.startswith("sqlite") else self.engine
@@ -103,15 +106,22 @@ def _translate_errors():
         ) from error
 
 
-def alembic_config(url: str) -> Config:
-    config = Config()
+def alembic_config(url: str, *, secret_box: "SecretBox | None" = None) -> Config:
+    """`secret_box` is for the migrations that seal or open stored secrets; a database with no
+    access keys migrates without one."""
+    config = Config(attributes={"secret_box": secret_box})
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "head", *, secret_box: "SecretBox | None" = None) -> None:
     """Bring the schema at `url` up to `revision` (the only way the schema is made)."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(url), revision)
+    _private_sqlite(url)
+    command.upgrade(alembic_config(url, secret_box=secret_box), revision)
+
+
+def _private_sqlite(url: str) -> None:
+    """The database file is created owner-only before SQLite opens it (its journals follow)."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        private_sqlite_file(Path(url.removeprefix("sqlite:///")))

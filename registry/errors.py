@@ -76,6 +76,10 @@ class ServiceUnavailable(StrataError):
     """A dependency (database, blob storage, sandbox) failed; retrying may help."""
 
 
+class SecretsUnreadable(ServiceUnavailable):
+    """A stored access-key secret does not open with the configured secret key."""
+
+
 class AuthError(StrataError):
     """The request is not authenticated."""
 

@@ -46,7 +46,8 @@ class AccessKey(Base):
 
     access_key_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
-    secret_access_key: Mapped[str] = mapped_column(String(128))
+    # Sealed by registry.secret_box (never the plaintext): "v1:<key id>:<base64url>".
+    secret_access_key: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

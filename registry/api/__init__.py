@@ -26,7 +26,9 @@ from registry.executor import EnvironmentPool
 from registry.functions import FunctionService
 from registry.invoke import Invoker
 from registry.layers import LayerService
+from registry.private_files import private_data_dir
 from registry.provisioned import ProvisionedConcurrencyService
+from registry.secret_box import SecretBox
 from storage import open_store
 
 # Warm environments one app process keeps per function version (and the most provisioned
@@ -45,6 +47,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     # A 50 MB zip grows by a third as base64 inside the JSON body.
     app.config["MAX_CONTENT_LENGTH"] = MAX_DIRECT_UPLOAD_BYTES * 4 // 3 + 64 * 1024
 
+    private_data_dir(settings.data_dir)
+    secret_box = SecretBox.from_settings(settings)
     db = Database(settings.resolved_database_url)
     store = open_store(settings)
     layer_service = LayerService(db, store, region=settings.region)
@@ -64,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings=settings,
         db=db,
         store=store,
-        keys=KeyDirectory(db),
+        keys=KeyDirectory(db, secret_box),
         layers=layer_service,
         functions=function_service,
         invoker=invoker,
@@ -75,7 +79,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     provisioned.start()
     atexit.register(_shutdown, events, provisioned, invoker)
     if settings.dev:
-        seed_dev_account(db)
+        seed_dev_account(db, secret_box)
 
     errors.register(app)
     app.before_request(_start_request)

@@ -13,7 +13,20 @@ from registry.config import DEV_ACCESS_KEY_ID, DEV_ACCOUNT_ID, DEV_SECRET_ACCESS
 
 
 def _settings(data_dir: str | None, **overrides) -> Settings:
-    return Settings.from_env(data_dir=Path(data_dir) if data_dir else None, **overrides)
+    settings = Settings.from_env(data_dir=Path(data_dir) if data_dir else None, **overrides)
+    from registry.private_files import private_data_dir
+
+    private_data_dir(settings.data_dir)
+    return settings
+
+
+def _secret_box(settings: Settings):
+    from registry.secret_box import SecretBox
+
+    try:
+        return SecretBox.from_settings(settings)
+    except ValueError as error:  # a STRATA_SECRET_KEY too short to be a key
+        raise click.ClickException(f"STRATA_SECRET_KEY: {error}") from None
 
 
 _data_dir_option = click.option(
@@ -40,11 +53,12 @@ def serve(host, port, data_dir, dev, workers, threads, migrate):
     if settings.dev:
         os.environ["STRATA_DEV"] = "1"
     url = settings.resolved_database_url
+    box = _secret_box(settings)
     if migrate or (migrate is None and url.startswith("sqlite")):
-        db.upgrade(url)
+        db.upgrade(url, secret_box=box)
     if settings.dev:
         database = db.Database(url)
-        seed_dev_account(database)
+        seed_dev_account(database, box)
         database.dispose()
     click.echo(f"Strata serving the Lambda API on http://{host}:{port} (data: {settings.data_dir})", err=True)
     if settings.dev:
@@ -95,8 +109,8 @@ def upgrade(data_dir):
     """Apply all Alembic migrations to the configured database."""
     from registry import db as database
 
-    url = _settings(data_dir).resolved_database_url
-    database.upgrade(url)
+    settings = _settings(data_dir)
+    database.upgrade(settings.resolved_database_url, secret_box=_secret_box(settings))
     click.echo("database is at the newest schema", err=True)
 
 
@@ -116,13 +130,66 @@ def create_account(account_id, organization_id, as_json, data_dir):
     from registry.db import Database
     from registry.errors import StrataError
 
-    database = Database(_settings(data_dir).resolved_database_url)
+    settings = _settings(data_dir)
+    database = Database(settings.resolved_database_url)
     try:
-        credentials = create(database, account_id=account_id, organization_id=organization_id)
+        credentials = create(
+            database, box=_secret_box(settings), account_id=account_id, organization_id=organization_id
+        )
     except StrataError as error:
         raise click.ClickException(str(error)) from None
     finally:
         database.dispose()
+    _print_credentials(credentials, as_json)
+
+
+@accounts.command("rotate-key")
+@click.option("--access-key-id", required=True, help="The key pair to replace.")
+@click.option("--keep-old", is_flag=True,
+              help="Keep the old key working too; delete it later with `accounts delete-key`.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new credentials as JSON.")
+@_data_dir_option
+def rotate_key(access_key_id, keep_old, as_json, data_dir):
+    """Give the key's account a new key pair, print it, and delete the old key (unless --keep-old).
+
+    Running servers refuse the old key within a few seconds."""
+    from registry.accounts import rotate_access_key
+    from registry.db import Database
+    from registry.errors import StrataError
+
+    settings = _settings(data_dir)
+    database = Database(settings.resolved_database_url)
+    try:
+        credentials = rotate_access_key(
+            database, box=_secret_box(settings), access_key_id=access_key_id, keep_old=keep_old
+        )
+    except StrataError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        database.dispose()
+    _print_credentials(credentials, as_json)
+
+
+@accounts.command("delete-key")
+@click.option("--access-key-id", required=True, help="The key pair to delete.")
+@_data_dir_option
+def delete_key(access_key_id, data_dir):
+    """Delete an access key; running servers refuse it within a few seconds."""
+    from registry.accounts import delete_access_key
+    from registry.db import Database
+    from registry.errors import StrataError
+
+    database = Database(_settings(data_dir).resolved_database_url)
+    try:
+        delete_access_key(database, access_key_id)
+    except StrataError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        database.dispose()
+    click.echo(f"deleted access key {access_key_id}", err=True)
+
+
+def _print_credentials(credentials, as_json: bool) -> None:
     if as_json:
         click.echo(
             json.dumps(

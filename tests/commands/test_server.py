@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 from registry.accounts import KeyDirectory
+from registry.config import Settings
 from registry.db import Database
+from registry.secret_box import SecretBox
 
 STRATA = str(Path(sys.executable).with_name("strata"))
 
@@ -27,7 +29,7 @@ def test_accounts_create__prints_credentials_that_the_key_directory_knows(tmp_pa
     assert set(credentials) == {"account_id", "access_key_id", "secret_access_key"}
     assert credentials["account_id"] == "123456789012"
     db = Database(f"sqlite:///{tmp_path / 'strata.db'}")
-    record = KeyDirectory(db).find(credentials["access_key_id"])
+    record = KeyDirectory(db, SecretBox.from_settings(Settings(data_dir=tmp_path))).find(credentials["access_key_id"])
     assert record.secret_access_key == credentials["secret_access_key"]
     assert (record.caller.account_id, record.caller.organization_id) == ("123456789012", "o-abcdefghij")
     db.dispose()

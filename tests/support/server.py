@@ -123,8 +123,16 @@ class StrataServer:
             aws_secret_access_key=self.env["STRATA_S3_SECRET_KEY"],
         )
 
+    @property
+    def secret_box(self):
+        """The key the server seals access keys' secrets with (its data dir's, or the env's)."""
+        from registry.config import Settings
+        from registry.secret_box import SecretBox
+
+        return SecretBox.from_settings(Settings.from_env({**os.environ, **self.env}))
+
     def new_account(self, org: str | None = None) -> Credentials:
-        return create_account(self.db, organization_id=org)
+        return create_account(self.db, box=self.secret_box, organization_id=org)
 
     def client(self, credentials: Credentials | tuple[str, str] | None = None, service: str = "lambda", **config):
         if credentials is None:
