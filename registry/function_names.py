@@ -23,6 +23,8 @@ _PARTIAL = re.compile(r"(?P<account>\d{12}):function:" + _NAME + _QUALIFIER)
 _PLAIN = re.compile(_NAME + _QUALIFIER)
 QUALIFIER = re.compile(r"\$LATEST|[a-zA-Z0-9-_]+")
 VERSION = re.compile(r"[0-9]+")
+# Versions are 64-bit integers in the database; a longer number can name no version.
+MAX_VERSION = 2**63 - 1
 ALIAS = re.compile(r"(?!^[0-9]+$)([a-zA-Z0-9-_]+)")
 
 
@@ -52,6 +54,8 @@ def parse_function_name(value, qualifier: str | None = None, *, region: str) -> 
     if len(groups["name"]) > MAX_NAME:
         raise InvalidParameterValue(f"A function name may be at most {MAX_NAME} characters long.")
     derived = groups.get("qualifier")
+    if derived is not None:
+        check_qualifier(derived)
     if qualifier is not None:
         check_qualifier(qualifier)
         if derived is not None and derived != qualifier:
@@ -65,6 +69,17 @@ def check_qualifier(value: str) -> str:
     if not isinstance(value, str) or not 1 <= len(value) <= 128 or not QUALIFIER.fullmatch(value):
         raise InvalidParameterValue(
             f"Qualifier {value!r} is not valid: use $LATEST, a version number or an alias name."
+        )
+    if VERSION.fullmatch(value):
+        check_version(value, "Qualifier")
+    return value
+
+
+def check_version(value: str, field: str = "FunctionVersion") -> str:
+    """A published version number as a string, within the range versions can have."""
+    if not VERSION.fullmatch(value) or int(value) > MAX_VERSION:
+        raise InvalidParameterValue(
+            f"{field} {value[:40]!r} is not valid: a version number is at most {MAX_VERSION}."
         )
     return value
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -29,8 +30,10 @@ from registry.errors import (
 from registry.archives import ZipContent, code_sha256, store_archive
 from registry.function_names import (
     LATEST,
+    MAX_VERSION,
     VERSION,
     FunctionRef,
+    check_version,
     check_alias_name,
     function_arn,
     require_own,
@@ -315,7 +318,7 @@ class FunctionService:
         """$LATEST first, then the published versions in ascending order."""
         self._require_own(caller, ref, "lambda:ListVersionsByFunction")
         after = _decode_marker(marker)
-        if after is not None and not after.lstrip("-").isdigit():
+        if after is not None and not (_NUMBER_MARKER.fullmatch(after) and int(after) <= MAX_VERSION):
             raise InvalidParameterValue("Marker is not valid: pass the NextMarker of the previous response unchanged.")
         position = -1 if after is None else int(after)
         with self._db.read() as session:
@@ -572,6 +575,7 @@ class FunctionService:
             return
         if not isinstance(version, str) or not VERSION.fullmatch(version):
             raise InvalidParameterValue(f"FunctionVersion {version!r} is not valid: use $LATEST or a version number.")
+        check_version(version)
         found = session.scalar(
             select(FunctionVersion.id).where(FunctionVersion.function_id == row.id, FunctionVersion.version == int(version))
         )
@@ -615,6 +619,10 @@ def _same_snapshot(version: FunctionVersion, row: Function) -> bool:
     )
 
 
+_NUMBER_MARKER = re.compile(r"-?[0-9]{1,19}")
+_FOREIGN_MARKER = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+
+
 def _encode_marker(value: str) -> str:
     return base64.urlsafe_b64encode(value.encode()).decode()
 
@@ -623,11 +631,16 @@ def _decode_marker(marker: str | None) -> str | None:
     if not marker:
         return None
     try:
-        return base64.urlsafe_b64decode(marker.encode()).decode()
+        value = base64.urlsafe_b64decode(marker.encode()).decode()
     except (binascii.Error, ValueError, UnicodeDecodeError):
+        value = None
+    # Markers hold names and version numbers (joined by a newline); any other control character
+    # (PostgreSQL refuses NUL in text) means it was not one this server handed out.
+    if value is None or _FOREIGN_MARKER.search(value):
         raise InvalidParameterValue(
             "Marker is not valid: pass the NextMarker of the previous response unchanged."
-        ) from None
+        )
+    return value
 
 
 def _order(version: str) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -245,7 +246,7 @@ class LayerService:
             if owner != caller.account_id:
                 query = query.options(selectinload(LayerVersion.grants))
             if before is not None:
-                if not before.isdigit():
+                if not (_NUMBER_MARKER.fullmatch(before) and int(before) <= validation.MAX_VERSION_NUMBER):
                     raise InvalidParameterValue("Marker is not valid: pass the NextMarker of the previous response unchanged.")
                 query = query.where(LayerVersion.version < int(before))
             items = []
@@ -456,6 +457,10 @@ def _page(items: list, *, more: bool, key) -> Page:
     return Page(items, _encode_marker(key(items[-1])) if more and items else None)
 
 
+_NUMBER_MARKER = re.compile(r"[0-9]{1,19}")
+_FOREIGN_MARKER = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _encode_marker(value: str) -> str:
     return base64.urlsafe_b64encode(value.encode()).decode()
 
@@ -464,8 +469,13 @@ def _decode_marker(marker: str | None) -> str | None:
     if not marker:
         return None
     try:
-        return base64.urlsafe_b64decode(marker.encode()).decode()
+        value = base64.urlsafe_b64decode(marker.encode()).decode()
     except (ValueError, UnicodeDecodeError):
+        value = None
+    # Markers hold layer names and version numbers; a control character (PostgreSQL refuses NUL
+    # in text) means it was not one this server handed out.
+    if value is None or _FOREIGN_MARKER.search(value):
         raise InvalidParameterValue(
             "Marker is not valid: pass the NextMarker of the previous response unchanged."
-        ) from None
+        )
+    return value

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import hmac
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
@@ -29,6 +30,10 @@ from storage.errors import (
     Unsupported,
 )
 from storage.streams import bounded, check_range, copy_hashing, verify
+
+# ASCII only: str.isdigit() also accepts digits like "²" that int() refuses.
+_EXPIRES = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 # Writes the staged bytes through the `write` it is given; returns their (sha256, size).
 Fill = Callable[[Callable[[bytes], object]], tuple[str, int]]
@@ -287,7 +292,7 @@ class FilesystemBlobStore:
         """See SignedDownloads.verify_download."""
         expires = query_args.get("expires", "")
         signature = query_args.get("signature", "")
-        if not (keys.DIGEST_RE.fullmatch(digest) and expires.isdigit() and signature):
+        if not (keys.DIGEST_RE.fullmatch(digest) and _EXPIRES.fullmatch(expires) and _SIGNATURE.fullmatch(signature)):
             raise SignatureInvalid("download URL is malformed or unsigned", backend=self.name)
         expected = self._signature(digest, int(expires), query_args.get("filename"))
         if not hmac.compare_digest(expected, signature):

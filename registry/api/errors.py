@@ -60,8 +60,10 @@ def lookup(error: Exception) -> AwsError | None:
     return None
 
 
-def error_response(aws: AwsError, message: str) -> Response:
+def error_response(aws: AwsError, message: str, reason: str | None = None) -> Response:
     body = {"__type": aws.code, "Type": aws.fault, aws.message_key: message}
+    if reason is not None:
+        body["Reason"] = reason
     response = Response(json.dumps(body), status=aws.status, mimetype="application/json")
     response.headers["x-amzn-ErrorType"] = aws.code
     return response
@@ -76,8 +78,8 @@ def register(app: Flask) -> None:
             log.error("no AWS error mapping for %s", type(error).__name__)
             aws = _SERVICE
         if aws.status >= 500:
-            log.error("request %s failed: %s", getattr(g, "request_id", "-"), error)
-        return error_response(aws, str(error))
+            return internal_error(error, aws)
+        return error_response(aws, str(error), getattr(error, "reason", None))
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_error):
@@ -95,5 +97,14 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error):
-        log.exception("request %s failed", getattr(g, "request_id", "-"))
-        return error_response(_SERVICE, "The service encountered an internal error; retry later.")
+        return internal_error(error)
+
+
+def internal_error(error: BaseException, aws: AwsError = _SERVICE) -> Response:
+    """A server-side failure. Its detail (database address, S3 endpoint, bucket, blob key,
+    traceback) goes to the log only; the client gets the request id to quote, which finds it there."""
+    request_id = getattr(g, "request_id", None) or "-"
+    log.error("request %s failed: %s: %s", request_id, type(error).__name__, error, exc_info=error)
+    # An error may say what the client can know (e.g. which isolation limits this host lacks).
+    summary = getattr(error, "client_message", None) or "An internal error occurred; retry later"
+    return error_response(aws, f"{summary}. Request id: {request_id}.")

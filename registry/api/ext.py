@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response, json, request
 from werkzeug.wsgi import wrap_file
 
@@ -11,6 +13,7 @@ from storage import DOWNLOAD_ROUTE, SignedDownloads
 from storage.errors import StorageError
 
 bp = Blueprint("ext", __name__)
+log = logging.getLogger(__name__)
 
 
 @bp.get("/healthz")
@@ -26,7 +29,9 @@ def readyz():
             probe()
             checks[name] = "ok"
         except (StrataError, StorageError) as error:
-            checks[name] = str(error)
+            # Unauthenticated: the detail (addresses, bucket) goes to the log only.
+            log.warning("readiness check %s failed: %s", name, error)
+            checks[name] = "unavailable"
     ready = all(v == "ok" for v in checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
     return Response(json.dumps(body), status=200 if ready else 503, mimetype="application/json")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 
-from flask import Blueprint, Response, g, json, request
+from flask import Blueprint, Response, g, request
 
 from registry.api import serialize_functions as serialize
 from registry.api.context import services
@@ -197,17 +198,24 @@ def invoke(function_name):
 
 
 def _client_context(value: str | None) -> str | None:
-    """The runtime receives the decoded JSON (Lambda-Runtime-Client-Context)."""
+    """The runtime receives the decoded JSON (Lambda-Runtime-Client-Context), re-serialised
+    compactly: the document the client sent is never passed on as it came, so control characters
+    in it (a CR/LF that would end the header) reach the runtime only as JSON escapes."""
     if not value:
         return None
     if len(value) > MAX_CLIENT_CONTEXT:
         raise InvalidRequestContent(f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes of base64.")
     try:
-        document = base64.b64decode(value, validate=True).decode()
-        json.loads(document)
-    except (binascii.Error, ValueError):
-        raise InvalidRequestContent("Client context must be a valid Base64-encoded JSON object.") from None
-    return document
+        document = json.loads(base64.b64decode(value, validate=True).decode(), parse_constant=_no_constant)
+    except (binascii.Error, ValueError, RecursionError):
+        document = None
+    if not isinstance(document, dict):
+        raise InvalidRequestContent("Client context must be a valid Base64-encoded JSON object.")
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=True)
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
 
 
 # -- aliases ----------------------------------------------------------------------------------

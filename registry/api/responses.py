@@ -20,7 +20,7 @@ def page(key: str, items: list, next_marker: str | None) -> Response:
 
 
 def download_url(digest: str, filename: str) -> str:
-    """Content.Location / Code.Location: valid 10 minutes, for the host the caller reached."""
-    return services().store.download_url(
-        digest, base_url=f"{request.scheme}://{request.host}", filename=filename
-    )
+    """Content.Location / Code.Location: valid 10 minutes, on the configured public address, else
+    on the host the caller reached."""
+    base_url = services().settings.public_url or f"{request.scheme}://{request.host}"
+    return services().store.download_url(digest, base_url=base_url, filename=filename)

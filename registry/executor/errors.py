@@ -17,6 +17,11 @@ class IsolationUnavailable(SandboxError):
         super().__init__(f"strict isolation is not available on this host ({detail})")
         self.missing = dict(missing)
 
+    @property
+    def client_message(self) -> str:
+        """Which limits are missing, without the host detail of why (that goes to the log)."""
+        return f"strict isolation is not available on this host (missing: {', '.join(sorted(self.missing))})"
+
 
 class InterpreterNotFound(InvalidParameterValue):
     """No host interpreter is configured or installed for the function's runtime."""

@@ -76,6 +76,9 @@ def test_verify_download__accepts_it_from_another_instance_with_the_same_key(sto
         lambda d, q: (d, {k: v for k, v in q.items() if k != "expires"}),
         lambda d, q: (d, {**q, "expires": "soon"}),
         lambda d, q: ("../../etc/passwd", q),
+        lambda d, q: (d, {**q, "expires": "\u00b2"}),
+        lambda d, q: (d, {**q, "expires": "9" * 400}),
+        lambda d, q: (d, {**q, "signature": "\u00e9" * 64}),
     ],
     ids=[
         "signature",
@@ -88,6 +91,9 @@ def test_verify_download__accepts_it_from_another_instance_with_the_same_key(sto
         "no-expiry",
         "non-numeric-expiry",
         "traversal",
+        "superscript-digit-expiry",
+        "huge-expiry",
+        "non-ascii-signature",
     ],
 )
 def test_verify_download__refuses_a_tampered_url(store, tamper):

@@ -1,0 +1,101 @@
+"""Item 12: input crafted to break the server's parsing gets a 4xx in AWS's error shape, never a
+500 with a traceback, and leaves everything as it was."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from tests.functions.conftest import create, invoke
+from tests.support.zips import layer_zip
+
+HUGE_VERSION = "1" * 30
+TAMPERED_MARKERS = [
+    base64.urlsafe_b64encode(b"a\x00b").decode(),  # NUL: PostgreSQL refuses it in text
+    base64.urlsafe_b64encode("\u00b2".encode()).decode(),  # a digit to str.isdigit, not to int()
+    base64.urlsafe_b64encode(b"9" * 30).decode(),  # past a 64-bit version number
+    base64.urlsafe_b64encode(b"-" + b"9" * 25).decode(),
+    base64.urlsafe_b64encode(b"\xff\xfe").decode(),  # not UTF-8
+]
+
+
+def client_error(call) -> dict:
+    with pytest.raises(ClientError) as failed:
+        call()
+    response = failed.value.response
+    status = response["ResponseMetadata"]["HTTPStatusCode"]
+    assert 400 <= status < 500, response
+    assert response["Error"]["Code"].endswith("Exception")
+    assert response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == response["Error"]["Code"]
+    assert "Traceback" not in response["Error"]["Message"]
+    return response
+
+
+def test_huge_numeric_qualifier__is_a_client_error_on_every_function_operation(lam):
+    create(lam, "numbered", Publish=True)
+    calls = [
+        lambda: lam.get_function(FunctionName="numbered", Qualifier=HUGE_VERSION),
+        lambda: lam.get_function_configuration(FunctionName=f"numbered:{HUGE_VERSION}"),
+        lambda: lam.invoke(FunctionName="numbered", Qualifier=HUGE_VERSION, Payload=b"{}"),
+        lambda: lam.delete_function(FunctionName="numbered", Qualifier=HUGE_VERSION),
+        lambda: lam.create_alias(FunctionName="numbered", Name="big", FunctionVersion=HUGE_VERSION),
+        lambda: lam.get_provisioned_concurrency_config(FunctionName="numbered", Qualifier=HUGE_VERSION),
+    ]
+    for call in calls:
+        assert client_error(call)["Error"]["Code"] == "InvalidParameterValueException"
+    assert invoke(lam, "numbered", Qualifier="1")[1]["version"] == "1"
+    assert [v["Version"] for v in lam.list_versions_by_function(FunctionName="numbered")["Versions"]] == ["$LATEST", "1"]
+
+
+@pytest.mark.parametrize("marker", TAMPERED_MARKERS)
+def test_tampered_list_marker__is_never_a_server_error(lam, marker):
+    create(lam, "listed")
+    lam.publish_layer_version(LayerName="listed", Content={"ZipFile": layer_zip()})
+    calls = [
+        lambda: lam.list_functions(Marker=marker),
+        lambda: lam.list_versions_by_function(FunctionName="listed", Marker=marker),
+        lambda: lam.list_aliases(FunctionName="listed", Marker=marker),
+        lambda: lam.list_layers(Marker=marker),
+        lambda: lam.list_layer_versions(LayerName="listed", Marker=marker),
+    ]
+    for call in calls:
+        try:
+            call()  # a marker that could have been a name is only a place in the list
+        except ClientError:
+            assert client_error(call)["Error"]["Code"] == "InvalidParameterValueException"
+    assert [f["FunctionName"] for f in lam.list_functions()["Functions"]] == ["listed"]
+
+
+def test_marker_with_nul__is_invalid_parameter_value_on_every_list(lam):
+    create(lam, "listed")
+    lam.publish_layer_version(LayerName="listed", Content={"ZipFile": layer_zip()})
+    marker = TAMPERED_MARKERS[0]
+    calls = [
+        lambda: lam.list_functions(Marker=marker),
+        lambda: lam.list_versions_by_function(FunctionName="listed", Marker=marker),
+        lambda: lam.list_aliases(FunctionName="listed", Marker=marker),
+        lambda: lam.list_layers(Marker=marker),
+        lambda: lam.list_layer_versions(LayerName="listed", Marker=marker),
+    ]
+    for call in calls:
+        assert client_error(call)["Error"]["Code"] == "InvalidParameterValueException"
+
+
+@pytest.mark.parametrize("expires", ["\u00b2", "9" * 400, "-1", "1e9"])
+def test_download_url_with_forged_expiry__is_refused_and_the_real_one_still_works(strata_server, lam, expires):
+    data = layer_zip()
+    location = lam.publish_layer_version(LayerName="dl", Content={"ZipFile": data})["Content"]["Location"]
+    if not location.startswith(strata_server.url):
+        pytest.skip("this backend hands out the object store's own presigned URLs")
+    forged = re.sub(r"expires=\d+", "expires=" + requests.utils.quote(expires), location)
+
+    refused = requests.get(forged, timeout=10)
+
+    assert refused.status_code == 403
+    assert refused.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+    assert "Traceback" not in refused.text
+    assert requests.get(location, timeout=10).content == data
