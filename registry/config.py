@@ -53,6 +53,9 @@ class Settings:
     s3_secure: bool = False
     s3_public_endpoint: str = ""
     region: str = "us-east-1"
+    # The address clients reach the server by (download URLs are built on it); when unset, the
+    # request's own Host header is used, which a client can set to anything.
+    public_url: str = ""
     dev: bool = False
     executor_isolation: str = "best-effort"
     # Live execution environments one account may hold in one app process, across its functions.
@@ -86,6 +89,7 @@ class Settings:
             s3_secure=_flag(env.get("STRATA_S3_SECURE")),
             s3_public_endpoint=env.get("STRATA_S3_PUBLIC_ENDPOINT", ""),
             region=env.get("STRATA_REGION", "us-east-1") or "us-east-1",
+            public_url=(env.get("STRATA_PUBLIC_URL") or "").strip().rstrip("/"),
             dev=_flag(env.get("STRATA_DEV")),
             executor_isolation=env.get("STRATA_EXECUTOR_ISOLATION") or "best-effort",
             account_max_environments=_environments_limit(env.get("STRATA_ACCOUNT_MAX_ENVIRONMENTS")),
