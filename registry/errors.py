@@ -71,6 +71,17 @@ class PolicyLengthExceeded(StrataError):
 class TooManyRequests(StrataError):
     """Throttled; the caller may retry."""
 
+    reason: str | None = None  # Lambda's Reason field, when the throttle has one
+
+
+class ConcurrentInvocationLimitExceeded(TooManyRequests):
+    """The account already holds as many execution environments as it may."""
+
+    reason = "ConcurrentInvocationLimitExceeded"
+
+    def __init__(self, message: str = "Rate Exceeded."):
+        super().__init__(message)
+
 
 class ServiceUnavailable(StrataError):
     """A dependency (database, blob storage, sandbox) failed; retrying may help."""

@@ -20,7 +20,8 @@ from sqlalchemy import delete, or_, select, update
 
 from registry.accounts import Caller
 from registry.db import Database
-from registry.errors import InvalidParameterValue, RequestTooLarge, ResourceNotFound, StrataError
+from registry.errors import (InvalidParameterValue, RequestTooLarge, ResourceNotFound, StrataError,
+                             TooManyRequests)
 from registry.function_names import FunctionRef
 from registry.invoke import ASYNC_PAYLOAD_BYTES, Invoker
 from registry.models import Function, FunctionEvent
@@ -35,6 +36,11 @@ KEEP_FINISHED = timedelta(days=1)
 # Lambda waits about a minute, then two; a self-hosted registry is used interactively, so the
 # default is shorter. Retry n waits RETRY_BASE_SECONDS * 2**(n-1).
 DEFAULT_RETRY_BASE_SECONDS = 1.0
+# A throttled event (its account holds all the environments it may) is tried again after this
+# without spending one of its attempts, for as long as Lambda keeps an event (six hours).
+THROTTLED = "throttled"
+THROTTLE_RETRY_SECONDS = 1.0
+MAX_EVENT_AGE = timedelta(hours=6)
 
 
 class EventQueue:
@@ -165,12 +171,16 @@ class EventQueue:
             row = session.get(FunctionEvent, event.id)
             if row is None or row.lease_owner != self._owner:
                 return  # deleted with its function, or lost to another process after a stall
-            row.attempts += 1
+            row.attempts += 0 if retry == THROTTLED else 1
             row.lease_owner = None
             row.lease_until = None
             row.last_error = error
             if error is None:
                 row.status = "succeeded"
+            elif retry == THROTTLED and _age(row.created_at) < MAX_EVENT_AGE:
+                row.not_before = time.time() + THROTTLE_RETRY_SECONDS
+            elif retry == THROTTLED:
+                row.status = "failed"
             elif retry and row.attempts < MAX_ATTEMPTS:
                 row.not_before = time.time() + self._retry_base * 2 ** (row.attempts - 1)
             else:
@@ -178,8 +188,8 @@ class EventQueue:
         if error is not None:
             log.info("event %s of function %s: attempt failed: %s", event.request_id, event.function_id, error)
 
-    def _run(self, event: FunctionEvent) -> tuple[str | None, bool]:
-        """(error text or None, whether a retry may help)."""
+    def _run(self, event: FunctionEvent) -> tuple[str | None, bool | str]:
+        """(error text or None, whether a retry may help, or THROTTLED)."""
         with self._db.read() as session:
             function = session.get(Function, event.function_id)
         if function is None:
@@ -192,6 +202,8 @@ class EventQueue:
             )
         except (ResourceNotFound, InvalidParameterValue) as error:
             return str(error), False
+        except TooManyRequests as error:
+            return str(error), THROTTLED
         except StrataError as error:  # a sandbox or storage failure: Lambda retries those too
             return str(error), True
         if invocation.result.function_error:
@@ -217,3 +229,9 @@ class EventQueue:
                     FunctionEvent.status != "pending", FunctionEvent.created_at < cutoff
                 )
             )
+
+
+def _age(created_at: datetime) -> timedelta:
+    if created_at.tzinfo is None:  # SQLite gives naive datetimes back; they were stored in UTC
+        created_at = created_at.replace(tzinfo=timezone.utc)
+    return datetime.now(timezone.utc) - created_at

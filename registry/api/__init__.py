@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     invoker = Invoker(
         function_service,
         BundleCache(store, settings.cache_dir / "functions", merge_cache_dir=settings.cache_dir),
-        EnvironmentPool(max_environments_per_spec=ENVIRONMENTS_PER_VERSION),
+        EnvironmentPool(max_environments_per_spec=ENVIRONMENTS_PER_VERSION,
+                        max_environments_per_account=settings.account_max_environments),
         region=settings.region,
         isolation=settings.executor_isolation,
     )

@@ -1,8 +1,14 @@
-"""cgroup v1 memory and pids groups for one environment.
+"""cgroup groups for one environment: v1 memory, pids and cpu, and a freezer (cgroup2's
+cgroup.freeze where the unified hierarchy offers it, else the v1 freezer).
 
 The launcher attaches itself once per environment (moving a process between cgroups costs 5-17 ms
 on kernels without CGROUP_FAVOR_DYNMODS, so never per invocation). Memory OOM in a cgroup is a
 silent SIGKILL: it is detected through memory.oom_control, not memory.failcnt (which stays 0).
+
+Between invocations an environment is frozen, so nothing it left running gets CPU. Freezing does
+not wait for the kernel to report "frozen": the write costs ~0.1 ms, the kernel completes it in
+the background, and a thaw may come at any time. cgroup2 lets SIGKILL through to frozen tasks;
+the v1 freezer does not, so killing thaws after signalling.
 """
 
 from __future__ import annotations
@@ -18,17 +24,25 @@ from registry.executor.processes import kill_until_gone
 
 PARENT = "strata-executor"
 PIDS_MAX = 1024
+# Lambda gives one vCPU per 1769 MB of memory.
+MB_PER_VCPU = 1769
+CFS_PERIOD_US = 100_000
+_UNIFIED = "unified"  # the cgroup2 mount beside the v1 controllers
 
 
 class EnvironmentCgroups:
     """Created without a memory limit (a launcher may join before its function is known);
     `limit_memory` sets it before the runtime starts."""
 
-    def __init__(self, name: str, *, memory: bool, memsw: bool, pids: bool):
+    def __init__(self, name: str, *, memory: bool, memsw: bool, pids: bool,
+                 freezer: str | None = None, cpu: bool = False):
         self.name = name
         self.dirs: list[Path] = []
         self.memory: Path | None = None
         self.pids: Path | None = None
+        self.cpu: Path | None = None
+        self.freezer: Path | None = None
+        self._freezer_kind = freezer
         self._memsw = memsw
         try:
             if memory:
@@ -36,6 +50,12 @@ class EnvironmentCgroups:
             if pids:
                 self.pids = self._make("pids")
                 _write(self.pids / "pids.max", str(PIDS_MAX))
+            if cpu:
+                self.cpu = self._make("cpu")
+            if freezer == "cgroup2":
+                self.freezer = self._make(_UNIFIED)
+            elif freezer == "cgroup1":
+                self.freezer = self._make("freezer")
         except BaseException:
             self.remove()
             raise
@@ -56,6 +76,31 @@ class EnvironmentCgroups:
         _write(self.memory / "memory.limit_in_bytes", limit)
         if self._memsw:
             _write(self.memory / "memory.memsw.limit_in_bytes", limit)
+
+    def limit_cpu(self, memory_mb: int) -> None:
+        """Lambda's rule: CPU in proportion to memory. The shares split a busy host by memory;
+        the quota (at least one vCPU, so small functions are not slowed on an idle host) keeps
+        one environment from taking every core."""
+        if self.cpu is None:
+            return
+        shares, quota = cpu_limits(memory_mb)
+        _write(self.cpu / "cpu.cfs_period_us", str(CFS_PERIOD_US))
+        _write(self.cpu / "cpu.cfs_quota_us", str(quota))
+        _write(self.cpu / "cpu.shares", str(shares))
+
+    def freeze(self) -> None:
+        if self.freezer is not None:
+            self._set_frozen(True)
+
+    def thaw(self) -> None:
+        if self.freezer is not None:
+            self._set_frozen(False)
+
+    def _set_frozen(self, frozen: bool) -> None:
+        if self._freezer_kind == "cgroup2":
+            _write(self.freezer / "cgroup.freeze", "1" if frozen else "0")
+        else:
+            _write(self.freezer / "freezer.state", "FROZEN" if frozen else "THAWED")
 
     def reset_peak(self) -> None:
         if self.memory is not None:
@@ -90,7 +135,15 @@ class EnvironmentCgroups:
         return found
 
     def kill_all(self, deadline_s: float = 5.0) -> None:
-        """SIGKILL everything in the groups until they are empty."""
+        """SIGKILL everything in the groups until they are empty (frozen or not)."""
+        if self.freezer is not None:
+            # Signal first, then thaw: the tasks die on waking and run none of their code.
+            for pid in self.procs():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.thaw()
         kill_until_gone(self.procs, deadline_s)
 
     def remove(self) -> None:
@@ -102,7 +155,7 @@ class EnvironmentCgroups:
 
 def sweep_stale() -> None:
     """Remove groups left by executor processes that died without cleaning up."""
-    for controller in ("memory", "pids"):
+    for controller in ("memory", "pids", "cpu", "freezer", _UNIFIED):
         parent = Path(CGROUP_V1, controller, PARENT)
         if not parent.is_dir():
             continue
@@ -114,7 +167,18 @@ def sweep_stale() -> None:
                         os.kill(int(pid), signal.SIGKILL)
                     except ProcessLookupError:
                         pass
+                for thaw, value in (("cgroup.freeze", "0"), ("freezer.state", "THAWED")):
+                    if (path / thaw).exists():
+                        _write(path / thaw, value)
                 _rmdir_retrying(path)
+
+
+def cpu_limits(memory_mb: int) -> tuple[int, int]:
+    """(cpu.shares, cpu.cfs_quota_us) for an environment of `memory_mb`: shares scale the
+    default 1024 (one vCPU) by memory / 1769 MB; the quota is max(1, memory / 1769) vCPUs."""
+    shares = max(2, memory_mb * 1024 // MB_PER_VCPU)
+    quota = max(CFS_PERIOD_US, memory_mb * CFS_PERIOD_US // MB_PER_VCPU)
+    return shares, quota
 
 
 def _alive(pid: int) -> bool:

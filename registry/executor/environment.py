@@ -60,6 +60,7 @@ class Environment:
         self._proc: subprocess.Popen | None = None
         self._user: SandboxUser | None = None
         self._cgroups: EnvironmentCgroups | None = None
+        self._stopped: set[int] = set()  # what SIGSTOP froze, without a freezer cgroup
         self._volume: TmpVolume | None = None
         self._server: RuntimeApiServer | None = None
         self._channel = RuntimeChannel()
@@ -87,6 +88,7 @@ class Environment:
         ready = self._channel.wait_ready(INIT_TIMEOUT_S)
         if self._channel.ready_at is not None:
             self._init_duration_ms = (self._channel.ready_at - begin) * 1000
+            self._freeze()  # a prewarmed environment waits frozen, like any idle one
             return None
         request_id = str(uuid.uuid4())
         if self._channel.init_error is not None:
@@ -138,11 +140,13 @@ class Environment:
             self._user = reserve_uid()
         uid = self._user.uid if self._user else None
         launcher = self._launchers.take(memory=plan.cgroup_memory, memsw=plan.memsw,
-                                        pids=plan.cgroup_pids)
+                                        pids=plan.cgroup_pids, freezer=plan.freezer,
+                                        cpu=plan.cgroup_cpu)
         self._proc, self._logs = launcher.proc, launcher.logs
         self._cgroups = launcher.cgroups if launcher.cgroups.dirs else None
         try:
             launcher.cgroups.limit_memory(spec.memory_mb)
+            launcher.cgroups.limit_cpu(spec.memory_mb)
             tmp_path = self._tmp_dir(uid)
             netns = plan.bwrap is not None and plan.netns
             listener = None if netns else listen_on_host()
@@ -318,8 +322,12 @@ class Environment:
             deadline_ms=int((time.time() + spec.timeout_s) * 1000), function_arn=spec.arn,
             trace_id=f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
             client_context=client_context)
+        self._thaw()
         self._channel.submit(invocation)
         answered = self._wait(invocation, deadline)
+        if answered:
+            # As on Lambda, nothing the function left running gets CPU until the next invocation.
+            self._freeze()
         duration_ms = min((time.monotonic() - begin) * 1000, spec.timeout_s * 1000)
         peak = self._peak()
         self._logs.drain()
@@ -409,6 +417,28 @@ class Environment:
                                 function_error="Unhandled", outcome=outcome, logs=logs,
                                 report=report, mechanisms=dict(self.mechanisms))
 
+    # ---- idle: frozen between invocations -----------------------------------------------------
+
+    def _freeze(self) -> None:
+        if self._cgroups is not None and self._cgroups.freezer is not None:
+            self._cgroups.freeze()
+        elif self._proc is not None:
+            self._stopped = processes.stop_all(self._members)
+
+    def _thaw(self) -> None:
+        if self._cgroups is not None and self._cgroups.freezer is not None:
+            self._cgroups.thaw()
+        else:
+            processes.continue_all(self._stopped)
+            self._stopped = set()
+
+    def _members(self) -> list[int]:
+        """The environment's processes when no freezer cgroup holds them: its uid's, else the
+        launcher's tree (complete under bwrap, whose pid namespace adopts every orphan)."""
+        if self._user is not None:
+            return processes.pids_of_uid(self._user.uid)
+        return processes.descendants(self._proc.pid)
+
     def _take_init_duration(self) -> float | None:
         if self._init_reported:
             return None
@@ -448,6 +478,8 @@ class Environment:
                         os.killpg(self._proc.pid, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
+                    if self._cgroups is not None:
+                        self._cgroups.thaw()  # the v1 freezer holds SIGKILL until a thaw
                 self._proc.wait()
                 if self._proc.stdin is not None:
                     self._proc.stdin.close()

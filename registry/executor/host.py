@@ -24,19 +24,27 @@ class HostCapabilities:
     loop_tmp: bool  # loop-mounted ext4 images can serve as /tmp
     enter_netns: bool  # we may enter a sandbox's network namespace to serve the Runtime API in it
     overlay: bool  # kernel overlayfs, to assemble /opt from layer extractions without copying
+    # How an idle environment is frozen: "cgroup2" (cgroup.freeze, usable beside v1 controllers),
+    # "cgroup1" (the v1 freezer), or None (the environment's processes get SIGSTOP instead).
+    cgroup_freezer: str | None = None
+    cgroup_cpu: bool = False  # cgroup v1 cpu controller: shares and a CFS quota per environment
 
     @classmethod
     def detect(cls) -> "HostCapabilities":
         return _detect()
 
     def without(self, *names: str) -> "HostCapabilities":
-        """A copy with the named mechanisms off: 'bwrap', 'cgroups', 'loop', 'netns', 'overlay'."""
+        """A copy with the named mechanisms off: 'bwrap', 'cgroups', 'freezer', 'loop', 'netns',
+        'overlay'."""
         off = {}
         for name in names:
             if name == "bwrap":
                 off.update(bwrap=None, enter_netns=False)
             elif name == "cgroups":
-                off.update(cgroup_memory=False, cgroup_memsw=False, cgroup_pids=False)
+                off.update(cgroup_memory=False, cgroup_memsw=False, cgroup_pids=False,
+                           cgroup_freezer=None, cgroup_cpu=False)
+            elif name == "freezer":
+                off.update(cgroup_freezer=None)
             elif name == "loop":
                 off.update(loop_tmp=False)
             elif name == "netns":
@@ -44,7 +52,8 @@ class HostCapabilities:
             elif name == "overlay":
                 off.update(overlay=False)
             else:
-                raise ValueError(f"unknown mechanism {name!r} (bwrap, cgroups, loop, netns, overlay)")
+                raise ValueError(f"unknown mechanism {name!r} "
+                                 "(bwrap, cgroups, freezer, loop, netns, overlay)")
         return dataclasses.replace(self, **off)
 
     @classmethod
@@ -69,7 +78,31 @@ def _detect() -> HostCapabilities:
         and shutil.which("mount") is not None,
         enter_netns=root,
         overlay=root and _has_filesystem("overlay"),
+        cgroup_freezer=_freezer(root),
+        cgroup_cpu=root and os.access(f"{CGROUP_V1}/cpu/cgroup.procs", os.W_OK)
+        and os.path.exists(f"{CGROUP_V1}/cpu/cpu.cfs_quota_us"),
     )
+
+
+def _freezer(root: bool) -> str | None:
+    if not root:
+        return None
+    # cgroup.freeze exists only in non-root cgroup2 groups, so probe with a throwaway one.
+    unified = f"{CGROUP_V1}/unified"
+    if os.access(f"{unified}/cgroup.procs", os.W_OK):
+        probe = f"{unified}/strata-probe-{os.getpid()}"
+        try:
+            os.mkdir(probe)
+            try:
+                if os.path.exists(f"{probe}/cgroup.freeze"):
+                    return "cgroup2"
+            finally:
+                os.rmdir(probe)
+        except OSError:
+            pass
+    if os.access(f"{CGROUP_V1}/freezer/cgroup.procs", os.W_OK):
+        return "cgroup1"
+    return None
 
 
 def _has_filesystem(name: str) -> bool:

@@ -22,9 +22,11 @@ from registry.executor.logs import LogPipe
 
 
 class Launcher:
-    def __init__(self, *, memory: bool, memsw: bool, pids: bool):
+    def __init__(self, *, memory: bool, memsw: bool, pids: bool, freezer: str | None = None,
+                 cpu: bool = False):
         self.name = f"{os.getpid()}-{uuid.uuid4().hex[:10]}"
-        self.cgroups = EnvironmentCgroups(self.name, memory=memory, memsw=memsw, pids=pids)
+        self.cgroups = EnvironmentCgroups(self.name, memory=memory, memsw=memsw, pids=pids,
+                                          freezer=freezer, cpu=cpu)
         self.logs = LogPipe()
         # bwrap reports the sandbox pid on info_fd and waits for a byte on block_fd: the fds
         # have the same numbers in the launcher, so they can be named in its script later.
@@ -89,18 +91,20 @@ class Launchers:
     """One spare launcher per cgroup shape, replaced in the background whenever one is taken."""
 
     def __init__(self):
-        self._spares: dict[tuple[bool, bool, bool], Launcher] = {}
-        self._preparing: set[tuple[bool, bool, bool]] = set()
+        self._spares: dict[tuple, Launcher] = {}
+        self._preparing: set[tuple] = set()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._closed = False
 
-    def take(self, *, memory: bool, memsw: bool, pids: bool) -> Launcher:
-        shape = (memory, memsw, pids)
+    def take(self, *, memory: bool, memsw: bool, pids: bool, freezer: str | None = None,
+             cpu: bool = False) -> Launcher:
+        shape = (memory, memsw, pids, freezer, cpu)
         with self._lock:
             spare = self._spares.pop(shape, None)
-        launcher = spare or Launcher(memory=memory, memsw=memsw, pids=pids)
-        if memory or pids:  # without cgroups there is nothing to win ahead of time
+        launcher = spare or Launcher(memory=memory, memsw=memsw, pids=pids, freezer=freezer,
+                                     cpu=cpu)
+        if memory or pids or freezer or cpu:  # without cgroups nothing is won ahead of time
             self._prepare(shape)
         return launcher
 
@@ -115,9 +119,9 @@ class Launchers:
         thread.start()
 
     def _make(self, shape) -> None:
-        memory, memsw, pids = shape
+        memory, memsw, pids, freezer, cpu = shape
         try:
-            launcher = Launcher(memory=memory, memsw=memsw, pids=pids)
+            launcher = Launcher(memory=memory, memsw=memsw, pids=pids, freezer=freezer, cpu=cpu)
         except (SandboxError, OSError):
             launcher = None
         with self._lock:

@@ -5,6 +5,11 @@ use up to `max_environments_per_spec` environments and otherwise wait for one to
 Idle environments are torn down after `idle_timeout_s`, except the `prewarm`ed ("provisioned")
 ones. Sandbox failures raise `SandboxError` (a `ServiceUnavailable`); everything the function
 does, including timeouts and OOM kills, comes back as an `InvocationResult`.
+
+An account (the account id in a spec's ARN) holds at most `max_environments_per_account` live
+environments across all its functions (`_make_room` is the one place that enforces it): past
+it, idle environments of the account's other specs are reclaimed, and when none is idle the
+invocation is refused with `ConcurrentInvocationLimitExceeded` (Lambda's 429), never queued.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import threading
 import time
 from pathlib import Path
 
+from registry.errors import ConcurrentInvocationLimitExceeded
 from registry.executor import cgroups
 from registry.executor.environment import Environment
 from registry.executor.errors import SandboxError
@@ -38,12 +44,19 @@ class _SpecEnvironments:
     def count(self) -> int:
         return len(self.idle) + len(self.busy) + self.starting
 
+    def reclaimable(self) -> list[Environment]:
+        """Idle environments beyond the provisioned ones, least recently used first."""
+        surplus = max(0, self.count - self.provisioned)
+        return sorted(self.idle, key=lambda e: e.last_used)[:surplus]
+
 
 class EnvironmentPool:
     def __init__(self, *, max_environments_per_spec: int = 4, idle_timeout_s: float = 300.0,
-                 host: HostCapabilities | None = None, workdir: Path | None = None):
+                 host: HostCapabilities | None = None, workdir: Path | None = None,
+                 max_environments_per_account: int | None = None):
         self.host = host if host is not None else HostCapabilities.from_env()
         self._max = max_environments_per_spec
+        self._max_per_account = max_environments_per_account
         self._idle_timeout = idle_timeout_s
         base = Path(workdir) if workdir else Path(tempfile.gettempdir())
         self._workdir = Path(tempfile.mkdtemp(prefix="strata-executor-", dir=base))
@@ -72,9 +85,12 @@ class EnvironmentPool:
         chosen = plan(spec, self.host)
         with self._cond:
             envs = self._specs.setdefault(spec, _SpecEnvironments())
-            envs.provisioned = count
             missing = max(0, min(count, self._max) - envs.count)
+            victims = self._make_room(spec, missing, f"provisioned concurrency of {count}")
+            envs.provisioned = count
             envs.starting += missing
+        for victim in victims:
+            victim.destroy()
         started = []
         try:
             for _ in range(missing):
@@ -136,9 +152,12 @@ class EnvironmentPool:
                         envs.busy.add(env)
                         return env
                 if envs.count < self._max:
+                    victims = self._make_room(spec, 1)
                     envs.starting += 1
                     break
                 self._cond.wait()
+        for victim in victims:
+            victim.destroy()
         try:
             chosen = plan(spec, self.host)
             env = Environment(spec, chosen, self._workdir, self._volumes, self._launchers)
@@ -151,6 +170,33 @@ class EnvironmentPool:
             envs.starting -= 1
             envs.busy.add(env)
         return env
+
+    def _make_room(self, spec: FunctionSpec, needed: int, purpose: str | None = None
+                   ) -> list[Environment]:
+        """Called with the lock held before `needed` new environments of `spec` start: the
+        idle environments of the account's other specs to destroy so that they fit, taken out
+        of the pool here. Raises ConcurrentInvocationLimitExceeded when they cannot fit."""
+        if self._max_per_account is None or needed <= 0:
+            return []
+        account = account_of(spec)
+        mine = [(s, e) for s, e in self._specs.items() if account_of(s) == account]
+        over = sum(e.count for _, e in mine) + needed - self._max_per_account
+        if over <= 0:
+            return []
+        candidates = sorted(((env, e) for s, e in mine if s != spec for env in e.reclaimable()),
+                            key=lambda pair: pair[0].last_used)
+        if len(candidates) < over:
+            if purpose is None:
+                raise ConcurrentInvocationLimitExceeded()
+            raise ConcurrentInvocationLimitExceeded(
+                f"{purpose} would pass the account's limit of {self._max_per_account} execution "
+                "environments")
+        victims = []
+        for env, envs in candidates[:over]:
+            envs.idle.remove(env)
+            victims.append(env)
+        self._cond.notify_all()  # waiters of those specs may start environments again
+        return victims
 
     def _release(self, spec: FunctionSpec, env: Environment) -> None:
         with self._cond:
@@ -182,3 +228,9 @@ class EnvironmentPool:
                             expired.append(env)
             for env in expired:
                 env.destroy()
+
+
+def account_of(spec: FunctionSpec) -> str:
+    """The account id in the spec's function ARN (arn:aws:lambda:region:account:function:...)."""
+    parts = spec.arn.split(":")
+    return parts[4] if len(parts) > 4 else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import Callable
+from typing import Callable, Iterable
 
 
 def descendants(pid: int) -> list[int]:
@@ -90,3 +90,40 @@ def kill_until_gone(pids: Callable[[], list[int]], deadline_s: float = 5.0) -> N
             except ProcessLookupError:
                 pass
         time.sleep(0.002)
+
+
+def stop_all(pids: Callable[[], list[int]], deadline_s: float = 0.5) -> set[int]:
+    """SIGSTOP whatever `pids()` lists until every listed process is stopped (a fork racing the
+    sweep is caught by the next round) or the deadline passes. Returns every pid it saw, for
+    `continue_all` (a stopped process cannot fork, so no other needs waking)."""
+    end = time.monotonic() + deadline_s
+    seen: set[int] = set()
+    while True:
+        listed = pids()
+        seen.update(listed)
+        running = [pid for pid in listed if _state(pid) not in ("T", "t", "Z", "X", None)]
+        if not running or time.monotonic() > end:
+            return seen
+        for pid in running:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.0005)
+
+
+def continue_all(pids: Iterable[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
+
+def _state(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            # The command name may hold spaces and parentheses; the state follows its last ')'.
+            return f.read().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return None

@@ -23,6 +23,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from registry.executor.cgroups import CFS_PERIOD_US, cpu_limits
 from registry.executor.errors import IsolationUnavailable, SandboxError
 from registry.executor.host import HostCapabilities
 from registry.executor.spec import FunctionSpec
@@ -43,6 +44,8 @@ class Plan:
     rlimit_memory: bool
     rlimit_nproc: bool
     overlay_opt: bool = False  # /opt is an overlay of spec.opt_layers
+    freezer: str | None = None  # "cgroup2" or "cgroup1" freezes idle environments; else SIGSTOP
+    cgroup_cpu: bool = False  # cgroup v1 cpu.shares and CFS quota by memory
 
     @property
     def uses_cgroups(self) -> bool:
@@ -88,7 +91,26 @@ class Plan:
             m["network"] = "host network (no network namespace available)"
         m["user"] = ("a fresh unprivileged uid, no capabilities" if self.drop_uid
                      else "the calling user")
+        m["idle"] = self._idle_mechanism()
+        if self.cgroup_cpu:
+            shares, quota = cpu_limits(spec.memory_mb)
+            m["cpu"] = (f"cgroup-v1 cpu.shares={shares}, CFS quota {quota / CFS_PERIOD_US:.2f} "
+                        "vCPU (hard)")
+        else:
+            m["cpu"] = "none: the host scheduler shares CPU per process"
         return m
+
+    def _idle_mechanism(self) -> str:
+        if self.freezer == "cgroup2":
+            return "cgroup2 freezer (cgroup.freeze) between invocations"
+        if self.freezer == "cgroup1":
+            return "cgroup-v1 freezer between invocations"
+        if self.drop_uid:
+            return "SIGSTOP of every process of the environment uid between invocations"
+        if self.bwrap:
+            return "SIGSTOP of the sandbox's pid namespace between invocations"
+        return ("SIGSTOP of the runtime's process tree between invocations (a process that "
+                "leaves the tree keeps running)")
 
 
 def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
@@ -109,6 +131,8 @@ def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
         rlimit_memory=not host.cgroup_memory,
         rlimit_nproc=not host.cgroup_pids and host.root,
         overlay_opt=bool(spec.opt_layers),
+        freezer=host.cgroup_freezer,
+        cgroup_cpu=host.cgroup_cpu,
     )
     if spec.opt_layers and not (bwrap and host.overlay):
         raise SandboxError("assembling /opt from layer directories needs root, overlayfs and "

@@ -90,7 +90,7 @@ def spec_for(bundle: Path, handler: str = "app.handler", runtime: str = PYTHON_R
 
 def _executor_cgroups() -> set[str]:
     found = set()
-    for controller in ("memory", "pids"):
+    for controller in ("memory", "pids", "cpu", "freezer", "unified"):
         parent = Path("/sys/fs/cgroup", controller, "strata-executor")
         if parent.is_dir():
             found |= {f"{controller}/{p.name}" for p in parent.iterdir() if p.is_dir()}
