@@ -15,6 +15,7 @@ from flask import Flask, g, request
 
 from registry.accounts import KeyDirectory, seed_dev_account
 from registry.api import errors, ext, functions, layers, sigv4
+from registry.api.admission import BodyAllowance
 from registry.api.context import Services, services
 from registry.api.requests import body_sha256
 from registry.archives import MAX_DIRECT_UPLOAD_BYTES
@@ -23,6 +24,7 @@ from registry.config import Settings
 from registry.db import Database
 from registry.events import EventQueue
 from registry.executor import EnvironmentPool
+from registry.front.limits import FrontLimits
 from registry.functions import FunctionService
 from registry.invoke import Invoker
 from registry.layers import LayerService
@@ -82,6 +84,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.dev:
         seed_dev_account(db, secret_box)
 
+    # What the server front (registry/front) needs from the app: its timeouts, and how much body
+    # a request may send, decided from its head before the body is read.
+    app.front_limits = FrontLimits(header_timeout=settings.header_timeout, body_timeout=settings.body_timeout)
+    app.body_allowance = BodyAllowance(
+        _API_PATH.match, app.extensions["strata"].keys.find, settings.region, app.config["MAX_CONTENT_LENGTH"]
+    )
     errors.register(app)
     app.before_request(_start_request)
     app.after_request(_finish_request)
@@ -114,7 +122,9 @@ def _share_one_malloc_arena() -> None:
 def _start_request():
     g.request_id = str(uuid.uuid4())
     if _API_PATH.match(request.path):
-        g.caller = sigv4.verify(_signed_request(), services().keys.find)
+        # The headers are checked before the body is read: an unsigned request costs no body.
+        credential = sigv4.check_headers(request.headers, services().keys.find, region=services().settings.region)
+        g.caller = sigv4.check_signature(_signed_request(), credential)
 
 
 def _finish_request(response):

@@ -13,6 +13,7 @@ from flask import g, request
 from registry import validation
 from registry.archives import ZipContent
 from registry.errors import InvalidParameterValue, InvalidRequestContent
+from registry.front.body import PrefetchedBody
 
 _BLOB_KEY = b'"ZipFile"'
 _SENTINEL = "\u0000strata-zip-file\u0000"
@@ -33,38 +34,47 @@ _HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="body-sha256")
 
 
 def raw_body() -> bytes | bytearray:
-    """The request body, read once into one buffer of Content-Length bytes and hashed as it
-    arrives (SigV4 signs the body's sha256). Going through werkzeug's get_data would hold the
-    body twice while copying it, which for a 67 MB publish is most of the server's peak memory."""
+    """The request body, hashed as it arrived (SigV4 signs the body's sha256). Under the server
+    front the body was read, and hashed, before the request reached this thread; otherwise it is
+    read here into one buffer that grows only as bytes arrive (a declared Content-Length is a
+    claim, not an allocation). Going through werkzeug's get_data would hold the body twice while
+    copying it, which for a 67 MB publish is most of the server's peak memory."""
     body = g.get("raw_body")
     if body is not None:
         return body
-    length = request.content_length
     stream = request.stream  # raises 413 above MAX_CONTENT_LENGTH
-    digest = hashlib.sha256()
-    if length is None:
-        body = stream.read()
-        digest.update(body)
-    else:
-        body = bytearray(length)
-        view, filled = memoryview(body), 0
-        # A large body is hashed on another thread while the next chunk is read (hashlib releases
-        # the GIL), which takes the hash off a publish's critical path.
-        hash_chunk = digest.update if length <= _CHUNK else (lambda chunk: _HASHER.submit(digest.update, chunk))
-        hashed = None
-        while filled < length:
-            chunk = stream.read(min(_CHUNK, length - filled))
-            if not chunk:
-                raise InvalidRequestContent(
-                    f"The request body ended after {filled} of its {length} bytes."
-                )
-            view[filled : filled + len(chunk)] = chunk
-            hashed = hash_chunk(chunk)
-            filled += len(chunk)
-        if hashed is not None:
-            hashed.result()
-    g.raw_body, g.raw_body_sha256 = body, digest.hexdigest()
+    prefetched = request.environ.get("wsgi.input")
+    if isinstance(prefetched, PrefetchedBody):
+        if prefetched.withheld:
+            raise InvalidRequestContent("The request body was not read: the request was refused from its headers.")
+        g.raw_body, g.raw_body_sha256 = prefetched.data, prefetched.sha256
+        return prefetched.data
+    body, g.raw_body_sha256 = _read_hashed(stream, request.content_length)
+    g.raw_body = body
     return body
+
+
+def _read_hashed(stream, length: int | None) -> tuple[bytearray, str]:
+    digest = hashlib.sha256()
+    body = bytearray()
+    # A large body is hashed on another thread while the next chunk is read (hashlib releases
+    # the GIL), which takes the hash off a publish's critical path.
+    small = length is not None and length <= _CHUNK
+    hashed = None
+    while length is None or len(body) < length:
+        chunk = stream.read(_CHUNK if length is None else min(_CHUNK, length - len(body)))
+        if not chunk:
+            break
+        body += chunk
+        if small:
+            digest.update(chunk)
+        else:
+            hashed = _HASHER.submit(digest.update, chunk)
+    if hashed is not None:
+        hashed.result()
+    if length is not None and len(body) < length:
+        raise InvalidRequestContent(f"The request body ended after {len(body)} of its {length} bytes.")
+    return body, digest.hexdigest()
 
 
 def body_sha256() -> str:

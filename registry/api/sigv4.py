@@ -39,13 +39,75 @@ class SignedRequest:
     payload_sha256: str  # hex digest of the body as received
 
 
+@dataclass(frozen=True)
+class Credential:
+    """What a request's signature headers claim, checked in everything but the signature itself:
+    the form, the scope, the date window and the key. Needs no body, so a server can refuse a
+    request before reading one."""
+
+    record: KeyRecord
+    date: str  # YYYYMMDD of the scope
+    region: str  # as scoped by the client
+    amz_date: str
+    signed_headers: str  # the SignedHeaders list as sent, ";"-separated
+    signature: str
+
+
 def verify(
     request: SignedRequest,
     find_key: Callable[[str], KeyRecord | None],
     *,
     now: datetime | None = None,
+    region: str | None = None,
 ) -> Caller:
-    authorization = request.headers.get("Authorization")
+    """The caller who signed `request`. With `region`, the credential scope must name it (a
+    signature made for another region is not valid here, as on AWS)."""
+    return check_signature(request, check_headers(request.headers, find_key, now=now, region=region))
+
+
+def check_headers(
+    headers: Mapping[str, str],
+    find_key: Callable[[str], KeyRecord | None],
+    *,
+    now: datetime | None = None,
+    region: str | None = None,
+) -> Credential:
+    """Every check of the signature headers that does not need the body (`headers` is a
+    case-insensitive mapping)."""
+    match = _authorization(headers)
+    access_key_id, date, scoped_region = _scope(match["credential"], region)
+    amz_date = headers.get("X-Amz-Date", "")
+    _check_request_time(amz_date, date, now or datetime.now(timezone.utc))
+    record = find_key(access_key_id)
+    if record is None:
+        raise UnrecognizedClient("The security token included in the request is invalid.")
+    if "host" not in match["signed"].split(";"):
+        raise InvalidSignature("The host header must be signed.")
+    return Credential(record, date, scoped_region, amz_date, match["signed"], match["signature"])
+
+
+def check_signature(request: SignedRequest, credential: Credential) -> Caller:
+    """The caller, once the signature over the whole request (body hash included) matches."""
+    string_to_sign = "\n".join(
+        [
+            ALGORITHM,
+            credential.amz_date,
+            f"{credential.date}/{credential.region}/{SERVICE}/aws4_request",
+            hashlib.sha256(_canonical_request(request, credential.signed_headers).encode()).hexdigest(),
+        ]
+    )
+    key = _signing_key(credential.record.secret_access_key, credential.date, credential.region)
+    expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, credential.signature):
+        raise InvalidSignature(
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your AWS Secret Access Key and signing method."
+        )
+    return credential.record.caller
+
+
+def _authorization(headers: Mapping[str, str]) -> re.Match:
+    authorization = headers.get("Authorization")
     if not authorization:
         raise MissingAuthenticationToken("Missing Authentication Token: sign the request with AWS SigV4.")
     match = _AUTH.fullmatch(authorization.strip())
@@ -54,51 +116,50 @@ def verify(
             "The Authorization header is not an AWS4-HMAC-SHA256 signature "
             "(Credential=..., SignedHeaders=..., Signature=...)."
         )
-    scope = match["credential"].split("/")
+    return match
+
+
+def _scope(credential: str, region: str | None) -> tuple[str, str, str]:
+    """ACCESS_KEY/DATE/REGION/lambda/aws4_request, split into its key, date and region."""
+    scope = credential.split("/")
     if len(scope) != 5 or scope[3] != SERVICE or scope[4] != "aws4_request":
         raise InvalidSignature(
             f"Credential should be scoped to a valid service and terminator: "
-            f"ACCESS_KEY/DATE/REGION/{SERVICE}/aws4_request, got {match['credential']!r}."
+            f"ACCESS_KEY/DATE/REGION/{SERVICE}/aws4_request, got {credential!r}."
         )
-    access_key_id, date, region = scope[0], scope[1], scope[2]
-    amz_date = request.headers.get("X-Amz-Date", "")
+    access_key_id, date, scoped_region = scope[0], scope[1], scope[2]
+    if region is not None and scoped_region != region:
+        raise InvalidSignature(
+            f"Credential should be scoped to a valid region. This endpoint serves {region}, "
+            f"not {scoped_region[:64]!r}."
+        )
+    return access_key_id, date, scoped_region
+
+
+def _check_request_time(amz_date: str, scope_date: str, now: datetime) -> None:
     request_time = _parse_amz_date(amz_date)
-    if amz_date[:8] != date:
-        raise InvalidSignature(f"Credential should be scoped to the date of X-Amz-Date ({amz_date[:8]}), not {date}.")
-    now = now or datetime.now(timezone.utc)
+    if amz_date[:8] != scope_date:
+        raise InvalidSignature(
+            f"Credential should be scoped to the date of X-Amz-Date ({amz_date[:8]}), not {scope_date}."
+        )
     if abs(now - request_time) > MAX_SKEW:
         raise InvalidSignature(
             f"Signature expired: {amz_date} is not within 15 minutes of the server time "
             f"{now.strftime('%Y%m%dT%H%M%SZ')}."
         )
-    record = find_key(access_key_id)
-    if record is None:
-        raise UnrecognizedClient("The security token included in the request is invalid.")
 
-    signed_headers = match["signed"].split(";")
-    if "host" not in signed_headers:
-        raise InvalidSignature("The host header must be signed.")
-    canonical = "\n".join(
+
+def _canonical_request(request: SignedRequest, signed_headers: str) -> str:
+    return "\n".join(
         [
             request.method.upper(),
             canonical_uri(request.raw_path),
             canonical_query(request.raw_query),
-            "".join(f"{h}:{_header_value(request.headers, h)}\n" for h in signed_headers),
-            match["signed"],
+            "".join(f"{h}:{_header_value(request.headers, h)}\n" for h in signed_headers.split(";")),
+            signed_headers,
             request.payload_sha256,
         ]
     )
-    string_to_sign = "\n".join(
-        [ALGORITHM, amz_date, f"{date}/{region}/{SERVICE}/aws4_request", hashlib.sha256(canonical.encode()).hexdigest()]
-    )
-    key = _signing_key(record.secret_access_key, date, region)
-    expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, match["signature"]):
-        raise InvalidSignature(
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your AWS Secret Access Key and signing method."
-        )
-    return record.caller
 
 
 def canonical_uri(raw_path: str) -> str:

@@ -79,7 +79,8 @@ class _Gunicorn:
                 self.cfg.set("bind", options["bind"])
                 self.cfg.set("workers", options["workers"])
                 self.cfg.set("threads", options["threads"])
-                self.cfg.set("worker_class", "gthread")
+                # Reads whole requests on its event loop, so slow or stalled clients hold no thread.
+                self.cfg.set("worker_class", "registry.front.worker.FrontWorker")
                 self.cfg.set("accesslog", None)
                 self.cfg.set("timeout", 900)
                 self.cfg.set("graceful_timeout", 5)

@@ -1,0 +1,20 @@
+"""The timeouts and caps the front holds every connection to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FrontLimits:
+    # A request's line and headers must be complete this many seconds after the connection opens
+    # (or after the first byte of a later request on a kept-alive connection).
+    header_timeout: float = 10.0
+    # The longest a request body, or the client's reading of a response, may go without progress.
+    body_timeout: float = 30.0
+    # The longest a request's line and headers may be; far above what any SDK sends.
+    max_head_bytes: int = 64 * 1024
+    # The body a request may declare when the application says nothing about it.
+    default_body_bytes: int = 64 * 1024 * 1024
+    # How long a closing connection is drained, so the peer reads the last answer rather than a reset.
+    linger: float = 2.0

@@ -1,0 +1,314 @@
+"""A gunicorn worker whose event loop, not a request thread, reads every request.
+
+gunicorn's gthread worker hands a connection to a request thread as soon as it is readable, and
+the thread then blocks until the client has sent the whole request: a few clients that never
+finish their headers, or that declare a large body and stall, hold every thread. Here the
+worker's selector loop reads the head and then the body of each request without blocking, under
+the deadlines of `FrontLimits`, and submits only complete requests to the thread pool. Between
+head and body the application's `body_allowance(method, path, headers)` (run on a small pool of
+its own, as it may look a key up in the database) says how many body bytes it will accept: a
+request declaring more, or one it refuses outright, is answered without its body being read, and
+its connection is closed.
+
+Process management, the thread pool, request handling and error pages stay gunicorn's.
+Plain-text HTTP/1.x only: terminate TLS in front of it.
+
+    gunicorn app:app --worker-class registry.front.worker.FrontWorker
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import selectors
+import socket
+import time
+from concurrent import futures
+from functools import partial
+
+from gunicorn import http, util
+from gunicorn.http.body import ChunkedReader, LengthReader
+from gunicorn.http.errors import InvalidChunkSize, LimitRequestHeaders
+from gunicorn.http.message import Request
+from gunicorn.http.unreader import IterUnreader
+from gunicorn.workers.gthread import ThreadWorker
+
+from registry.front.body import BodyError, ChunkedBody, LengthBody, PrefetchedBody
+from registry.front.limits import FrontLimits
+
+_HEAD_RECV = 64 * 1024
+_BODY_RECV = 1024 * 1024
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_TIMEOUT_ANSWER = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+
+
+class Stage(enum.Enum):
+    HEAD = "reading the request line and headers"
+    ADMISSION = "waiting for the application to admit the body"
+    BODY = "reading the body"
+    APP = "with a request thread"
+    LINGER = "draining before close"
+    CLOSED = "closed"
+
+
+class Connection:
+    """One client connection and where its current request stands."""
+
+    def __init__(self, sock: socket.socket, client, server, deadline: float):
+        self.sock = sock
+        self.client = client
+        self.server = server
+        self.stage = Stage.HEAD
+        self.deadline = deadline
+        self.buffer = bytearray()  # received, not yet part of a request
+        self.idle = False  # kept alive, with no byte of a next request yet
+        self.watched = False
+        self.requests = 0
+        self.request: Request | None = None
+        self.body: LengthBody | ChunkedBody | None = None
+
+
+class FrontWorker(ThreadWorker):
+    @classmethod
+    def check_config(cls, cfg, log):
+        super().check_config(cfg, log)
+        if cfg.is_ssl:
+            raise RuntimeError("The front worker serves plain HTTP: terminate TLS in a proxy in front of it.")
+
+    def run(self):
+        self._limits = getattr(self.wsgi, "front_limits", None) or FrontLimits()
+        self._allowance = getattr(self.wsgi, "body_allowance", None)
+        self._admission = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="front-admission")
+        self._connections: set[Connection] = set()
+        try:
+            super().run()
+        finally:
+            self._admission.shutdown(wait=False)
+
+    # -- the event loop's side ------------------------------------------------------------------
+
+    def accept(self, listener):
+        try:
+            sock, client = listener.accept()
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        sock.setblocking(False)
+        self.nr_conns += 1
+        conn = Connection(sock, client, listener.getsockname(), time.monotonic() + self._limits.header_timeout)
+        self._connections.add(conn)
+        self._watch(conn)
+
+    def murder_pending(self):
+        """Closes connections past their deadline (called by the loop about once a second)."""
+        super().murder_pending()
+        now = time.monotonic()
+        for conn in list(self._connections):
+            if conn.stage is Stage.LINGER and conn.deadline <= now:
+                self._close(conn)
+            elif conn.stage is Stage.HEAD and conn.idle and not self.alive:
+                self._close(conn)
+            elif conn.stage in (Stage.HEAD, Stage.BODY) and conn.deadline <= now:
+                if not conn.idle:
+                    self._send_quietly(conn, _TIMEOUT_ANSWER)
+                self._linger(conn)
+
+    def _on_readable(self, conn: Connection, _fileobj) -> None:
+        size = _HEAD_RECV
+        if conn.stage is Stage.BODY:
+            size = min(_BODY_RECV, max(conn.body.wanted(), 1))
+        try:
+            chunk = conn.sock.recv(size)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close(conn)
+            return
+        if not chunk:
+            self._close(conn)
+        elif conn.stage is Stage.HEAD:
+            conn.buffer += chunk
+            self._advance_head(conn)
+        elif conn.stage is Stage.BODY:
+            self._advance_body(conn, chunk)
+        # LINGER: what arrives is discarded
+
+    def _advance_head(self, conn: Connection) -> None:
+        if conn.idle:
+            conn.idle = False
+            conn.deadline = time.monotonic() + self._limits.header_timeout
+        end = conn.buffer.find(b"\r\n\r\n")
+        if end < 0 or end + 4 > self._limits.max_head_bytes:
+            if len(conn.buffer) > self._limits.max_head_bytes:
+                self._answer_error(conn, LimitRequestHeaders("request line and headers too large"))
+            return
+        head = bytes(conn.buffer[: end + 4])
+        del conn.buffer[: end + 4]
+        conn.requests += 1
+        try:
+            request = Request(self.cfg, IterUnreader([head]), conn.client, conn.requests)
+        except Exception as error:  # gunicorn's parse errors, answered by its error pages
+            self._answer_error(conn, error)
+            return
+        conn.request = request
+        reader = request.body.reader
+        # Without Content-Length or chunked framing a request has no body (RFC 9112 6.3).
+        has_body = isinstance(reader, ChunkedReader) or (isinstance(reader, LengthReader) and reader.length > 0)
+        if not has_body:
+            self._dispatch(conn, PrefetchedBody())
+            return
+        declared = reader.length if isinstance(reader, LengthReader) else None
+        self._unwatch(conn)
+        conn.stage = Stage.ADMISSION
+        admitted = self._admission.submit(self._body_allowance, request)
+        admitted.add_done_callback(
+            lambda future: self.method_queue.defer(self._on_admitted, conn, declared, future)
+        )
+
+    def _body_allowance(self, request: Request) -> int:
+        if self._allowance is None:
+            return self._limits.default_body_bytes
+        return self._allowance(request.method, request.path, request.headers)
+
+    def _on_admitted(self, conn: Connection, declared: int | None, future: futures.Future) -> None:
+        if conn.stage is not Stage.ADMISSION:
+            return
+        try:
+            allowed = future.result()
+        except Exception:
+            self.log.exception("Admitting a request body failed")
+            allowed = 0
+        if allowed <= 0 or (declared is not None and declared > allowed):
+            conn.request.force_close()
+            self._dispatch(conn, PrefetchedBody(withheld=True))
+            return
+        if conn.request._expected_100_continue and not self._send_quietly(conn, _CONTINUE):
+            self._close(conn)
+            return
+        conn.request._expected_100_continue = False
+        conn.body = LengthBody(declared) if declared is not None else ChunkedBody(allowed)
+        conn.stage = Stage.BODY
+        pending, conn.buffer = bytes(conn.buffer), bytearray()
+        self._advance_body(conn, pending)
+
+    def _advance_body(self, conn: Connection, chunk: bytes) -> None:
+        try:
+            rest = conn.body.feed(chunk)
+        except BodyError as error:
+            self._answer_error(conn, InvalidChunkSize(str(error)))
+            return
+        conn.deadline = time.monotonic() + self._limits.body_timeout
+        if not conn.body.complete:
+            self._watch(conn)
+            return
+        conn.buffer[:0] = rest
+        body, conn.body = conn.body, None
+        self._dispatch(conn, PrefetchedBody(body.data, body.sha256()))
+
+    def _dispatch(self, conn: Connection, body: PrefetchedBody) -> None:
+        self._unwatch(conn)
+        conn.stage = Stage.APP
+        request = conn.request
+        # Answered here, or not at all: the front has already read (or refused) the body.
+        request._expected_100_continue = False
+        request.body = body
+        served = self.tpool.submit(self._serve, conn, request)
+        served.add_done_callback(lambda future: self.method_queue.defer(self._on_served, conn, future))
+
+    def _answer_error(self, conn: Connection, error: Exception) -> None:
+        self._unwatch(conn)
+        conn.stage = Stage.APP
+        answered = self.tpool.submit(self._write_error, conn, error)
+        answered.add_done_callback(lambda future: self.method_queue.defer(self._on_served, conn, future))
+
+    def _on_served(self, conn: Connection, future: futures.Future) -> None:
+        keep_alive = not future.cancelled() and future.exception() is None and future.result()
+        conn.request = None
+        if not (keep_alive and self.alive):
+            self._linger(conn)
+            return
+        try:
+            conn.sock.setblocking(False)
+        except OSError:
+            self._close(conn)
+            return
+        conn.stage = Stage.HEAD
+        if conn.buffer:
+            conn.deadline = time.monotonic() + self._limits.header_timeout
+            self._advance_head(conn)
+        else:
+            conn.idle = True
+            conn.deadline = time.monotonic() + self.cfg.keepalive
+        if conn.stage is Stage.HEAD:
+            self._watch(conn)
+
+    def _linger(self, conn: Connection) -> None:
+        """Half-closes, then drains what the client still sends for a moment: closing with unread
+        bytes would reset the connection and could destroy the answer before the client reads it."""
+        if conn.stage is Stage.CLOSED:
+            return
+        try:
+            conn.sock.setblocking(False)
+            conn.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._close(conn)
+            return
+        conn.stage = Stage.LINGER
+        conn.deadline = time.monotonic() + self._limits.linger
+        conn.buffer = bytearray()
+        self._watch(conn)
+
+    def _close(self, conn: Connection) -> None:
+        if conn.stage is Stage.CLOSED:
+            return
+        self._unwatch(conn)
+        conn.stage = Stage.CLOSED
+        self._connections.discard(conn)
+        self.nr_conns -= 1
+        util.close(conn.sock)
+
+    def _watch(self, conn: Connection) -> None:
+        if not conn.watched:
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+            conn.watched = True
+
+    def _unwatch(self, conn: Connection) -> None:
+        if conn.watched:
+            try:
+                self.poller.unregister(conn.sock)
+            except (KeyError, ValueError, OSError):
+                pass
+            conn.watched = False
+
+    def _send_quietly(self, conn: Connection, data: bytes) -> bool:
+        """A few bytes the socket's empty send buffer takes at once; False when it cannot."""
+        try:
+            return conn.sock.send(data) == len(data)
+        except OSError:
+            return False
+
+    # -- the request threads' side --------------------------------------------------------------
+
+    def _serve(self, conn: Connection, request: Request) -> bool:
+        """Runs the application on a complete request; whether the connection may be kept."""
+        try:
+            # A client that stops reading the answer must not hold this thread for long.
+            conn.sock.settimeout(self._limits.body_timeout)
+            return self.handle_request(request, conn)
+        except StopIteration:
+            pass
+        except OSError as error:
+            if error.errno not in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN):
+                self.log.debug("Socket error serving a request: %s", error)
+        except Exception as error:
+            self.handle_error(request, conn.sock, conn.client, error)
+        return False
+
+    def _write_error(self, conn: Connection, error: Exception) -> bool:
+        try:
+            conn.sock.settimeout(self._limits.body_timeout)
+            self.handle_error(conn.request, conn.sock, conn.client, error)
+        except OSError:
+            pass
+        return False
