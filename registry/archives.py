@@ -11,9 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from registry.errors import InvalidParameterValue, RequestTooLarge
+from registry.uploads import check_upload_key
 from registry.zips import ZipLimits, ZipSummary, check_zip
 from storage.base import BlobStore
-from storage.errors import BlobNotFound, Unsupported
+from storage.errors import BlobNotFound, InvalidKey, Unsupported
 from storage.streams import copy_hashing
 
 MAX_DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -42,16 +43,19 @@ def code_sha256(digest: str) -> str:
 
 
 def store_archive(
-    store: BlobStore, content: ZipContent, *, label: str, limits: ZipLimits, keep: bool = True
+    store: BlobStore, content: ZipContent, *, account_id: str, label: str, limits: ZipLimits,
+    keep: bool = True,
 ) -> StoredArchive:
     """Check the archive (registry.zips) and store it; an archive that fails the check is never
     visible in the store. `label` names it in error messages ("layer numpy"). Without `keep` it
-    is checked and measured only, and nothing is written (a DryRun)."""
+    is checked and measured only, and nothing is written (a DryRun). An S3 object is read only
+    from `account_id`'s upload prefix (registry.uploads)."""
     if content.zip_file is not None:
         return _store_bytes(store, content.zip_file, label, limits, keep)
+    check_upload_key(content.s3_key, account_id)
     try:
         stream, size = store.open_object(content.s3_bucket, content.s3_key)
-    except (BlobNotFound, Unsupported) as error:
+    except (BlobNotFound, Unsupported, InvalidKey) as error:
         raise InvalidParameterValue(f"Cannot read s3://{content.s3_bucket}/{content.s3_key}: {error}") from None
     if size > limits.max_unzipped_bytes:
         stream.close()

@@ -137,7 +137,9 @@ class FunctionService:
                 )
         config = {**function_settings.DEFAULTS, **function_settings.check(settings)}
         records = self._attach(caller, layers or [], config)
-        stored = store_archive(self._store, code, label=f"function {ref.name}", limits=self._limits)
+        stored = store_archive(
+            self._store, code, account_id=caller.account_id, label=f"function {ref.name}", limits=self._limits
+        )
         function_layers.check_total_size(stored.unzipped_size, records)
         if tags is not None and not (
             isinstance(tags, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
@@ -184,7 +186,8 @@ class FunctionService:
         changes = function_settings.check({"architectures": architectures})
         current = self.get(caller, replace(ref, qualifier=None))
         stored = store_archive(
-            self._store, code, label=f"function {ref.name}", limits=self._limits, keep=not dry_run
+            self._store, code, account_id=caller.account_id, label=f"function {ref.name}",
+            limits=self._limits, keep=not dry_run,
         )
         config = {**current.config, **changes}
         if changes:

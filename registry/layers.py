@@ -124,7 +124,9 @@ class LayerService:
         runtimes = validation.check_runtimes(compatible_runtimes)
         architectures = validation.check_architectures(compatible_architectures)
 
-        stored = store_archive(self._store, content, label=f"layer {ref.name}", limits=self._limits)
+        stored = store_archive(
+            self._store, content, account_id=caller.account_id, label=f"layer {ref.name}", limits=self._limits
+        )
         now = datetime.now(timezone.utc)
         with self._db.write() as session:
             self._check_quota(session, caller.account_id, stored.size)

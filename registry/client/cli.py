@@ -218,7 +218,7 @@ def lock(requirements, requirement_files, runtime, arch, output, endpoint_url, r
 )
 @click.option("--description")
 @click.option("--license", "license_info", help="License text or SPDX identifier.")
-@click.option("--s3-bucket", help="Bucket to upload through when the zip is over the 50 MB direct-upload limit.")
+@click.option("--s3-bucket", help="Bucket to upload through when the zip is over the 50 MB direct-upload limit (staged under uploads/ACCOUNT-ID/, removed after the publish).")
 @click.option("--json", "as_json", is_flag=True, help="Print the PublishLayerVersion response as JSON.")
 @_connection_options
 @_fail_cleanly

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import re
 import tempfile
+import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,10 @@ from registry.client.zipdir import zip_directory
 
 # AWS's limit for a zip sent inline (base64 in the JSON body); bigger ones go through S3.
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
+# The server publishes from S3 only keys under the caller's own upload prefix (its documented
+# contract); on AWS any key of a readable bucket works, so the same layout serves both.
+UPLOAD_PREFIX = "uploads/{account_id}/"
+_FUNCTION_ARN_ACCOUNT = re.compile(r"arn:[\w-]+:lambda:[\w-]*:(\d{12}):function:")
 
 
 @dataclass(frozen=True)
@@ -42,23 +48,7 @@ def publish(
         zip_path = _as_zip(path, Path(tmp))
         sha256 = sha256_file(zip_path)
         size = zip_path.stat().st_size
-        if size <= direct_upload_limit:
-            content = {"ZipFile": zip_path.read_bytes()}
-        elif s3_bucket:
-            key = f"strata-publish/{spec.name}/{sha256}.zip"
-            s3 = s3_client_factory()
-            try:
-                with open(zip_path, "rb") as body:
-                    s3.put_object(Bucket=s3_bucket, Key=key, Body=body, ContentLength=size)
-            except (BotoClientError, BotoCoreError) as exc:
-                raise translate_error(exc, f"upload of {path} to s3://{s3_bucket}/{key}") from None
-            content = {"S3Bucket": s3_bucket, "S3Key": key}
-        else:
-            raise ClientError(
-                f"{path}: the zip is {size / 2**20:.1f} MB, over the {direct_upload_limit / 2**20:.0f} MB "
-                "direct-upload limit; pass --s3-bucket BUCKET (a bucket the server reads layers from)"
-            )
-        kwargs = {"LayerName": spec.name, "Content": content}
+        kwargs = {"LayerName": spec.name}
         optional = {
             "Description": spec.description,
             "LicenseInfo": spec.license_info,
@@ -66,10 +56,30 @@ def publish(
             "CompatibleArchitectures": list(spec.architectures) or None,
         }
         kwargs.update({k: v for k, v in optional.items() if v is not None})
-        try:
-            response = client.publish_layer_version(**kwargs)
-        except (BotoClientError, BotoCoreError) as exc:
-            raise translate_error(exc, f"publish of {path} as {spec.name}") from None
+        if size <= direct_upload_limit:
+            response = _publish(client, path, spec, {**kwargs, "Content": {"ZipFile": zip_path.read_bytes()}})
+        elif s3_bucket:
+            prefix = UPLOAD_PREFIX.format(account_id=account_id(client))
+            key = f"{prefix}{spec.name}/{sha256}-{uuid.uuid4().hex[:12]}.zip"
+            s3 = s3_client_factory()
+            try:
+                with open(zip_path, "rb") as body:
+                    s3.put_object(Bucket=s3_bucket, Key=key, Body=body, ContentLength=size)
+            except (BotoClientError, BotoCoreError) as exc:
+                raise translate_error(exc, f"upload of {path} to s3://{s3_bucket}/{key}") from None
+            # The published version keeps its own copy: the staged object is only a vehicle, and
+            # is removed whether or not the publish took it.
+            try:
+                response = _publish(client, path, spec, {**kwargs, "Content": {"S3Bucket": s3_bucket, "S3Key": key}})
+            except BaseException:
+                _remove_staged(s3, s3_bucket, key, quiet=True)
+                raise
+            _remove_staged(s3, s3_bucket, key)
+        else:
+            raise ClientError(
+                f"{path}: the zip is {size / 2**20:.1f} MB, over the {direct_upload_limit / 2**20:.0f} MB "
+                "direct-upload limit; pass --s3-bucket BUCKET (a bucket the server reads layers from)"
+            )
     expected = base64.b64encode(bytes.fromhex(sha256)).decode()
     reported = (response.get("Content") or {}).get("CodeSha256")
     if reported != expected:
@@ -79,6 +89,46 @@ def publish(
         )
     response.pop("ResponseMetadata", None)
     return response
+
+
+def _publish(client, path: Path, spec: LayerSpec, kwargs: dict) -> dict:
+    try:
+        return client.publish_layer_version(**kwargs)
+    except (BotoClientError, BotoCoreError) as exc:
+        raise translate_error(exc, f"publish of {path} as {spec.name}") from None
+
+
+def _remove_staged(s3, bucket: str, key: str, *, quiet: bool = False) -> None:
+    try:
+        s3.delete_object(Bucket=bucket, Key=key)
+    except (BotoClientError, BotoCoreError) as exc:
+        if not quiet:  # else the publish's own failure is the one to report
+            raise translate_error(exc, f"removal of the staged s3://{bucket}/{key} after the publish") from None
+
+
+def account_id(client) -> str:
+    """The caller's account id, which names its upload prefix.
+
+    No Lambda operation returns it as such, but a function's ARN holds it and a GetFunction of a
+    function that does not exist answers with that ARN (AWS, moto and Strata alike); a name no
+    one would choose makes that the answer.
+    """
+    probe = f"strata-account-probe-{uuid.uuid4().hex}"
+    try:
+        found = client.get_function(FunctionName=probe)["Configuration"]["FunctionArn"]
+    except BotoClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise translate_error(exc, "finding your account id") from None
+        found = exc.response.get("Error", {}).get("Message", "")
+    except BotoCoreError as exc:
+        raise translate_error(exc, "finding your account id") from None
+    match = _FUNCTION_ARN_ACCOUNT.search(found)
+    if match is None:
+        raise ClientError(
+            "cannot tell your account id from the server's answers, which names the upload prefix "
+            f"(uploads/ACCOUNT-ID/) to stage the zip under: {found[:200]}"
+        )
+    return match[1]
 
 
 def _as_zip(path: Path, tmp: Path) -> Path:

@@ -166,18 +166,20 @@ def test_publish__twenty_concurrent_publishes_get_one_to_twenty(strata_server, a
     assert sorted(versions) == list(range(1, 21))
 
 
-def test_publish__s3_content_from_the_configured_bucket(lam, strata_server):
+def test_publish__s3_content_from_the_configured_bucket(lam, strata_server, account):
+    prefix = f"uploads/{account.account_id}/"
     if strata_server.backend != "pg-s3":
         with pytest.raises(lam.exceptions.InvalidParameterValueException) as refused:
-            lam.publish_layer_version(LayerName="s3", Content={"S3Bucket": "any-bucket", "S3Key": "l.zip"})
+            lam.publish_layer_version(LayerName="s3", Content={"S3Bucket": "any-bucket", "S3Key": f"{prefix}l.zip"})
         assert "STRATA_STORAGE=s3" in refused.value.response["Error"]["Message"]
         return
     data = make_zip({"python/big.py": "BIG = 1\n" * 1000})
     s3 = strata_server.s3_client()
     bucket = strata_server.env["STRATA_S3_BUCKET"]
-    s3.put_object(Bucket=bucket, Key="uploads/big.zip", Body=data)
-    out = lam.publish_layer_version(LayerName="s3", Content={"S3Bucket": bucket, "S3Key": "uploads/big.zip"})
+    s3.put_object(Bucket=bucket, Key=f"{prefix}big.zip", Body=data)
+    out = lam.publish_layer_version(LayerName="s3", Content={"S3Bucket": bucket, "S3Key": f"{prefix}big.zip"})
     assert out["Content"]["CodeSize"] == len(data)
     assert download(lam.get_layer_version(LayerName="s3", VersionNumber=1)["Content"]["Location"]) == data
-    with pytest.raises(lam.exceptions.InvalidParameterValueException):
-        lam.publish_layer_version(LayerName="s3", Content={"S3Bucket": bucket, "S3Key": "uploads/missing.zip"})
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as missing:
+        lam.publish_layer_version(LayerName="s3", Content={"S3Bucket": bucket, "S3Key": f"{prefix}missing.zip"})
+    assert "does not exist" in missing.value.response["Error"]["Message"]

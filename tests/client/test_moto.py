@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from registry.client.publish import LayerSpec, publish
+from registry.client.publish import LayerSpec, account_id, publish
 from registry.client.connection import Connection, lambda_client, s3_client
 from registry.client.zipdir import zip_directory
 from tests.client.conftest import make_cli
@@ -74,8 +74,31 @@ def test_moto__publish_over_the_direct_limit_goes_through_s3(s3_server, layer_di
     zip_directory(layer_dir, tmp_path / "expected.zip")
     expected = base64.b64encode(hashlib.sha256((tmp_path / "expected.zip").read_bytes()).digest()).decode()
     assert response["Content"]["CodeSha256"] == expected
-    keys = [o["Key"] for o in s3_client(conn).list_objects_v2(Bucket=bucket)["Contents"]]
-    assert keys == [f"strata-publish/{response['LayerArn'].rsplit(':', 1)[1]}/{hashlib.sha256((tmp_path / 'expected.zip').read_bytes()).hexdigest()}.zip"]
+    assert s3_client(conn).list_objects_v2(Bucket=bucket)["KeyCount"] == 0, "the staged zip is removed"
+
+
+def test_moto__the_account_id_naming_the_upload_prefix_is_found_through_the_lambda_api(s3_server, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
+    conn = Connection(endpoint_url=s3_server.url, region=s3_server.region)
+    assert account_id(lambda_client(conn)) == response_account(lambda_client(conn))
+
+
+def response_account(client) -> str:
+    """The account moto serves, read from an ARN of a real resource."""
+    name = _unique("acct")
+    client.publish_layer_version(LayerName=name, Content={"ZipFile": _tiny_zip()})
+    return client.list_layer_versions(LayerName=name)["LayerVersions"][0]["LayerVersionArn"].split(":")[4]
+
+
+def _tiny_zip() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("python/t.py", "T = 1\n")
+    return buffer.getvalue()
 
 
 def test_moto__over_the_limit_without_a_bucket_says_what_to_pass(s3_server, layer_dir):

@@ -81,3 +81,7 @@ def test_publish__over_the_direct_limit_goes_through_the_servers_bucket(strata_s
     assert response["Version"] == 1
     cli("install", "via-s3==1", "-t", tmp_path / "site")
     assert snapshot(tmp_path / "site") == snapshot(src)
+    listed = strata_server.s3_client().list_objects_v2(
+        Bucket=strata_server.env["STRATA_S3_BUCKET"], Prefix=f"uploads/{account.account_id}/"
+    )
+    assert listed["KeyCount"] == 0, "the staged zip is removed after the publish"

@@ -100,7 +100,7 @@ def test_update_function_code__invalid_zip_is_refused_and_nothing_changes(lam):
     assert lam.get_function_configuration(FunctionName="unharmed")["RevisionId"] == first["RevisionId"]
 
 
-def test_update_function_code__dry_run_checks_and_answers_but_stores_and_changes_nothing(lam, strata_server):
+def test_update_function_code__dry_run_checks_and_answers_but_stores_and_changes_nothing(lam, strata_server, account):
     first = create(lam, "rehearsed")
     newer = handler_zip("def handler(e, c):\n    return 3\n")
     digest = hashlib.sha256(newer).hexdigest()
@@ -112,8 +112,9 @@ def test_update_function_code__dry_run_checks_and_answers_but_stores_and_changes
         lam.update_function_code(FunctionName="rehearsed", ZipFile=b"PK\x03\x04 not a zip at all", DryRun=True)
     if strata_server.backend == "pg-s3":
         bucket = strata_server.env["STRATA_S3_BUCKET"]
-        strata_server.s3_client().put_object(Bucket=bucket, Key="uploads/rehearsed.zip", Body=newer)
-        out = lam.update_function_code(FunctionName="rehearsed", S3Bucket=bucket, S3Key="uploads/rehearsed.zip", DryRun=True)
+        key = f"uploads/{account.account_id}/rehearsed.zip"
+        strata_server.s3_client().put_object(Bucket=bucket, Key=key, Body=newer)
+        out = lam.update_function_code(FunctionName="rehearsed", S3Bucket=bucket, S3Key=key, DryRun=True)
         assert out["CodeSize"] == len(newer)
         assert not strata_server.store().exists(digest)
 
