@@ -1,0 +1,72 @@
+"""Which S3Key a publish may read: only a plain key under the caller's own upload prefix."""
+
+from __future__ import annotations
+
+import pytest
+
+from registry.errors import AccessDenied, InvalidParameterValue
+from registry.uploads import check_upload_key, upload_prefix
+
+OWN, OTHER = "111111111111", "222222222222"
+
+
+def test_upload_prefix__is_named_by_the_account_id():
+    assert upload_prefix(OWN) == f"uploads/{OWN}/"
+
+
+@pytest.mark.parametrize("key", [f"uploads/{OWN}/layer.zip", f"uploads/{OWN}/team/numpy/1.26 (x86).zip"])
+def test_keys_under_the_own_prefix__pass(key):
+    check_upload_key(key, OWN)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        f"uploads/{OTHER}/layer.zip",  # another account's upload
+        f"uploads/{OWN}",  # the prefix without an object under it
+        f"uploads/{OWN}x/layer.zip",  # an id that merely starts like the caller's
+        f"uploads/{OTHER[:-1]}/layer.zip",
+        f"Uploads/{OWN}/layer.zip",
+        "blobs/sha256/ab/" + "ab" * 32,  # Strata's own blob of a layer
+        "staging/" + "0" * 32,
+        "layer.zip",
+    ],
+)
+def test_keys_outside_the_own_prefix__are_access_denied(key):
+    with pytest.raises(AccessDenied, match=f"uploads/{OWN}/"):
+        check_upload_key(key, OWN)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        f"/uploads/{OWN}/layer.zip",
+        f"./uploads/{OWN}/layer.zip",
+        f"uploads/{OWN}/./layer.zip",
+        f"uploads/{OWN}/../{OTHER}/layer.zip",
+        f"uploads/{OWN}//layer.zip",
+        f"uploads/{OWN}/dir/",
+        "./blobs/sha256/..",
+        "../blobs/sha256/ab/" + "ab" * 32,
+        f"uploads/{OWN}/..",
+    ],
+)
+def test_keys_with_empty_dot_or_dotdot_segments__are_invalid(key):
+    with pytest.raises(InvalidParameterValue, match="S3Key"):
+        check_upload_key(key, OWN)
+
+
+@pytest.mark.parametrize("char", ["\x00", "\n", "\r", "\x1f", "\x7f", "\\"])
+def test_keys_with_control_characters_or_backslashes__are_invalid(char):
+    with pytest.raises(InvalidParameterValue, match="control characters or backslashes"):
+        check_upload_key(f"uploads/{OWN}/a{char}b.zip", OWN)
+
+
+def test_a_refusal_does_not_depend_on_the_object_existing():
+    # Judged on the key alone: no store is involved, so nothing tells whether it exists.
+    with pytest.raises(AccessDenied) as first:
+        check_upload_key(f"uploads/{OTHER}/exists.zip", OWN)
+    with pytest.raises(AccessDenied) as second:
+        check_upload_key(f"uploads/{OTHER}/missing.zip", OWN)
+    assert first.value.message.replace("exists", "missing") == second.value.message
