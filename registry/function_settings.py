@@ -84,18 +84,25 @@ def _environment(value) -> dict:
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         raise InvalidParameterValue("Environment.Variables must map names to string values.")
-    for name in value:
-        if not ENV_NAME.fullmatch(name):
-            raise InvalidParameterValue(
-                f"Environment variable name {name!r} is not valid: start with a letter, then at "
-                "least one letter, digit or underscore."
-            )
+    # Reserved names first: _HANDLER and _X_AMZN_TRACE_ID would otherwise fail the name pattern.
     reserved = sorted(set(value) & RESERVED_ENV)
     if reserved:
         raise InvalidParameterValue(
             "Lambda was unable to configure your environment variables because the environment "
             "variables you have provided contains reserved keys that are currently not supported "
             f"for modification. Reserved keys used in this request: {', '.join(reserved)}"
+        )
+    for name in value:
+        if not ENV_NAME.fullmatch(name):
+            raise InvalidParameterValue(
+                f"Environment variable name {name!r} is not valid: start with a letter, then at "
+                "least one letter, digit or underscore."
+            )
+    with_nul = sorted(name for name, text in value.items() if "\0" in text)
+    if with_nul:
+        raise InvalidParameterValue(
+            "Environment variable values may not contain a NUL character; found in: "
+            f"{', '.join(with_nul)}"
         )
     size = len(json.dumps(value, separators=(",", ":")).encode())
     if size > MAX_ENVIRONMENT_BYTES:

@@ -28,8 +28,11 @@ from registry.executor.logs import LogPipe
 from registry.executor.netns import RUNTIME_API_PORT, listen_in_netns, listen_on_host
 from registry.executor.report import InvocationResult, Report
 from registry.executor.runtime_api import Invocation, RuntimeApiServer, RuntimeChannel
-from registry.executor.sandbox import (Plan, bwrap_argv, launcher_argv, reachable_by_others,
-                                       rlimit_argv)
+from registry.executor import seccomp
+from registry.executor.sandbox import (ENVIRONMENT_STEP, Plan, args_data, bwrap_options,
+                                       environment_exports, environment_options, launcher_argv,
+                                       reachable_by_others, rlimit_argv, sandbox_argv,
+                                       staging_fstab)
 from registry.executor.spec import FunctionSpec
 from registry.executor.tmpvolumes import TmpVolume, TmpVolumes
 from registry.executor.uids import SandboxUser, reserve_uid
@@ -37,6 +40,7 @@ from registry.executor.uids import SandboxUser, reserve_uid
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase
 _BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 _SANDBOX_ROOTS = {"task": "/var/task", "opt": "/opt", "runtime": "/var/runtime"}
+_LANG = "/var/lang"  # where Lambda keeps its interpreter; a private one is shown there
 
 
 class Environment:
@@ -108,7 +112,7 @@ class Environment:
         if self.spec.python_version:
             interpreter = find_python(self.spec.python_version)
             self._interpreter = interpreter
-            return [str(interpreter.path), "-S", f"{self._root('runtime')}/bootstrap.py"]
+            return [self._python(), "-S", f"{self._root('runtime')}/bootstrap.py"]
         self._interpreter = None
         for where in ("task", "opt"):
             candidate = self.spec.bundle_dir / where / "bootstrap"
@@ -128,6 +132,22 @@ class Environment:
         if name == "runtime":
             return str(self._workdir / "runtime")
         return str(self.spec.bundle_dir / name)
+
+    def _lang_prefix(self) -> Path | None:
+        """The interpreter's installation when the sandbox must be shown it (not under /usr)."""
+        if self._interpreter is None or not self.plan.bwrap:
+            return None
+        prefix = self._interpreter.prefix
+        if prefix == Path("/usr") or Path("/usr") in prefix.parents:
+            return None  # already in the sandbox with /usr
+        return prefix
+
+    def _python(self) -> str:
+        """The interpreter as the runtime sees it: at /var/lang when host paths are hidden."""
+        prefix = self._lang_prefix()
+        if prefix is not None and self.plan.neutral_paths:
+            return f"{_LANG}/{self._interpreter.path.relative_to(prefix)}"
+        return str(self._interpreter.path)
 
     def _spawn(self, entry: list[str]) -> None:
         plan, spec = self.plan, self.spec
@@ -152,21 +172,26 @@ class Environment:
             listener = None if netns else listen_on_host()
             api = (f"127.0.0.1:{RUNTIME_API_PORT}" if netns
                    else "127.0.0.1:%d" % listener.getsockname()[1])
+            env = self._environment(api, tmp_path)
             if plan.bwrap:
-                sources, binds, overlays = self._sandbox_sources(runtime_dir, tmp_path,
-                                                                 uid is not None)
+                sources, fstab = self._sandbox_sources(runtime_dir, tmp_path, uid is not None)
                 # bwrap reports the sandbox's pid once it is built: a sandbox that fails to
                 # build is a SandboxError, not a runtime that died.
-                argv = launcher_argv(binds, overlays, uid) + bwrap_argv(
-                    plan.bwrap, plan, spec, sources, self._volume is not None, launcher.info_fd,
-                    launcher.block_fd if netns else None)
+                options = bwrap_options(
+                    plan, spec, sources, self._volume is not None, launcher.info_fd,
+                    launcher.block_fd if netns else None,
+                    launcher.seccomp_fd if plan.syscall_filter else None)
+                private = args_data(options + environment_options(env))
+                argv = launcher_argv(fstab, uid) + sandbox_argv(plan.bwrap, launcher.args_fd)
+                argv += rlimit_argv(spec, plan) + entry
             else:
                 if uid is not None:
                     self._check_reachable()
-                argv = launcher_argv([], [], uid)
-            argv += rlimit_argv(spec, plan) + entry
-            launcher.launch(argv, self._environment(api, tmp_path),
-                            cwd="/" if plan.bwrap else self._root("task"))
+                private = environment_exports(env)
+                argv = launcher_argv(None, uid) + rlimit_argv(spec, plan) + ENVIRONMENT_STEP + entry
+            launcher.launch(argv, cwd="/" if plan.bwrap else self._root("task"), private=private,
+                            private_on_stdin=not plan.bwrap,
+                            seccomp=seccomp.program() if plan.syscall_filter else b"")
             threading.Thread(target=self._watch, name="strata-env-watch", daemon=True).start()
             if plan.bwrap:
                 sandbox_pid = self._sandbox_pid(launcher.info_r)
@@ -179,37 +204,37 @@ class Environment:
         self._server.start()
 
     def _sandbox_sources(self, runtime_dir: Path, tmp_path: Path, other_uid: bool):
-        """Host paths for the sandbox's mounts, the binds that make private ones reachable, and
-        the overlay that assembles /opt from layer extractions."""
+        """Host paths for the sandbox's mounts, and the fstab of the launcher's staging mounts
+        (None when none are needed): every directory through a neutral overlay when the plan
+        hides host paths, else binds that make private directories reachable."""
         opt = self.spec.bundle_dir / "opt"
-        prefix = self._interpreter.prefix if self._interpreter else None
-        if prefix is not None and (prefix == Path("/usr") or Path("/usr") in prefix.parents):
-            prefix = None  # already in the sandbox with /usr
-        wanted = {"task": self.spec.bundle_dir / "task", "runtime": runtime_dir, "tmp": tmp_path}
-        overlays = []
+        wanted: dict[str, list[Path]] = {"task": [self.spec.bundle_dir / "task"],
+                                         "runtime": [runtime_dir]}
         if self.plan.overlay_opt:
-            staged = self._workdir / "mnt" / "opt"
-            staged.mkdir(parents=True, mode=0o755)
-            os.chmod(staged.parent, 0o711)
-            overlays.append((list(self.spec.opt_layers), staged))
-            wanted["opt"] = staged
+            wanted["opt"] = list(self.spec.opt_layers)
         elif opt.is_dir():
-            wanted["opt"] = opt
+            wanted["opt"] = [opt]
+        prefix = self._lang_prefix()
         if prefix is not None:
-            wanted["prefix"] = prefix
-        sources: dict[str, Path] = {}
-        binds: list[tuple[Path, Path]] = []
-        for name, path in wanted.items():
-            if other_uid and not reachable_by_others(path):
-                staged = self._workdir / "mnt" / name
-                staged.mkdir(parents=True, mode=0o755)
-                os.chmod(staged.parent, 0o711)
-                binds.append((path, staged))
-                path = staged
-            sources[name] = path
+            wanted["lang"] = [prefix]
+        sources: dict[str, Path] = {"tmp": tmp_path}
+        if self.plan.neutral_paths:
+            staged = wanted
+        else:
+            staged = {name: dirs for name, dirs in wanted.items()
+                      if other_uid and not reachable_by_others(dirs[0])}
+            sources.update({name: dirs[0] for name, dirs in wanted.items() if name not in staged})
+        fstab = None
+        if staged:
+            stage = self._workdir / "mnt"
+            text, mounted = staging_fstab(staged, stage, overlays=self.plan.neutral_paths)
+            sources.update(mounted)
+            fstab = stage / "fstab"
+            fstab.write_text(text)
+            os.chmod(fstab, 0o600)
         if prefix is not None:
-            sources["prefix_at"] = prefix
-        return sources, binds, overlays
+            sources["lang_at"] = Path(_LANG if self.plan.neutral_paths else prefix)
+        return sources, fstab
 
     def _check_reachable(self) -> None:
         """Without bubblewrap the runtime reads the real paths as the environment's uid."""
@@ -257,9 +282,11 @@ class Environment:
     def _environment(self, api: str, tmp: Path) -> dict[str, str]:
         spec = self.spec
         task, opt, runtime = self._root("task"), self._root("opt"), self._root("runtime")
+        # A shared-library interpreter shown at /var/lang finds its libpython there, as on Lambda.
+        lang = f"{_LANG}/lib:" if self.plan.neutral_paths and self._lang_prefix() else ""
         env = {
             "PATH": f"/usr/local/bin:/usr/bin/:/bin:{opt}/bin",
-            "LD_LIBRARY_PATH": f"/lib64:/usr/lib64:{runtime}:{runtime}/lib:{task}:{task}/lib:{opt}/lib",
+            "LD_LIBRARY_PATH": f"{lang}/lib64:/usr/lib64:{runtime}:{runtime}/lib:{task}:{task}/lib:{opt}/lib",
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
             "PWD": task,  # the launcher shell would otherwise export its own working directory

@@ -2,14 +2,15 @@
 
 Moving a process into a cgroup costs 5-17 ms when it happens rarely (cgroup migration waits for
 an RCU grace period), which would be a third of a cold start. So a launcher is a shell that joins
-fresh cgroups ahead of time and then waits on stdin for the rest of its launch script: exports,
-mounts, the uid drop and the sandbox. The pool keeps one spare launcher per cgroup shape ready;
+fresh cgroups ahead of time and then waits on stdin for the rest of its launch script: mounts,
+the uid drop and the sandbox. The pool keeps one spare launcher per cgroup shape ready;
 a cold start takes it and only writes the script. Without preexec_fn, spawning is safe from any
 thread.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shlex
 import subprocess
@@ -19,6 +20,11 @@ import uuid
 from registry.executor.cgroups import EnvironmentCgroups
 from registry.executor.errors import SandboxError
 from registry.executor.logs import LogPipe
+
+# The whole environment of every step outside the sandbox: nothing of the function's, whose
+# variables could name a library or interpreter for a root process to load.
+LAUNCH_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+_F_SETPIPE_SZ = 1031
 
 
 class Launcher:
@@ -32,31 +38,48 @@ class Launcher:
         # have the same numbers in the launcher, so they can be named in its script later.
         self.info_r, self.info_fd = os.pipe2(os.O_CLOEXEC)
         self.block_fd, self.block_w = os.pipe2(os.O_CLOEXEC)
+        # What must not show in any argv (bwrap's options, the function's variables) comes on
+        # args_fd, and bwrap's seccomp program on seccomp_fd; both are written at launch.
+        self.args_fd, self.args_w = os.pipe2(os.O_CLOEXEC)
+        self.seccomp_fd, self.seccomp_w = os.pipe2(os.O_CLOEXEC)
         joins = "".join(f"echo $$ > {shlex.quote(str(d))}/cgroup.procs || exit 125; "
                         for d in self.cgroups.dirs)
         try:
             self.proc = subprocess.Popen(
                 ["/bin/sh", "-c", joins + "exec /bin/sh -s", "strata-launcher"],
                 stdin=subprocess.PIPE, stdout=self.logs.write_fd, stderr=self.logs.write_fd,
-                env={}, cwd="/", pass_fds=[self.info_fd, self.block_fd], start_new_session=True)
+                env=LAUNCH_ENV, cwd="/", start_new_session=True,
+                pass_fds=[self.info_fd, self.block_fd, self.args_fd, self.seccomp_fd])
         except OSError as exc:
             self.discard()
             raise SandboxError(f"cannot start a launcher shell: {exc}") from None
         finally:
-            os.close(self.info_fd)
-            os.close(self.block_fd)
+            for fd in (self.info_fd, self.block_fd, self.args_fd, self.seccomp_fd):
+                os.close(fd)
         self.logs.start()
 
-    def launch(self, argv: list[str], env: dict[str, str], cwd: str) -> None:
-        """Hand the launcher its script: it exports `env`, enters `cwd` and execs `argv`."""
-        lines = [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
-        lines.append(f"cd {shlex.quote(cwd)} || exit 125")
-        lines.append("exec " + " ".join(map(shlex.quote, argv)) + " </dev/null")
+    def launch(self, argv: list[str], cwd: str, *, private: bytes = b"",
+               private_on_stdin: bool = False, seccomp: bytes = b"") -> None:
+        """Hand the launcher its script: it enters `cwd` and execs `argv` with LAUNCH_ENV.
+        `private` goes on args_fd (for bwrap's --args), or with `private_on_stdin` becomes the
+        chain's stdin (root reopens the pipe there; the unprivileged end of the chain could not);
+        `seccomp` goes on seccomp_fd."""
+        self._send_private(private, seccomp)
+        stdin = f"/dev/fd/{self.args_fd}" if private_on_stdin else "/dev/null"
+        lines = [f"cd {shlex.quote(cwd)} || exit 125",
+                 "exec " + " ".join(map(shlex.quote, argv)) + f" <{stdin}"]
         try:
             self.proc.stdin.write(("\n".join(lines) + "\n").encode())
             self.proc.stdin.close()
         except BrokenPipeError:
             pass  # the launcher died (cgroup join failed); the sandbox start reports it
+
+    def _send_private(self, private: bytes, seccomp: bytes) -> None:
+        args_w, seccomp_w, self.args_w, self.seccomp_w = self.args_w, self.seccomp_w, -1, -1
+        try:
+            _send(args_w, private)
+        finally:
+            _send(seccomp_w, seccomp)
 
     def release_block(self) -> None:
         """Let a sandbox waiting on block_fd start its runtime (or drop the unused pipe)."""
@@ -83,8 +106,30 @@ class Launcher:
                 proc.stdin.close()
         self.release_block()
         self.close_info()
+        self._send_private(b"", b"")
         self.cgroups.remove()
         self.logs.close()
+
+
+def _send(fd: int, data: bytes) -> None:
+    """Write all of `data` into the fresh pipe `fd` and close it (its reader is not running
+    yet, so the pipe is grown to hold it)."""
+    if fd < 0:
+        return
+    try:
+        if len(data) > 65536:
+            try:
+                fcntl.fcntl(fd, _F_SETPIPE_SZ, len(data))
+            except OSError:
+                raise SandboxError(f"the sandbox's arguments ({len(data)} bytes) do not fit "
+                                   "in a pipe") from None
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        pass  # the launcher died (cgroup join failed); the sandbox start reports it
+    finally:
+        os.close(fd)
 
 
 class Launchers:

@@ -9,20 +9,30 @@
 | filesystem | bwrap: ro /var/task, /opt and /; rw /tmp only | none (real paths)                   |
 | network    | private network namespace                     | host network                        |
 | user       | a fresh host uid per environment, no caps     | the same as root; else the caller   |
+| paths      | overlays with neutral options (no host path)  | host paths visible                  |
+| syscalls   | seccomp filter, bwrap --disable-userns        | none                                |
 
 The chain is launcher `sh` (joined the cgroups ahead of time, see launchers.py) -> [`unshare -m`
 + `sh` staging mounts] -> `setpriv` (drop to the environment's uid) -> `bwrap` -> [`prlimit`] ->
-runtime: every step as root happens before the uid drop that would forbid it.
+runtime: every step as root happens before the uid drop that would forbid it. Without bwrap the
+last step before the runtime is ENVIRONMENT_STEP.
+
+Every step outside the sandbox runs with Strata's fixed environment (PATH only): the function's
+variables, which name libraries and interpreters to load (LD_PRELOAD, PYTHON*, ...), reach only
+the sandboxed runtime, through bwrap's --clearenv/--setenv on a pipe, or ENVIRONMENT_STEP.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from registry.executor import seccomp
 from registry.executor.cgroups import CFS_PERIOD_US, cpu_limits
 from registry.executor.errors import IsolationUnavailable, SandboxError
 from registry.executor.host import HostCapabilities
@@ -46,6 +56,10 @@ class Plan:
     overlay_opt: bool = False  # /opt is an overlay of spec.opt_layers
     freezer: str | None = None  # "cgroup2" or "cgroup1" freezes idle environments; else SIGSTOP
     cgroup_cpu: bool = False  # cgroup v1 cpu.shares and CFS quota by memory
+    # The sandbox shows bundles, runtime and interpreter through overlays with neutral options,
+    # so no host path appears in /proc/self/mountinfo.
+    neutral_paths: bool = False
+    syscall_filter: bool = False  # bwrap --disable-userns and the seccomp filter
 
     @property
     def uses_cgroups(self) -> bool:
@@ -83,6 +97,19 @@ class Plan:
             m["opt"] = f"overlayfs of {len(spec.opt_layers)} layer extractions (no copy)"
         m["filesystem"] = ("bwrap: read-only /var/task, /opt and /; writable /tmp only"
                            if self.bwrap else "none: host filesystem, real bundle paths")
+        if self.neutral_paths:
+            m["paths"] = ("neutral: /var/task, /opt, /var/runtime and /var/lang are overlays "
+                          "naming no host path; bwrap's options come on a pipe, not its argv")
+        elif self.bwrap:
+            m["paths"] = "host paths visible in /proc/self/mountinfo (hiding them needs root and overlayfs)"
+        else:
+            m["paths"] = "host paths visible: the runtime runs at the bundle's real path"
+        if self.syscall_filter:
+            m["syscalls"] = seccomp.summary() + "; bwrap --disable-userns"
+        elif self.bwrap:
+            m["syscalls"] = "no seccomp filter (libseccomp or bwrap --disable-userns missing)"
+        else:
+            m["syscalls"] = "no seccomp filter (needs bubblewrap)"
         if spec.network:
             m["network"] = "host network (requested)"
         elif self.netns:
@@ -131,6 +158,9 @@ def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
         rlimit_memory=not host.cgroup_memory,
         rlimit_nproc=not host.cgroup_pids and host.root,
         overlay_opt=bool(spec.opt_layers),
+        neutral_paths=bool(bwrap) and host.root and host.overlay,
+        syscall_filter=bool(bwrap) and seccomp.program() is not None
+        and _bwrap_supports(bwrap, "--disable-userns"),
         freezer=host.cgroup_freezer,
         cgroup_cpu=host.cgroup_cpu,
     )
@@ -149,6 +179,10 @@ def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
             missing["user"] = "dropping to a fresh uid needs root"
         if not spec.network and not chosen.netns:
             missing["network"] = "serving the Runtime API in a private network namespace needs root"
+        if bwrap and not chosen.neutral_paths:
+            missing["paths"] = "hiding host paths needs root and overlayfs"
+        if bwrap and not chosen.syscall_filter:
+            missing["syscalls"] = "a seccomp filter needs libseccomp and bubblewrap 0.8 or later"
         if missing:
             raise IsolationUnavailable(missing)
     return chosen
@@ -164,13 +198,18 @@ def reachable_by_others(path: Path) -> bool:
     return bool(mode & 0o004) and (not path.is_dir() or bool(mode & 0o001))
 
 
-def bwrap_argv(bwrap: str, plan: Plan, spec: FunctionSpec, sources: dict[str, Path],
-               tmp_is_volume: bool, info_fd: int | None, block_fd: int | None) -> list[str]:
-    """The sandbox view. `sources` maps task, opt, runtime, tmp and prefix (the interpreter's
-    installation, bound at its own path) to host paths the sandbox uid can reach."""
-    argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
+def bwrap_options(plan: Plan, spec: FunctionSpec, sources: dict[str, Path], tmp_is_volume: bool,
+                  info_fd: int | None, block_fd: int | None, seccomp_fd: int | None) -> list[str]:
+    """The sandbox view, as bwrap options. They reach bwrap through `--args` on a pipe (see
+    sandbox_argv), never its argv: the sandbox's pid 1 is a bwrap whose /proc/1/cmdline the
+    function can read. `sources` maps task, opt, runtime, tmp and lang (the interpreter's
+    installation) to host paths the sandbox uid can reach; `lang_at` says where lang is seen."""
+    argv = ["--unshare-all", "--die-with-parent", "--new-session"]
     if spec.network or not plan.netns:
         argv.append("--share-net")
+    if plan.syscall_filter:
+        # Without a user namespace of its own nothing in the sandbox can regain capabilities.
+        argv += ["--unshare-user", "--disable-userns"]
     argv += ["--ro-bind", "/usr", "/usr"]
     for link in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
         target = Path("/", link)
@@ -192,37 +231,118 @@ def bwrap_argv(bwrap: str, plan: Plan, spec: FunctionSpec, sources: dict[str, Pa
     else:
         argv += ["--dir", "/opt"]
     argv += ["--ro-bind", str(sources["runtime"]), "/var/runtime"]
-    if "prefix" in sources:
-        argv += ["--ro-bind", str(sources["prefix"]), str(sources["prefix_at"])]
+    if "lang" in sources:
+        argv += ["--ro-bind", str(sources["lang"]), str(sources["lang_at"])]
     argv += ["--remount-ro", "/", "--remount-ro", "/dev", "--chdir", "/var/task"]
     if info_fd is not None:
         argv += ["--info-fd", str(info_fd)]
     if block_fd is not None:
         argv += ["--block-fd", str(block_fd)]
-    return argv + ["--"]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
+    return argv
 
 
-def launcher_argv(binds: list[tuple[Path, Path]], overlays: list[tuple[list[Path], Path]],
-                  uid: int | None) -> list[str]:
+def environment_options(env: dict[str, str]) -> list[str]:
+    """bwrap options that give the sandboxed runtime exactly `env` (and nothing of bwrap's)."""
+    options = ["--clearenv"]
+    for name, value in env.items():
+        options += ["--setenv", name, value]
+    return options
+
+
+def sandbox_argv(bwrap: str, args_fd: int) -> list[str]:
+    return [bwrap, "--args", str(args_fd), "--"]
+
+
+def args_data(options: list[str]) -> bytes:
+    """`--args` data: NUL-terminated arguments. A NUL inside one would split it into options
+    of the caller's choosing, so it is refused (FunctionSpec refuses it in variables first)."""
+    if any("\0" in option for option in options):
+        raise SandboxError("a sandbox argument contains a NUL character")
+    return b"".join(option.encode() + b"\0" for option in options)
+
+
+# Without bubblewrap the function's variables are applied by this last step, which already runs
+# with the environment's uid and limits: it reads `export` lines from stdin (a pipe), so nothing
+# before it (the root launcher, setpriv, prlimit) ever runs with them.
+ENVIRONMENT_STEP = ["/bin/sh", "-c", 'eval "$(cat)" || exit 125; exec "$@" </dev/null',
+                    "strata-env"]
+
+
+def environment_exports(env: dict[str, str]) -> bytes:
+    if any("\0" in value for value in env.values()):
+        raise SandboxError("an environment variable contains a NUL character")
+    return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env.items()).encode()
+
+
+def staging_fstab(wanted: dict[str, list[Path]], stage: Path, *, overlays: bool) -> tuple[str, dict[str, Path]]:
+    """Mounts that show each wanted host directory (or the union of several, first to last, the
+    last winning) at stage/<name>; returns an fstab for `mount -a` and the mountpoints.
+
+    With `overlays`, every directory is an overlay whose options name only paths relative to
+    stage/.l (the launcher mounts from there): a bind of a host directory would show that
+    directory's path in the sandbox's /proc/self/mountinfo, an overlay shows "/" and its
+    options. Overlayfs checks the underlying files with the mounter's credentials, so private
+    host directories need no reachable copy. Without `overlays` (a single directory each) a
+    plain bind onto the reachable stage is all that is done."""
+    lines, mounted = [], {}
+    lower = stage / ".l"
+    lower.mkdir(parents=True, mode=0o755, exist_ok=True)
+    if overlays:
+        (lower / "empty").mkdir(mode=0o755, exist_ok=True)
+    for name, dirs in wanted.items():
+        target = stage / name
+        target.mkdir(parents=True, mode=0o755)
+        if not overlays:
+            (single,) = dirs
+            lines.append(f"{_fstab_field(single)} {_fstab_field(target)} none bind 0 0")
+            mounted[name] = target
+            continue
+        names = []
+        for index, source in enumerate(dirs):
+            names.append(f"{name}{index}")
+            (lower / names[-1]).mkdir(mode=0o755)
+            lines.append(f"{_fstab_field(source)} {_fstab_field(lower / names[-1])} none bind 0 0")
+        # The leftmost lower layer is the top one; overlayfs wants two lowers without an upper.
+        lowerdirs = ":".join(reversed(names)) + (":empty" if len(names) == 1 else "")
+        lines.append(f"strata {_fstab_field(target)} overlay ro,lowerdir={lowerdirs} 0 0")
+        mounted[name] = target
+    for path in (stage, lower):
+        os.chmod(path, 0o755)
+    return "".join(line + "\n" for line in lines), mounted
+
+
+def _fstab_field(path: Path) -> str:
+    # fstab's own escapes: libmount undoes them.
+    return "".join(f"\\{ord(c):03o}" if c in " \t\n\\" else c for c in str(path))
+
+
+def launcher_argv(fstab: Path | None, uid: int | None) -> list[str]:
     """What the launcher (root, already in the environment's cgroups) runs before the sandbox:
-    in a private mount namespace that vanishes with the environment, bind directories the
-    sandbox uid cannot reach (a bundle under a private home, a pyenv interpreter) onto reachable
-    staging paths and assemble overlays (`layers` first to last, the last wins); then `setpriv`
-    drops to the environment's uid. A failing mount exits 125 before the sandbox starts."""
+    in a private mount namespace that vanishes with the environment, the mounts of `fstab`
+    (see staging_fstab; relative overlay options resolve from the directory beside it); then
+    `setpriv` drops to the environment's uid. A failing mount exits 125 before the sandbox
+    starts."""
     argv = []
-    steps = [f"mount --bind {shlex.quote(str(s))} {shlex.quote(str(t))}" for s, t in binds]
-    for layers, target in overlays:
-        lower = ":".join(str(layer) for layer in reversed(layers))  # leftmost is the top layer
-        steps.append(f"mount -t overlay strata-opt -o {shlex.quote('ro,lowerdir=' + lower)} "
-                     f"{shlex.quote(str(target))}")
-    if steps:
-        script = "".join(f"{step} || exit 125; " for step in steps) + 'exec "$@"'
+    if fstab is not None:
+        script = 'cd "$1" && mount -a -T "$2" && cd / || exit 125; shift 2; exec "$@"'
         argv += [_which("unshare"), "--mount", "--propagation", "private", "--",
-                 "/bin/sh", "-c", script, "strata-mounts"]
+                 "/bin/sh", "-c", script, "strata-mounts", str(fstab.parent / ".l"), str(fstab)]
     if uid is not None:
         argv += [_which("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
     return argv
+
+
+@functools.lru_cache(maxsize=8)
+def _bwrap_supports(bwrap: str, option: str) -> bool:
+    try:
+        usage = subprocess.run([bwrap, "--help"], capture_output=True, timeout=10,
+                               env={"PATH": os.defpath}).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return option.encode() in usage
 
 
 def rlimit_argv(spec: FunctionSpec, plan: Plan) -> list[str]:

@@ -118,6 +118,10 @@ class FunctionSpec:
                 raise InvalidParameterValue(
                     f"environment variable {name} is reserved by Lambda and cannot be set"
                 )
+            if "\0" in self.env[name]:
+                # No environment can hold it, and it would split the sandbox's NUL-separated
+                # arguments.
+                raise InvalidParameterValue(f"environment variable {name} contains a NUL character")
 
     @property
     def python_version(self) -> str | None:
