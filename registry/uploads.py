@@ -13,6 +13,7 @@ from __future__ import annotations
 from registry.errors import AccessDenied, InvalidParameterValue
 
 UPLOADS = "uploads"
+_MAX_KEY_BYTES = 1024  # S3's limit on an object key
 
 
 def upload_prefix(account_id: str) -> str:
@@ -27,6 +28,12 @@ def check_upload_key(key: str, account_id: str) -> None:
         raise InvalidParameterValue("S3Key must not be empty.")
     if any(ord(char) < 0x20 or char == "\x7f" for char in key) or "\\" in key:
         raise InvalidParameterValue("S3Key must not contain control characters or backslashes.")
+    try:
+        encoded = key.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which JSON can carry
+        raise InvalidParameterValue("S3Key must be valid Unicode text.") from None
+    if len(encoded) > _MAX_KEY_BYTES:
+        raise InvalidParameterValue(f"S3Key must be at most {_MAX_KEY_BYTES} bytes in UTF-8.")
     # Stores and proxies normalise `a//b`, `./a` and `a/../b` differently; a key must mean one
     # object to every one of them, so such segments are refused rather than resolved.
     if any(segment in ("", ".", "..") for segment in key.split("/")):

@@ -70,3 +70,11 @@ def test_a_refusal_does_not_depend_on_the_object_existing():
     with pytest.raises(AccessDenied) as second:
         check_upload_key(f"uploads/{OTHER}/missing.zip", OWN)
     assert first.value.message.replace("exists", "missing") == second.value.message
+
+
+def test_keys_s3_could_not_hold__are_invalid():
+    with pytest.raises(InvalidParameterValue, match="at most 1024 bytes"):
+        check_upload_key(f"uploads/{OWN}/" + "\u00e9" * 600, OWN)  # 600 characters, 1,200 bytes
+    with pytest.raises(InvalidParameterValue, match="valid Unicode"):
+        check_upload_key(f"uploads/{OWN}/\ud800.zip", OWN)
+    check_upload_key(f"uploads/{OWN}/" + "\u00e9" * 500, OWN)

@@ -84,9 +84,12 @@ def test_publish_naming_another_accounts_upload__is_refused_and_yields_none_of_i
             assert (status, code) == (400, "InvalidParameterValueException"), (key, code, message)
             assert secret not in message
 
-    # The attacker's own prefix, with nothing there: AWS's answer for a missing object.
-    status, code, message = _refusal(attempts[0][0], **attempts[0][1](f"uploads/{b}/missing.zip"))
-    assert (status, code) == (400, "InvalidParameterValueException"), message
+    # The attacker's own prefix, with nothing there (AWS's answer for a missing object), or keys
+    # object storage itself would refuse: each a 400, none a 500.
+    for key in (f"uploads/{b}/missing.zip", f"uploads/{b}/a?b#c%d&e=f.zip", f"uploads/{b}/" + "\u00e9" * 600,
+                f"uploads/{b}/\ud800.zip"):
+        status, code, message = _refusal(attempts[0][0], **attempts[0][1](key))
+        assert (status, code) == (400, "InvalidParameterValueException"), (key, message)
 
     # UpdateFunctionCode of the attacker's own function is held to the same rule.
     small = _private_zip("mine")
