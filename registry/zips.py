@@ -57,6 +57,10 @@ class ZipLimits:
     # 128 directories deep is one entry but can create 128 directories), per archive and over
     # the union of a function and its layers.
     max_entries: int = 100_000
+    # The characters of all those nodes' paths together. A tree is held in memory path by path
+    # while it is checked or merged; 100,000 nodes of 4,000-character paths would cost GBs, real
+    # trees average under 100 characters a path.
+    max_path_chars: int = 32 * MiB
     # Deflate tops out near 1,030:1 and real files rarely pass 20:1; 100:1 on one entry (or 50:1
     # over a whole archive) is the signature of a bomb.
     max_entry_ratio: float = 100.0
@@ -215,18 +219,20 @@ def link_stays_inside(path: str, target: str, links: Callable[[str], str | None]
 
 class NodeBudget:
     """Counts the distinct nodes trees would hold: each path added and every parent directory it
-    implies, whether or not an entry names it. `add` says False as soon as the count passes the
-    limit, so a tree of millions of implied directories is refused after `limit` steps.
+    implies, whether or not an entry names it, and the characters of their paths. `add` says
+    False as soon as either count passes its limit, so a tree of millions of implied directories
+    is refused after `limits.max_entries` steps; `refusal` then says which limit it passed.
 
-    Paths are remembered by their hash, not their text: a budget of 100,000 paths of up to 4,095
-    bytes would otherwise hold hundreds of MB. A collision (the hash is keyed per process) can
-    only under-count by one, never refuse a tree within the budget. Trees named by `root` are
-    counted apart but against the same limit (a merge's opt/ and task/).
+    Paths are remembered by their hash, not their text: 100,000 paths of up to 4,095 bytes would
+    otherwise hold hundreds of MB. A collision (the hash is keyed per process) can only
+    under-count by one, never refuse a tree within the budget. Trees named by `root` are counted
+    apart but against the same limits (a merge's opt/ and task/).
     """
 
-    def __init__(self, limit: int):
-        self.limit = limit
-        self.used = 0
+    def __init__(self, limits: ZipLimits):
+        self.limits = limits
+        self.nodes = 0
+        self.path_chars = 0
         self._seen: dict[str, set[int]] = {}
 
     def add(self, path: str, root: str = "") -> bool:
@@ -238,18 +244,23 @@ class NodeBudget:
             if key in seen:
                 break  # and so are its parents: they were counted with it
             seen.add(key)
-            self.used += 1
-            if self.used > self.limit:
+            self.nodes += 1
+            self.path_chars += len(path)
+            if self.nodes > self.limits.max_entries or self.path_chars > self.limits.max_path_chars:
                 return False
             path = path.rpartition("/")[0]
         return True
 
-
-def over_budget_message(limit: int) -> str:
-    return (
-        f"more than the limit of {limit} files, directories and symlinks, counting every "
-        "directory the entries' paths imply"
-    )
+    def refusal(self) -> str:
+        if self.nodes > self.limits.max_entries:
+            return (
+                f"more than the limit of {self.limits.max_entries} files, directories and symlinks, "
+                "counting every directory the entries' paths imply"
+            )
+        return (
+            f"paths of more than {self.limits.max_path_chars} characters in all, counting every "
+            "directory the entries' paths imply"
+        )
 
 
 # --- the overlay rules -------------------------------------------------------------------------
@@ -470,13 +481,13 @@ class Archive:
         declared_total = 0
         # Counted while parsing, before any tree is built: the tree of an archive over budget
         # would cost memory and time in proportion to the directories it implies.
-        budget = NodeBudget(limits.max_entries)
+        budget = NodeBudget(limits)
         while pos < cd_size:
             if len(self.entries) >= count:
                 raise self.fail("central directory holds more entries than its end record says")
             entry, pos = self._parse_central_record(directory, pos, base)
             if not budget.add(entry.path):
-                raise self.fail(over_budget_message(limits.max_entries), entry)
+                raise self.fail(budget.refusal(), entry)
             declared_total += entry.size
             self.entries.append(entry)
         if len(self.entries) != count:
@@ -818,7 +829,9 @@ def enforce_limits(summary: ZipSummary, limits: ZipLimits, archive: str) -> None
             f"{summary.entries} entries, more than the limit of {limits.max_entries}", archive=archive
         )
     if summary.files + summary.dirs + summary.symlinks > limits.max_entries:
-        raise InvalidZip(over_budget_message(limits.max_entries), archive=archive)
+        raise InvalidZip(
+            f"more than the limit of {limits.max_entries} files, directories and symlinks", archive=archive
+        )
     if summary.unzipped_bytes > limits.max_unzipped_bytes:
         raise InvalidZip(
             f"unzips to {summary.unzipped_bytes} bytes, more than the limit of "

@@ -26,7 +26,7 @@ from registry.merge.manifest import InputRecord, build_document, dumps
 from registry.merge.materialise import OutputExists, check_output, write_bundle
 from registry.merge.overlay import Shadowed, overlay
 from registry.parallel import run_parallel
-from registry.zips import SYMLINK, Archive, Node, NodeBudget, ZipLimits, enforce_limits, over_budget_message
+from registry.zips import SYMLINK, Archive, Node, NodeBudget, ZipLimits, enforce_limits
 
 __all__ = [
     "MAX_LAYERS", "MergeInput", "Plan", "Shadowed", "OutputExists", "extracted_path", "merge", "plan",
@@ -138,7 +138,7 @@ def plan(
     inputs = _ordered_inputs(layers, function)
     names = [item.label for item in inputs]
     layouts = []
-    budget = NodeBudget(limits.max_entries)
+    budget = NodeBudget(limits)
     roots = _roots(inputs, function)
     for index, item in enumerate(inputs):
         with Archive.open(item.path, name=item.label, limits=limits) as archive:
@@ -177,7 +177,7 @@ def _count_nodes(budget: NodeBudget, root: str, paths) -> None:
     it could otherwise add up to a bundle several times over it."""
     for path in paths:
         if not budget.add(path, root):
-            raise InvalidZip(f"function and layers together hold {over_budget_message(budget.limit)}")
+            raise InvalidZip(f"function and layers together hold {budget.refusal()}")
 
 
 def _identity(index: int, layer_count: int) -> tuple[str, str]:
@@ -235,7 +235,7 @@ def _cached_inputs(
                 f"{limits.max_unzipped_bytes}"
             )
         opened = {sha: archive for archive, sha in archives}
-        budget = NodeBudget(limits.max_entries)
+        budget = NodeBudget(limits)
         for root, sha in zip(roots, digests):
             if found[sha] is not None:
                 _count_nodes(budget, root, (node.path for node in found[sha].nodes))

@@ -93,13 +93,33 @@ def test_directory_bomb__is_refused_from_the_central_directory_alone():
 
 
 def test_node_budget__stops_the_moment_the_limit_is_passed():
-    budget = NodeBudget(5)
+    budget = NodeBudget(ZipLimits(max_entries=5))
     assert budget.add("a/b/c")  # a, a/b, a/b/c
     assert budget.add("a/b/c/d")  # one more: the parents were counted
     assert budget.add("x", root="task")  # a tree of its own, the same limit
-    assert budget.used == 5
+    assert budget.nodes == 5
     assert not budget.add("a/y")
-    assert budget.used == 6
+    assert budget.nodes == 6
+    assert "limit of 5 files, directories and symlinks" in budget.refusal()
+
+
+def test_node_budget__counts_the_characters_of_every_path_once():
+    budget = NodeBudget(ZipLimits(max_path_chars=20))
+    assert budget.add("ab/cd/ef")  # 2 + 5 + 8
+    assert budget.add("ab/cd/ef")
+    assert budget.path_chars == 15
+    assert not budget.add("ab/cd/gh")
+    assert "paths of more than 20 characters" in budget.refusal()
+
+
+def test_long_paths_within_the_node_cap__are_refused_by_their_total_length():
+    # 16 components of 255 characters: 16 nodes but some 32,000 characters a record, which a
+    # tree would hold in memory; 100 such records pass the node cap but not 1,000,000 characters.
+    records = [File("/".join([f"{i:03d}" + "x" * 252] + ["y" * 255] * 14 + ["f"])) for i in range(100)]
+    data = zip_bytes(*records)
+    with pytest.raises(InvalidZip, match="paths of more than 1000000 characters"):
+        check_zip(io.BytesIO(data), limits=ZipLimits(max_path_chars=1_000_000))
+    assert check_zip(io.BytesIO(data)).dirs == 1500
 
 
 def test_recorded_summary_over_the_node_cap__is_refused():
