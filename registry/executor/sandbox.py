@@ -32,7 +32,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from registry.executor import seccomp
+from registry.executor import runtime_access, seccomp
 from registry.executor.cgroups import CFS_PERIOD_US, cpu_limits
 from registry.executor.errors import IsolationUnavailable, SandboxError
 from registry.executor.host import HostCapabilities
@@ -56,6 +56,8 @@ class Plan:
     overlay_opt: bool = False  # /opt is an overlay of spec.opt_layers
     freezer: str | None = None  # "cgroup2" or "cgroup1" freezes idle environments; else SIGSTOP
     cgroup_cpu: bool = False  # cgroup v1 cpu.shares and CFS quota by memory
+    # Who can reach the environment's Runtime API: a tier of runtime_access.py.
+    runtime_api: str = runtime_access.SHARED_LOOPBACK
     # The sandbox shows bundles, runtime and interpreter through overlays with neutral options,
     # so no host path appears in /proc/self/mountinfo.
     neutral_paths: bool = False
@@ -118,6 +120,7 @@ class Plan:
             m["network"] = "host network (no network namespace available)"
         m["user"] = ("a fresh unprivileged uid, no capabilities" if self.drop_uid
                      else "the calling user")
+        m["runtime_api"] = runtime_access.DESCRIPTIONS[self.runtime_api]
         m["idle"] = self._idle_mechanism()
         if self.cgroup_cpu:
             shares, quota = cpu_limits(spec.memory_mb)
@@ -144,7 +147,9 @@ def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
     """The mechanisms for `spec` on `host`; raises IsolationUnavailable for strict when any is soft."""
     if spec.isolation == "none":
         # No sandbox and no limits but the timeout; still never the caller's root.
-        return Plan("none", None, False, False, False, False, False, host.root, False, False)
+        return Plan("none", None, False, False, False, False, False, host.root, False, False,
+                    runtime_api=runtime_access.PEER_UID if host.root
+                    else runtime_access.SHARED_LOOPBACK)
     bwrap = host.bwrap
     chosen = Plan(
         isolation=spec.isolation,
@@ -163,6 +168,9 @@ def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
         and _bwrap_supports(bwrap, "--disable-userns"),
         freezer=host.cgroup_freezer,
         cgroup_cpu=host.cgroup_cpu,
+        runtime_api=runtime_access.choose(
+            bwrap=bool(bwrap), enter_netns=host.enter_netns, drop_uid=host.root,
+            network=spec.network, sandbox_python=host.sandbox_python is not None),
     )
     if spec.opt_layers and not (bwrap and host.overlay):
         raise SandboxError("assembling /opt from layer directories needs root, overlayfs and "
@@ -181,6 +189,8 @@ def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
             missing["network"] = "serving the Runtime API in a private network namespace needs root"
         if bwrap and not chosen.neutral_paths:
             missing["paths"] = "hiding host paths needs root and overlayfs"
+        if chosen.runtime_api not in runtime_access.SEPARATED:
+            missing["runtime_api"] = runtime_access.DESCRIPTIONS[chosen.runtime_api]
         if bwrap and not chosen.syscall_filter:
             missing["syscalls"] = "a seccomp filter needs libseccomp and bubblewrap 0.8 or later"
         if missing:
@@ -326,7 +336,9 @@ def launcher_argv(fstab: Path | None, uid: int | None) -> list[str]:
     starts."""
     argv = []
     if fstab is not None:
-        script = 'cd "$1" && mount -a -T "$2" && cd / || exit 125; shift 2; exec "$@"'
+        # OLDPWD would tell bwrap's environ, readable inside as /proc/1/environ, the stage.
+        script = ('cd "$1" && mount -a -T "$2" && cd / && unset OLDPWD || exit 125; shift 2; '
+                  'exec "$@"')
         argv += [_which("unshare"), "--mount", "--propagation", "private", "--",
                  "/bin/sh", "-c", script, "strata-mounts", str(fstab.parent / ".l"), str(fstab)]
     if uid is not None:
