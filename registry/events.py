@@ -4,6 +4,12 @@ An accepted event is a row in function_events before the 202 goes out, so a rest
 Worker threads in every app process claim due events by setting a lease, renew it while the
 function runs, and record the outcome; a process that dies leaves a lease that expires, and the
 event is claimed again. As on Lambda, a function error is retried twice more, with growing delays.
+
+One account's backlog must not hold up everyone else's events: workers take turns across
+accounts (the one served least recently first), then across that account's functions, and one
+account never occupies all of a process's workers, so another account's event always finds a free
+one within a poll. Each account may have a bounded number of events waiting; past it, Invoke with
+InvocationType Event is throttled (TooManyRequestsException).
 """
 
 from __future__ import annotations
@@ -13,10 +19,11 @@ import os
 import threading
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from registry.accounts import Caller
 from registry.db import Database
@@ -24,7 +31,7 @@ from registry.errors import (InvalidParameterValue, RequestTooLarge, ResourceNot
                              TooManyRequests)
 from registry.function_names import FunctionRef
 from registry.invoke import ASYNC_PAYLOAD_BYTES, Invoker
-from registry.models import Function, FunctionEvent
+from registry.models import Account, Function, FunctionEvent
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,8 @@ KEEP_FINISHED = timedelta(days=1)
 # Lambda waits about a minute, then two; a self-hosted registry is used interactively, so the
 # default is shorter. Retry n waits RETRY_BASE_SECONDS * 2**(n-1).
 DEFAULT_RETRY_BASE_SECONDS = 1.0
+# Pending events (waiting, or between retries) one account may have; at 256 KB each, 25 MB.
+DEFAULT_MAX_PENDING_PER_ACCOUNT = 100
 # A throttled event (its account holds all the environments it may) is tried again after this
 # without spending one of its attempts, for as long as Lambda keeps an event (six hours).
 THROTTLED = "throttled"
@@ -45,13 +54,22 @@ MAX_EVENT_AGE = timedelta(hours=6)
 
 class EventQueue:
     def __init__(
-        self, db: Database, invoker: Invoker, *, workers: int = 2,
+        self, db: Database, invoker: Invoker, *, workers: int = 3,
+        max_pending_per_account: int = DEFAULT_MAX_PENDING_PER_ACCOUNT,
         retry_base_seconds: float = DEFAULT_RETRY_BASE_SECONDS,
     ):
         self._db = db
         self._invoker = invoker
         self._workers = workers
+        self._max_pending = max_pending_per_account
         self._retry_base = retry_base_seconds
+        # All but one worker: the last is always there for the other accounts.
+        self._per_account = max(1, workers - 1)
+        self._running: Counter[str] = Counter()  # account id -> events this process runs now
+        # When this process last claimed for an account, or (account, function): a claim counter.
+        self._turns: dict = {}
+        self._turn = 0
+        self._claim_lock = threading.Lock()
         self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -72,6 +90,7 @@ class EventQueue:
             )
         view = self._invoker.resolve(caller, ref)
         with self._db.write() as session:
+            self._check_room(session, view.account_id)
             session.add(
                 FunctionEvent(
                     function_id=view.function_id,
@@ -87,6 +106,23 @@ class EventQueue:
             )
         self._wake.set()
         return view.version
+
+    def _check_room(self, session, account_id: str) -> None:
+        if not self._db.is_sqlite:
+            # Accepts of one account queue here, so concurrent ones cannot both take the last
+            # place (SQLite's write transactions are serial already).
+            session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+        pending = session.scalar(
+            select(func.count())
+            .select_from(FunctionEvent)
+            .join(Function, Function.id == FunctionEvent.function_id)
+            .where(Function.account_id == account_id, FunctionEvent.status == "pending")
+        )
+        if pending >= self._max_pending:
+            raise TooManyRequests(
+                f"Rate Exceeded. Account {account_id} already has {pending} asynchronous invocations "
+                f"waiting to run, the most it may have ({self._max_pending}); retry once some have run."
+            )
 
     # -- running -----------------------------------------------------------------------------
 
@@ -112,7 +148,7 @@ class EventQueue:
                     self._wake.wait(POLL_SECONDS)
                     self._wake.clear()
                     continue
-                self._process(claimed)
+                self._process(*claimed)
             except StrataError as error:  # the database is down: try again shortly
                 log.warning("event worker: %s", error)
                 self._stop.wait(POLL_SECONDS)
@@ -120,45 +156,72 @@ class EventQueue:
                 log.exception("event worker failed")
                 self._stop.wait(POLL_SECONDS)
 
-    def _due(self, now: float):
-        return (
-            select(FunctionEvent.id)
-            .where(
-                FunctionEvent.status == "pending",
-                FunctionEvent.not_before <= now,
-                or_(FunctionEvent.lease_until.is_(None), FunctionEvent.lease_until < now),
-            )
-            .order_by(FunctionEvent.id)
-            .limit(1)
+    @staticmethod
+    def _due(now: float):
+        return and_(
+            FunctionEvent.status == "pending",
+            FunctionEvent.not_before <= now,
+            or_(FunctionEvent.lease_until.is_(None), FunctionEvent.lease_until < now),
         )
 
-    def _claim(self) -> FunctionEvent | None:
+    def _claim(self) -> tuple[str, FunctionEvent] | None:
+        """The next event by turns, leased to this process, with its account; None if none is
+        due for an account with a worker to spare."""
         now = time.time()
-        # A plain read first: idle workers then never take the (SQLite: database-wide) write lock.
-        with self._db.connect() as connection:
-            if connection.execute(self._due(now)).first() is None:
-                return None
+        with self._claim_lock:
+            # A plain read first: idle workers then never take the (SQLite: database-wide) write
+            # lock. The oldest due event of each (account, function) is a candidate.
+            with self._db.connect() as connection:
+                heads = connection.execute(
+                    select(Function.account_id, FunctionEvent.function_id, func.min(FunctionEvent.id))
+                    .join(Function, Function.id == FunctionEvent.function_id)
+                    .where(self._due(now))
+                    .group_by(Function.account_id, FunctionEvent.function_id)
+                ).all()
+            for account_id, function_id, event_id in self._in_turn(heads):
+                event = self._lease(event_id, now)
+                if event is not None:
+                    self._turn += 1
+                    if len(self._turns) > 10_000:
+                        self._turns.clear()
+                    self._turns[account_id] = self._turns[(account_id, function_id)] = self._turn
+                    self._running[account_id] += 1
+                    return account_id, event
+        return None
+
+    def _in_turn(self, heads) -> list[tuple[str, int, int]]:
+        """Candidates of accounts below their share of workers: the account served least
+        recently first, then its least recently served function, then the oldest event."""
+        open_heads = [head for head in heads if self._running[head[0]] < self._per_account]
+        return sorted(
+            open_heads,
+            key=lambda head: (self._turns.get(head[0], 0), self._turns.get((head[0], head[1]), 0), head[2]),
+        )
+
+    def _lease(self, event_id: int, now: float) -> FunctionEvent | None:
         with self._db.write() as session:
-            query = self._due(now)
-            if not self._db.is_sqlite:
-                query = query.with_for_update(skip_locked=True)
-            event_id = session.scalar(query)
-            if event_id is None:
-                return None
-            # The condition repeats the lease check, so of two claimants only one updates the row.
+            # The condition repeats the due check, so of two claimants (threads or app nodes)
+            # only one updates the row; on PostgreSQL the second re-reads it after the first
+            # commits and finds the lease taken.
             claimed = session.execute(
                 update(FunctionEvent)
-                .where(
-                    FunctionEvent.id == event_id,
-                    or_(FunctionEvent.lease_until.is_(None), FunctionEvent.lease_until < now),
-                )
+                .where(FunctionEvent.id == event_id, self._due(now))
                 .values(lease_owner=self._owner, lease_until=now + LEASE_SECONDS)
             ).rowcount
             if not claimed:
                 return None
             return session.get(FunctionEvent, event_id)
 
-    def _process(self, event: FunctionEvent) -> None:
+    def _process(self, account_id: str, event: FunctionEvent) -> None:
+        try:
+            self._run_leased(event)
+        finally:
+            with self._claim_lock:
+                self._running[account_id] -= 1
+                if self._running[account_id] <= 0:
+                    del self._running[account_id]
+
+    def _run_leased(self, event: FunctionEvent) -> None:
         future = self._runner.submit(self._run, event)
         while True:
             try:
@@ -188,8 +251,8 @@ class EventQueue:
         if error is not None:
             log.info("event %s of function %s: attempt failed: %s", event.request_id, event.function_id, error)
 
-    def _run(self, event: FunctionEvent) -> tuple[str | None, bool | str]:
-        """(error text or None, whether a retry may help, or THROTTLED)."""
+    def _run(self, event: FunctionEvent) -> tuple[str | None, bool]:
+        """(error text or None, whether a retry may help)."""
         with self._db.read() as session:
             function = session.get(Function, event.function_id)
         if function is None:

@@ -50,3 +50,10 @@ def test_compose__validates_with_docker_compose_when_available():
         return  # the structural checks above still ran; no engine is needed for `config`
     result = subprocess.run([tool, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_compose__the_migration_uses_the_apps_data_dir_and_so_its_secret_key():
+    services = COMPOSE["services"]
+    data_dir = services["app"]["environment"]["STRATA_DATA_DIR"]
+    app_volume = next(v for v in services["app"]["volumes"] if v.endswith(":" + data_dir))
+    assert app_volume in services["migrate"].get("volumes", [])

@@ -63,7 +63,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         region=settings.region,
         isolation=settings.executor_isolation,
     )
-    events = EventQueue(db, invoker)
+    events = EventQueue(
+        db, invoker, workers=settings.event_workers,
+        max_pending_per_account=settings.event_queue_max_per_account,
+    )
     provisioned = ProvisionedConcurrencyService(
         db, function_service, invoker, max_per_version=ENVIRONMENTS_PER_VERSION
     )

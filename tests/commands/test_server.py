@@ -42,3 +42,30 @@ def test_accounts_create__duplicate_or_malformed_id_is_refused(tmp_path):
     assert duplicate.returncode != 0 and "already exists" in duplicate.stderr
     malformed = strata(tmp_path, "accounts", "create", "--id", "12345")
     assert malformed.returncode != 0 and "12 digits" in malformed.stderr
+
+
+def test_accounts_rotate_key__keep_old_then_delete_key(tmp_path):
+    assert strata(tmp_path, "db", "upgrade").returncode == 0
+    old = json.loads(strata(tmp_path, "accounts", "create", "--json").stdout)
+    rotated = strata(tmp_path, "accounts", "rotate-key", "--access-key-id", old["access_key_id"], "--keep-old", "--json")
+    assert rotated.returncode == 0, rotated.stderr
+    new = json.loads(rotated.stdout)
+    assert new["account_id"] == old["account_id"] and new["access_key_id"] != old["access_key_id"]
+    db = Database(f"sqlite:///{tmp_path / 'strata.db'}")
+    keys = KeyDirectory(db, SecretBox.from_settings(Settings(data_dir=tmp_path)), ttl_seconds=0)
+    assert keys.find(old["access_key_id"]).secret_access_key == old["secret_access_key"]
+    assert keys.find(new["access_key_id"]).secret_access_key == new["secret_access_key"]
+
+    assert strata(tmp_path, "accounts", "delete-key", "--access-key-id", old["access_key_id"]).returncode == 0
+    assert keys.find(old["access_key_id"]) is None and keys.find(new["access_key_id"]) is not None
+    unknown = strata(tmp_path, "accounts", "rotate-key", "--access-key-id", old["access_key_id"])
+    assert unknown.returncode != 0 and "does not exist" in unknown.stderr
+    db.dispose()
+
+
+def test_db_upgrade__leaves_the_data_dir_and_everything_secret_in_it_owner_only(tmp_path):
+    data_dir = tmp_path / "data"
+    assert strata(data_dir, "db", "upgrade").returncode == 0
+    assert os.stat(data_dir).st_mode & 0o777 == 0o700
+    for name in ("strata.db", "secret.key"):
+        assert os.stat(data_dir / name).st_mode & 0o777 == 0o600, name
