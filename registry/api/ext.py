@@ -9,6 +9,7 @@ from werkzeug.wsgi import wrap_file
 
 from registry.api.context import services
 from registry.errors import ResourceNotFound, StrataError
+from registry.executor.runtime_access import node_report
 from storage import DOWNLOAD_ROUTE, SignedDownloads
 from storage.errors import StorageError
 
@@ -33,7 +34,9 @@ def readyz():
             log.warning("readiness check %s failed: %s", name, error)
             checks[name] = "unavailable"
     ready = all(v == "ok" for v in checks.values())
-    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    body = {"status": "ok" if ready else "unavailable", "checks": checks,
+            "isolation": node_report(services().invoker.pool.host,
+                                     services().settings.executor_isolation)}
     return Response(json.dumps(body), status=200 if ready else 503, mimetype="application/json")
 
 

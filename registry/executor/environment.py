@@ -25,7 +25,9 @@ from registry.executor.launchers import Launchers
 from registry.executor.errors import SandboxError
 from registry.executor.interpreters import find_python
 from registry.executor.logs import LogPipe
+from registry.executor import runtime_access
 from registry.executor.netns import RUNTIME_API_PORT, listen_in_netns, listen_on_host
+from registry.executor.peers import only_uid
 from registry.executor.report import InvocationResult, Report
 from registry.executor.runtime_api import Invocation, RuntimeApiServer, RuntimeChannel
 from registry.executor import seccomp
@@ -200,7 +202,9 @@ class Environment:
         finally:
             launcher.close_info()
             launcher.release_block()
-        self._server = RuntimeApiServer(listener, self._channel)
+        # On the host's loopback every local process could connect: only the environment's uid may.
+        admit = only_uid(uid) if plan.runtime_api == runtime_access.PEER_UID else None
+        self._server = RuntimeApiServer(listener, self._channel, admit=admit)
         self._server.start()
 
     def _sandbox_sources(self, runtime_dir: Path, tmp_path: Path, other_uid: bool):

@@ -28,6 +28,8 @@ class HostCapabilities:
     # "cgroup1" (the v1 freezer), or None (the environment's processes get SIGSTOP instead).
     cgroup_freezer: str | None = None
     cgroup_cpu: bool = False  # cgroup v1 cpu controller: shares and a CFS quota per environment
+    # An interpreter under /usr (so inside every sandbox) to run the Runtime API listener helper.
+    sandbox_python: str | None = None
 
     @classmethod
     def detect(cls) -> "HostCapabilities":
