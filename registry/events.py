@@ -251,8 +251,8 @@ class EventQueue:
         if error is not None:
             log.info("event %s of function %s: attempt failed: %s", event.request_id, event.function_id, error)
 
-    def _run(self, event: FunctionEvent) -> tuple[str | None, bool]:
-        """(error text or None, whether a retry may help)."""
+    def _run(self, event: FunctionEvent) -> tuple[str | None, bool | str]:
+        """(error text or None, whether a retry may help, or THROTTLED)."""
         with self._db.read() as session:
             function = session.get(Function, event.function_id)
         if function is None:
