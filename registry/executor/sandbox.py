@@ -183,6 +183,8 @@ def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
             missing["tmp"] = missing["filesystem"] = "bubblewrap is missing or cannot create namespaces"
         if not chosen.cgroup_pids:
             missing["pids"] = "no writable cgroup v1 pids controller (needs root)"
+        if not chosen.cgroup_cpu:
+            missing["cpu"] = "no writable cgroup v1 cpu controller (needs root)"
         if not chosen.drop_uid:
             missing["user"] = "dropping to a fresh uid needs root"
         if not spec.network and not chosen.netns:

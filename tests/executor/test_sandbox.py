@@ -113,7 +113,7 @@ def test_strict__refuses_when_a_limit_cannot_be_enforced_hard(host, bundles):
     spec = spec_for(bundles(task={"app.py": ""}), isolation="strict")
     with pytest.raises(IsolationUnavailable) as refused:
         plan(spec, host.without("cgroups"))
-    assert set(refused.value.missing) == {"memory", "pids"}
+    assert set(refused.value.missing) == {"memory", "pids", "cpu"}
 
 
 def test_best_effort__runs_and_reports_the_weaker_mechanisms(host, bundles):
