@@ -60,8 +60,6 @@ class Settings:
     executor_isolation: str = "best-effort"
     # Live execution environments one account may hold in one app process, across its functions.
     account_max_environments: int = 16
-    # Live execution environments one account may hold in one app process, across its functions.
-    account_max_environments: int = 16
     # Signs filesystem-backend download URLs; generated and kept in the data dir when unset.
     signing_key: str = ""
     # Encrypts access keys' secrets in the database; the data dir's secret.key when unset.
@@ -94,7 +92,6 @@ class Settings:
             public_url=(env.get("STRATA_PUBLIC_URL") or "").strip().rstrip("/"),
             dev=_flag(env.get("STRATA_DEV")),
             executor_isolation=env.get("STRATA_EXECUTOR_ISOLATION") or "best-effort",
-            account_max_environments=_environments_limit(env.get("STRATA_ACCOUNT_MAX_ENVIRONMENTS")),
             account_max_environments=_environments_limit(env.get("STRATA_ACCOUNT_MAX_ENVIRONMENTS")),
             signing_key=env.get("STRATA_SIGNING_KEY", ""),
             secret_key=env.get("STRATA_SECRET_KEY", ""),
