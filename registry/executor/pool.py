@@ -65,6 +65,9 @@ class EnvironmentPool:
         self._volumes = TmpVolumes(self._workdir) if self.host.loop_tmp else None
         self._launchers = Launchers()
         self._specs: dict[FunctionSpec, _SpecEnvironments] = {}
+        # Discarded specs whose environments are still starting or busy: until those end, they
+        # count against their account's bound (else discarding would be a way around it).
+        self._retired: list[tuple[FunctionSpec, _SpecEnvironments]] = []
         self._cond = threading.Condition()
         self._closed = False
         if self.host.cgroup_memory or self.host.cgroup_pids:
@@ -113,8 +116,11 @@ class EnvironmentPool:
             envs = self._specs.pop(spec, None)
             idle = envs.idle if envs else []
             if envs:
+                envs.idle = []
                 for env in envs.busy:
                     env.dead = True  # released, then destroyed by _release
+                if envs.busy or envs.starting:
+                    self._retired.append((spec, envs))
         for env in idle:
             env.destroy()
 
@@ -179,7 +185,8 @@ class EnvironmentPool:
         if self._max_per_account is None or needed <= 0:
             return []
         account = account_of(spec)
-        mine = [(s, e) for s, e in self._specs.items() if account_of(s) == account]
+        mine = [(s, e) for s, e in (*self._specs.items(), *self._retired)
+                if account_of(s) == account]
         over = sum(e.count for _, e in mine) + needed - self._max_per_account
         if over <= 0:
             return []
@@ -201,11 +208,15 @@ class EnvironmentPool:
     def _release(self, spec: FunctionSpec, env: Environment) -> None:
         with self._cond:
             envs = self._specs.get(spec)
-            if envs is not None:
+            if envs is not None and env in envs.busy:
                 envs.busy.discard(env)
                 if not env.dead and not self._closed:
                     envs.idle.append(env)
                     env = None
+            else:  # its spec was discarded meanwhile
+                for _, retired in self._retired:
+                    retired.busy.discard(env)
+                self._retired = [(s, r) for s, r in self._retired if r.count]
             self._cond.notify_all()
         if env is not None:
             env.destroy()

@@ -100,3 +100,22 @@ def test_account_limit__unbounded_without_a_limit(fallback, bundles):
         live = _live(pool, "555555555555")
 
     assert [r.outcome for r in results] == ["success"] * 3 and live == 3
+
+
+def test_account_limit__a_discarded_functions_busy_environment_still_counts(fallback, bundles):
+    a1, a2 = (_spec(bundles, "666666666666", f"d{i}") for i in range(2))
+    with EnvironmentPool(host=fallback, max_environments_per_account=1) as pool:
+        pool.invoke(a1, b"{}")
+        busy = threading.Thread(target=pool.invoke, args=(a1, b'{"sleep": 1.0}'))
+        busy.start()
+        deadline = time.monotonic() + 5
+        while not pool._specs[a1].busy and time.monotonic() < deadline:
+            time.sleep(0.01)
+        pool.discard(a1)  # e.g. UpdateFunctionCode while the invocation runs
+
+        with pytest.raises(ConcurrentInvocationLimitExceeded):
+            pool.invoke(a2, b"{}")
+        busy.join()
+        after = pool.invoke(a2, b"{}")
+
+    assert after.outcome == "success"
