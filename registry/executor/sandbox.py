@@ -11,6 +11,8 @@
 | user       | a fresh host uid per environment, no caps     | the same as root; else the caller   |
 | paths      | overlays with neutral options (no host path)  | host paths visible                  |
 | syscalls   | seccomp filter, bwrap --disable-userns        | none                                |
+| idle       | cgroup2 cgroup.freeze (else the v1 freezer)   | SIGSTOP of the env uid's processes  |
+| cpu        | cgroup v1 cpu.shares + CFS quota by memory    | none                                |
 
 The chain is launcher `sh` (joined the cgroups ahead of time, see launchers.py) -> [`unshare -m`
 + `sh` staging mounts] -> `setpriv` (drop to the environment's uid) -> `bwrap` -> [`prlimit`] ->
