@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from registry.errors import AccessDenied, InvalidParameterValue
+from registry.validation import MAX_VERSION_NUMBER
 
 LATEST = "$LATEST"
 MAX_NAME = 64
@@ -23,8 +24,7 @@ _PARTIAL = re.compile(r"(?P<account>\d{12}):function:" + _NAME + _QUALIFIER)
 _PLAIN = re.compile(_NAME + _QUALIFIER)
 QUALIFIER = re.compile(r"\$LATEST|[a-zA-Z0-9-_]+")
 VERSION = re.compile(r"[0-9]+")
-# Versions are 64-bit integers in the database; a longer number can name no version.
-MAX_VERSION = 2**63 - 1
+MAX_VERSION = MAX_VERSION_NUMBER
 ALIAS = re.compile(r"(?!^[0-9]+$)([a-zA-Z0-9-_]+)")
 
 

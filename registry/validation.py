@@ -34,7 +34,9 @@ ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
 ACCOUNT_ID = re.compile(r"\d{12}")
 S3_BUCKET = re.compile(r"[0-9A-Za-z\.\-_]*(?<!\.)")
 
-MAX_VERSION_NUMBER = 2**63 - 1
+# Version numbers are stored as 32-bit integers (INTEGER on PostgreSQL): a larger number can name
+# no version, and must not reach a query, where PostgreSQL would refuse it.
+MAX_VERSION_NUMBER = 2**31 - 1
 
 
 def check_length(field: str, value: str, maximum: int, minimum: int = 0) -> str:
@@ -70,7 +72,7 @@ def check_version_number(value) -> int:
     except (TypeError, ValueError):
         raise InvalidParameterValue(f"VersionNumber {value!r} is not a whole number.") from None
     if not 1 <= number <= MAX_VERSION_NUMBER:
-        raise InvalidParameterValue(f"VersionNumber must be 1 or greater; got {number}.")
+        raise InvalidParameterValue(f"VersionNumber must be between 1 and {MAX_VERSION_NUMBER}; got {str(number)[:40]}.")
     return number
 
 

@@ -35,20 +35,28 @@ def client_error(call) -> dict:
     return response
 
 
-def test_huge_numeric_qualifier__is_a_client_error_on_every_function_operation(lam):
+@pytest.mark.parametrize("huge", [HUGE_VERSION, str(2**31)], ids=["30-digits", "past-32-bit"])
+def test_huge_version_number__is_a_client_error_on_every_operation(lam, huge):
     create(lam, "numbered", Publish=True)
+    lam.publish_layer_version(LayerName="numbered", Content={"ZipFile": layer_zip()})
+    own = lam.get_layer_version(LayerName="numbered", VersionNumber=1)["LayerArn"]
     calls = [
-        lambda: lam.get_function(FunctionName="numbered", Qualifier=HUGE_VERSION),
-        lambda: lam.get_function_configuration(FunctionName=f"numbered:{HUGE_VERSION}"),
-        lambda: lam.invoke(FunctionName="numbered", Qualifier=HUGE_VERSION, Payload=b"{}"),
-        lambda: lam.delete_function(FunctionName="numbered", Qualifier=HUGE_VERSION),
-        lambda: lam.create_alias(FunctionName="numbered", Name="big", FunctionVersion=HUGE_VERSION),
-        lambda: lam.get_provisioned_concurrency_config(FunctionName="numbered", Qualifier=HUGE_VERSION),
+        lambda: lam.get_function(FunctionName="numbered", Qualifier=huge),
+        lambda: lam.get_function_configuration(FunctionName=f"numbered:{huge}"),
+        lambda: lam.invoke(FunctionName="numbered", Qualifier=huge, Payload=b"{}"),
+        lambda: lam.delete_function(FunctionName="numbered", Qualifier=huge),
+        lambda: lam.create_alias(FunctionName="numbered", Name="big", FunctionVersion=huge),
+        lambda: lam.get_provisioned_concurrency_config(FunctionName="numbered", Qualifier=huge),
+        lambda: lam.get_layer_version(LayerName="numbered", VersionNumber=int(huge)),
+        lambda: lam.get_layer_version_by_arn(Arn=f"{own}:{huge}"),
+        lambda: lam.delete_layer_version(LayerName="numbered", VersionNumber=int(huge)),
+        lambda: lam.get_layer_version_policy(LayerName="numbered", VersionNumber=int(huge)),
     ]
     for call in calls:
         assert client_error(call)["Error"]["Code"] == "InvalidParameterValueException"
     assert invoke(lam, "numbered", Qualifier="1")[1]["version"] == "1"
     assert [v["Version"] for v in lam.list_versions_by_function(FunctionName="numbered")["Versions"]] == ["$LATEST", "1"]
+    assert lam.get_layer_version(LayerName="numbered", VersionNumber=1)["Version"] == 1
 
 
 @pytest.mark.parametrize("marker", TAMPERED_MARKERS)
