@@ -3,7 +3,9 @@
 Local users and (without bubblewrap) sandboxed handlers must not read the metadata database or a
 key. Everything secret is therefore 0600 inside a 0700 data directory. The caches that sandboxes
 read stay world-readable inside it: the executor binds them into the sandbox as root, so the
-private parent does not stop them.
+private parent does not stop them. Only as root without bubblewrap, where a handler runs as its
+own uid against the real paths, must others be able to pass through the data directory (0711,
+never list it) to reach the cache; the database, the keys and the blobs stay owner-only then too.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Callable
 log = logging.getLogger(__name__)
 
 PRIVATE_DIR_MODE = 0o700
+TRAVERSABLE_DIR_MODE = 0o711
 PRIVATE_FILE_MODE = 0o600
 # SQLite's companions of a database file: WAL, shared memory, rollback journal.
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
@@ -35,13 +38,26 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def private_data_dir(path: Path) -> Path:
-    """The data directory made private: itself 0700 and every file directly in it 0600 (the
-    database, its journals, the key files). Its subdirectories (blobs, caches) keep their modes."""
-    path = private_dir(path)
+def private_data_dir(path: Path, *, sandbox_traversal: bool | None = None, shared: tuple[str, ...] = ("cache",)) -> Path:
+    """The data directory made private: every file directly in it 0600 (the database, its
+    journals, the key files), every subdirectory 0700 (the blobs) except the `shared` caches
+    that sandboxes read, and itself 0700, or 0711 with `sandbox_traversal`.
+
+    `sandbox_traversal` None (the CLI commands) keeps whatever search permission others have,
+    which a running server chose; read and write permission for others always goes.
+    """
+    path = Path(path)
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    if sandbox_traversal is None:
+        current = stat.S_IMODE(os.stat(path).st_mode)
+        _set_mode(path, current & 0o700 | current & 0o011 | PRIVATE_DIR_MODE)
+    else:
+        _set_mode(path, TRAVERSABLE_DIR_MODE if sandbox_traversal else PRIVATE_DIR_MODE)
     for entry in os.scandir(path):
         if entry.is_file(follow_symlinks=False):
             private_file(Path(entry.path))
+        elif entry.is_dir(follow_symlinks=False) and entry.name not in shared:
+            private_dir(Path(entry.path))
     return path
 
 
@@ -96,6 +112,13 @@ def _tighten(path: Path, mode: int) -> None:
     except FileNotFoundError:
         return
     if current & 0o077:
-        os.chmod(path, mode)
-        log.warning("%s was mode %o; tightened to %o so that only its owner can read it",
-                    path, current, mode)
+        _set_mode(path, mode)
+
+
+def _set_mode(path: Path, mode: int) -> None:
+    current = stat.S_IMODE(os.stat(path).st_mode)
+    if current == mode:
+        return
+    os.chmod(path, mode)
+    if current & ~mode:
+        log.warning("%s was mode %o; tightened to %o so that others cannot read it", path, current, mode)

@@ -47,9 +47,10 @@ class SecretBox:
         """`settings.secret_key`, else the data directory's key file (created if missing)."""
         if settings.secret_key:
             return cls(settings.secret_key)
-        from registry.private_files import key_file, private_dir
+        from registry.private_files import PRIVATE_DIR_MODE, key_file
 
-        directory = private_dir(settings.data_dir)
+        directory = settings.data_dir
+        directory.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         return cls(key_file(directory / SECRET_KEY_FILE, lambda: secrets.token_urlsafe(32)))
 
     def seal(self, access_key_id: str, secret: str) -> str:

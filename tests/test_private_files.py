@@ -35,19 +35,40 @@ def test_private_sqlite_file__the_database_and_the_journals_sqlite_makes_are_060
     connection.close()
 
 
-def test_private_data_dir__tightens_the_files_in_it_but_not_its_caches(tmp_path):
+def loose_data_dir(tmp_path):
+    """A data dir as an earlier release left it: everything readable by everyone."""
     data_dir = tmp_path / "data"
     (data_dir / "cache" / "bundle").mkdir(parents=True)
     (data_dir / "cache" / "bundle" / "app.py").write_text("")
+    (data_dir / "blobs" / "sha256").mkdir(parents=True)
     for name in ("strata.db", "strata.db-wal", "signing.key"):
         (data_dir / name).write_text("")
         (data_dir / name).chmod(0o644)
-    data_dir.chmod(0o755)
-    (data_dir / "cache").chmod(0o755)
-    private_data_dir(data_dir)
+    for directory in (data_dir, data_dir / "cache", data_dir / "blobs"):
+        directory.chmod(0o755)
+    return data_dir
+
+
+def test_private_data_dir__tightens_its_files_and_blobs_but_not_its_caches(tmp_path):
+    data_dir = loose_data_dir(tmp_path)
+    private_data_dir(data_dir, sandbox_traversal=False)
     assert mode(data_dir) == 0o700
     assert [mode(data_dir / name) for name in ("strata.db", "strata.db-wal", "signing.key")] == [0o600] * 3
+    assert mode(data_dir / "blobs") == 0o700
     assert mode(data_dir / "cache") == 0o755 and mode(data_dir / "cache" / "bundle" / "app.py") == 0o644
+
+
+def test_private_data_dir__sandbox_traversal_lets_others_pass_through_but_not_list(tmp_path):
+    data_dir = loose_data_dir(tmp_path)
+    private_data_dir(data_dir, sandbox_traversal=True)
+    assert mode(data_dir) == 0o711
+    assert mode(data_dir / "strata.db") == 0o600 and mode(data_dir / "blobs") == 0o700
+    # The commands keep what the running server chose, and never loosen.
+    private_data_dir(data_dir)
+    assert mode(data_dir) == 0o711
+    private_data_dir(data_dir, sandbox_traversal=False)
+    private_data_dir(data_dir)
+    assert mode(data_dir) == 0o700
 
 
 def test_key_file__generated_once_0600_and_read_back(tmp_path):

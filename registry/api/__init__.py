@@ -49,7 +49,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     # A 50 MB zip grows by a third as base64 inside the JSON body.
     app.config["MAX_CONTENT_LENGTH"] = MAX_DIRECT_UPLOAD_BYTES * 4 // 3 + 64 * 1024
 
-    private_data_dir(settings.data_dir)
     secret_box = SecretBox.from_settings(settings)
     db = Database(settings.resolved_database_url)
     store = open_store(settings)
@@ -63,6 +62,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         region=settings.region,
         isolation=settings.executor_isolation,
     )
+    # Root without bubblewrap runs handlers as their own uid against the real bundle paths in
+    # the cache, so only then may others pass through the data directory.
+    host = invoker.pool.host
+    private_data_dir(settings.data_dir, sandbox_traversal=host.root and not host.bwrap)
     events = EventQueue(
         db, invoker, workers=settings.event_workers,
         max_pending_per_account=settings.event_queue_max_per_account,

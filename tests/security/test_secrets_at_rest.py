@@ -106,6 +106,26 @@ def test_local_user__cannot_read_the_data_dir_the_database_or_the_key_files(serv
     assert as_nobody([data_dir.parent]) == {str(data_dir.parent): "ok"}
 
 
+def test_local_user__without_bubblewrap_still_cannot_read_the_database_the_keys_or_the_blobs(server):
+    """As root without bubblewrap, handlers run as their own uid against the real paths of their
+    bundles in the cache, so others may pass through the data dir, but reach nothing secret."""
+    require_service(os.geteuid() == 0, "acting as another local user needs root")
+    server.env["STRATA_EXECUTOR_DISABLE"] = "bwrap"
+    server.start()
+    lam = server.client(server.new_account())
+    create(lam, "runs-unwrapped")
+    _, result = invoke(lam, "runs-unwrapped", {"n": 2})
+    assert result["echo"] == {"n": 2}
+
+    data_dir = server.data_dir
+    assert os.stat(data_dir).st_mode & 0o777 == 0o711
+    secret = [data_dir / "secret.key"]
+    if server.backend == "sqlite-fs":
+        secret += [data_dir / "signing.key", data_dir / "strata.db", data_dir / "strata.db-wal", data_dir / "blobs"]
+    seen = as_nobody([data_dir, *secret])
+    assert seen == {str(path): "PermissionError" for path in [data_dir, *secret]}
+
+
 def test_copy_of_the_database__holds_no_plaintext_secret(server):
     server.start()
     created = strata_cli(server, "accounts", "create", "--json", "--data-dir", str(server.data_dir))
