@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 
+from registry.errors import InvalidParameterValue
 from registry.executor import EnvironmentPool, IsolationUnavailable, SandboxError
-from registry.executor.sandbox import plan
+from registry.executor.launchers import LAUNCH_ENV, Launcher
+from registry.executor.sandbox import (ENVIRONMENT_STEP, args_data, environment_exports, plan,
+                                       staging_fstab)
 from tests.executor.conftest import spec_for, strict_available
 from tests.support import require_service
 
@@ -156,3 +161,84 @@ def test_isolation_none__no_sandbox_but_still_not_root(host, bundles):
     assert answer["uid"] != 0 and answer["task"] == str(bundle / "task")
     assert result.mechanisms["memory"] == "none" and result.mechanisms["filesystem"].startswith("none")
 
+
+
+# ---- the function's environment, host paths and the syscall filter -----------------------------
+
+def test_launcher__runs_every_step_outside_the_sandbox_with_stratas_environment_only(tmp_path):
+    seen = tmp_path / "environ"
+    launcher = Launcher(memory=False, memsw=False, pids=False)
+    try:
+        launcher.launch(["/bin/sh", "-c", f"cat /proc/self/environ > {seen}; cat"], cwd="/",
+                        private=b"export LD_PRELOAD=/x.so\n", private_on_stdin=True)
+        launcher.proc.wait(timeout=10)
+    finally:
+        launcher.discard()
+    env = dict(item.split(b"=", 1) for item in seen.read_bytes().split(b"\0") if item)
+    # The shell's own PWD and OLDPWD (the launcher's cd), and nothing from the private pipe.
+    assert env.keys() <= {b"PATH", b"PWD", b"OLDPWD"} and env[b"PATH"] == LAUNCH_ENV["PATH"].encode()
+
+
+def test_function_variables__reach_the_runtime_intact_in_every_tier(pool, bundles):
+    tricky = {"QUOTES": "a'b\"c", "SUBST": "$(echo no) `echo no` $HOME", "LINES": "one\ntwo\n",
+              "SPACES": "  padded  ", "EMPTY": "", "LD_LIBRARY_PATH": "/custom/lib"}
+    bundle = bundles(task={"app.py": """
+        import os
+        def handler(event, context):
+            return {name: os.environ.get(name) for name in event}
+    """})
+    result = pool.invoke(spec_for(bundle, env=tricky), json.dumps(list(tricky)).encode())
+    assert json.loads(result.payload) == tricky
+
+
+def test_environment_step__evaluates_nothing_of_the_values(tmp_path):
+    planted = tmp_path / "planted"
+    env = {"A": f"$(touch {planted})", "B": f"`touch {planted}`; touch {planted}"}
+    done = subprocess.run([*ENVIRONMENT_STEP, "/usr/bin/env"], input=environment_exports(env),
+                          capture_output=True, env={"PATH": "/usr/bin:/bin"}, timeout=10)
+    assert done.returncode == 0 and not planted.exists()
+    lines = done.stdout.decode().splitlines()
+    assert f"A=$(touch {planted})" in lines and f"B=`touch {planted}`; touch {planted}" in lines
+
+
+def test_sandbox_arguments__a_nul_cannot_split_them():
+    with pytest.raises(SandboxError):
+        args_data(["--setenv", "A", "x\0--bind\0/\0/host"])
+    with pytest.raises(InvalidParameterValue):
+        spec_for(Path(__file__).parent, env={"A": "x\0y"})
+
+
+def test_staging_fstab__overlay_options_name_only_neutral_relative_paths(tmp_path):
+    private = tmp_path / "private dir"
+    layers = [private / "one", private / "two"]
+    text, mounted = staging_fstab({"task": [private / "task"], "opt": layers}, tmp_path / "mnt",
+                                  overlays=True)
+    stage = str(tmp_path / "mnt").replace(" ", "\\040")
+    escaped = str(private).replace(" ", "\\040")
+    assert text.splitlines() == [
+        f"{escaped}/task {stage}/.l/task0 none bind 0 0",
+        f"strata {stage}/task overlay ro,lowerdir=task0:empty 0 0",
+        f"{escaped}/one {stage}/.l/opt0 none bind 0 0",
+        f"{escaped}/two {stage}/.l/opt1 none bind 0 0",
+        f"strata {stage}/opt overlay ro,lowerdir=opt1:opt0 0 0",  # the last layer wins
+    ]
+    assert mounted == {"task": tmp_path / "mnt" / "task", "opt": tmp_path / "mnt" / "opt"}
+    assert (tmp_path / "mnt" / ".l" / "empty").is_dir()
+
+
+def test_strict__refuses_without_neutral_paths(host, bundles):
+    require_service(strict_available(host), "strict isolation needs root, bubblewrap and cgroup v1")
+    spec = spec_for(bundles(task={"app.py": ""}), isolation="strict")
+    with pytest.raises(IsolationUnavailable) as refused:
+        plan(spec, host.without("overlay"))
+    assert "paths" in refused.value.missing
+
+
+def test_strict__reports_neutral_paths_and_the_syscall_filter(probe, strict_pool, bundles):
+    spec = spec_for(bundles(task={"app.py": ""}), isolation="strict")
+    mechanisms = plan(spec, strict_pool.host).mechanisms(spec)
+    assert mechanisms["paths"].startswith("neutral")
+    assert mechanisms["syscalls"].startswith("seccomp") and "--disable-userns" in mechanisms["syscalls"]
+    fallback = plan(spec_for(spec.bundle_dir), strict_pool.host.without("bwrap"))
+    assert fallback.mechanisms(spec)["paths"].startswith("host paths visible")
+    assert fallback.mechanisms(spec)["syscalls"].startswith("no seccomp")
