@@ -111,13 +111,13 @@ def account_id(client) -> str:
 
     No Lambda operation returns it as such, but a function's ARN holds it and a GetFunction of a
     function that does not exist answers with that ARN (AWS, moto and Strata alike); a name no
-    one would choose makes that the answer.
+    one would choose makes that the answer. AWS names the ARN too when IAM denies the call.
     """
     probe = f"strata-account-probe-{uuid.uuid4().hex}"
     try:
         found = client.get_function(FunctionName=probe)["Configuration"]["FunctionArn"]
     except BotoClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+        if exc.response.get("Error", {}).get("Code") not in ("ResourceNotFoundException", "AccessDeniedException"):
             raise translate_error(exc, "finding your account id") from None
         found = exc.response.get("Error", {}).get("Message", "")
     except BotoCoreError as exc:
@@ -125,8 +125,8 @@ def account_id(client) -> str:
     match = _FUNCTION_ARN_ACCOUNT.search(found)
     if match is None:
         raise ClientError(
-            "cannot tell your account id from the server's answers, which names the upload prefix "
-            f"(uploads/ACCOUNT-ID/) to stage the zip under: {found[:200]}"
+            "cannot find your account id, which names the upload prefix (uploads/ACCOUNT-ID/) the "
+            f"zip is staged under; the server answered: {found[:200]}"
         )
     return match[1]
 
