@@ -26,7 +26,9 @@ from registry.executor.errors import SandboxError
 from registry.executor.interpreters import find_python
 from registry.executor.logs import LogPipe
 from registry.executor import runtime_access
-from registry.executor.netns import RUNTIME_API_PORT, listen_in_netns, listen_on_host
+from registry.executor.host import SANDBOX_PYTHON
+from registry.executor.netns import (RUNTIME_API_PORT, handoff_socket, listen_in_netns,
+                                     listen_on_host, receive_listener)
 from registry.executor.peers import only_uid
 from registry.executor.report import InvocationResult, Report
 from registry.executor.runtime_api import Invocation, RuntimeApiServer, RuntimeChannel
@@ -41,6 +43,8 @@ from registry.executor.uids import SandboxUser, reserve_uid
 
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase
 _BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+_LISTENER = Path(__file__).with_name("sandbox_listener.py")
+_HANDOFF = "api-handoff.sock"
 _SANDBOX_ROOTS = {"task": "/var/task", "opt": "/opt", "runtime": "/var/runtime"}
 _LANG = "/var/lang"  # where Lambda keeps its interpreter; a private one is shown there
 
@@ -165,14 +169,17 @@ class Environment:
                                         pids=plan.cgroup_pids, freezer=plan.freezer,
                                         cpu=plan.cgroup_cpu)
         self._proc, self._logs = launcher.proc, launcher.logs
+        handoff = None
         self._cgroups = launcher.cgroups if launcher.cgroups.dirs else None
         try:
             launcher.cgroups.limit_memory(spec.memory_mb)
             launcher.cgroups.limit_cpu(spec.memory_mb)
             tmp_path = self._tmp_dir(uid)
-            netns = plan.bwrap is not None and plan.netns
-            listener = None if netns else listen_on_host()
-            api = (f"127.0.0.1:{RUNTIME_API_PORT}" if netns
+            netns = plan.bwrap is not None and plan.runtime_api == runtime_access.NETNS
+            if plan.bwrap is not None and plan.runtime_api == runtime_access.SANDBOX_LISTENER:
+                handoff, entry = self._listener_helper(runtime_dir, entry)
+            listener = None if plan.netns else listen_on_host()
+            api = (f"127.0.0.1:{RUNTIME_API_PORT}" if plan.netns
                    else "127.0.0.1:%d" % listener.getsockname()[1])
             env = self._environment(api, tmp_path)
             if plan.bwrap:
@@ -199,13 +206,28 @@ class Environment:
                 sandbox_pid = self._sandbox_pid(launcher.info_r)
                 if netns:
                     listener = listen_in_netns(sandbox_pid)
+                elif handoff is not None:
+                    listener = receive_listener(handoff, sandbox_pid, INIT_TIMEOUT_S,
+                                                alive=lambda: self._proc.poll() is None)
         finally:
             launcher.close_info()
             launcher.release_block()
+            if handoff is not None:
+                handoff.close()
+                (runtime_dir / _HANDOFF).unlink(missing_ok=True)
         # On the host's loopback every local process could connect: only the environment's uid may.
         admit = only_uid(uid) if plan.runtime_api == runtime_access.PEER_UID else None
         self._server = RuntimeApiServer(listener, self._channel, admit=admit)
         self._server.start()
+
+    def _listener_helper(self, runtime_dir: Path, entry: list[str]):
+        """The handoff socket and the entry that runs sandbox_listener.py before the runtime."""
+        shutil.copyfile(_LISTENER, runtime_dir / _LISTENER.name)
+        os.chmod(runtime_dir / _LISTENER.name, 0o644)
+        handoff = handoff_socket(runtime_dir, _HANDOFF)
+        runtime = self._root("runtime")
+        return handoff, [SANDBOX_PYTHON, "-S", "-I", f"{runtime}/{_LISTENER.name}",
+                         f"{runtime}/{_HANDOFF}", *entry]
 
     def _sandbox_sources(self, runtime_dir: Path, tmp_path: Path, other_uid: bool):
         """Host paths for the sandbox's mounts, and the fstab of the launcher's staging mounts

@@ -11,6 +11,7 @@ import subprocess
 from dataclasses import dataclass
 
 CGROUP_V1 = "/sys/fs/cgroup"
+SANDBOX_PYTHON = "/usr/bin/python3"
 NOBODY = 65534
 
 
@@ -81,6 +82,7 @@ def _detect() -> HostCapabilities:
         enter_netns=root,
         overlay=root and _has_filesystem("overlay"),
         cgroup_freezer=_freezer(root),
+        sandbox_python=SANDBOX_PYTHON if os.access(SANDBOX_PYTHON, os.X_OK) else None,
         cgroup_cpu=root and os.access(f"{CGROUP_V1}/cpu/cgroup.procs", os.W_OK)
         and os.path.exists(f"{CGROUP_V1}/cpu/cpu.cfs_quota_us"),
     )

@@ -153,6 +153,9 @@ def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
                     runtime_api=runtime_access.PEER_UID if host.root
                     else runtime_access.SHARED_LOOPBACK)
     bwrap = host.bwrap
+    runtime_api = runtime_access.choose(
+        bwrap=bool(bwrap), enter_netns=host.enter_netns, drop_uid=host.root,
+        network=spec.network, sandbox_python=host.sandbox_python is not None)
     chosen = Plan(
         isolation=spec.isolation,
         bwrap=bwrap,
@@ -160,7 +163,7 @@ def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
         memsw=host.cgroup_memsw,
         cgroup_pids=host.cgroup_pids,
         loop_tmp=bool(bwrap) and host.loop_tmp,
-        netns=bool(bwrap) and host.enter_netns and not spec.network,
+        netns=runtime_api in (runtime_access.NETNS, runtime_access.SANDBOX_LISTENER),
         drop_uid=host.root,
         rlimit_memory=not host.cgroup_memory,
         rlimit_nproc=not host.cgroup_pids and host.root,
@@ -170,9 +173,7 @@ def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
         and _bwrap_supports(bwrap, "--disable-userns"),
         freezer=host.cgroup_freezer,
         cgroup_cpu=host.cgroup_cpu,
-        runtime_api=runtime_access.choose(
-            bwrap=bool(bwrap), enter_netns=host.enter_netns, drop_uid=host.root,
-            network=spec.network, sandbox_python=host.sandbox_python is not None),
+        runtime_api=runtime_api,
     )
     if spec.opt_layers and not (bwrap and host.overlay):
         raise SandboxError("assembling /opt from layer directories needs root, overlayfs and "

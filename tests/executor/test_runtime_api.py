@@ -365,3 +365,24 @@ def test_client_context_that_is_not_json_is_dropped(api):
 
     assert answer.getheader("X-Evil") is None
     assert answer.getheader("Lambda-Runtime-Client-Context") is None
+
+
+def test_connection_the_admission_check_refuses__is_closed_before_anything_is_read():
+    channel = RuntimeChannel()
+    submit(channel)
+    listener = listen_on_host()
+    server = RuntimeApiServer(listener, channel, admit=lambda conn: False)
+    server.start()
+    try:
+        sock = socket.create_connection(listener.getsockname(), timeout=5)
+        sock.sendall(f"GET {BASE}/invocation/next HTTP/1.1\r\n\r\n".encode())
+        try:
+            answer = sock.recv(65536)
+        except ConnectionResetError:
+            answer = b""
+        sock.close()
+
+        assert answer == b"" and server.refused == 1
+        assert channel.ready_at is None  # the event was never offered
+    finally:
+        server.close()
