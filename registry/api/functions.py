@@ -6,22 +6,26 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 
 from flask import Blueprint, Response, g, request
 
 from registry.api import serialize_functions as serialize
 from registry.api.context import services
 from registry.api.responses import download_url, json_response, page
-from registry.api.requests import json_body, raw_body, string, string_list, zip_content
+from registry.api.requests import json_body, raw_body, refuse_nul_in_parameters, string, string_list, zip_content
 from registry.errors import InvalidParameterValue, InvalidRequestContent
 from registry.function_names import FunctionRef, parse_function_name
 
 bp = Blueprint("functions", __name__)
+bp.before_request(refuse_nul_in_parameters)
 
 FUNCTIONS = "/2015-03-31/functions"
 PROVISIONED = "/2019-09-30/functions/<function_name>/provisioned-concurrency"
 MAX_CLIENT_CONTEXT = 3583
 _INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+# ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+_DECIMAL = re.compile(r"[0-9]{1,6}")
 
 
 def _ref(function_name: str) -> FunctionRef:
@@ -64,7 +68,7 @@ def _max_items() -> int:
     value = request.args.get("MaxItems")
     if value is None:
         return 50
-    if not value.isdigit() or not 1 <= int(value) <= 10000:
+    if not _DECIMAL.fullmatch(value) or not 1 <= int(value) <= 10000:
         raise InvalidParameterValue(f"MaxItems must be between 1 and 10000; got {value!r}.")
     return min(int(value), 50)
 

@@ -99,11 +99,41 @@ def json_body() -> dict:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise InvalidRequestContent(f"Could not parse request body into json: {error}") from None
+    except RecursionError:
+        raise InvalidRequestContent("Could not parse request body into json: it is nested too deeply.") from None
     if not isinstance(body, dict):
         raise InvalidRequestContent("The request body must be a JSON object.")
     if blob is not None:
         _put_back(body, blob)
+    _refuse_nul(body)
     return body
+
+
+def refuse_nul_in_parameters() -> None:
+    """Query and path parameters name things; none of the Lambda model's names holds a NUL, and
+    PostgreSQL cannot compare text with one."""
+    for name, value in [*request.args.items(multi=True), *(request.view_args or {}).items()]:
+        if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+            raise InvalidParameterValue(f"{name.replace(chr(0), '')[:200]} may not contain a NUL character.")
+
+
+def _refuse_nul(body: dict) -> None:
+    """No member of a Lambda request holds a NUL character (PostgreSQL could not store it in
+    text). The error names the top-level member it is in; deeper paths are not built, since
+    the body's keys and nesting are the client's choice."""
+    for member, value in body.items():
+        stack = [member, value]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, str):
+                if "\x00" in node:
+                    name = member.replace("\x00", "")[:100] or "A member"
+                    raise InvalidParameterValue(f"{name} may not contain a NUL character.")
+            elif isinstance(node, dict):
+                stack.extend(node.keys())
+                stack.extend(node.values())
+            elif isinstance(node, list):
+                stack.extend(node)
 
 
 def _blob_span(raw: bytes) -> tuple[int, int] | None:

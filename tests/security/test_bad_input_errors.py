@@ -107,3 +107,40 @@ def test_download_url_with_forged_expiry__is_refused_and_the_real_one_still_work
     assert refused.headers["x-amzn-ErrorType"] == "AccessDeniedException"
     assert "Traceback" not in refused.text
     assert requests.get(location, timeout=10).content == data
+
+
+def test_nul_characters_in_members_and_parameters__are_invalid_parameter_value(lam):
+    create(lam, "nul")
+    lam.create_alias(FunctionName="nul", Name="live", FunctionVersion="$LATEST")
+    lam.publish_layer_version(LayerName="nul", Content={"ZipFile": layer_zip()})
+    calls = [
+        lambda: lam.publish_layer_version(LayerName="nul", Description="a\x00b", Content={"ZipFile": layer_zip()}),
+        lambda: lam.publish_layer_version(LayerName="nul", LicenseInfo="a\x00b", Content={"ZipFile": layer_zip()}),
+        lambda: lam.update_alias(FunctionName="nul", Name="live", Description="a\x00b"),
+        lambda: lam.update_function_configuration(FunctionName="nul", Description="a\x00b"),
+        lambda: create(lam, "nul-tags", Tags={"k\x00": "v"}),
+        lambda: lam.list_aliases(FunctionName="nul", FunctionVersion="1\x00"),
+        lambda: lam.add_layer_version_permission(
+            LayerName="nul", VersionNumber=1, StatementId="s", Action="lambda:GetLayerVersion", Principal="*",
+            RevisionId="r\x00",
+        ),
+    ]
+    for call in calls:
+        assert client_error(call)["Error"]["Code"] == "InvalidParameterValueException"
+    assert lam.get_alias(FunctionName="nul", Name="live")["Description"] == ""
+    assert [v["Version"] for v in lam.list_layer_versions(LayerName="nul")["LayerVersions"]] == [1]
+
+
+def test_body_nested_past_the_parser_and_non_ascii_max_items__are_client_errors(strata_server, account):
+    from tests.security.test_http_contract_fuzz import SigV4
+
+    auth = SigV4(account.access_key_id, account.secret_access_key, strata_server.region)
+    session = requests.Session()
+    session.trust_env = False
+    for body in (b"[" * 100000 + b"]" * 100000, b'{"a":' * 50000 + b"1" + b"}" * 50000):
+        answer = session.post(f"{strata_server.url}/2018-10-31/layers/deep/versions", data=body, auth=auth,
+                              headers={"Content-Type": "application/json"}, timeout=30)
+        assert answer.status_code == 400 and answer.headers["x-amzn-ErrorType"] == "InvalidRequestContentException"
+    for query in ("MaxItems=%C2%B2", "FunctionVersion=ALL&MaxItems=%C2%B2"):
+        answer = session.get(f"{strata_server.url}/2015-03-31/functions?{query}", auth=auth, timeout=30)
+        assert answer.status_code == 400 and answer.headers["x-amzn-ErrorType"] == "InvalidParameterValueException"
