@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -39,6 +40,16 @@ def _positive_seconds(env, name: str, default: float) -> float:
     if not 0 < seconds < float("inf"):
         raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
     return seconds
+
+
+def _public_url(value: str | None) -> str:
+    url = (value or "").strip().rstrip("/")
+    if url and not _PUBLIC_URL.fullmatch(url):
+        raise ValueError(f"STRATA_PUBLIC_URL must be an http(s) URL such as https://strata.example.com, not {url!r}")
+    return url
+
+
+_PUBLIC_URL = re.compile(r"https?://[^/\s?#@]+(/[^\s?#]*)?")
 
 
 @dataclass(frozen=True)
@@ -89,7 +100,7 @@ class Settings:
             s3_secure=_flag(env.get("STRATA_S3_SECURE")),
             s3_public_endpoint=env.get("STRATA_S3_PUBLIC_ENDPOINT", ""),
             region=env.get("STRATA_REGION", "us-east-1") or "us-east-1",
-            public_url=(env.get("STRATA_PUBLIC_URL") or "").strip().rstrip("/"),
+            public_url=_public_url(env.get("STRATA_PUBLIC_URL")),
             dev=_flag(env.get("STRATA_DEV")),
             executor_isolation=env.get("STRATA_EXECUTOR_ISOLATION") or "best-effort",
             account_max_environments=_environments_limit(env.get("STRATA_ACCOUNT_MAX_ENVIRONMENTS")),
