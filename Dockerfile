@@ -9,4 +9,4 @@ COPY migrations ./migrations
 RUN pip install --no-cache-dir -e .
 ENV STRATA_DATA_DIR=/var/lib/strata
 EXPOSE 8000
-CMD ["gunicorn", "app:app", "--bind", "0.0.0.0:8000", "--workers", "4", "--worker-class", "gthread", "--threads", "4", "--timeout", "900"]
+CMD ["gunicorn", "app:app", "--bind", "0.0.0.0:8000", "--workers", "4", "--worker-class", "registry.front.worker.FrontWorker", "--threads", "4", "--timeout", "900"]

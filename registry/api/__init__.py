@@ -44,7 +44,7 @@ _API_PATH = re.compile(r"/\d{4}-\d{2}-\d{2}/")
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    _share_one_malloc_arena()
+    _tune_malloc_for_large_bodies()
     app = Flask("strata")
     # A 50 MB zip grows by a third as base64 inside the JSON body.
     app.config["MAX_CONTENT_LENGTH"] = MAX_DIRECT_UPLOAD_BYTES * 4 // 3 + 64 * 1024
@@ -112,7 +112,7 @@ def _shutdown(events: EventQueue, provisioned: ProvisionedConcurrencyService, in
     invoker.close()
 
 
-def _share_one_malloc_arena() -> None:
+def _tune_malloc_for_large_bodies() -> None:
     """A publish holds a request body and a decoded zip of tens of MB. With glibc's default of
     one malloc arena per thread, every request thread would keep such buffers resident in its own
     arena after freeing them; with one arena the next request reuses the same memory. (Python
@@ -123,6 +123,12 @@ def _share_one_malloc_arena() -> None:
         return
     m_arena_max = -8
     libc.mallopt(m_arena_max, 1)
+    # A request body grows as its bytes arrive. Served from the heap, each growth of a 60 MB body
+    # may copy it, holding it twice; from mmap, realloc moves its pages instead, and a freed
+    # body's memory goes back at once. (A fixed threshold also stops glibc from raising it to
+    # the size of the last large buffer freed, which would send the next one to the heap.)
+    m_mmap_threshold = -3
+    libc.mallopt(m_mmap_threshold, 1024 * 1024)
 
 
 def _start_request():

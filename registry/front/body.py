@@ -8,6 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable
+
+# Large bodies are hashed on this thread while the loop receives their next bytes (hashlib
+# releases the GIL); one thread, so each body's chunks are hashed in the order they arrived.
+_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="front-sha256")
+_HASH_ASIDE_FROM = 1024 * 1024
 
 
 class BodyError(ValueError):
@@ -15,16 +22,24 @@ class BodyError(ValueError):
 
 
 class _Collector:
-    def __init__(self):
+    def __init__(self, *, hash_aside: bool = False):
         self.data = bytearray()
         self.complete = False
         self._digest = hashlib.sha256()
+        self._hash_aside = hash_aside
+        self._hashed: Future | None = None
 
     def _take(self, data) -> None:
         self.data += data
-        self._digest.update(data)
+        if self._hash_aside:
+            self._hashed = _HASHER.submit(self._digest.update, bytes(data))
+        else:
+            self._digest.update(data)
 
     def sha256(self) -> str:
+        """The body's hex sha256; waits for hashing still under way."""
+        if self._hashed is not None:
+            self._hashed.result()
         return self._digest.hexdigest()
 
 
@@ -32,7 +47,7 @@ class LengthBody(_Collector):
     """A body of a declared Content-Length."""
 
     def __init__(self, length: int):
-        super().__init__()
+        super().__init__(hash_aside=length >= _HASH_ASIDE_FROM)
         self._remaining = length
         self.complete = length == 0
 
@@ -124,15 +139,30 @@ class ChunkedBody(_Collector):
 class PrefetchedBody(io.RawIOBase):
     """The WSGI input of a request whose body the front has already read. `data` and `sha256` let
     the application take the body without copying or hashing it again. A withheld body was never
-    read (the application refused the request from its head): it reads as empty."""
+    read (the application refused the request from its head): it reads as empty. `sha256` may be
+    given as a function, called once when the application first asks (off the event loop)."""
 
-    def __init__(self, data: bytearray | bytes = b"", sha256: str | None = None, *, withheld: bool = False):
+    def __init__(
+        self,
+        data: bytearray | bytes = b"",
+        sha256: str | Callable[[], str] | None = None,
+        *,
+        withheld: bool = False,
+    ):
         super().__init__()
         self.data = data
-        self.sha256 = sha256 if sha256 is not None else hashlib.sha256(data).hexdigest()
+        self._sha256 = sha256
         self.withheld = withheld
         self._view: memoryview | None = None
         self._position = 0
+
+    @property
+    def sha256(self) -> str:
+        if self._sha256 is None:
+            self._sha256 = hashlib.sha256(self.data).hexdigest()
+        elif callable(self._sha256):
+            self._sha256 = self._sha256()
+        return self._sha256
 
     def readable(self) -> bool:
         return True

@@ -204,7 +204,7 @@ class FrontWorker(ThreadWorker):
             return
         conn.buffer[:0] = rest
         body, conn.body = conn.body, None
-        self._dispatch(conn, PrefetchedBody(body.data, body.sha256()))
+        self._dispatch(conn, PrefetchedBody(body.data, body.sha256))
 
     def _dispatch(self, conn: Connection, body: PrefetchedBody) -> None:
         self._unwatch(conn)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import uuid
+import zipfile
 
 import pytest
 
@@ -92,9 +94,6 @@ def response_account(client) -> str:
 
 
 def _tiny_zip() -> bytes:
-    import io
-    import zipfile
-
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("python/t.py", "T = 1\n")
