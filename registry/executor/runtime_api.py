@@ -20,7 +20,7 @@ from typing import Callable
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's limit for a synchronous response
 MAX_ERROR_BYTES = 1024 * 1024
 # The runtime is untrusted: it gets a few connections and bounded heads, not executor threads or
-# memory at will. Bodies are read only up to their route's limit, never drained past it.
+# memory at will. Bodies are read only up to their route's limit; past it nothing is kept.
 MAX_CONNECTIONS = 16
 MAX_HEADERS = 100
 MAX_LINE_BYTES = 8192
@@ -158,7 +158,8 @@ class RuntimeChannel:
 
 class _Refused(Exception):
     """A request the server answers with an error and then closes the connection: its body is
-    never drained, so a runtime cannot make the executor read (or buffer) more than the limits."""
+    not read on (beyond a bounded discard, see _linger), so a runtime cannot make the executor
+    buffer anything, or read without end."""
 
     def __init__(self, status: int, error_type: str, message: str):
         super().__init__(message)
