@@ -81,6 +81,9 @@ class _Gunicorn:
                 self.cfg.set("threads", options["threads"])
                 # Reads whole requests on its event loop, so slow or stalled clients hold no thread.
                 self.cfg.set("worker_class", "registry.front.worker.FrontWorker")
+                # Waiting connections cost the front a few KB each and no thread: hold plenty, so
+                # that a crowd of slow clients does not stop the worker from accepting.
+                self.cfg.set("worker_connections", 4096)
                 self.cfg.set("accesslog", None)
                 self.cfg.set("timeout", 900)
                 self.cfg.set("graceful_timeout", 5)

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import enum
 import errno
+import resource
 import selectors
 import socket
 import time
 from concurrent import futures
 from functools import partial
 
-from gunicorn import http, util
+from gunicorn import util
 from gunicorn.http.body import ChunkedReader, LengthReader
 from gunicorn.http.errors import InvalidChunkSize, LimitRequestHeaders
 from gunicorn.http.message import Request
@@ -36,6 +37,8 @@ from gunicorn.workers.gthread import ThreadWorker
 from registry.front.body import BodyError, ChunkedBody, LengthBody, PrefetchedBody
 from registry.front.limits import FrontLimits
 
+# Descriptors kept for what is not a client connection: database, blob files, sandboxes, logs.
+_RESERVED_DESCRIPTORS = 256
 _HEAD_RECV = 64 * 1024
 _BODY_RECV = 1024 * 1024
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -76,6 +79,7 @@ class FrontWorker(ThreadWorker):
             raise RuntimeError("The front worker serves plain HTTP: terminate TLS in a proxy in front of it.")
 
     def run(self):
+        self._fit_connections_to_descriptors()
         self._limits = getattr(self.wsgi, "front_limits", None) or FrontLimits()
         self._allowance = getattr(self.wsgi, "body_allowance", None)
         self._admission = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="front-admission")
@@ -84,6 +88,21 @@ class FrontWorker(ThreadWorker):
             super().run()
         finally:
             self._admission.shutdown(wait=False)
+
+    def _fit_connections_to_descriptors(self) -> None:
+        """Idle connections are cheap here, so many are worth holding; but an accept() failing
+        for want of a descriptor would stop the worker, so the loop stops accepting first."""
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = self.worker_connections + _RESERVED_DESCRIPTORS
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+                soft = raised
+            except (ValueError, OSError):
+                pass
+        if soft != resource.RLIM_INFINITY:
+            self.worker_connections = max(min(self.worker_connections, soft - _RESERVED_DESCRIPTORS), 16)
 
     # -- the event loop's side ------------------------------------------------------------------
 
