@@ -26,7 +26,7 @@ from registry.executor.errors import SandboxError
 from registry.executor.interpreters import find_python
 from registry.executor.logs import LogPipe
 from registry.executor import runtime_access
-from registry.executor.host import SANDBOX_PYTHON
+from registry.executor.host import sandbox_python
 from registry.executor.netns import (RUNTIME_API_PORT, handoff_socket, listen_in_netns,
                                      listen_on_host, receive_listener)
 from registry.executor.peers import only_uid
@@ -36,7 +36,7 @@ from registry.executor import seccomp
 from registry.executor.sandbox import (ENVIRONMENT_STEP, Plan, args_data, bwrap_options,
                                        environment_exports, environment_options, launcher_argv,
                                        reachable_by_others, rlimit_argv, sandbox_argv,
-                                       staging_fstab)
+                                       staging_mounts)
 from registry.executor.spec import FunctionSpec
 from registry.executor.tmpvolumes import TmpVolume, TmpVolumes
 from registry.executor.uids import SandboxUser, reserve_uid
@@ -136,7 +136,7 @@ class Environment:
         if self.plan.bwrap:
             return _SANDBOX_ROOTS[name]
         if name == "runtime":
-            return str(self._workdir / "runtime")
+            return str(self._runtime_dir)
         return str(self.spec.bundle_dir / name)
 
     def _lang_prefix(self) -> Path | None:
@@ -158,8 +158,9 @@ class Environment:
     def _spawn(self, entry: list[str]) -> None:
         plan, spec = self.plan, self.spec
         self._workdir.mkdir(mode=0o711)
-        runtime_dir = self._workdir / "runtime"
-        runtime_dir.mkdir(mode=0o755)
+        runtime_dir = self._runtime_dir
+        runtime_dir.mkdir(mode=0o755, parents=True)
+        os.chmod(runtime_dir.parent, 0o755)
         shutil.copyfile(_BOOTSTRAP, runtime_dir / "bootstrap.py")
         os.chmod(runtime_dir / "bootstrap.py", 0o644)
         if plan.drop_uid:
@@ -183,7 +184,7 @@ class Environment:
                    else "127.0.0.1:%d" % listener.getsockname()[1])
             env = self._environment(api, tmp_path)
             if plan.bwrap:
-                sources, fstab = self._sandbox_sources(runtime_dir, tmp_path, uid is not None)
+                sources, mounts = self._sandbox_sources(runtime_dir, tmp_path, uid is not None)
                 # bwrap reports the sandbox's pid once it is built: a sandbox that fails to
                 # build is a SandboxError, not a runtime that died.
                 options = bwrap_options(
@@ -191,13 +192,13 @@ class Environment:
                     launcher.block_fd if netns else None,
                     launcher.seccomp_fd if plan.syscall_filter else None)
                 private = args_data(options + environment_options(env))
-                argv = launcher_argv(fstab, uid) + sandbox_argv(plan.bwrap, launcher.args_fd)
+                argv = launcher_argv(mounts, uid) + sandbox_argv(plan.bwrap, launcher.args_fd)
                 argv += rlimit_argv(spec, plan) + entry
             else:
                 if uid is not None:
                     self._check_reachable()
                 private = environment_exports(env)
-                argv = launcher_argv(None, uid) + rlimit_argv(spec, plan) + ENVIRONMENT_STEP + entry
+                argv = launcher_argv([], uid) + rlimit_argv(spec, plan) + ENVIRONMENT_STEP + entry
             launcher.launch(argv, cwd="/" if plan.bwrap else self._root("task"), private=private,
                             private_on_stdin=not plan.bwrap,
                             seccomp=seccomp.program() if plan.syscall_filter else b"")
@@ -226,41 +227,48 @@ class Environment:
         os.chmod(runtime_dir / _LISTENER.name, 0o644)
         handoff = handoff_socket(runtime_dir, _HANDOFF)
         runtime = self._root("runtime")
-        return handoff, [SANDBOX_PYTHON, "-S", "-I", f"{runtime}/{_LISTENER.name}",
+        return handoff, [sandbox_python(), "-S", "-I", f"{runtime}/{_LISTENER.name}",
                          f"{runtime}/{_HANDOFF}", *entry]
 
+    @property
+    def _runtime_dir(self) -> Path:
+        # Alone in its parent, so that the parent can be a layer of the sandbox's view.
+        return self._workdir / "src" / "runtime"
+
     def _sandbox_sources(self, runtime_dir: Path, tmp_path: Path, other_uid: bool):
-        """Host paths for the sandbox's mounts, and the fstab of the launcher's staging mounts
-        (None when none are needed): every directory through a neutral overlay when the plan
-        hides host paths, else binds that make private directories reachable."""
-        opt = self.spec.bundle_dir / "opt"
-        wanted: dict[str, list[Path]] = {"task": [self.spec.bundle_dir / "task"],
-                                         "runtime": [runtime_dir]}
-        if self.plan.overlay_opt:
-            wanted["opt"] = list(self.spec.opt_layers)
-        elif opt.is_dir():
-            wanted["opt"] = [opt]
+        """Host paths for the sandbox's mounts, and the launcher's staging mounts. Where the plan
+        hides host paths, one overlay of the bundle and the runtime dir's parent shows task/,
+        opt/ and runtime/ (bwrap binds its subdirectories), with one more for the interpreter
+        or the layers; else binds make private directories reachable."""
+        bundle = self.spec.bundle_dir
         prefix = self._lang_prefix()
-        if prefix is not None:
-            wanted["lang"] = [prefix]
+        stage = self._workdir / "mnt"
         sources: dict[str, Path] = {"tmp": tmp_path}
         if self.plan.neutral_paths:
-            staged = wanted
+            views = {"view": [bundle, runtime_dir.parent]}  # Strata's runtime/ wins any clash
+            if self.plan.overlay_opt:
+                views["opt"] = list(self.spec.opt_layers)
+            if prefix is not None:
+                views["lang"] = [prefix]
+            mounts, mounted = staging_mounts(views, {}, stage)
+            view = mounted.pop("view")
+            sources.update(task=view / "task", runtime=view / "runtime", **mounted)
+            if not self.plan.overlay_opt and (bundle / "opt").is_dir():
+                sources["opt"] = view / "opt"
         else:
-            staged = {name: dirs for name, dirs in wanted.items()
-                      if other_uid and not reachable_by_others(dirs[0])}
-            sources.update({name: dirs[0] for name, dirs in wanted.items() if name not in staged})
-        fstab = None
-        if staged:
-            stage = self._workdir / "mnt"
-            text, mounted = staging_fstab(staged, stage, overlays=self.plan.neutral_paths)
+            wanted = {"task": bundle / "task", "runtime": runtime_dir}
+            if (bundle / "opt").is_dir():
+                wanted["opt"] = bundle / "opt"
+            if prefix is not None:
+                wanted["lang"] = prefix
+            private = {name: path for name, path in wanted.items()
+                       if other_uid and not reachable_by_others(path)}
+            mounts, mounted = staging_mounts({}, private, stage)
+            sources.update(wanted)
             sources.update(mounted)
-            fstab = stage / "fstab"
-            fstab.write_text(text)
-            os.chmod(fstab, 0o600)
         if prefix is not None:
             sources["lang_at"] = Path(_LANG if self.plan.neutral_paths else prefix)
-        return sources, fstab
+        return sources, mounts
 
     def _check_reachable(self) -> None:
         """Without bubblewrap the runtime reads the real paths as the environment's uid."""

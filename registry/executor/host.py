@@ -11,7 +11,8 @@ import subprocess
 from dataclasses import dataclass
 
 CGROUP_V1 = "/sys/fs/cgroup"
-SANDBOX_PYTHON = "/usr/bin/python3"
+# Interpreters under /usr, so present in every sandbox, that can run the listener helper.
+_SANDBOX_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
 NOBODY = 65534
 
 
@@ -82,7 +83,7 @@ def _detect() -> HostCapabilities:
         enter_netns=root,
         overlay=root and _has_filesystem("overlay"),
         cgroup_freezer=_freezer(root),
-        sandbox_python=SANDBOX_PYTHON if os.access(SANDBOX_PYTHON, os.X_OK) else None,
+        sandbox_python=sandbox_python(),
         cgroup_cpu=root and os.access(f"{CGROUP_V1}/cpu/cgroup.procs", os.W_OK)
         and os.path.exists(f"{CGROUP_V1}/cpu/cpu.cfs_quota_us"),
     )
@@ -107,6 +108,11 @@ def _freezer(root: bool) -> str | None:
     if os.access(f"{CGROUP_V1}/freezer/cgroup.procs", os.W_OK):
         return "cgroup1"
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def sandbox_python() -> str | None:
+    return next((path for path in _SANDBOX_PYTHONS if os.access(path, os.X_OK)), None)
 
 
 def _has_filesystem(name: str) -> bool:

@@ -93,7 +93,7 @@ def receive_listener(handoff: socket.socket, sandbox_pid: int, timeout: float,
         except socket.timeout:
             if not alive() or time.monotonic() > deadline:
                 raise SandboxError("the sandbox did not hand over its Runtime API listener "
-                                   "(is /usr/bin/python3 missing?)") from None
+                                   "(did its interpreter start?)") from None
     with conn:
         pid, _uid, _gid = struct.unpack("=iII", conn.getsockopt(
             socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("=iII")))

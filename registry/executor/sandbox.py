@@ -291,61 +291,52 @@ def environment_exports(env: dict[str, str]) -> bytes:
     return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env.items()).encode()
 
 
-def staging_fstab(wanted: dict[str, list[Path]], stage: Path, *, overlays: bool) -> tuple[str, dict[str, Path]]:
-    """Mounts that show each wanted host directory (or the union of several, first to last, the
-    last winning) at stage/<name>; returns an fstab for `mount -a` and the mountpoints.
+def staging_mounts(views: dict[str, list[Path]], binds: dict[str, Path],
+                   stage: Path) -> tuple[list[str], dict[str, Path]]:
+    """Shell commands for the launcher's private mount namespace, and the mountpoints they fill.
 
-    With `overlays`, every directory is an overlay whose options name only paths relative to
-    stage/.l (the launcher mounts from there): a bind of a host directory would show that
-    directory's path in the sandbox's /proc/self/mountinfo, an overlay shows "/" and its
-    options. Overlayfs checks the underlying files with the mounter's credentials, so private
-    host directories need no reachable copy. Without `overlays` (a single directory each) a
-    plain bind onto the reachable stage is all that is done."""
-    lines, mounted = [], {}
-    lower = stage / ".l"
-    lower.mkdir(parents=True, mode=0o755, exist_ok=True)
-    if overlays:
-        (lower / "empty").mkdir(mode=0o755, exist_ok=True)
-    for name, dirs in wanted.items():
+    Each of `views` becomes a read-only overlay of its directories (first to last, the last
+    winning) at stage/<name>. A bind of a host directory would show that directory's path in the
+    sandbox's /proc/self/mountinfo; an overlay shows "/" and its options, which here name only
+    /proc/self/fd/N: the directories are opened on those fds just for the mount. Overlayfs checks
+    the underlying files with the mounter's credentials, so private directories need no reachable
+    copy. Each of `binds` is a plain bind onto the reachable stage (when overlayfs is missing)."""
+    commands, mounted = [], {}
+    empty = stage / ".empty"
+    for name, dirs in views.items():
+        lowers = list(reversed(dirs))  # overlayfs's leftmost lower layer is the top one
+        if len(lowers) == 1:
+            empty.mkdir(parents=True, mode=0o755, exist_ok=True)
+            lowers.append(empty)  # without an upper layer overlayfs wants two lowers
+        if len(lowers) > 7:
+            raise SandboxError("an overlay of more than 7 directories")  # fds 3 to 9 (sh)
+        opens = " ".join(f"{3 + i}<{shlex.quote(str(d))}" for i, d in enumerate(lowers))
+        option = "ro,lowerdir=" + ":".join(f"/proc/self/fd/{3 + i}" for i in range(len(lowers)))
         target = stage / name
         target.mkdir(parents=True, mode=0o755)
-        if not overlays:
-            (single,) = dirs
-            lines.append(f"{_fstab_field(single)} {_fstab_field(target)} none bind 0 0")
-            mounted[name] = target
-            continue
-        names = []
-        for index, source in enumerate(dirs):
-            names.append(f"{name}{index}")
-            (lower / names[-1]).mkdir(mode=0o755)
-            lines.append(f"{_fstab_field(source)} {_fstab_field(lower / names[-1])} none bind 0 0")
-        # The leftmost lower layer is the top one; overlayfs wants two lowers without an upper.
-        lowerdirs = ":".join(reversed(names)) + (":empty" if len(names) == 1 else "")
-        lines.append(f"strata {_fstab_field(target)} overlay ro,lowerdir={lowerdirs} 0 0")
+        commands.append(f"(exec {opens} && exec mount -t overlay -o {option} strata "
+                        f"{shlex.quote(str(target))})")
         mounted[name] = target
-    for path in (stage, lower):
-        os.chmod(path, 0o755)
-    return "".join(line + "\n" for line in lines), mounted
+    for name, source in binds.items():
+        target = stage / name
+        target.mkdir(parents=True, mode=0o755)
+        commands.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(str(target))}")
+        mounted[name] = target
+    if mounted:
+        os.chmod(stage, 0o755)
+    return commands, mounted
 
 
-def _fstab_field(path: Path) -> str:
-    # fstab's own escapes: libmount undoes them.
-    return "".join(f"\\{ord(c):03o}" if c in " \t\n\\" else c for c in str(path))
-
-
-def launcher_argv(fstab: Path | None, uid: int | None) -> list[str]:
+def launcher_argv(mounts: list[str], uid: int | None) -> list[str]:
     """What the launcher (root, already in the environment's cgroups) runs before the sandbox:
-    in a private mount namespace that vanishes with the environment, the mounts of `fstab`
-    (see staging_fstab; relative overlay options resolve from the directory beside it); then
-    `setpriv` drops to the environment's uid. A failing mount exits 125 before the sandbox
-    starts."""
+    in a private mount namespace that vanishes with the environment, the `mounts` (see
+    staging_mounts); then `setpriv` drops to the environment's uid. A failing mount exits 125
+    before the sandbox starts."""
     argv = []
-    if fstab is not None:
-        # OLDPWD would tell bwrap's environ, readable inside as /proc/1/environ, the stage.
-        script = ('cd "$1" && mount -a -T "$2" && cd / && unset OLDPWD || exit 125; shift 2; '
-                  'exec "$@"')
+    if mounts:
+        script = "".join(f"{command} || exit 125; " for command in mounts) + 'exec "$@"'
         argv += [_which("unshare"), "--mount", "--propagation", "private", "--",
-                 "/bin/sh", "-c", script, "strata-mounts", str(fstab.parent / ".l"), str(fstab)]
+                 "/bin/sh", "-c", script, "strata-mounts"]
     if uid is not None:
         argv += [_which("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]

@@ -14,7 +14,7 @@ from registry.errors import InvalidParameterValue
 from registry.executor import EnvironmentPool, IsolationUnavailable, SandboxError
 from registry.executor.launchers import LAUNCH_ENV, Launcher
 from registry.executor.sandbox import (ENVIRONMENT_STEP, args_data, environment_exports, plan,
-                                       staging_fstab)
+                                       staging_mounts)
 from tests.executor.conftest import spec_for, strict_available
 from tests.support import require_service
 
@@ -208,22 +208,29 @@ def test_sandbox_arguments__a_nul_cannot_split_them():
         spec_for(Path(__file__).parent, env={"A": "x\0y"})
 
 
-def test_staging_fstab__overlay_options_name_only_neutral_relative_paths(tmp_path):
+def test_staging_mounts__overlays_name_no_host_path_and_the_last_layer_wins(host, tmp_path):
+    require_service(host.root and host.overlay, "overlay mounts need root and overlayfs")
     private = tmp_path / "private dir"
-    layers = [private / "one", private / "two"]
-    text, mounted = staging_fstab({"task": [private / "task"], "opt": layers}, tmp_path / "mnt",
-                                  overlays=True)
-    stage = str(tmp_path / "mnt").replace(" ", "\\040")
-    escaped = str(private).replace(" ", "\\040")
-    assert text.splitlines() == [
-        f"{escaped}/task {stage}/.l/task0 none bind 0 0",
-        f"strata {stage}/task overlay ro,lowerdir=task0:empty 0 0",
-        f"{escaped}/one {stage}/.l/opt0 none bind 0 0",
-        f"{escaped}/two {stage}/.l/opt1 none bind 0 0",
-        f"strata {stage}/opt overlay ro,lowerdir=opt1:opt0 0 0",  # the last layer wins
-    ]
-    assert mounted == {"task": tmp_path / "mnt" / "task", "opt": tmp_path / "mnt" / "opt"}
-    assert (tmp_path / "mnt" / ".l" / "empty").is_dir()
+    for layer, text in (("one", "first"), ("two", "second")):
+        (private / layer).mkdir(parents=True)
+        (private / layer / "file").write_text(text + "\n")
+    commands, mounted = staging_mounts({"opt": [private / "one", private / "two"],
+                                        "task": [private / "one"]}, {}, tmp_path / "stage")
+    assert mounted == {"opt": tmp_path / "stage" / "opt", "task": tmp_path / "stage" / "task"}
+    script = "".join(f"{c} || exit 125; " for c in commands)
+    seen = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+         script + f'cat "$1"/opt/file "$1"/task/file; grep " $1/" /proc/self/mountinfo',
+         "test", str(tmp_path / "stage")], capture_output=True, text=True, timeout=10)
+    assert seen.returncode == 0, seen.stderr
+    lines = seen.stdout.splitlines()
+    assert lines[:2] == ["second", "first"]
+    # Each overlay's root is "/" and its options name fds, never the directories behind them.
+    mounts = [line.split() for line in lines[2:]]
+    assert [fields[3] for fields in mounts] == ["/", "/"]
+    options = [line.split(" - ")[1] for line in lines[2:]]
+    assert len(options) == 2 and all(
+        o.startswith("overlay strata ro,lowerdir=/proc/self/fd/3:/proc/self/fd/4") for o in options)
 
 
 def test_strict__refuses_without_neutral_paths(host, bundles):
