@@ -5,8 +5,8 @@ to regain capabilities inside the sandbox), kernel modules, the keyring, bpf, pt
 kexec, reboot, swap, and the host clock. Everything else is allowed, so ordinary code (threads,
 subprocesses, sockets) works. A refused call fails with EPERM; clone3 fails with ENOSYS, because its
 flags live in memory a filter cannot read and libc falls back to clone, whose flags it can.
-Calls of another architecture (i386 or x32 on x86_64) kill the process: the filter only knows the
-native numbers.
+Calls of another architecture (i386 or x32 on x86_64) kill the calling thread (libseccomp's
+default for a foreign architecture): the filter only knows the native numbers.
 
 The program is compiled once per process with libseccomp (which every Debian and Ubuntu system
 has, since apt depends on it) and handed to bwrap as classic BPF bytes on a pipe.
