@@ -79,7 +79,13 @@ def register(app: Flask) -> None:
             aws = _SERVICE
         if aws.status >= 500:
             return internal_error(error, aws)
-        return error_response(aws, str(error), getattr(error, "reason", None))
+        message = str(error)
+        summary = getattr(error, "client_message", None)
+        if summary:  # the error's own message is host detail, for the operator
+            request_id = getattr(g, "request_id", None) or "-"
+            log.warning("request %s refused: %s: %s", request_id, type(error).__name__, error)
+            message = f"{summary}. Request id: {request_id}."
+        return error_response(aws, message, getattr(error, "reason", None))
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_error):

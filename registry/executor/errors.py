@@ -26,6 +26,12 @@ class IsolationUnavailable(SandboxError):
 class InterpreterNotFound(InvalidParameterValue):
     """No host interpreter is configured or installed for the function's runtime."""
 
+    # The detail (directories searched, the operator's settings) is for the server log.
+    client_message = (
+        "This server has no interpreter for the function's runtime; choose another runtime or ask "
+        "the server's operator to install it"
+    )
+
 
 class UnsupportedRuntime(InvalidParameterValue):
     """The executor cannot run this runtime (for example nodejs on a host without it)."""

@@ -9,7 +9,7 @@ from flask import Flask, g
 
 from registry import errors
 from registry.api import errors as api_errors
-from registry.executor.errors import IsolationUnavailable, SandboxError
+from registry.executor.errors import InterpreterNotFound, IsolationUnavailable, SandboxError
 from storage import errors as storage_errors
 
 INTERNAL = "postgresql://strata@10.1.2.3:5432/strata bucket=tenant-blobs key=blobs/sha256/ab/abcdef"
@@ -69,6 +69,17 @@ def test_isolation_refusal__says_which_limits_are_missing_but_not_why(caplog):
         "strict isolation is not available on this host (missing: cgroups, netns). Request id: req-123."
     )
     assert "10.1.2.3" in "\n".join(record.getMessage() for record in caplog.records)
+
+
+def test_missing_interpreter__tells_the_client_what_to_do_but_not_where_the_host_looked(caplog):
+    error = InterpreterNotFound("no python3.9 interpreter found on this host (looked in /opt/secret/bin)")
+    with caplog.at_level(logging.WARNING, logger="registry.api.errors"):
+        status, body, headers = _answer(error)
+
+    assert (status, headers["x-amzn-ErrorType"]) == (400, "InvalidParameterValueException")
+    assert "/opt/secret" not in body["message"] and "interpreter" in body["message"]
+    assert body["message"].endswith("Request id: req-123.")
+    assert "/opt/secret/bin" in "\n".join(record.getMessage() for record in caplog.records)
 
 
 def test_client_error__keeps_its_message():
