@@ -25,9 +25,11 @@ import selectors
 import socket
 import time
 from concurrent import futures
+from datetime import datetime
 from functools import partial
 
 from gunicorn import util
+from gunicorn.http import wsgi
 from gunicorn.http.body import ChunkedReader, LengthReader
 from gunicorn.http.errors import InvalidChunkSize, LimitRequestHeaders
 from gunicorn.http.message import Request
@@ -36,6 +38,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from registry.front.body import BodyError, ChunkedBody, LengthBody, PrefetchedBody
 from registry.front.limits import FrontLimits
+from registry.front.responses import OutgoingSocket, ResponseBody
 
 # Descriptors kept for what is not a client connection: database, blob files, sandboxes, logs.
 _RESERVED_DESCRIPTORS = 256
@@ -50,6 +53,7 @@ class Stage(enum.Enum):
     ADMISSION = "waiting for the application to admit the body"
     BODY = "reading the body"
     APP = "with a request thread"
+    SENDING = "sending the rest of a response as the client reads it"
     LINGER = "draining before close"
     CLOSED = "closed"
 
@@ -69,6 +73,7 @@ class Connection:
         self.requests = 0
         self.request: Request | None = None
         self.body: LengthBody | ChunkedBody | None = None
+        self.sending: ResponseBody | None = None
 
 
 class FrontWorker(ThreadWorker):
@@ -132,6 +137,8 @@ class FrontWorker(ThreadWorker):
                 if not conn.idle:
                     self._send_quietly(conn, _TIMEOUT_ANSWER)
                 self._linger(conn)
+            elif conn.stage is Stage.SENDING and conn.deadline <= now:
+                self._close(conn)
 
     def _on_readable(self, conn: Connection, _fileobj) -> None:
         size = _HEAD_RECV
@@ -242,7 +249,39 @@ class FrontWorker(ThreadWorker):
         answered.add_done_callback(lambda future: self.method_queue.defer(self._on_served, conn, future))
 
     def _on_served(self, conn: Connection, future: futures.Future) -> None:
-        keep_alive = not future.cancelled() and future.exception() is None and future.result()
+        outcome = not future.cancelled() and future.exception() is None and future.result()
+        if isinstance(outcome, ResponseBody):
+            conn.stage, conn.sending = Stage.SENDING, outcome
+            conn.deadline = time.monotonic() + self._limits.body_timeout
+            self._watch(conn, selectors.EVENT_WRITE, self._on_writable)
+            return
+        self._next_request(conn, keep_alive=bool(outcome))
+
+    def _on_writable(self, conn: Connection, _fileobj) -> None:
+        body = conn.sending
+        try:
+            before = len(body.out.backlog)
+            done = body.out.flush() and body.advance() and body.out.flush()
+        except Exception as error:  # the peer went away, or the file could not be read
+            self.log.debug("Sending a response failed: %s", error)
+            self._finish_sending(conn, body)
+            self._close(conn)
+            return
+        if len(body.out.backlog) != before or done:
+            conn.deadline = time.monotonic() + self._limits.body_timeout
+        if done:
+            self._unwatch(conn)
+            self._finish_sending(conn, body)
+            self._next_request(conn, keep_alive=not body.response.should_close())
+
+    def _finish_sending(self, conn: Connection, body: ResponseBody) -> None:
+        conn.sending = None
+        try:
+            body.close()
+        except Exception:
+            self.log.exception("Closing a response body failed")
+
+    def _next_request(self, conn: Connection, *, keep_alive: bool) -> None:
         conn.request = None
         if not (keep_alive and self.alive):
             self._linger(conn)
@@ -287,9 +326,9 @@ class FrontWorker(ThreadWorker):
         self.nr_conns -= 1
         util.close(conn.sock)
 
-    def _watch(self, conn: Connection) -> None:
+    def _watch(self, conn: Connection, events: int = selectors.EVENT_READ, callback=None) -> None:
         if not conn.watched:
-            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+            self.poller.register(conn.sock, events, partial(callback or self._on_readable, conn))
             conn.watched = True
 
     def _unwatch(self, conn: Connection) -> None:
@@ -309,12 +348,13 @@ class FrontWorker(ThreadWorker):
 
     # -- the request threads' side --------------------------------------------------------------
 
-    def _serve(self, conn: Connection, request: Request) -> bool:
-        """Runs the application on a complete request; whether the connection may be kept."""
+    def _serve(self, conn: Connection, request: Request) -> bool | ResponseBody:
+        """Runs the application on a complete request. Whether the connection may be kept, or,
+        when the client is not reading fast enough, the rest of the response for the loop."""
         try:
-            # A client that stops reading the answer must not hold this thread for long.
+            # A small answer a client does not read must not hold this thread for long either.
             conn.sock.settimeout(self._limits.body_timeout)
-            return self.handle_request(request, conn)
+            return self._respond(conn, request)
         except StopIteration:
             pass
         except OSError as error:
@@ -323,6 +363,48 @@ class FrontWorker(ThreadWorker):
         except Exception as error:
             self.handle_error(request, conn.sock, conn.client, error)
         return False
+
+    def _respond(self, conn: Connection, request: Request) -> bool | ResponseBody:
+        """gunicorn's handle_request, except that a file body is written only as fast as the
+        socket takes it; what is left becomes the loop's."""
+        environ, response, iterable, started = {}, None, None, datetime.now()
+        handed_over = False
+        try:
+            self.cfg.pre_request(self, request)
+            out = OutgoingSocket(conn.sock)
+            response, environ = wsgi.create(request, out, conn.client, conn.server, self.cfg)
+            environ["wsgi.multithread"] = True
+            self.nr += 1
+            if self.nr >= self.max_requests:
+                if self.alive:
+                    self.log.info("Autorestarting worker after current request.")
+                    self.alive = False
+                response.force_close()
+            if not self.alive or not self.cfg.keepalive:
+                response.force_close()
+            iterable = self.wsgi(environ, response.start_response)
+            body = ResponseBody(response, iterable, out)
+            if isinstance(iterable, environ["wsgi.file_wrapper"]):
+                out.hold_back()
+            if not (body.advance() and out.flush()):
+                handed_over = True
+                return body
+            return not response.should_close()
+        except Exception:
+            if response is not None and response.headers_sent:
+                # Writing an error page into a started answer would corrupt it.
+                self.log.exception("Error handling request")
+                raise StopIteration() from None
+            raise
+        finally:
+            if response is not None:
+                self.log.access(response, request, environ, datetime.now() - started)
+            if iterable is not None and not handed_over and hasattr(iterable, "close"):
+                iterable.close()
+            try:
+                self.cfg.post_request(self, request, environ, response)
+            except Exception:
+                self.log.exception("Exception in post_request hook")
 
     def _write_error(self, conn: Connection, error: Exception) -> bool:
         try:

@@ -1,5 +1,5 @@
 """Item 10: slow or stalled clients, authenticated or not, hold no request thread and cost no
-memory for bytes they never send; /healthz and GetLayerVersion keep answering within 100 ms, and
+memory for bytes they never send (nor do clients that stop reading a download); /healthz and GetLayerVersion keep answering within 100 ms, and
 the server cuts stalled connections at its header and body timeouts.
 
 One dedicated `strata serve` (2 workers x 4 threads, as shipped) with short timeouts, so each
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import socket
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.support.server import StrataServer, backend_env
-from tests.support.zips import layer_zip
+from tests.support.zips import layer_zip, make_zip
 
 ATTACKERS = 64
 HEADER_TIMEOUT = 2.0
@@ -245,3 +247,33 @@ def test_validly_signed_posts_that_stall_their_body__block_no_one_and_are_cut_at
     assert max(growth_mb.values()) < 4, growth_mb
     versions = lam.list_layer_versions(LayerName="victim")["LayerVersions"]
     assert [v["Version"] for v in versions] == [1]
+
+
+def test_downloads_the_client_never_reads__hold_no_request_thread_and_are_cut(server, victim):
+    account, lam = victim
+    arn = lam.list_layer_versions(LayerName="victim")["LayerVersions"][0]["LayerVersionArn"]
+    # The attacker's own layer: incompressible, far larger than what socket buffers absorb.
+    attacker = server.client(server.new_account())
+    big = make_zip({"python/noise.bin": os.urandom(20 * 1024 * 1024)}, compression=zipfile.ZIP_STORED)
+    location = attacker.publish_layer_version(LayerName="big", Content={"ZipFile": big})["Content"]["Location"]
+    target = location.split(f"127.0.0.1:{server.port}", 1)[1]
+
+    readers = []
+    try:
+        for _ in range(2 * 8):  # twice the request threads of the server (2 workers x 4)
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", server.port))
+            sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            readers.append(sock)
+        time.sleep(0.3)  # every download has started and filled its socket
+        health, get_layer = _latencies(server, lam, arn)
+        assert max(health) < LATENCY_BAR, health
+        assert max(get_layer) < LATENCY_BAR, get_layer
+
+        time.sleep(BODY_TIMEOUT + 1.5)  # no progress past the body timeout: cut
+        endings = [_answer_and_close(sock, time.monotonic() + 3) for sock in readers]
+    finally:
+        _close_all(readers)
+    assert all(ending.endswith((b"<closed>", b"<reset>")) for ending in endings), [e[-20:] for e in endings]
+    assert all(len(ending) < len(big) for ending in endings), [len(e) for e in endings]
