@@ -42,6 +42,7 @@ from registry.front.responses import OutgoingSocket, ResponseBody
 
 # Descriptors kept for what is not a client connection: database, blob files, sandboxes, logs.
 _RESERVED_DESCRIPTORS = 256
+_SWEEP_INTERVAL = 0.25
 _HEAD_RECV = 64 * 1024
 _BODY_RECV = 1024 * 1024
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -89,6 +90,7 @@ class FrontWorker(ThreadWorker):
         self._allowance = getattr(self.wsgi, "body_allowance", None)
         self._admission = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="front-admission")
         self._connections: set[Connection] = set()
+        self._next_sweep = 0.0
         try:
             super().run()
         finally:
@@ -125,9 +127,13 @@ class FrontWorker(ThreadWorker):
         self._watch(conn)
 
     def murder_pending(self):
-        """Closes connections past their deadline (called by the loop about once a second)."""
+        """Closes connections past their deadline. The loop calls this after every batch of
+        events; a sweep over thousands of connections is worth doing a few times a second only."""
         super().murder_pending()
         now = time.monotonic()
+        if now < self._next_sweep and self.alive:
+            return
+        self._next_sweep = now + _SWEEP_INTERVAL
         for conn in list(self._connections):
             if conn.stage is Stage.LINGER and conn.deadline <= now:
                 self._close(conn)
