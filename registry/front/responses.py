@@ -18,6 +18,7 @@ class OutgoingSocket:
         self._sock = sock
         self._holding = False
         self.backlog = bytearray()
+        self.sent = 0  # bytes the socket has taken, so a caller can tell progress from a stall
 
     def hold_back(self) -> None:
         self._holding = True
@@ -32,6 +33,7 @@ class OutgoingSocket:
                 sent = self._sock.send(data)
             except BlockingIOError:
                 sent = 0
+            self.sent += sent
             data = memoryview(data)[sent:]
         self.backlog += data
 
@@ -43,6 +45,7 @@ class OutgoingSocket:
                 sent = self._sock.send(self.backlog)
             except BlockingIOError:
                 return False
+            self.sent += sent
             del self.backlog[:sent]
         return True
 

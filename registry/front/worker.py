@@ -266,14 +266,14 @@ class FrontWorker(ThreadWorker):
     def _on_writable(self, conn: Connection, _fileobj) -> None:
         body = conn.sending
         try:
-            before = len(body.out.backlog)
+            before = body.out.sent
             done = body.out.flush() and body.advance() and body.out.flush()
         except Exception as error:  # the peer went away, or the file could not be read
             self.log.debug("Sending a response failed: %s", error)
             self._finish_sending(conn, body)
             self._close(conn)
             return
-        if len(body.out.backlog) != before or done:
+        if body.out.sent != before:
             conn.deadline = time.monotonic() + self._limits.body_timeout
         if done:
             self._unwatch(conn)

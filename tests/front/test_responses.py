@@ -56,6 +56,7 @@ def test_held_back_writes__never_block_and_keep_what_the_socket_cannot_take():
                 break
         received += _drain(client)
         assert received == payload
+        assert out.sent == len(payload)
 
 
 def test_response_body__stops_at_a_full_socket_and_resumes_where_it_stopped():

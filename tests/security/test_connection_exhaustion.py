@@ -249,14 +249,20 @@ def test_validly_signed_posts_that_stall_their_body__block_no_one_and_are_cut_at
     assert [v["Version"] for v in versions] == [1]
 
 
-def test_downloads_the_client_never_reads__hold_no_request_thread_and_are_cut(server, victim):
-    account, lam = victim
-    arn = lam.list_layer_versions(LayerName="victim")["LayerVersions"][0]["LayerVersionArn"]
-    # The attacker's own layer: incompressible, far larger than what socket buffers absorb.
+@pytest.fixture(scope="module")
+def big_download(server) -> tuple[str, bytes]:
+    """The path of a download of the attacker's own layer: incompressible, and far larger than
+    what socket buffers absorb."""
     attacker = server.client(server.new_account())
     big = make_zip({"python/noise.bin": os.urandom(20 * 1024 * 1024)}, compression=zipfile.ZIP_STORED)
     location = attacker.publish_layer_version(LayerName="big", Content={"ZipFile": big})["Content"]["Location"]
-    target = location.split(f"127.0.0.1:{server.port}", 1)[1]
+    return location.split(f"127.0.0.1:{server.port}", 1)[1], big
+
+
+def test_downloads_the_client_never_reads__hold_no_request_thread_and_are_cut(server, victim, big_download):
+    account, lam = victim
+    arn = lam.list_layer_versions(LayerName="victim")["LayerVersions"][0]["LayerVersionArn"]
+    target, big = big_download
 
     readers = []
     try:
@@ -277,3 +283,27 @@ def test_downloads_the_client_never_reads__hold_no_request_thread_and_are_cut(se
         _close_all(readers)
     assert all(ending.endswith((b"<closed>", b"<reset>")) for ending in endings), [e[-20:] for e in endings]
     assert all(len(ending) < len(big) for ending in endings), [len(e) for e in endings]
+
+
+def test_a_download_read_slowly_but_steadily__is_delivered_whole_past_the_body_timeout(server, big_download):
+    target, big = big_download
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        received = bytearray()
+        started = time.monotonic()
+        piece = len(big) // 16
+        while not _holds_body(received, len(big)) and time.monotonic() - started < 20:
+            chunk = sock.recv(piece)
+            if not chunk:
+                break
+            received += chunk
+            time.sleep(BODY_TIMEOUT / 8)  # far slower than the server could send
+    assert time.monotonic() - started > BODY_TIMEOUT  # the whole download outlasted the timeout
+    head, _, body = bytes(received).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert body == big
+
+
+def _holds_body(received: bytearray, length: int) -> bool:
+    end = received.find(b"\r\n\r\n")
+    return end >= 0 and len(received) - end - 4 >= length
