@@ -92,7 +92,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     # What the server front (registry/front) needs from the app: its timeouts, and how much body
     # a request may send, decided from its head before the body is read.
-    app.front_limits = FrontLimits(header_timeout=settings.header_timeout, body_timeout=settings.body_timeout)
+    app.front_limits = FrontLimits(
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        body_budget_bytes=4 * app.config["MAX_CONTENT_LENGTH"],
+    )
     app.body_allowance = BodyAllowance(
         _API_PATH.match, app.extensions["strata"].keys.find, settings.region, app.config["MAX_CONTENT_LENGTH"]
     )

@@ -12,7 +12,7 @@ from flask import g, request
 
 from registry import validation
 from registry.archives import ZipContent
-from registry.errors import InvalidParameterValue, InvalidRequestContent
+from registry.errors import InvalidParameterValue, InvalidRequestContent, TooManyRequests
 from registry.front.body import PrefetchedBody
 
 _BLOB_KEY = b'"ZipFile"'
@@ -45,6 +45,8 @@ def raw_body() -> bytes | bytearray:
     stream = request.stream  # raises 413 above MAX_CONTENT_LENGTH
     prefetched = request.environ.get("wsgi.input")
     if isinstance(prefetched, PrefetchedBody):
+        if prefetched.throttled:
+            raise TooManyRequests("The server is busy receiving other large request bodies; retry shortly.")
         if prefetched.withheld:
             raise InvalidRequestContent("The request body was not read: the request was refused from its headers.")
         g.raw_body, g.raw_body_sha256 = prefetched.data, prefetched.sha256

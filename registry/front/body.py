@@ -139,7 +139,8 @@ class ChunkedBody(_Collector):
 class PrefetchedBody(io.RawIOBase):
     """The WSGI input of a request whose body the front has already read. `data` and `sha256` let
     the application take the body without copying or hashing it again. A withheld body was never
-    read (the application refused the request from its head): it reads as empty. `sha256` may be
+    read (the application refused the request from its head, or, when `throttled`, the worker
+    already held as many bodies as it may): it reads as empty. `sha256` may be
     given as a function, called once when the application first asks (off the event loop)."""
 
     def __init__(
@@ -148,11 +149,13 @@ class PrefetchedBody(io.RawIOBase):
         sha256: str | Callable[[], str] | None = None,
         *,
         withheld: bool = False,
+        throttled: bool = False,
     ):
         super().__init__()
         self.data = data
         self._sha256 = sha256
-        self.withheld = withheld
+        self.withheld = withheld or throttled
+        self.throttled = throttled
         self._view: memoryview | None = None
         self._position = 0
 

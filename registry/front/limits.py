@@ -16,5 +16,9 @@ class FrontLimits:
     max_head_bytes: int = 64 * 1024
     # The body a request may declare when the application says nothing about it.
     default_body_bytes: int = 64 * 1024 * 1024
+    # Request bodies one worker reads and holds at once, counted by what they declare (a chunked
+    # body by the most it may grow to). Past it a body is refused (429) until others are done;
+    # one body is always admitted.
+    body_budget_bytes: int = 256 * 1024 * 1024
     # How long a closing connection is drained, so the peer reads the last answer rather than a reset.
     linger: float = 2.0

@@ -75,6 +75,7 @@ class Connection:
         self.request: Request | None = None
         self.body: LengthBody | ChunkedBody | None = None
         self.sending: ResponseBody | None = None
+        self.reserved = 0  # of the worker's body budget, while this request holds a body
 
 
 class FrontWorker(ThreadWorker):
@@ -91,6 +92,7 @@ class FrontWorker(ThreadWorker):
         self._admission = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="front-admission")
         self._connections: set[Connection] = set()
         self._next_sweep = 0.0
+        self._reserved_body_bytes = 0
         try:
             super().run()
         finally:
@@ -215,6 +217,13 @@ class FrontWorker(ThreadWorker):
             conn.request.force_close()
             self._dispatch(conn, PrefetchedBody(withheld=True))
             return
+        reserve = declared if declared is not None else allowed
+        if self._reserved_body_bytes and self._reserved_body_bytes + reserve > self._limits.body_budget_bytes:
+            conn.request.force_close()
+            self._dispatch(conn, PrefetchedBody(throttled=True))
+            return
+        conn.reserved = reserve
+        self._reserved_body_bytes += reserve
         if conn.request._expected_100_continue and not self._send_quietly(conn, _CONTINUE):
             self._close(conn)
             return
@@ -255,6 +264,7 @@ class FrontWorker(ThreadWorker):
         answered.add_done_callback(lambda future: self.method_queue.defer(self._on_served, conn, future))
 
     def _on_served(self, conn: Connection, future: futures.Future) -> None:
+        self._release_body(conn)
         outcome = not future.cancelled() and future.exception() is None and future.result()
         if isinstance(outcome, ResponseBody):
             conn.stage, conn.sending = Stage.SENDING, outcome
@@ -307,11 +317,17 @@ class FrontWorker(ThreadWorker):
         if conn.stage is Stage.HEAD:
             self._watch(conn)
 
+    def _release_body(self, conn: Connection) -> None:
+        self._reserved_body_bytes -= conn.reserved
+        conn.reserved = 0
+
     def _linger(self, conn: Connection) -> None:
         """Half-closes, then drains what the client still sends for a moment: closing with unread
         bytes would reset the connection and could destroy the answer before the client reads it."""
         if conn.stage is Stage.CLOSED:
             return
+        self._release_body(conn)
+        conn.body = None
         try:
             conn.sock.setblocking(False)
             conn.sock.shutdown(socket.SHUT_WR)
@@ -327,6 +343,8 @@ class FrontWorker(ThreadWorker):
         if conn.stage is Stage.CLOSED:
             return
         self._unwatch(conn)
+        self._release_body(conn)
+        conn.body = None
         conn.stage = Stage.CLOSED
         self._connections.discard(conn)
         self.nr_conns -= 1

@@ -90,3 +90,9 @@ def test_prefetched_body__withheld_reads_as_empty():
     body = PrefetchedBody(withheld=True)
     assert body.withheld and body.read() == b""
     assert PrefetchedBody(b"x").sha256 == hashlib.sha256(b"x").hexdigest()
+
+
+def test_prefetched_body__throttled_is_withheld_too():
+    body = PrefetchedBody(throttled=True)
+    assert body.throttled and body.withheld and body.read() == b""
+    assert not PrefetchedBody(withheld=True).throttled

@@ -30,6 +30,8 @@ BODY_TIMEOUT = 2.0
 DECLARED = 69 * 1024 * 1024
 # Under the largest body the API accepts (a 50 MB zip in base64), so a signed one is read.
 ACCEPTABLE = 60 * 1024 * 1024
+# Bodies of that size a worker holds at once: its budget is four of the largest bodies.
+BODIES_PER_WORKER = 4
 LATENCY_BAR = 0.1
 PUBLISH_PATH = "/2018-10-31/layers/victim/versions"
 
@@ -151,6 +153,14 @@ def _answer_and_close(sock: socket.socket, deadline: float) -> bytes:
     return received + b"<still open>"
 
 
+def _send_quietly(sock: socket.socket, data: bytes) -> None:
+    """Sends as an attacker does, whether or not the server still listens."""
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass
+
+
 def _close_all(sockets: list[socket.socket]) -> None:
     for sock in sockets:
         sock.close()
@@ -230,7 +240,7 @@ def test_validly_signed_posts_that_stall_their_body__block_no_one_and_are_cut_at
         for _ in range(3):
             if pace == "trickling":
                 for sock in attackers:
-                    sock.sendall(b" ")
+                    _send_quietly(sock, b" ")
             more_health, more_get_layer = _latencies(server, lam, arn, count=2)
             health += more_health
             get_layer += more_get_layer
@@ -241,12 +251,40 @@ def test_validly_signed_posts_that_stall_their_body__block_no_one_and_are_cut_at
         _close_all(attackers)
     after = _worker_rss_kb(server)
 
-    assert all(ending.startswith(b"HTTP/1.1 408 ") for ending in endings), {e[:80] for e in endings}
-    assert all(ending.endswith(b"<closed>") for ending in endings), {e[-40:] for e in endings}
+    cut = [ending for ending in endings if ending.startswith(b"HTTP/1.1 408 ")]
+    throttled = [ending for ending in endings if ending.startswith(b"HTTP/1.1 429 ")]
+    assert len(cut) + len(throttled) == ATTACKERS, {e[:80] for e in endings}
+    assert 1 <= len(cut) <= 2 * BODIES_PER_WORKER
+    assert all(ending.endswith((b"<closed>", b"<reset>")) for ending in endings), {e[-40:] for e in endings}
     growth_mb = {pid: (after[pid] - before[pid]) / 1024 for pid in before if pid in after}
     assert max(growth_mb.values()) < 4, growth_mb
     versions = lam.list_layer_versions(LayerName="victim")["LayerVersions"]
     assert [v["Version"] for v in versions] == [1]
+
+
+def test_validly_signed_posts_that_send_megabytes_then_stall__hold_no_more_than_the_budget(server, victim):
+    account, lam = victim
+    head = _signed_publish_head(server, account, ACCEPTABLE)
+    sent_each = 6 * 1024 * 1024
+    before = _worker_rss_kb(server)
+
+    attackers = _open_stalled(server, head)
+    try:
+        for sock in attackers:
+            _send_quietly(sock, b"{" + bytes(sent_each - 1))
+        time.sleep(0.5)  # what was sent has been read
+        during = _worker_rss_kb(server)
+        endings = _wait_until_closed(attackers, within=BODY_TIMEOUT + 3)
+    finally:
+        _close_all(attackers)
+
+    throttled = [ending for ending in endings if ending.startswith(b"HTTP/1.1 429 ")]
+    assert len(throttled) >= ATTACKERS - 2 * BODIES_PER_WORKER, {e[:80] for e in endings}
+    assert b"TooManyRequestsException" in throttled[0]
+    # Without the budget each worker would hold half the attackers' bytes: 192 MB.
+    growth_mb = {pid: (during[pid] - before[pid]) / 1024 for pid in before if pid in during}
+    assert max(growth_mb.values()) < BODIES_PER_WORKER * sent_each / 2**20 + 16, growth_mb
+    assert [v["Version"] for v in lam.list_layer_versions(LayerName="victim")["LayerVersions"]] == [1]
 
 
 @pytest.fixture(scope="module")
