@@ -3,6 +3,7 @@ change its policy, and what AddLayerVersionPermission accepts."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import os
@@ -18,12 +19,13 @@ from registry.arns import LayerRef
 from registry.errors import (
     AccessDenied,
     InvalidParameterValue,
+    PolicyLengthExceeded,
     PreconditionFailed,
     ResourceConflict,
     ResourceNotFound,
 )
 from registry.layers import LayerService
-from registry.models import Account
+from registry.models import Account, LayerVersionGrant
 from storage.filesystem import FilesystemBlobStore
 from tests.support.zips import layer_zip
 
@@ -224,3 +226,137 @@ def test_add_permission__stale_revision_id_is_refused(service, owner, new_caller
             owner, LayerRef("shared", None), 1, statement_id="three", action=policy.GET_LAYER_VERSION,
             principal=reader.account_id, revision_id=revision,
         )
+
+
+# -- what the refusals say ------------------------------------------------------------------------
+
+
+def test_refusals__name_the_exact_layer_version_and_action(service, owner, new_caller):
+    other = new_caller()
+    arn = f"arn:aws:lambda:{REGION}:{owner.account_id}:layer:shared"
+    with pytest.raises(ResourceNotFound) as missing:
+        service.get_version(owner, LayerRef("shared", None), 7)
+    assert str(missing.value) == f"Layer version {arn}:7 does not exist."
+    with pytest.raises(AccessDenied) as hidden:
+        service.get_version(other, ref_of(owner), 7)
+    assert str(hidden.value) == (
+        f"Layer version {arn}:7 does not exist (no such layer version in account {owner.account_id})."
+    )
+    with pytest.raises(AccessDenied) as denied:
+        service.get_version(other, ref_of(owner), 2)
+    assert str(denied.value) == (
+        f"User: arn:aws:iam::{other.account_id}:root is not authorized to perform: lambda:GetLayerVersion "
+        f"on resource: {arn}:2 (the layer version is not shared with your account)"
+    )
+    for action, call in (
+        ("lambda:AddLayerVersionPermission", lambda: service.add_permission(
+            other, ref_of(owner), 1, statement_id="x", action=policy.GET_LAYER_VERSION, principal="*")),
+        ("lambda:GetLayerVersionPolicy", lambda: service.get_policy(other, ref_of(owner), 1)),
+    ):
+        with pytest.raises(AccessDenied) as refused:
+            call()
+        assert f"is not authorized to perform: {action} on resource: {arn} " in str(refused.value)
+
+
+def test_add_permission__answers_compact_json(service, owner):
+    statement, _ = share(service, owner, "*")
+    assert statement == json.dumps(json.loads(statement), separators=(",", ":"))
+    assert ", " not in statement and '": ' not in statement
+
+
+def test_add_permission__policy_may_reach_exactly_twenty_kib_and_no_more(service, owner):
+    arn = f"arn:aws:lambda:{REGION}:{owner.account_id}:layer:shared:1"
+
+    def size(sids):
+        grants = [LayerVersionGrant(statement_id=s, action=policy.GET_LAYER_VERSION, principal="*") for s in sids]
+        return len(policy.policy_document(grants, arn))
+
+    fixed = [f"s{i:03d}" for i in range(200)]
+    count = max(n for n in range(200) if size(fixed[:n] + ["a", "b"]) <= policy.MAX_POLICY_BYTES)
+    # Two statements whose ids (up to 100 characters each) take up what is left to the byte.
+    need = policy.MAX_POLICY_BYTES - size(fixed[:count] + ["a", "b"])
+    assert 0 <= need <= 198
+    sids = fixed[:count] + ["a" + "x" * min(need, 99), "b" + "y" * (need - min(need, 99))]
+    assert size(sids) == policy.MAX_POLICY_BYTES
+    for sid in sids:
+        share(service, owner, "*", sid=sid)
+    with pytest.raises(PolicyLengthExceeded):
+        share(service, owner, "*", sid="c")
+    document, _ = service.get_policy(owner, LayerRef("shared", None), 1)
+    assert len(document) == policy.MAX_POLICY_BYTES
+
+
+# -- listing: only readable versions, of that layer, page by page ------------------------------------
+
+
+@pytest.fixture
+def catalogue(service, new_caller):
+    """An owner with layer "shared" v1..v3 (v2 deleted, v3 for python3.12 on arm64), and "other" v1."""
+    caller = new_caller()
+    own = LayerRef("shared", None)
+    service.publish(caller, own, ZipContent(zip_file=layer_zip()))
+    service.publish(caller, own, ZipContent(zip_file=layer_zip()))
+    service.publish(
+        caller, own, ZipContent(zip_file=layer_zip()), compatible_runtimes=["python3.12"],
+        compatible_architectures=["arm64"],
+    )
+    service.publish(caller, LayerRef("other", None), ZipContent(zip_file=layer_zip()))
+    service.delete_version(caller, own, 2)
+    return caller
+
+
+def test_list_versions__lists_only_live_versions_of_the_named_layer(service, catalogue):
+    page = service.list_versions(catalogue, LayerRef("shared", None))
+    assert [(v.layer_version_arn, v.version) for v in page.items] == [
+        (f"arn:aws:lambda:{REGION}:{catalogue.account_id}:layer:shared:3", 3),
+        (f"arn:aws:lambda:{REGION}:{catalogue.account_id}:layer:shared:1", 1),
+    ]
+    assert page.next_marker is None
+
+
+def test_list_versions__by_another_account_shows_shared_versions_with_the_owners_arn(service, catalogue, new_caller):
+    reader = new_caller()
+    for version in (1, 3):
+        service.add_permission(
+            catalogue, LayerRef("shared", None), version, statement_id="r", action=policy.GET_LAYER_VERSION,
+            principal=reader.account_id,
+        )
+    page = service.list_versions(reader, ref_of(catalogue))
+    assert [v.layer_version_arn for v in page.items] == [
+        f"arn:aws:lambda:{REGION}:{catalogue.account_id}:layer:shared:3",
+        f"arn:aws:lambda:{REGION}:{catalogue.account_id}:layer:shared:1",
+    ]
+    assert [v.version for v in service.list_versions(reader, ref_of(catalogue), max_items=1).items] == [3]
+
+
+def test_list_versions__filters_by_runtime_and_architecture(service, catalogue):
+    own = LayerRef("shared", None)
+    assert [v.version for v in service.list_versions(catalogue, own, runtime="python3.12").items] == [3]
+    assert [v.version for v in service.list_versions(catalogue, own, runtime="nodejs20.x").items] == []
+    assert [v.version for v in service.list_versions(catalogue, own, architecture="arm64").items] == [3]
+    assert [v.version for v in service.list_versions(catalogue, own, architecture="x86_64").items] == []
+
+
+def test_list_versions__pages_follow_the_marker_and_the_last_page_has_none(service, catalogue):
+    own = LayerRef("shared", None)
+    first = service.list_versions(catalogue, own, max_items=1)
+    assert [v.version for v in first.items] == [3] and first.next_marker
+    second = service.list_versions(catalogue, own, max_items=1, marker=first.next_marker)
+    assert [v.version for v in second.items] == [1]
+    assert second.next_marker is None
+    exact = service.list_versions(catalogue, own, max_items=2)
+    assert [v.version for v in exact.items] == [3, 1] and exact.next_marker is None
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", str(2**31), "1" * 20])
+def test_list_versions__a_marker_that_is_not_a_version_number_is_refused(service, catalogue, value):
+    marker = base64.urlsafe_b64encode(value.encode()).decode()
+    with pytest.raises(InvalidParameterValue, match="Marker"):
+        service.list_versions(catalogue, LayerRef("shared", None), marker=marker)
+
+
+def test_list_versions__the_largest_version_number_is_a_valid_marker(service, catalogue):
+    marker = base64.urlsafe_b64encode(str(2**31 - 1).encode()).decode()
+    assert [v.version for v in service.list_versions(catalogue, LayerRef("shared", None), marker=marker).items] == [3, 1]
+    marker = base64.urlsafe_b64encode(b"3").decode()
+    assert [v.version for v in service.list_versions(catalogue, LayerRef("shared", None), marker=marker).items] == [1]

@@ -160,10 +160,12 @@ def test_link_target__relative_and_plain_is_accepted(target):
     check_link_target(target)
 
 
-@pytest.mark.parametrize("target", ["", "C:/x", "x\\y", "a\x00b"])
-def test_link_target__bad_ones_are_refused_in_a_real_archive(target):
+@pytest.mark.parametrize(
+    "target, reason", [("", "empty"), ("C:/x", "absolute"), ("x\\y", "backslash"), ("a\x00b", "NUL")]
+)
+def test_link_target__bad_ones_are_refused_in_a_real_archive(target, reason):
     data = zip_bytes(File("python/a.py", b"x"), Link("python/link", target))
-    with pytest.raises(InvalidZip) as caught:
+    with pytest.raises(InvalidZip, match=reason) as caught:
         check_zip(data)
     assert caught.value.entry == "python/link"
 
@@ -171,8 +173,9 @@ def test_link_target__bad_ones_are_refused_in_a_real_archive(target):
 def test_link_target__not_utf8_is_refused():
     data = zip_bytes(Link("python/link", "placeholder"))
     data = data.replace(b"placeholder", b"plac\xffholder")
-    with pytest.raises(InvalidZip, match="UTF-8"):
+    with pytest.raises(InvalidZip, match="UTF-8") as caught:
         check_zip(patch_central(data, 0, crc=zlib.crc32(b"plac\xffholder")))
+    assert caught.value.entry == "python/link"
 
 
 def no_links(_path: str) -> None:
@@ -398,6 +401,21 @@ def test_enforce_limits__past_any_limit_is_refused_naming_the_archive(fields, re
     with pytest.raises(InvalidZip, match=reason) as caught:
         enforce_limits(summary(**fields), LIMITS, "big.zip")
     assert caught.value.archive == "big.zip"
+
+
+def test_enforce_limits__every_file_directory_and_symlink_counts_against_the_entry_cap():
+    enforce_limits(summary(entries=5, files=5, dirs=3, symlinks=2), LIMITS, "a.zip")
+    for nodes in ({"files": 5, "dirs": 3, "symlinks": 3}, {"files": 11}, {"dirs": 11}, {"symlinks": 11}):
+        with pytest.raises(InvalidZip) as caught:
+            enforce_limits(summary(entries=5, **{"files": 0, **nodes}), LIMITS, "nodes.zip")
+        assert caught.value.archive == "nodes.zip"
+
+
+def test_enforce_limits__an_empty_archive_counts_as_one_byte_for_the_total_ratio():
+    limits = ZipLimits(max_total_ratio=50.0, ratio_floor_bytes=10)
+    enforce_limits(summary(unzipped_bytes=50, archive_bytes=0), limits, "a.zip")
+    with pytest.raises(InvalidZip, match="compression ratio"):
+        enforce_limits(summary(unzipped_bytes=51, archive_bytes=0), limits, "a.zip")
 
 
 def test_enforce_limits__total_ratio_applies_only_above_the_floor():
