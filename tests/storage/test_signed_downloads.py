@@ -53,6 +53,34 @@ def test_filename__with_query_syntax_survives_the_url_and_stays_signed(store):
     store.verify_download(digest, query)
 
 
+def test_download_url__keeps_the_base_url_path_and_drops_only_its_trailing_slashes(store):
+    digest = store.put_bytes(b"x").digest
+    for base in ("http://127.0.0.1:8000/prefiX", "http://127.0.0.1:8000/prefiX//"):
+        url = store.download_url(digest, base_url=base)
+        assert url.startswith(f"http://127.0.0.1:8000/prefiX/_strata/blobs/{digest}?")
+
+
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        (lambda q: {k: v for k, v in q.items() if k != "signature"}, SignatureInvalid),
+        (lambda q: {**q, "signature": "0" * 64}, SignatureInvalid),
+        (lambda q: {**q, "expires": "1"}, SignatureInvalid),
+    ],
+    ids=["unsigned", "wrong-signature", "moved-expiry"],
+)
+def test_verify_download__errors_name_the_backend(store, change, error):
+    digest = store.put_bytes(b"x").digest
+    _, query = url_parts(store, digest)
+    with pytest.raises(error) as caught:
+        store.verify_download(digest, change(query))
+    assert caught.value.backend == "filesystem"
+    _, old = url_parts(store, digest, expires_in=-1)
+    with pytest.raises(SignatureExpired) as expired:
+        store.verify_download(digest, old)
+    assert expired.value.backend == "filesystem"
+
+
 def test_download_url__for_a_malformed_digest_is_refused(store):
     for digest in ("../../etc/passwd", "F" * 64, "a" * 63):
         with pytest.raises(InvalidKey):

@@ -14,7 +14,12 @@ import pytest
 
 from registry.errors import InvalidZip
 from registry.zips import (
+    DIR,
+    FILE,
+    SYMLINK,
     Archive,
+    Node,
+    Tree,
     ZipLimits,
     ZipSummary,
     check_link_target,
@@ -40,6 +45,8 @@ from tests.zips.build import UNIX, WINDOWS, Dir, File, Link, patch_central, zip_
         ("café/naïve.py", ("café/naïve.py", False)),
         (".hidden/x", (".hidden/x", False)),
         ("a b/c d.txt", ("a b/c d.txt", False)),
+        ("bin/MAX", ("bin/MAX", False)),
+        ("XX/", ("XX", True)),
     ],
 )
 def test_name__is_normalised_to_a_relative_posix_path(name, expected):
@@ -308,6 +315,8 @@ def test_kinds__dos_directory_attribute_counts_only_on_windows_hosts():
     dos_dir = _with_external(plain, 0x10)
     assert entries_of(patch_central(dos_dir, 0, made_by=WINDOWS << 8)) == [("x", "dir", 0o755)]
     assert entries_of(patch_central(dos_dir, 0, made_by=UNIX << 8)) == [("x", "file", 0o644)]
+    dos_file = _with_external(plain, 0x20)  # the DOS "archive" attribute alone: a file
+    assert entries_of(patch_central(dos_file, 0, made_by=WINDOWS << 8)) == [("x", "file", 0o644)]
 
 
 def _with_external(data: bytes, external: int) -> bytes:
@@ -321,15 +330,17 @@ def _with_external(data: bytes, external: int) -> bytes:
 
 def test_kinds__symlink_named_like_a_directory_is_refused():
     data = zip_bytes(Link("l/", "x"))
-    with pytest.raises(InvalidZip, match="symlink entry named like a directory"):
+    with pytest.raises(InvalidZip, match="symlink entry named like a directory") as caught:
         check_zip(data)
+    assert caught.value.entry == "l/"
 
 
 @pytest.mark.parametrize("file_type", [stat.S_IFCHR, stat.S_IFIFO])
 def test_kinds__special_files_are_refused_even_from_windows_hosts(file_type):
     data = _with_external(zip_bytes(File("dev", b"")), (file_type | 0o644) << 16)
-    with pytest.raises(InvalidZip, match="device"):
+    with pytest.raises(InvalidZip, match="device") as caught:
         check_zip(patch_central(data, 0, made_by=WINDOWS << 8))
+    assert caught.value.entry == "dev"
 
 
 # -- the archive's tree ---------------------------------------------------------------------------
@@ -361,6 +372,42 @@ def test_tree__implied_directories_are_counted_but_not_reported_as_duplicates():
     summary = check_zip(zip_bytes(File("a/b/c/f", b"1"), File("a/b/g", b"2"), File("a", b"3")))
     assert (summary.files, summary.dirs) == (1, 0)
     assert summary.duplicates == ("a/b/c/f", "a/b/g")
+
+
+def test_tree__missing_directories_below_an_existing_one_are_implied():
+    summary = check_zip(zip_bytes(Dir("a"), File("a/b/c/f", b"1")))
+    assert (summary.files, summary.dirs, summary.duplicates) == (1, 3, ())
+
+
+def test_tree__a_file_where_a_directory_is_implied_is_replaced_and_reported():
+    summary = check_zip(zip_bytes(File("a", b"1"), File("a/b", b"2")))
+    assert (summary.files, summary.dirs, summary.duplicates) == (1, 1, ("a",))
+
+
+def test_tree__an_implied_directory_named_later_becomes_explicit():
+    summary = check_zip(zip_bytes(File("a/f", b"1"), Dir("a"), File("a", b"2")))
+    assert summary.duplicates == ("a", "a/f")
+
+
+def test_tree__implied_directories_record_who_implied_them():
+    tree = Tree()
+    tree.put("a/b/f", Node(FILE, 7))
+    assert [(path, node.kind, node.source, node.explicit) for path, node in sorted(tree.nodes.items())] == [
+        ("a", DIR, 7, False), ("a/b", DIR, 7, False), ("a/b/f", FILE, 7, True),
+    ]
+
+
+def test_tree__an_implied_directory_over_a_symlink_is_refused_and_over_a_file_replaces_it():
+    tree = Tree()
+    tree.put("lib", Node(SYMLINK, 0, data="real"))
+    with pytest.raises(ValueError, match="through the symlink 'lib'"):
+        tree.put("lib", Node(DIR, 1, explicit=False))
+    assert tree.link_target("lib") == "real"
+    tree.put("lib", Node(DIR, 2))  # named explicitly, a directory replaces the link
+    assert tree.link_target("lib") is None and tree.nodes["lib"].kind == DIR
+    tree.put("f", Node(FILE, 3))
+    assert [path for path, _ in tree.put("f", Node(DIR, 4, explicit=False))] == ["f"]
+    assert tree.nodes["f"].kind == DIR
 
 
 def test_tree__root_entry_is_skipped():
