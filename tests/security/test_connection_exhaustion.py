@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import select
 import socket
 import time
 import urllib.request
@@ -153,6 +154,17 @@ def _answer_and_close(sock: socket.socket, deadline: float) -> bytes:
     return received + b"<still open>"
 
 
+def _wait_for_answers(sockets: list[socket.socket], count: int, within: float) -> None:
+    """Until `count` of the connections have an answer waiting (bounded by `within`)."""
+    deadline = time.monotonic() + within
+    answered: set[socket.socket] = set()
+    while len(answered) < count and time.monotonic() < deadline:
+        waiting = [sock for sock in sockets if sock not in answered]
+        readable, _, _ = select.select(waiting, [], [], max(deadline - time.monotonic(), 0))
+        answered.update(readable)
+    assert len(answered) >= count, f"only {len(answered)} of {len(sockets)} answered within {within} s"
+
+
 def _send_quietly(sock: socket.socket, data: bytes) -> None:
     """Sends as an attacker does, whether or not the server still listens."""
     try:
@@ -209,8 +221,9 @@ def test_unauthenticated_posts_declaring_69_mb__are_refused_before_the_body_and_
 
     attackers = _open_stalled(server, head + b"{")
     try:
-        health, get_layer = _latencies(server, lam, arn)
         # Answered long before the body timeout could have cut them: the body was never awaited.
+        _wait_for_answers(attackers, ATTACKERS, within=BODY_TIMEOUT / 2)
+        health, get_layer = _latencies(server, lam, arn)
         endings = _wait_until_closed(attackers, within=BODY_TIMEOUT / 2)
     finally:
         _close_all(attackers)
@@ -234,6 +247,8 @@ def test_validly_signed_posts_that_stall_their_body__block_no_one_and_are_cut_at
 
     attackers = _open_stalled(server, head + b"{")
     try:
+        # Past the budget the rest are answered at once; the measuring starts once they have been.
+        _wait_for_answers(attackers, ATTACKERS - 2 * BODIES_PER_WORKER, within=BODY_TIMEOUT / 2)
         health, get_layer = [], []
         # Trickling attackers send a byte per connection between measurements, well inside the
         # body timeout, so only their pace (not a stall) is what the server sees.
