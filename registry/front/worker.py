@@ -8,7 +8,9 @@ the deadlines of `FrontLimits`, and submits only complete requests to the thread
 head and body the application's `body_allowance(method, path, headers)` (run on a small pool of
 its own, as it may look a key up in the database) says how many body bytes it will accept: a
 request declaring more, or one it refuses outright, is answered without its body being read, and
-its connection is closed.
+its connection is closed; so is one arriving while the worker already holds its budget of bodies
+(the application answers it 429). A file response (a blob download) is written by the thread
+only as far as the socket takes it at once; the loop sends the rest as the client reads.
 
 Process management, the thread pool, request handling and error pages stay gunicorn's.
 Plain-text HTTP/1.x only: terminate TLS in front of it.
