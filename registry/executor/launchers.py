@@ -25,6 +25,7 @@ from registry.executor.logs import LogPipe
 # variables could name a library or interpreter for a root process to load.
 LAUNCH_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 _F_SETPIPE_SZ = 1031
+_F_GETPIPE_SZ = 1032
 
 
 class Launcher:
@@ -112,12 +113,14 @@ class Launcher:
 
 
 def _send(fd: int, data: bytes) -> None:
-    """Write all of `data` into the fresh pipe `fd` and close it (its reader is not running
-    yet, so the pipe is grown to hold it)."""
+    """Write all of `data` into the fresh pipe `fd` and close it. Its reader starts only after
+    the launch script, so the pipe must hold all of it: it is grown when needed (a user past the
+    kernel's pipe-user-pages-soft gets one-page pipes), and a pipe that cannot grow is an error
+    rather than a write that blocks for ever."""
     if fd < 0:
         return
     try:
-        if len(data) > 65536:
+        if len(data) > fcntl.fcntl(fd, _F_GETPIPE_SZ):
             try:
                 fcntl.fcntl(fd, _F_SETPIPE_SZ, len(data))
             except OSError:

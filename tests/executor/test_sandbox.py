@@ -249,3 +249,16 @@ def test_strict__reports_neutral_paths_and_the_syscall_filter(probe, strict_pool
     fallback = plan(spec_for(spec.bundle_dir), strict_pool.host.without("bwrap"))
     assert fallback.mechanisms(spec)["paths"].startswith("host paths visible")
     assert fallback.mechanisms(spec)["syscalls"].startswith("no seccomp")
+
+
+def test_launcher__arguments_larger_than_a_pipe_reach_the_chain_whole(tmp_path):
+    seen = tmp_path / "received"
+    private = b"x" * (300 * 1024)
+    launcher = Launcher(memory=False, memsw=False, pids=False)
+    try:
+        launcher.launch(["/bin/sh", "-c", f"cat > {seen}"], cwd="/", private=private,
+                        private_on_stdin=True)
+        launcher.proc.wait(timeout=10)
+    finally:
+        launcher.discard()
+    assert seen.read_bytes() == private
