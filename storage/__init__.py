@@ -34,26 +34,14 @@ __all__ = [
 def load_signing_key(data_dir: Path) -> bytes:
     """The data dir's download-signing key, generated on first use.
 
-    Kept in a 0600 file so restarts keep issued URLs valid and every process sharing the data
-    dir (gunicorn workers) signs alike. Creation is race-free: the key is written in full to a
-    private temporary file, then hard-linked into place, which fails if another process won.
+    Kept in a private file so restarts keep issued URLs valid and every process sharing the data
+    dir (gunicorn workers) signs alike.
     """
+    from registry.private_files import key_file
+
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / SIGNING_KEY_FILE
-    if not path.exists():
-        candidate = data_dir / f".{SIGNING_KEY_FILE}.{secrets.token_hex(8)}"
-        fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_hex(32))
-                out.flush()
-                os.fsync(out.fileno())
-            os.link(candidate, path)
-        except FileExistsError:
-            pass
-        finally:
-            candidate.unlink(missing_ok=True)
-    key = path.read_text().strip()
+    key = key_file(path, lambda: secrets.token_hex(32))
     if not key:
         raise ConfigError(f"signing key file {path} is empty; delete it to generate a new one")
     return key.encode()
