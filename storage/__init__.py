@@ -6,7 +6,6 @@ storage.errors; they never import a backend module or a vendor SDK.
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
