@@ -360,3 +360,12 @@ def test_list_versions__the_largest_version_number_is_a_valid_marker(service, ca
     assert [v.version for v in service.list_versions(catalogue, LayerRef("shared", None), marker=marker).items] == [3, 1]
     marker = base64.urlsafe_b64encode(b"3").decode()
     assert [v.version for v in service.list_versions(catalogue, LayerRef("shared", None), marker=marker).items] == [1]
+
+
+def test_list_versions__pages_hold_fifty_versions_by_default(service, new_caller):
+    caller = new_caller()
+    for _ in range(51):
+        service.publish(caller, LayerRef("many", None), ZipContent(zip_file=layer_zip()))
+    page = service.list_versions(caller, LayerRef("many", None))
+    assert [v.version for v in page.items] == list(range(51, 1, -1))
+    assert page.next_marker

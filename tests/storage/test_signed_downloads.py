@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -96,6 +97,13 @@ def test_download_url__is_valid_for_exactly_the_requested_time(store):
         store.verify_download(digest, query, now=expires + 0.5)
     _, longer = url_parts(store, digest, expires_in=3600)
     assert int(longer["expires"]) - expires in range(3569, 3572)
+
+
+def test_download_url__is_valid_for_ten_minutes_by_default(store):
+    digest = store.put_bytes(b"x").digest
+    before = time.time()
+    _, query = url_parts(store, digest)
+    assert before + 599 <= int(query["expires"]) <= time.time() + 600
 
 
 def test_verify_download__uses_the_real_clock_by_default(store):
