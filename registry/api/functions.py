@@ -15,6 +15,7 @@ from registry.api.context import services
 from registry.api.responses import download_url, json_response, page
 from registry.api.requests import json_body, raw_body, refuse_nul_in_parameters, string, string_list, zip_content
 from registry.errors import InvalidParameterValue, InvalidRequestContent
+from registry.executor.runtime_access import separates_tenants
 from registry.function_names import FunctionRef, parse_function_name
 
 bp = Blueprint("functions", __name__)
@@ -198,6 +199,11 @@ def invoke(function_name):
         headers["X-Amz-Function-Error"] = invocation.result.function_error
     if log_type == "Tail":
         headers["X-Amz-Log-Result"] = invocation.log_tail
+    if not separates_tenants(invocation.result.mechanisms):
+        # best-effort on a host without bubblewrap or a uid per environment: say so every time.
+        headers["X-Strata-Isolation-Warning"] = (
+            "tenants not separated: other environments on this node could reach this "
+            "function's Runtime API")
     return Response(invocation.result.payload, status=200, mimetype="application/json", headers=headers)
 
 

@@ -36,6 +36,11 @@ DESCRIPTIONS = {
 }
 
 
+def separates_tenants(mechanisms: dict) -> bool:
+    """Whether an invocation result's mechanisms say only its own environment reached its API."""
+    return mechanisms.get("runtime_api") in _SEPARATED_DESCRIPTIONS
+
+
 def choose(*, bwrap: bool, enter_netns: bool, drop_uid: bool, network: bool,
            sandbox_python: bool) -> str:
     """The tier for one function: `network` functions share the host's network, so only a uid
@@ -60,3 +65,6 @@ def node_report(host, level: str) -> dict:
     tier = node_tier(host)
     return {"level": level, "runtime_api": tier, "tenants_separated": tier in SEPARATED,
             "detail": DESCRIPTIONS[tier]}
+
+
+_SEPARATED_DESCRIPTIONS = frozenset(DESCRIPTIONS[tier] for tier in SEPARATED)

@@ -76,3 +76,10 @@ def test_node_report__says_whether_tenants_are_separated():
     assert runtime_access.node_report(BASE, "best-effort")["tenants_separated"] is True
     shared = runtime_access.node_report(dataclasses.replace(BASE, root=False), "best-effort")
     assert shared["runtime_api"] == "shared-loopback" and shared["tenants_separated"] is False
+
+
+@pytest.mark.parametrize("tier", sorted(runtime_access.DESCRIPTIONS))
+def test_separates_tenants__true_exactly_for_the_tiers_that_keep_the_api_to_one_environment(tier):
+    mechanisms = {"runtime_api": runtime_access.DESCRIPTIONS[tier]}
+    assert runtime_access.separates_tenants(mechanisms) is (tier != runtime_access.SHARED_LOOPBACK)
+    assert runtime_access.separates_tenants({}) is False

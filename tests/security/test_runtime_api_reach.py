@@ -125,9 +125,11 @@ def test_function_scanning_loopback_for_runtime_apis__cannot_take_another_accoun
     thread.start()
     time.sleep(2.5)
     secret = f"account-a-only-{uuid.uuid4()}"
-    answer = _payload(victim.invoke(FunctionName="waits-for-events",
-                                    Payload=json.dumps({"secret": secret}).encode()))
+    response = victim.invoke(FunctionName="waits-for-events", Payload=json.dumps({"secret": secret}).encode())
+    answer = _payload(response)
     thread.join(30)
+    # Separated tenants: the invocation carries no isolation warning.
+    assert "x-strata-isolation-warning" not in response["ResponseMetadata"]["HTTPHeaders"]
 
     assert answer["event"] == {"secret": secret}  # the victim's own runtime answered it
     assert victim_port in scan["scanned"]  # the scanner found the victim's Runtime API...
