@@ -19,17 +19,17 @@ from registry.api.admission import BodyAllowance
 from registry.api.context import Services, services
 from registry.api.requests import body_sha256
 from registry.archives import MAX_DIRECT_UPLOAD_BYTES
-from registry.bundles import BundleCache
+from registry.invocations.bundles import BundleCache
 from registry.config import Settings
 from registry.db import Database
-from registry.events import EventQueue
+from registry.invocations.events import EventQueue
 from registry.executor import EnvironmentPool
 from registry.front.limits import FrontLimits
-from registry.functions import FunctionService
-from registry.invoke import Invoker
-from registry.layers import LayerService
+from registry.functions.service import FunctionService
+from registry.invocations.invoke import Invoker
+from registry.layers.service import LayerService
 from registry.private_files import private_data_dir
-from registry.provisioned import ProvisionedConcurrencyService
+from registry.invocations.provisioned import ProvisionedConcurrencyService
 from registry.secret_box import SecretBox
 from storage import open_store
 

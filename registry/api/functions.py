@@ -16,7 +16,7 @@ from registry.api.responses import download_url, json_response, page
 from registry.api.requests import json_body, raw_body, refuse_nul_in_parameters, string, string_list, zip_content
 from registry.errors import InvalidParameterValue, InvalidRequestContent
 from registry.executor.runtime_access import separates_tenants
-from registry.function_names import FunctionRef, parse_function_name
+from registry.functions.names import FunctionRef, parse_function_name
 
 bp = Blueprint("functions", __name__)
 bp.before_request(refuse_nul_in_parameters)

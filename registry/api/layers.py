@@ -9,7 +9,7 @@ from registry.api import serialize
 from registry.api.context import services
 from registry.api.responses import download_url, json_response, page
 from registry.api.requests import json_body, refuse_nul_in_parameters, string, string_list, zip_content
-from registry.arns import parse_layer_name, parse_layer_version_arn
+from registry.layers.arns import parse_layer_name, parse_layer_version_arn
 from registry.errors import InvalidParameterValue
 
 bp = Blueprint("layers", __name__, url_prefix="/2018-10-31/layers")

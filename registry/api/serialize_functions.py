@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from registry.api.serialize import aws_timestamp
-from registry.function_names import LATEST
-from registry.functions import AliasView, FunctionView
-from registry.provisioned import ProvisionedView
+from registry.functions.names import LATEST
+from registry.functions.service import AliasView, FunctionView
+from registry.invocations.provisioned import ProvisionedView
 
 
 def function_configuration(view: FunctionView, *, qualified: bool | None = None, listed: bool = False) -> dict:

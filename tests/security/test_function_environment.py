@@ -22,7 +22,7 @@ from pathlib import Path
 import botocore.exceptions
 import pytest
 
-from registry.bundles import bundle_key
+from registry.invocations.bundles import bundle_key
 from registry.executor import EnvironmentPool, FunctionSpec, HostCapabilities
 from tests.functions.conftest import create, invoke
 from tests.support import require_service

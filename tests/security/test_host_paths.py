@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from registry.bundles import bundle_key
+from registry.invocations.bundles import bundle_key
 from registry.executor.errors import InterpreterNotFound
 from registry.executor.interpreters import find_python
 from tests.functions.conftest import create, handler_zip, invoke

@@ -12,12 +12,12 @@ import uuid
 from dataclasses import dataclass
 
 from registry.accounts import Caller
-from registry.bundles import BundleCache
+from registry.invocations.bundles import BundleCache
 from registry.errors import InvalidParameterValue, RequestTooLarge
 from registry.executor import EnvironmentPool, FunctionSpec, InvocationResult
 from registry.executor.spec import CUSTOM_RUNTIMES, PYTHON_RUNTIME
-from registry.function_names import FunctionRef
-from registry.functions import FunctionService, FunctionView
+from registry.functions.names import FunctionRef
+from registry.functions.service import FunctionService, FunctionView
 
 SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 ASYNC_PAYLOAD_BYTES = 256 * 1024

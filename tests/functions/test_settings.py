@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry import function_settings
+from registry.functions import settings as function_settings
 from registry.errors import InvalidParameterValue
 from registry.executor.spec import RESERVED_ENV
 

@@ -29,8 +29,8 @@ from registry.accounts import Caller
 from registry.db import Database
 from registry.errors import (InvalidParameterValue, RequestTooLarge, ResourceNotFound, StrataError,
                              TooManyRequests)
-from registry.function_names import FunctionRef
-from registry.invoke import ASYNC_PAYLOAD_BYTES, Invoker
+from registry.functions.names import FunctionRef
+from registry.invocations.invoke import ASYNC_PAYLOAD_BYTES, Invoker
 from registry.models import Account, Function, FunctionEvent
 
 log = logging.getLogger(__name__)

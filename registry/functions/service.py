@@ -18,7 +18,8 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from registry import function_layers, function_settings
+from registry.functions import layers as function_layers
+from registry.functions import settings as function_settings
 from registry.accounts import Caller
 from registry.db import Database
 from registry.errors import (
@@ -28,7 +29,7 @@ from registry.errors import (
     ResourceNotFound,
 )
 from registry.archives import ZipContent, code_sha256, store_archive
-from registry.function_names import (
+from registry.functions.names import (
     LATEST,
     MAX_VERSION,
     VERSION,
@@ -38,7 +39,7 @@ from registry.function_names import (
     function_arn,
     require_own,
 )
-from registry.layers import LayerService, Page
+from registry.layers.service import LayerService, Page
 from registry.models import (
     Function,
     FunctionAlias,

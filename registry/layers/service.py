@@ -20,9 +20,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from registry import policy, validation
+from registry import validation
 from registry.accounts import Caller
-from registry.arns import LayerRef, layer_arn, layer_version_arn
+from registry.layers import policy
+from registry.layers.arns import LayerRef, layer_arn, layer_version_arn
 from registry.db import Database
 from registry.errors import (
     AccessDenied,

@@ -9,9 +9,9 @@ after the layer version is deleted or unshared: it is resolved by row id, never 
 from __future__ import annotations
 
 from registry.accounts import Caller
-from registry.arns import parse_layer_version_arn
+from registry.layers.arns import parse_layer_version_arn
 from registry.errors import InvalidParameterValue
-from registry.layers import LayerService
+from registry.layers.service import LayerService
 
 MAX_LAYERS = 5
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry.events import EventQueue
+from registry.invocations.events import EventQueue
 
 
 def queue(workers: int = 3) -> EventQueue:

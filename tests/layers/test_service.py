@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 import pytest
 
 from registry import db as database
-from registry import policy
+from registry.layers import policy
 from registry.accounts import Caller
 from registry.archives import ZipContent
-from registry.arns import LayerRef
+from registry.layers.arns import LayerRef
 from registry.errors import (
     AccessDenied,
     InvalidParameterValue,
@@ -24,7 +24,7 @@ from registry.errors import (
     ResourceConflict,
     ResourceNotFound,
 )
-from registry.layers import LayerService
+from registry.layers.service import LayerService
 from registry.models import Account, LayerVersionGrant
 from storage.filesystem import FilesystemBlobStore
 from tests.support.zips import layer_zip

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from registry import policy
+from registry.layers import policy
 from registry.accounts import Caller
 from registry.models import LayerVersionGrant
 

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from registry.accounts import Caller
 from registry.db import Database
 from registry.errors import InvalidParameterValue, ResourceNotFound, StrataError
-from registry.function_names import LATEST, FunctionRef, function_arn
-from registry.functions import FunctionService
-from registry.invoke import Invoker
+from registry.functions.names import LATEST, FunctionRef, function_arn
+from registry.functions.service import FunctionService
+from registry.invocations.invoke import Invoker
 from registry.models import Function, ProvisionedConcurrency
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from registry.errors import InvalidParameterValue
-from registry.function_names import FunctionRef, check_qualifier, check_version, parse_function_name
+from registry.functions.names import FunctionRef, check_qualifier, check_version, parse_function_name
 from registry.validation import MAX_VERSION_NUMBER
 
 REGION = "us-east-1"
