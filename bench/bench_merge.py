@@ -33,7 +33,7 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 
 from registry.merge import MergeInput, merge, plan  # noqa: E402
-from registry.zips import check_zip  # noqa: E402
+from registry.archive.reader import check_zip  # noqa: E402
 
 PYTHON = os.path.abspath(sys.executable)  # an absolute path: no shim (pyenv) in front of it
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from registry.errors import InvalidParameterValue, RequestTooLarge
 from registry.uploads import check_upload_key
-from registry.zips import ZipLimits, ZipSummary, check_zip
+from registry.archive.entries import ZipSummary
+from registry.archive.limits import ZipLimits
+from registry.archive.reader import check_zip
 from storage.base import BlobStore
 from storage.errors import BlobNotFound, InvalidKey, Unsupported
 from storage.streams import copy_hashing
@@ -46,7 +48,7 @@ def store_archive(
     store: BlobStore, content: ZipContent, *, account_id: str, label: str, limits: ZipLimits,
     keep: bool = True,
 ) -> StoredArchive:
-    """Check the archive (registry.zips) and store it; an archive that fails the check is never
+    """Check the archive (registry.archive) and store it; an archive that fails the check is never
     visible in the store. `label` names it in error messages ("layer numpy"). Without `keep` it
     is checked and measured only, and nothing is written (a DryRun). An S3 object is read only
     from `account_id`'s upload prefix (registry.uploads)."""

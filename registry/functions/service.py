@@ -47,7 +47,7 @@ from registry.models import (
     FunctionVersion,
     ProvisionedConcurrency,
 )
-from registry.zips import ZipLimits
+from registry.archive.limits import ZipLimits
 from storage.base import BlobStore
 
 MAX_LIST_ITEMS = 50

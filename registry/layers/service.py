@@ -36,7 +36,7 @@ from registry.errors import (
 )
 from registry.models import Layer, LayerVersion, LayerVersionGrant
 from registry.archives import ZipContent, code_sha256, store_archive
-from registry.zips import ZipLimits
+from registry.archive.limits import ZipLimits
 from storage.base import BlobStore
 
 DEFAULT_CODE_STORAGE_QUOTA = 75 * 1024**3

@@ -26,7 +26,10 @@ from registry.merge.manifest import InputRecord, build_document, dumps
 from registry.merge.materialise import OutputExists, check_output, write_bundle
 from registry.merge.overlay import Shadowed, overlay
 from registry.parallel import run_parallel
-from registry.zips import SYMLINK, Archive, Node, NodeBudget, ZipLimits, enforce_limits
+from registry.archive.entries import SYMLINK
+from registry.archive.limits import NodeBudget, ZipLimits, enforce_limits
+from registry.archive.reader import Archive
+from registry.archive.tree import Node
 
 __all__ = [
     "MAX_LAYERS", "MergeInput", "Plan", "Shadowed", "OutputExists", "extracted_path", "merge", "plan",

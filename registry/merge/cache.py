@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from registry.zips import ZipSummary
+from registry.archive.entries import ZipSummary
 
 FORMAT = 1
 _STALE_TMP_SECONDS = 24 * 3600  # older than any extraction could take: its process died

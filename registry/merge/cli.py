@@ -52,7 +52,7 @@ def merge(function_zip, layer_zips, output, runtime, max_unzipped_mb, allow_over
     from registry.merge import merge as run_merge
     from registry.merge.explain import diff, explain
     from registry.merge.manifest import load
-    from registry.zips import MiB, ZipLimits
+    from registry.archive.limits import MiB, ZipLimits
 
     try:
         if explain_path is not None:

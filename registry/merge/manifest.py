@@ -16,7 +16,7 @@ from pathlib import Path
 from registry.errors import InvalidParameterValue
 from registry.merge.cache import CachedArchive
 from registry.merge.overlay import Overlay
-from registry.zips import DIR, FILE, SYMLINK
+from registry.archive.entries import DIR, FILE, SYMLINK
 
 FORMAT = "strata-bundle/1"
 _MODES = {0o644: "0644", 0o755: "0755"}

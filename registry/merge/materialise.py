@@ -19,7 +19,7 @@ from registry.merge.extract import OPEN_DIRECTORY, process_umask
 from registry.merge.manifest import BUNDLE_FILE
 from registry.merge.overlay import Overlay
 from registry.parallel import default_workers, run_parallel
-from registry.zips import DIR, FILE
+from registry.archive.entries import DIR, FILE
 
 # Linking fails across filesystems (EXDEV), where links are not allowed (EPERM), or past the link
 # count limit (EMLINK); a copy works in all three.

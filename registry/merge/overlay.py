@@ -8,7 +8,9 @@ from functools import cached_property
 from typing import Sequence
 
 from registry.errors import InvalidZip
-from registry.zips import DIR, FILE, SYMLINK, Node, Tree, link_stays_inside
+from registry.archive.entries import DIR, FILE, SYMLINK
+from registry.archive.names import link_stays_inside
+from registry.archive.tree import Node, Tree
 
 
 @dataclass(frozen=True)

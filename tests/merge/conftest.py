@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from registry.merge import MergeInput
-from tests.zips.build import make_zip
+from tests.archive.build import make_zip
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from registry.errors import InvalidZip
 from registry.merge import MergeInput, merge
 from registry.merge.cache import cache_root
-from tests.zips.build import Dir, File, Link
+from tests.archive.build import Dir, File, Link
 
 LAYERS = [
     ("base.zip", [File("python/a.py", b"a" * 300), File("python/pkg/m.py", b"m"), Dir("python/empty")]),

@@ -11,7 +11,7 @@ from pathlib import Path
 from registry.merge import MergeInput, extracted_path, merge
 from registry.merge.cache import cache_root
 from tests.merge.trees import read_tree
-from tests.zips.build import File, Link, make_zip
+from tests.archive.build import File, Link, make_zip
 
 REPO = Path(__file__).resolve().parents[2]
 

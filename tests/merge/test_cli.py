@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.zips.build import File, make_zip
+from tests.archive.build import File, make_zip
 
 REPO = Path(__file__).resolve().parents[2]
 

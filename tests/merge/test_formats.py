@@ -8,7 +8,7 @@ from pathlib import Path
 from registry.merge import MergeInput, merge
 from tests.merge.trees import read_tree
 from tests.support import require_service
-from tests.zips.build import WINDOWS, Dir, File, replace_name_bytes, zip_bytes
+from tests.archive.build import WINDOWS, Dir, File, replace_name_bytes, zip_bytes
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 

@@ -8,7 +8,7 @@ import subprocess
 from registry.merge import merge
 from tests.merge.trees import read_tree
 from tests.support import require_service
-from tests.zips.build import Dir, File, Link
+from tests.archive.build import Dir, File, Link
 
 
 def normalised(tree):

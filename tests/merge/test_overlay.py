@@ -6,9 +6,10 @@ import stat
 
 from registry.merge import merge, plan
 from registry.merge.overlay import _by_the_rules, _without_conflicts
-from registry.zips import DIR, FILE, Node, Tree
+from registry.archive.entries import DIR, FILE
+from registry.archive.tree import Node, Tree
 from tests.merge.trees import read_tree
-from tests.zips.build import Dir, File, Link
+from tests.archive.build import Dir, File, Link
 
 
 def shadowed_of(document):

@@ -9,8 +9,8 @@ import pytest
 from registry.errors import InvalidZip
 from registry.merge import MergeInput, OutputExists, merge, plan
 from registry.merge.cache import cache_root
-from registry.zips import ZipLimits
-from tests.zips.build import WINDOWS, File, Link, Special, replace_name_bytes, zip_bytes
+from registry.archive.limits import ZipLimits
+from tests.archive.build import WINDOWS, File, Link, Special, replace_name_bytes, zip_bytes
 
 
 def assert_nothing_left(tmp_path, cache_dir, *, cached_ok: bool):
@@ -82,7 +82,7 @@ def test_write_through_a_symlink_planted_by_an_earlier_layer__rejected(tmp_path,
 
 
 def test_a_directory_entry_replaces_an_earlier_symlink(tmp_path, layer, cache_dir):
-    from tests.zips.build import Dir
+    from tests.archive.build import Dir
 
     planted = layer("planter.zip", File("python/real/x.py", b"x"), Link("python/lib", "real"))
     replacer = layer("dir.zip", Dir("python/lib"), File("python/lib/y.py", b"y"))

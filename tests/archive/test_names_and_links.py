@@ -13,22 +13,12 @@ import zlib
 import pytest
 
 from registry.errors import InvalidZip
-from registry.zips import (
-    DIR,
-    FILE,
-    SYMLINK,
-    Archive,
-    Node,
-    Tree,
-    ZipLimits,
-    ZipSummary,
-    check_link_target,
-    check_zip,
-    enforce_limits,
-    link_stays_inside,
-    normalise_name,
-)
-from tests.zips.build import UNIX, WINDOWS, Dir, File, Link, patch_central, zip_bytes
+from registry.archive.entries import DIR, FILE, SYMLINK, ZipSummary
+from registry.archive.limits import ZipLimits, enforce_limits
+from registry.archive.names import check_link_target, link_stays_inside, normalise_name
+from registry.archive.reader import Archive, check_zip
+from registry.archive.tree import Node, Tree
+from tests.archive.build import UNIX, WINDOWS, Dir, File, Link, patch_central, zip_bytes
 
 # -- entry names ----------------------------------------------------------------------------------
 
@@ -320,7 +310,7 @@ def test_kinds__dos_directory_attribute_counts_only_on_windows_hosts():
 
 
 def _with_external(data: bytes, external: int) -> bytes:
-    from tests.zips.build import central_offsets
+    from tests.archive.build import central_offsets
 
     out = bytearray(data)
     pos = central_offsets(data)[0]

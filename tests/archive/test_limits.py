@@ -8,8 +8,9 @@ import zipfile
 import pytest
 
 from registry.errors import InvalidZip
-from registry.zips import NodeBudget, ZipLimits, check_zip, enforce_limits
-from tests.zips.build import CENTRAL, Dir, File, central_offsets, patch_central, zip_bytes
+from registry.archive.limits import NodeBudget, ZipLimits, enforce_limits
+from registry.archive.reader import check_zip
+from tests.archive.build import CENTRAL, Dir, File, central_offsets, patch_central, zip_bytes
 
 MiB = 1024 * 1024
 

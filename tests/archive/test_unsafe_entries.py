@@ -7,8 +7,8 @@ import stat
 import pytest
 
 from registry.errors import InvalidZip
-from registry.zips import check_zip
-from tests.zips.build import WINDOWS, Dir, File, Link, Special, replace_name_bytes, zip_bytes
+from registry.archive.reader import check_zip
+from tests.archive.build import WINDOWS, Dir, File, Link, Special, replace_name_bytes, zip_bytes
 
 
 @pytest.mark.parametrize(
@@ -91,7 +91,7 @@ def test_writing_through_a_symlink_of_the_same_archive__is_rejected():
 
 
 def test_directory_entry_carrying_data__is_rejected():
-    from tests.zips.build import patch_central
+    from tests.archive.build import patch_central
 
     data = zip_bytes(Dir("d"))
     with pytest.raises(InvalidZip, match="directory entry carries data"):

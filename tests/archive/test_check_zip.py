@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from registry.errors import InvalidZip
-from registry.zips import Archive, ZipLimits, check_zip
+from registry.archive.limits import ZipLimits
+from registry.archive.reader import Archive, check_zip
 from tests.support import require_service
-from tests.zips.build import (
+from tests.archive.build import (
     WINDOWS, Dir, File, Link, make_zip, patch_central, replace_name_bytes, with_zip64_end_record,
     zip_bytes,
 )
@@ -209,10 +210,10 @@ def test_corrupt_deflate64_data__is_rejected():
 def test_stdlib_zlib_reads_deflate_where_isal_is_missing(monkeypatch):
     import zlib
 
-    import registry.zips
+    import registry.archive.inflate
 
-    monkeypatch.setattr(registry.zips, "_zlib", zlib)
-    monkeypatch.setattr(registry.zips, "IgzipDecompressor", None)
+    monkeypatch.setattr(registry.archive.inflate, "_zlib", zlib)
+    monkeypatch.setattr(registry.archive.inflate, "IgzipDecompressor", None)
     data = zip_bytes(File("a.txt", b"plain zlib " * 2000))
     assert check_zip(io.BytesIO(data)).unzipped_bytes == 22000
     corrupt = bytearray(data)
