@@ -9,8 +9,6 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.s3server import start_server
-from tests.support.server import StrataServer, backend_env
 from tests.support.zips import layer_zip
 
 
@@ -30,18 +28,6 @@ def readiness(server) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
-
-
-@pytest.fixture
-def own_pg_s3_server(request, tmp_path):
-    """A server on PostgreSQL and an S3 server of its own, so a test may take either down."""
-    s3 = start_server()
-    server = StrataServer(data_dir=tmp_path, env=backend_env("pg-s3", tmp_path, request))
-    server.env.update(STRATA_S3_ENDPOINT=s3.endpoint, STRATA_S3_ACCESS_KEY=s3.access_key, STRATA_S3_SECRET_KEY=s3.secret_key)
-    server.start()
-    yield server, s3
-    server.stop()
-    s3.stop()
 
 
 def test_storage_down__publish_is_a_service_error_and_readiness_fails(own_pg_s3_server):

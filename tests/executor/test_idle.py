@@ -12,23 +12,9 @@ from registry.executor import EnvironmentPool
 from registry.executor.cgroups import cpu_limits
 from tests.executor.conftest import processes_of_uid, spec_for, strict_available
 from tests.support import require_service
-from tests.support.cpu import cpu_seconds_of_uid
+from tests.support.cpu import SPINNER_SOURCE, cpu_seconds_of_uid
 
-# The handler can leave a detached busy loop behind (setsid + double fork), as an attacker would.
-SPINNER = {"app.py": """
-    import os, time
-    def handler(event, context):
-        if event.get("spin"):
-            if os.fork() == 0:
-                os.setsid()
-                if os.fork() == 0:
-                    while True:
-                        pass
-                os._exit(0)
-            os.wait()
-        time.sleep(event.get("sleep", 0))
-        return {"uid": os.getuid()}
-"""}
+SPINNER = {"app.py": SPINNER_SOURCE}
 
 
 def _cpu_over(uid: int, seconds: float) -> float:

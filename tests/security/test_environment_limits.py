@@ -15,26 +15,12 @@ from sqlalchemy import select
 from registry.models import FunctionEvent
 from tests.functions.conftest import create, handler_zip
 from tests.support import require_service
-from tests.support.cpu import cpu_seconds_of_uid, pids_of_uid
+from tests.support.cpu import SPINNER_SOURCE, cpu_seconds_of_uid, pids_of_uid
 from tests.support.server import StrataServer, backend_env
 
 BOUND = 2
 
-# A detached busy loop (setsid, double fork), as an attacker would leave behind to mine on a core.
-SPINNER = handler_zip("""
-    import os, time
-    def handler(event, context):
-        if event.get("spin"):
-            if os.fork() == 0:
-                os.setsid()
-                if os.fork() == 0:
-                    while True:
-                        pass
-                os._exit(0)
-            os.wait()
-        time.sleep(event.get("sleep", 0))
-        return {"uid": os.getuid()}
-""")
+SPINNER = handler_zip(SPINNER_SOURCE)
 
 
 @pytest.fixture(scope="module")

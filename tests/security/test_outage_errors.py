@@ -10,24 +10,11 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.s3server import start_server
-from tests.support.server import StrataServer, backend_env
+from tests.support.server import StrataServer
 from tests.support.zips import layer_zip
 
 LEAKY_WORDS = ("Traceback", "Error:", "Exception:", "psycopg", "sqlalchemy", "urllib3", "minio", "botocore",
                "MaxRetryError", "OperationalError", "StorageUnavailable", "ServiceUnavailable", "blobs/", "sha256")
-
-
-@pytest.fixture
-def outage_server(request, tmp_path):
-    """A server on a PostgreSQL database and an S3 server of its own, so the test can break both."""
-    s3 = start_server()
-    server = StrataServer(data_dir=tmp_path, env=backend_env("pg-s3", tmp_path, request))
-    server.env.update(STRATA_S3_ENDPOINT=s3.endpoint, STRATA_S3_ACCESS_KEY=s3.access_key, STRATA_S3_SECRET_KEY=s3.secret_key)
-    server.start()
-    yield server, s3
-    server.stop()
-    s3.stop()
 
 
 def _internals(server: StrataServer, s3) -> list[str]:
@@ -53,8 +40,8 @@ def _assert_reveals_nothing(text: str, internals: list[str]) -> None:
 
 
 @pytest.mark.slow
-def test_outage__error_answers_name_only_the_request_id_and_the_log_has_the_detail(outage_server, postgres_cluster):
-    server, s3 = outage_server
+def test_outage__error_answers_name_only_the_request_id_and_the_log_has_the_detail(own_pg_s3_server, postgres_cluster):
+    server, s3 = own_pg_s3_server
     internals = _internals(server, s3)
     lam = server.client(server.new_account())
     digest_holder = lam.publish_layer_version(LayerName="kept", Content={"ZipFile": layer_zip()})

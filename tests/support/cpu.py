@@ -7,6 +7,23 @@ from pathlib import Path
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
+# A handler that, asked to spin, leaves a detached busy loop behind (setsid + double fork), as an
+# attacker would to mine on a core; it may also sleep, and it returns its uid.
+SPINNER_SOURCE = """
+    import os, time
+    def handler(event, context):
+        if event.get("spin"):
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    while True:
+                        pass
+                os._exit(0)
+            os.wait()
+        time.sleep(event.get("sleep", 0))
+        return {"uid": os.getuid()}
+"""
+
 
 def cpu_seconds_of_uid(uid: int) -> float:
     """utime + stime summed over the live processes whose real or effective uid is `uid`."""

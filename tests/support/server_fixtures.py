@@ -34,3 +34,18 @@ def account(strata_server):
 def lam(strata_server, account):
     """A boto3 Lambda client signed as `account`."""
     return strata_server.client(account)
+
+
+@pytest.fixture
+def own_pg_s3_server(request, tmp_path):
+    """A server on PostgreSQL and an S3 server of its own, so a test may take either down."""
+    from tests.support.s3server import start_server
+    from tests.support.server import StrataServer, backend_env
+
+    s3 = start_server()
+    server = StrataServer(data_dir=tmp_path, env=backend_env("pg-s3", tmp_path, request))
+    server.env.update(STRATA_S3_ENDPOINT=s3.endpoint, STRATA_S3_ACCESS_KEY=s3.access_key, STRATA_S3_SECRET_KEY=s3.secret_key)
+    server.start()
+    yield server, s3
+    server.stop()
+    s3.stop()
