@@ -58,7 +58,9 @@ def main() -> None:
                 t = time.perf_counter()
                 subprocess.run(FLOOR, check=True)
                 floor.append(ms(time.perf_counter() - t))
-                time.sleep(0.05)  # let the spare /tmp volume be prepared, as between real cold starts
+                time.sleep(
+                    0.05
+                )  # let the spare /tmp volume be prepared, as between real cold starts
                 t = time.perf_counter()
                 result = pool.invoke(spec, b"{}")
                 cold.append(ms(time.perf_counter() - t))
@@ -73,11 +75,15 @@ def main() -> None:
             floor_ms, cold_ms = statistics.median(floor), statistics.median(cold)
             burst_ms = statistics.median(burst)
             print(f"floor  /usr/bin/python3 -c pass       median {floor_ms:7.2f} ms")
-            print(f"cold   strict invoke (init {statistics.median(init):.2f} ms) "
-                  f"median {cold_ms:7.2f} ms  = floor + {cold_ms - floor_ms:.2f} ms "
-                  f"(target <= +40 ms; ratio {cold_ms / floor_ms:.2f}x floor)")
-            print(f"cold   strict, back to back (spares still preparing) median {burst_ms:7.2f} ms"
-                  f"  = floor + {burst_ms - floor_ms:.2f} ms (ratio {burst_ms / floor_ms:.2f}x floor)")
+            print(
+                f"cold   strict invoke (init {statistics.median(init):.2f} ms) "
+                f"median {cold_ms:7.2f} ms  = floor + {cold_ms - floor_ms:.2f} ms "
+                f"(target <= +40 ms; ratio {cold_ms / floor_ms:.2f}x floor)"
+            )
+            print(
+                f"cold   strict, back to back (spares still preparing) median {burst_ms:7.2f} ms"
+                f"  = floor + {burst_ms - floor_ms:.2f} ms (ratio {burst_ms / floor_ms:.2f}x floor)"
+            )
 
             pool.invoke(spec, b"{}")
             warm = []
@@ -86,8 +92,10 @@ def main() -> None:
                 pool.invoke(spec, b'{"k": 1}')
                 warm.append(ms(time.perf_counter() - t))
             p50, p99 = percentile(warm, 0.50), percentile(warm, 0.99)
-            print(f"warm   round trip p50 {p50:.3f} ms (target < 2 ms; {p50 / floor_ms:.4f}x floor), "
-                  f"p99 {p99:.3f} ms (target < 10 ms; {p99 / floor_ms:.4f}x floor)")
+            print(
+                f"warm   round trip p50 {p50:.3f} ms (target < 2 ms; {p50 / floor_ms:.4f}x floor), "
+                f"p99 {p99:.3f} ms (target < 10 ms; {p99 / floor_ms:.4f}x floor)"
+            )
 
             pool.prewarm(spec, 2)
             stop = time.monotonic() + args.seconds
@@ -105,9 +113,11 @@ def main() -> None:
             for t in threads:
                 t.join()
             rate = sum(counts) / (time.monotonic() - begin)
-            print(f"rate   {rate:7.0f} warm invocations/s across 2 environments "
-                  f"(target >= 500; {rate / 500:.2f}x target; floor-process rate "
-                  f"{1000 / floor_ms:.0f}/s, ratio {rate / (1000 / floor_ms):.1f}x)")
+            print(
+                f"rate   {rate:7.0f} warm invocations/s across 2 environments "
+                f"(target >= 500; {rate / 500:.2f}x target; floor-process rate "
+                f"{1000 / floor_ms:.0f}/s, ratio {rate / (1000 / floor_ms):.1f}x)"
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

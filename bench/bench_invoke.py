@@ -54,8 +54,12 @@ def handler_zip() -> bytes:
 
 def client(url: str):
     return boto3.client(
-        "lambda", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
-        aws_secret_access_key="test", config=Config(retries={"max_attempts": 1}, read_timeout=120),
+        "lambda",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}, read_timeout=120),
     )
 
 
@@ -97,8 +101,12 @@ def executor_p50(work: Path, count: int = 500) -> float:
 def merge_baseline(work: Path, code: Path) -> float:
     """Merging the five layers and the code in-process with an empty extraction cache."""
     started = time.perf_counter()
-    merge([MergeInput(path) for path in CORPUS], work / "merged", function=MergeInput(code),
-          cache_dir=work / "merge-cache")
+    merge(
+        [MergeInput(path) for path in CORPUS],
+        work / "merged",
+        function=MergeInput(code),
+        cache_dir=work / "merge-cache",
+    )
     return time.perf_counter() - started
 
 
@@ -116,8 +124,13 @@ def main() -> None:
     try:
         lam = client(url)
         code = handler_zip()
-        lam.create_function(FunctionName="bench", Runtime=RUNTIME, Role=ROLE, Handler="app.handler",
-                            Code={"ZipFile": code})
+        lam.create_function(
+            FunctionName="bench",
+            Runtime=RUNTIME,
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"ZipFile": code},
+        )
         path = "/2015-03-31/functions/bench/invocations"
         body = b'{"bench": true}'
         headers = signed_headers(url + path, "POST", body)
@@ -127,12 +140,24 @@ def main() -> None:
         rps, p50_load = wrk(url + path, headers, args.seconds, method="POST", body=body)
         executor = executor_p50(work / "executor")
 
-        arns = [lam.publish_layer_version(LayerName=f"corpus{i}", Content={"ZipFile": p.read_bytes()},
-                                          CompatibleRuntimes=[RUNTIME])["LayerVersionArn"]
-                for i, p in enumerate(CORPUS, 1)]
+        arns = [
+            lam.publish_layer_version(
+                LayerName=f"corpus{i}",
+                Content={"ZipFile": p.read_bytes()},
+                CompatibleRuntimes=[RUNTIME],
+            )["LayerVersionArn"]
+            for i, p in enumerate(CORPUS, 1)
+        ]
         started = time.perf_counter()
-        lam.create_function(FunctionName="layered", Runtime=RUNTIME, Role=ROLE, Handler="app.handler",
-                            Code={"ZipFile": code}, Layers=arns, MemorySize=512)
+        lam.create_function(
+            FunctionName="layered",
+            Runtime=RUNTIME,
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"ZipFile": code},
+            Layers=arns,
+            MemorySize=512,
+        )
         created = time.perf_counter()
         response = lam.invoke(FunctionName="layered", Payload=b"{}")
         finished = time.perf_counter()
@@ -143,15 +168,25 @@ def main() -> None:
         merged = merge_baseline(work / "baseline", code_path)
         first = finished - created
 
-        print("Warm Invoke of a trivial Python handler, signed requests, gunicorn 2 workers x 4 threads:")
-        print(f"  p50 sequential {p50:6.2f} ms (target < 5 ms); executor alone in-process {executor:5.2f} ms;"
-              f" HTTP + auth + lookup overhead {p50 - executor:5.2f} ms (ratio {p50 / executor:.2f}x)")
-        print(f"  8 concurrent clients (wrk): {rps:7.0f} invocations/s (target >= 300), p50 under load {p50_load:6.2f} ms")
+        print(
+            "Warm Invoke of a trivial Python handler, signed requests, gunicorn 2 workers x 4 threads:"
+        )
+        print(
+            f"  p50 sequential {p50:6.2f} ms (target < 5 ms); executor alone in-process {executor:5.2f} ms;"
+            f" HTTP + auth + lookup overhead {p50 - executor:5.2f} ms (ratio {p50 / executor:.2f}x)"
+        )
+        print(
+            f"  8 concurrent clients (wrk): {rps:7.0f} invocations/s (target >= 300), p50 under load {p50_load:6.2f} ms"
+        )
         print("First Invoke after CreateFunction with the five corpus layers:")
-        print(f"  CreateFunction {(created - started) * 1000:7.1f} ms; first Invoke (merge + cold start + run)"
-              f" {first * 1000:7.1f} ms (target < 1500 ms)")
-        print(f"  in-process merge of the same inputs with an empty cache {merged * 1000:7.1f} ms;"
-              f" ratio {first / merged:.2f}x")
+        print(
+            f"  CreateFunction {(created - started) * 1000:7.1f} ms; first Invoke (merge + cold start + run)"
+            f" {first * 1000:7.1f} ms (target < 1500 ms)"
+        )
+        print(
+            f"  in-process merge of the same inputs with an empty cache {merged * 1000:7.1f} ms;"
+            f" ratio {first / merged:.2f}x"
+        )
     finally:
         stop(strata)
         shutil.rmtree(work, ignore_errors=True)

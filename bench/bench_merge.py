@@ -32,8 +32,8 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 
-from registry.merge import MergeInput, merge, plan  # noqa: E402
 from registry.archive.reader import check_zip  # noqa: E402
+from registry.merge import MergeInput, merge, plan  # noqa: E402
 
 PYTHON = os.path.abspath(sys.executable)  # an absolute path: no shim (pyenv) in front of it
 
@@ -81,14 +81,24 @@ def main() -> None:
         for round_number in range(args.repeat):
             r = work / f"r{round_number}"
             r.mkdir()
-            cli = [PYTHON, "-m", "registry.cli", "merge", *layer_args, "--cache-dir", str(r / "cache")]
+            cli = [
+                PYTHON,
+                "-m",
+                "registry.cli",
+                "merge",
+                *layer_args,
+                "--cache-dir",
+                str(r / "cache"),
+            ]
 
             def unzip_in_order() -> None:
                 (r / "unzip").mkdir()
                 os.sync()
                 start = time.perf_counter()
                 for z in zips:
-                    subprocess.run(["unzip", "-o", "-q", str(z), "-d", str(r / "unzip")], check=True)
+                    subprocess.run(
+                        ["unzip", "-o", "-q", str(z), "-d", str(r / "unzip")], check=True
+                    )
                 record("unzip -o -q x5", time.perf_counter() - start)
 
             def cold_process() -> None:
@@ -97,7 +107,10 @@ def main() -> None:
                 record("cold peak RSS MB", rss / 1e6)
 
             def cold_in_process() -> None:
-                record("cold merge (in-process)", timed(lambda: merge(inputs, r / "cold2", cache_dir=r / "cache2")))
+                record(
+                    "cold merge (in-process)",
+                    timed(lambda: merge(inputs, r / "cold2", cache_dir=r / "cache2")),
+                )
 
             # Each step slows the next one down a little (page cache, write-back), so the three
             # cold steps take turns going first.
@@ -107,10 +120,22 @@ def main() -> None:
             seconds, rss = timed_process([*cli, "-o", str(r / "warm")], env=env, cwd=REPO)
             record("warm merge (process)", seconds)
             record("warm peak RSS MB", rss / 1e6)
-            record("cp -al of the tree", timed_process(["cp", "-al", str(r / "warm" / "opt"), str(r / "cpal")])[0])
-            record("warm merge (in-process)", timed(lambda: merge(inputs, r / "warm2", cache_dir=r / "cache2")))
-            record("interpreter + imports", timed_process(
-                [PYTHON, "-c", "import registry.cli, registry.merge.cli, registry.merge"], env=env, cwd=REPO)[0])
+            record(
+                "cp -al of the tree",
+                timed_process(["cp", "-al", str(r / "warm" / "opt"), str(r / "cpal")])[0],
+            )
+            record(
+                "warm merge (in-process)",
+                timed(lambda: merge(inputs, r / "warm2", cache_dir=r / "cache2")),
+            )
+            record(
+                "interpreter + imports",
+                timed_process(
+                    [PYTHON, "-c", "import registry.cli, registry.merge.cli, registry.merge"],
+                    env=env,
+                    cwd=REPO,
+                )[0],
+            )
             record("plan (central directories)", timed(lambda: plan(inputs)))
             largest = max(zips, key=lambda z: z.stat().st_size)
             record("check_zip largest layer", timed(lambda: check_zip(largest)))
@@ -127,7 +152,9 @@ def report(rows: dict[str, list[float]], zips: list[Path]) -> None:
         return statistics.median(a / b for a, b in zip(rows[name], rows[baseline]))
 
     zipped = sum(z.stat().st_size for z in zips)
-    print(f"corpus: {len(zips)} layers, {zipped / 1e6:.1f} MB zipped; median of {len(rows['unzip -o -q x5'])} rounds")
+    print(
+        f"corpus: {len(zips)} layers, {zipped / 1e6:.1f} MB zipped; median of {len(rows['unzip -o -q x5'])} rounds"
+    )
     print(f"{'figure':32} {'value':>9}  {'baseline':>26}  {'ratio':>6}  target")
     lines = [
         ("cold merge (process)", "unzip -o -q x5", "<= 0.7"),
@@ -137,10 +164,18 @@ def report(rows: dict[str, list[float]], zips: list[Path]) -> None:
         ("check_zip largest layer", "unzip -tq largest layer", ""),
     ]
     for name, baseline, target in lines:
-        print(f"{name:32} {m[name]:8.3f}s  {baseline:>19} {m[baseline]:5.3f}s  {ratio(name, baseline):5.2f}x  {target}")
-    print(f"{'plan (central directories)':32} {m['plan (central directories)'] * 1000:7.1f}ms  target well under 100 ms")
-    print(f"{'interpreter + imports':32} {m['interpreter + imports']:8.3f}s  (part of each process figure)")
-    print(f"{'peak RSS, cold / warm':32} {m['cold peak RSS MB']:5.0f} / {m['warm peak RSS MB']:.0f} MB  target < 200 MB")
+        print(
+            f"{name:32} {m[name]:8.3f}s  {baseline:>19} {m[baseline]:5.3f}s  {ratio(name, baseline):5.2f}x  {target}"
+        )
+    print(
+        f"{'plan (central directories)':32} {m['plan (central directories)'] * 1000:7.1f}ms  target well under 100 ms"
+    )
+    print(
+        f"{'interpreter + imports':32} {m['interpreter + imports']:8.3f}s  (part of each process figure)"
+    )
+    print(
+        f"{'peak RSS, cold / warm':32} {m['cold peak RSS MB']:5.0f} / {m['warm peak RSS MB']:.0f} MB  target < 200 MB"
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from pathlib import Path
 import pybase64
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import (  # noqa: E402
+from bench.common import (
     proc_status_kb,
     signed_headers,
     start_moto,
@@ -127,9 +127,15 @@ def main() -> None:
         s_rps, s_p50_load, s_p50 = results["strata"]
         m_rps, m_p50_load, m_p50 = results["moto"]
         print("GetLayerVersion, 8 concurrent clients (wrk), gunicorn 2 workers x 4 threads:")
-        print(f"  strata  {s_rps:8.0f} req/s   p50 under load {s_p50_load:6.2f} ms   p50 unloaded {s_p50:5.2f} ms")
-        print(f"  moto    {m_rps:8.0f} req/s   p50 under load {m_p50_load:6.2f} ms   p50 unloaded {m_p50:5.2f} ms")
-        print(f"  throughput ratio strata/moto: {s_rps / m_rps:.2f}x (target >= 3x); p50 unloaded {s_p50:.2f} ms (target < 3 ms)")
+        print(
+            f"  strata  {s_rps:8.0f} req/s   p50 under load {s_p50_load:6.2f} ms   p50 unloaded {s_p50:5.2f} ms"
+        )
+        print(
+            f"  moto    {m_rps:8.0f} req/s   p50 under load {m_p50_load:6.2f} ms   p50 unloaded {m_p50:5.2f} ms"
+        )
+        print(
+            f"  throughput ratio strata/moto: {s_rps / m_rps:.2f}x (target >= 3x); p50 unloaded {s_p50:.2f} ms (target < 3 ms)"
+        )
 
         # Nine, so the median is a steady-state publish: each worker's first large request also
         # pays for faulting in fresh memory, reported separately as the slowest.
@@ -149,12 +155,18 @@ def main() -> None:
         size = len(zips[0])
         publish_s, base_s = statistics.median(times), statistics.median(base)
         print(f"Publishing a {size / 2**20:.1f} MB layer (median of {len(zips)}):")
-        print(f"  strata publish {publish_s * 1000:7.1f} ms; base64-decode + sha256 + write {base_s * 1000:7.1f} ms;"
-              f" ratio {publish_s / base_s:.2f}x (target <= 1.5x)")
+        print(
+            f"  strata publish {publish_s * 1000:7.1f} ms; base64-decode + sha256 + write {base_s * 1000:7.1f} ms;"
+            f" ratio {publish_s / base_s:.2f}x (target <= 1.5x)"
+        )
         print(f"  slowest publish {max(times) * 1000:7.1f} ms = {max(times) / base_s:.2f}x")
         simd_s = statistics.median(simd)
-        print(f"  (baseline decoding with pybase64, as the server does: {simd_s * 1000:.1f} ms; ratio {publish_s / simd_s:.2f}x)")
-        print(f"  server peak memory growth {growth_kb / 1024:.1f} MB = {growth_kb * 1024 / size:.2f}x the zip (target < 4x)")
+        print(
+            f"  (baseline decoding with pybase64, as the server does: {simd_s * 1000:.1f} ms; ratio {publish_s / simd_s:.2f}x)"
+        )
+        print(
+            f"  server peak memory growth {growth_kb / 1024:.1f} MB = {growth_kb * 1024 / size:.2f}x the zip (target < 4x)"
+        )
     finally:
         stop(strata)
         stop(moto)

@@ -39,7 +39,12 @@ def snapshot(root: Path) -> dict[str, tuple]:
                 tree[relative] = ("dir",)
             else:
                 mode = 0o755 if info.st_mode & 0o111 else 0o644
-                tree[relative] = ("file", mode, info.st_size, hashlib.sha256(path.read_bytes()).hexdigest())
+                tree[relative] = (
+                    "file",
+                    mode,
+                    info.st_size,
+                    hashlib.sha256(path.read_bytes()).hexdigest(),
+                )
     return tree
 
 
@@ -58,17 +63,28 @@ def main() -> int:
         merged, expected = snapshot(work / "bundle" / "opt"), snapshot(reference)
         problems = [f"only in unzip: {p}" for p in sorted(expected.keys() - merged.keys())]
         problems += [f"only in merge: {p}" for p in sorted(merged.keys() - expected.keys())]
-        problems += [f"differs: {p}: merge {merged[p]} unzip {expected[p]}"
-                     for p in sorted(merged.keys() & expected.keys()) if merged[p] != expected[p]]
-        listed = {e["path"][len("opt/"):]: e for e in document["entries"] if e["type"] == "file"}
+        problems += [
+            f"differs: {p}: merge {merged[p]} unzip {expected[p]}"
+            for p in sorted(merged.keys() & expected.keys())
+            if merged[p] != expected[p]
+        ]
+        listed = {e["path"][len("opt/") :]: e for e in document["entries"] if e["type"] == "file"}
         on_disk = {p: v for p, v in merged.items() if v[0] == "file"}
-        problems += [f"bundle.json disagrees with the tree: {p}" for p in sorted(listed.keys() ^ on_disk.keys())]
-        problems += [f"bundle.json sha256 wrong: {p}" for p in sorted(listed.keys() & on_disk.keys())
-                     if listed[p]["sha256"] != on_disk[p][3] or int(listed[p]["mode"], 8) != on_disk[p][1]]
+        problems += [
+            f"bundle.json disagrees with the tree: {p}"
+            for p in sorted(listed.keys() ^ on_disk.keys())
+        ]
+        problems += [
+            f"bundle.json sha256 wrong: {p}"
+            for p in sorted(listed.keys() & on_disk.keys())
+            if listed[p]["sha256"] != on_disk[p][3] or int(listed[p]["mode"], 8) != on_disk[p][1]
+        ]
         files = sum(1 for v in merged.values() if v[0] == "file")
         size = sum(v[2] for v in merged.values() if v[0] == "file")
-        print(f"merged tree: {files} files, {size / 1e6:.1f} MB, {len(document['shadowed'])} shadowed; "
-              f"tree sha256 {document['tree_sha256']}")
+        print(
+            f"merged tree: {files} files, {size / 1e6:.1f} MB, {len(document['shadowed'])} shadowed; "
+            f"tree sha256 {document['tree_sha256']}"
+        )
         for line in problems[:50]:
             print(line)
         print("equal to unzip -o in order" if not problems else f"{len(problems)} differences")

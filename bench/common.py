@@ -43,12 +43,27 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 30) -> None
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def start_strata(data_dir: Path, *, workers: int = 2, threads: int = 4, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+def start_strata(
+    data_dir: Path, *, workers: int = 2, threads: int = 4, env: dict | None = None
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
-        [str(BIN / "strata"), "serve", "--dev", "--port", str(port), "--data-dir", str(data_dir),
-         "--workers", str(workers), "--threads", str(threads)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            str(BIN / "strata"),
+            "serve",
+            "--dev",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
         env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
@@ -60,7 +75,9 @@ def start_moto() -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     wait_ready(url + "/moto-api/", process)
@@ -76,7 +93,9 @@ def stop(process: subprocess.Popen) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def signed_headers(url: str, method: str = "GET", body: bytes = b"", headers: dict | None = None) -> dict:
+def signed_headers(
+    url: str, method: str = "GET", body: bytes = b"", headers: dict | None = None
+) -> dict:
     request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
     SigV4Auth(CREDENTIALS, "lambda", "us-east-1").add_auth(request)
     return dict(request.headers.items())
@@ -94,12 +113,16 @@ def proc_status_kb(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
-def wrk(url: str, headers: dict, seconds: int, *, method: str = "GET", body: bytes = b"") -> tuple[float, float]:
+def wrk(
+    url: str, headers: dict, seconds: int, *, method: str = "GET", body: bytes = b""
+) -> tuple[float, float]:
     """(requests/s, p50 ms) of `wrk` with 8 connections replaying one pre-signed request."""
     args = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         if method != "GET" or body:
-            script.write(f"wrk.method = {json.dumps(method)}\nwrk.body = {json.dumps(body.decode())}\n")
+            script.write(
+                f"wrk.method = {json.dumps(method)}\nwrk.body = {json.dumps(body.decode())}\n"
+            )
             script.flush()
             args += ["-s", script.name]
         for key, value in headers.items():

@@ -22,13 +22,21 @@ LAYERS = {
     "layer1-requests": ["requests", "urllib3", "idna", "certifi", "charset-normalizer"],
     "layer2-numpy": ["numpy"],
     "layer3-pandas": ["pandas", "python-dateutil", "pytz", "tzdata", "six"],
-    "layer4-pydantic": ["pydantic", "pydantic-core", "annotated-types", "typing-extensions", "typing-inspection"],
+    "layer4-pydantic": [
+        "pydantic",
+        "pydantic-core",
+        "annotated-types",
+        "typing-extensions",
+        "typing-inspection",
+    ],
 }
 TOP_LEVEL = ["requests", "numpy", "pandas", "pydantic"]
 
 
 def pip(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args], check=True
+    )
 
 
 def downloaded(wheels: Path) -> set[str]:
@@ -40,14 +48,24 @@ def build_layer(wheels: Path, packages: list[str], staging: Path, out_zip: Path)
     present = downloaded(wheels)
     packages = [name for name in packages if name in present]
     staging.mkdir(parents=True)
-    pip("install", "--no-deps", "--no-index", "--find-links", str(wheels),
-        "--target", str(staging / "python"), *packages)
+    pip(
+        "install",
+        "--no-deps",
+        "--no-index",
+        "--find-links",
+        str(wheels),
+        "--target",
+        str(staging / "python"),
+        *packages,
+    )
     zip_tree(staging, out_zip)
 
 
 def zip_tree(root: Path, out_zip: Path) -> None:
     out_zip.unlink(missing_ok=True)
-    subprocess.run(["zip", "-q", "-r", "-X", "-y", str(out_zip.resolve()), "."], cwd=root, check=True)
+    subprocess.run(
+        ["zip", "-q", "-r", "-X", "-y", str(out_zip.resolve()), "."], cwd=root, check=True
+    )
 
 
 def build_override_layer(staging: Path, out_zip: Path) -> None:

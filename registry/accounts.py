@@ -63,12 +63,18 @@ def create_account(
             session.flush()
             session.add(_access_key(box, account_id, access_key_id, secret_access_key, now))
     except IntegrityError:
-        raise ResourceConflict(f"Account {account_id} or access key {access_key_id} already exists.") from None
+        raise ResourceConflict(
+            f"Account {account_id} or access key {access_key_id} already exists."
+        ) from None
     return Credentials(account_id, access_key_id, secret_access_key)
 
 
 def add_access_key(
-    db: Database, *, box: SecretBox, account_id: str, access_key_id: str | None = None,
+    db: Database,
+    *,
+    box: SecretBox,
+    account_id: str,
+    access_key_id: str | None = None,
     secret_access_key: str | None = None,
 ) -> Credentials:
     """A further key pair for an existing account (IAM's CreateAccessKey)."""
@@ -78,7 +84,11 @@ def add_access_key(
         with db.write() as session:
             if session.get(Account, account_id) is None:
                 raise ResourceNotFound(f"Account {account_id} does not exist.")
-            session.add(_access_key(box, account_id, access_key_id, secret_access_key, datetime.now(timezone.utc)))
+            session.add(
+                _access_key(
+                    box, account_id, access_key_id, secret_access_key, datetime.now(timezone.utc)
+                )
+            )
     except IntegrityError:
         raise ResourceConflict(f"Access key {access_key_id} already exists.") from None
     return Credentials(account_id, access_key_id, secret_access_key)
@@ -94,7 +104,9 @@ def delete_access_key(db: Database, access_key_id: str) -> None:
         session.delete(row)
 
 
-def rotate_access_key(db: Database, *, box: SecretBox, access_key_id: str, keep_old: bool = False) -> Credentials:
+def rotate_access_key(
+    db: Database, *, box: SecretBox, access_key_id: str, keep_old: bool = False
+) -> Credentials:
     """A new key pair for the account that owns `access_key_id`; the old key is deleted in the
     same transaction unless `keep_old` (then delete it with delete_access_key once every client
     has the new one, as with IAM's two-key rotation)."""
@@ -104,7 +116,9 @@ def rotate_access_key(db: Database, *, box: SecretBox, access_key_id: str, keep_
         if old is None:
             raise ResourceNotFound(f"Access key {access_key_id} does not exist.")
         account_id = old.account_id
-        session.add(_access_key(box, account_id, new_key_id, new_secret, datetime.now(timezone.utc)))
+        session.add(
+            _access_key(box, account_id, new_key_id, new_secret, datetime.now(timezone.utc))
+        )
         if not keep_old:
             session.delete(old)
     return Credentials(account_id, new_key_id, new_secret)
@@ -119,8 +133,13 @@ def seed_dev_account(db: Database, box: SecretBox) -> Credentials:
         account_exists = session.get(Account, DEV_ACCOUNT_ID) is not None
     try:
         if account_exists:  # its key was rotated away: dev mode brings test/test back
-            return add_access_key(db, box=box, account_id=DEV_ACCOUNT_ID,
-                                  access_key_id=DEV_ACCESS_KEY_ID, secret_access_key=DEV_SECRET_ACCESS_KEY)
+            return add_access_key(
+                db,
+                box=box,
+                account_id=DEV_ACCOUNT_ID,
+                access_key_id=DEV_ACCESS_KEY_ID,
+                secret_access_key=DEV_SECRET_ACCESS_KEY,
+            )
         return create_account(
             db,
             box=box,
@@ -174,7 +193,9 @@ class KeyDirectory:
         return KeyRecord(Caller(row.id, row.organization_id), secret)
 
 
-def _access_key(box: SecretBox, account_id: str, access_key_id: str, secret: str, now: datetime) -> AccessKey:
+def _access_key(
+    box: SecretBox, account_id: str, access_key_id: str, secret: str, now: datetime
+) -> AccessKey:
     return AccessKey(
         access_key_id=access_key_id,
         account_id=account_id,

@@ -10,11 +10,11 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from registry.errors import InvalidParameterValue, RequestTooLarge
-from registry.uploads import check_upload_key
 from registry.archive.entries import ZipSummary
 from registry.archive.limits import ZipLimits
 from registry.archive.reader import check_zip
+from registry.errors import InvalidParameterValue, RequestTooLarge
+from registry.uploads import check_upload_key
 from storage.base import BlobStore
 from storage.errors import BlobNotFound, InvalidKey, Unsupported
 from storage.streams import copy_hashing
@@ -45,7 +45,12 @@ def code_sha256(digest: str) -> str:
 
 
 def store_archive(
-    store: BlobStore, content: ZipContent, *, account_id: str, label: str, limits: ZipLimits,
+    store: BlobStore,
+    content: ZipContent,
+    *,
+    account_id: str,
+    label: str,
+    limits: ZipLimits,
     keep: bool = True,
 ) -> StoredArchive:
     """Check the archive (registry.archive) and store it; an archive that fails the check is never
@@ -58,7 +63,9 @@ def store_archive(
     try:
         stream, size = store.open_object(content.s3_bucket, content.s3_key)
     except (BlobNotFound, Unsupported, InvalidKey) as error:
-        raise InvalidParameterValue(f"Cannot read s3://{content.s3_bucket}/{content.s3_key}: {error}") from None
+        raise InvalidParameterValue(
+            f"Cannot read s3://{content.s3_bucket}/{content.s3_key}: {error}"
+        ) from None
     if size > limits.max_unzipped_bytes:
         stream.close()
         raise InvalidParameterValue(
@@ -77,7 +84,9 @@ def store_archive(
     return StoredArchive(info.digest, info.size, summary.unzipped_bytes)
 
 
-def _store_bytes(store: BlobStore, data: bytes, label: str, limits: ZipLimits, keep: bool) -> StoredArchive:
+def _store_bytes(
+    store: BlobStore, data: bytes, label: str, limits: ZipLimits, keep: bool
+) -> StoredArchive:
     if len(data) > MAX_DIRECT_UPLOAD_BYTES:
         raise RequestTooLarge(
             f"The zip file is {len(data)} bytes; direct uploads are limited to "

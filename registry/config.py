@@ -45,7 +45,9 @@ def _positive_seconds(env, name: str, default: float) -> float:
 def _public_url(value: str | None) -> str:
     url = (value or "").strip().rstrip("/")
     if url and not _PUBLIC_URL.fullmatch(url):
-        raise ValueError(f"STRATA_PUBLIC_URL must be an http(s) URL such as https://strata.example.com, not {url!r}")
+        raise ValueError(
+            f"STRATA_PUBLIC_URL must be an http(s) URL such as https://strata.example.com, not {url!r}"
+        )
     return url
 
 
@@ -86,7 +88,7 @@ class Settings:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
+    def from_env(cls, environ: dict | None = None, **overrides) -> Settings:
         env = os.environ if environ is None else environ
         data_dir = Path(env.get("STRATA_DATA_DIR") or ".strata")
         settings = cls(
@@ -103,10 +105,14 @@ class Settings:
             public_url=_public_url(env.get("STRATA_PUBLIC_URL")),
             dev=_flag(env.get("STRATA_DEV")),
             executor_isolation=env.get("STRATA_EXECUTOR_ISOLATION") or "best-effort",
-            account_max_environments=_environments_limit(env.get("STRATA_ACCOUNT_MAX_ENVIRONMENTS")),
+            account_max_environments=_environments_limit(
+                env.get("STRATA_ACCOUNT_MAX_ENVIRONMENTS")
+            ),
             signing_key=env.get("STRATA_SIGNING_KEY", ""),
             secret_key=env.get("STRATA_SECRET_KEY", ""),
-            event_queue_max_per_account=_positive_int(env, "STRATA_EVENT_QUEUE_MAX_PER_ACCOUNT", 100),
+            event_queue_max_per_account=_positive_int(
+                env, "STRATA_EVENT_QUEUE_MAX_PER_ACCOUNT", 100
+            ),
             event_workers=_positive_int(env, "STRATA_EVENT_WORKERS", 3),
             header_timeout=_positive_seconds(env, "STRATA_HEADER_TIMEOUT", 10.0),
             body_timeout=_positive_seconds(env, "STRATA_BODY_TIMEOUT", 30.0),
@@ -133,5 +139,7 @@ def _environments_limit(value: str | None, default: int = 16) -> int:
     if value is None or not value.strip():
         return default
     if not value.strip().isdigit() or int(value) < 1:
-        raise ValueError(f"STRATA_ACCOUNT_MAX_ENVIRONMENTS must be a positive integer, not {value!r}")
+        raise ValueError(
+            f"STRATA_ACCOUNT_MAX_ENVIRONMENTS must be a positive integer, not {value!r}"
+        )
     return int(value)

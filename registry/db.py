@@ -10,9 +10,10 @@ Database failures surface as `ServiceUnavailable`, never as driver tracebacks.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -106,7 +107,7 @@ def _translate_errors():
         ) from error
 
 
-def alembic_config(url: str, *, secret_box: "SecretBox | None" = None) -> Config:
+def alembic_config(url: str, *, secret_box: SecretBox | None = None) -> Config:
     """`secret_box` is for the migrations that seal or open stored secrets; a database with no
     access keys migrates without one."""
     config = Config(attributes={"secret_box": secret_box})
@@ -115,7 +116,7 @@ def alembic_config(url: str, *, secret_box: "SecretBox | None" = None) -> Config
     return config
 
 
-def upgrade(url: str, revision: str = "head", *, secret_box: "SecretBox | None" = None) -> None:
+def upgrade(url: str, revision: str = "head", *, secret_box: SecretBox | None = None) -> None:
     """Bring the schema at `url` up to `revision` (the only way the schema is made)."""
     _private_sqlite(url)
     command.upgrade(alembic_config(url, secret_box=secret_box), revision)

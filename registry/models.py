@@ -64,7 +64,7 @@ class Layer(Base):
     latest_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    versions: Mapped[list["LayerVersion"]] = relationship(back_populates="layer")
+    versions: Mapped[list[LayerVersion]] = relationship(back_populates="layer")
 
 
 class LayerVersion(Base):
@@ -89,7 +89,7 @@ class LayerVersion(Base):
     policy_revision: Mapped[str] = mapped_column(String(36))
 
     layer: Mapped[Layer] = relationship(back_populates="versions")
-    grants: Mapped[list["LayerVersionGrant"]] = relationship(
+    grants: Mapped[list[LayerVersionGrant]] = relationship(
         back_populates="layer_version", order_by="LayerVersionGrant.id"
     )
 
@@ -108,7 +108,6 @@ class LayerVersionGrant(Base):
     organization_id: Mapped[str | None] = mapped_column(String(34))
 
     layer_version: Mapped[LayerVersion] = relationship(back_populates="grants")
-
 
 
 class Function(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 
 def default_workers() -> int:

@@ -14,8 +14,8 @@ import logging
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,9 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def private_data_dir(path: Path, *, sandbox_traversal: bool | None = None, shared: tuple[str, ...] = ("cache",)) -> Path:
+def private_data_dir(
+    path: Path, *, sandbox_traversal: bool | None = None, shared: tuple[str, ...] = ("cache",)
+) -> Path:
     """The data directory made private: every file directly in it 0600 (the database, its
     journals, the key files), every subdirectory 0700 (the blobs) except the `shared` caches
     that sandboxes read, and itself 0700, or 0711 with `sandbox_traversal`.
@@ -121,4 +123,6 @@ def _set_mode(path: Path, mode: int) -> None:
         return
     os.chmod(path, mode)
     if current & ~mode:
-        log.warning("%s was mode %o; tightened to %o so that others cannot read it", path, current, mode)
+        log.warning(
+            "%s was mode %o; tightened to %o so that others cannot read it", path, current, mode
+        )

@@ -43,7 +43,7 @@ class SecretBox:
         self.key_id = hashlib.sha256(b"strata key id" + key).hexdigest()[:8]
 
     @classmethod
-    def from_settings(cls, settings) -> "SecretBox":
+    def from_settings(cls, settings) -> SecretBox:
         """`settings.secret_key`, else the data directory's key file (created if missing)."""
         if settings.secret_key:
             return cls(settings.secret_key)
@@ -71,9 +71,13 @@ class SecretBox:
             )
         try:
             raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-            plain = self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], access_key_id.encode())
+            plain = self._aead.decrypt(
+                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], access_key_id.encode()
+            )
         except (InvalidTag, ValueError):
-            raise SecretsUnreadable(f"the secret of access key {access_key_id} does not decrypt") from None
+            raise SecretsUnreadable(
+                f"the secret of access key {access_key_id} does not decrypt"
+            ) from None
         return plain.decode()
 
 

@@ -7,24 +7,21 @@ InvalidParameterValue with a message that says what to fix.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from registry.errors import InvalidParameterValue
 
 RUNTIMES = frozenset(
-    """nodejs nodejs4.3 nodejs6.10 nodejs8.10 nodejs10.x nodejs12.x nodejs14.x nodejs16.x java8
-    java8.al2 java11 python2.7 python3.6 python3.7 python3.8 python3.9 dotnetcore1.0 dotnetcore2.0
-    dotnetcore2.1 dotnetcore3.1 dotnet6 dotnet8 nodejs4.3-edge go1.x ruby2.5 ruby2.7 provided
-    provided.al2 nodejs18.x python3.10 java17 ruby3.2 ruby3.3 ruby3.4 python3.11 nodejs20.x
-    provided.al2023 python3.12 java21 python3.13 nodejs22.x nodejs24.x python3.14 java25 dotnet10
-    ruby4.0""".split()
+    ["nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x", "java8", "java8.al2", "java11", "python2.7", "python3.6", "python3.7", "python3.8", "python3.9", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet6", "dotnet8", "nodejs4.3-edge", "go1.x", "ruby2.5", "ruby2.7", "provided", "provided.al2", "nodejs18.x", "python3.10", "java17", "ruby3.2", "ruby3.3", "ruby3.4", "python3.11", "nodejs20.x", "provided.al2023", "python3.12", "java21", "python3.13", "nodejs22.x", "nodejs24.x", "python3.14", "java25", "dotnet10", "ruby4.0"]
 )
 ARCHITECTURES = frozenset({"x86_64", "arm64"})
 
 LAYER_NAME = re.compile(
     r"(arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+)|[a-zA-Z0-9-_]+"
 )
-LAYER_ARN = re.compile(r"arn:([a-zA-Z0-9-]+):lambda:([a-zA-Z0-9-]+):(\d{12}):layer:([a-zA-Z0-9-_]+)")
+LAYER_ARN = re.compile(
+    r"arn:([a-zA-Z0-9-]+):lambda:([a-zA-Z0-9-]+):(\d{12}):layer:([a-zA-Z0-9-_]+)"
+)
 LAYER_VERSION_ARN = re.compile(
     r"arn:([a-zA-Z0-9-]+):lambda:([a-zA-Z0-9-]+):(\d{12}):layer:([a-zA-Z0-9-_]+):([0-9]+)"
 )
@@ -72,7 +69,9 @@ def check_version_number(value) -> int:
     except (TypeError, ValueError):
         raise InvalidParameterValue(f"VersionNumber {value!r} is not a whole number.") from None
     if not 1 <= number <= MAX_VERSION_NUMBER:
-        raise InvalidParameterValue(f"VersionNumber must be between 1 and {MAX_VERSION_NUMBER}; got {str(number)[:40]}.")
+        raise InvalidParameterValue(
+            f"VersionNumber must be between 1 and {MAX_VERSION_NUMBER}; got {str(number)[:40]}."
+        )
     return number
 
 
@@ -134,7 +133,11 @@ def check_principal(value: str) -> str:
 
 def check_organization_id(value: str) -> str:
     return check_pattern(
-        "OrganizationId", value, ORGANIZATION_ID, 34, "use o- followed by 10 to 32 lowercase letters or digits"
+        "OrganizationId",
+        value,
+        ORGANIZATION_ID,
+        34,
+        "use o- followed by 10 to 32 lowercase letters or digits",
     )
 
 
@@ -148,7 +151,9 @@ def _string_list(field: str, values, *, maximum: int) -> list[str]:
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise InvalidParameterValue(f"{field} must be a list of strings.")
     if len(values) > maximum:
-        raise InvalidParameterValue(f"{field} may list at most {maximum} values; got {len(values)}.")
+        raise InvalidParameterValue(
+            f"{field} may list at most {maximum} values; got {len(values)}."
+        )
     return values
 
 

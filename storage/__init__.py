@@ -46,7 +46,7 @@ def load_signing_key(data_dir: Path) -> bytes:
     return key.encode()
 
 
-def open_store(settings: "Settings") -> BlobStore:
+def open_store(settings: Settings) -> BlobStore:
     """The BlobStore named by `settings.storage`; raises ConfigError for an unusable setting."""
     if settings.storage == "filesystem":
         from storage.filesystem import FilesystemBlobStore

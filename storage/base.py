@@ -8,10 +8,10 @@ be reached.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import BinaryIO, Callable, Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 # Where the app serves downloads for stores it signs URLs for (see SignedDownloads).
 DOWNLOAD_ROUTE = "/_strata/blobs/"

@@ -100,7 +100,9 @@ class FilesystemBlobStore:
             raise StorageUnavailable(self.name, exc) from exc
         return BlobInfo(digest, size, datetime.now(timezone.utc))
 
-    def _stage_and_commit(self, fill: Fill, before_commit: Callable[[], object] | None = None) -> BlobInfo:
+    def _stage_and_commit(
+        self, fill: Fill, before_commit: Callable[[], object] | None = None
+    ) -> BlobInfo:
         """Let `fill` write a staging file and name its (digest, size); then commit or dedup.
 
         Only our own file operations become StorageUnavailable: an OSError raised while `fill`
@@ -292,7 +294,11 @@ class FilesystemBlobStore:
         """See SignedDownloads.verify_download."""
         expires = query_args.get("expires", "")
         signature = query_args.get("signature", "")
-        if not (keys.DIGEST_RE.fullmatch(digest) and _EXPIRES.fullmatch(expires) and _SIGNATURE.fullmatch(signature)):
+        if not (
+            keys.DIGEST_RE.fullmatch(digest)
+            and _EXPIRES.fullmatch(expires)
+            and _SIGNATURE.fullmatch(signature)
+        ):
             raise SignatureInvalid("download URL is malformed or unsigned", backend=self.name)
         expected = self._signature(digest, int(expires), query_args.get("filename"))
         if not hmac.compare_digest(expected, signature):

@@ -15,9 +15,9 @@ import contextlib
 import hashlib
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 from urllib.parse import quote, urlsplit
 
 import urllib3
@@ -142,7 +142,11 @@ class S3BlobStore:
         if public_endpoint:
             public_host, public_secure = parse_endpoint(public_endpoint, secure)
             self._presigner = Minio(
-                public_host, access_key=access_key, secret_key=secret_key, secure=public_secure, region=region
+                public_host,
+                access_key=access_key,
+                secret_key=secret_key,
+                secure=public_secure,
+                region=region,
             )
 
     # -- errors and the bucket -------------------------------------------------------------

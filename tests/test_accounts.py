@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from registry.accounts import (KeyDirectory, add_access_key, create_account, delete_access_key,
-                               rotate_access_key, seed_dev_account)
+from registry.accounts import (
+    KeyDirectory,
+    add_access_key,
+    create_account,
+    delete_access_key,
+    rotate_access_key,
+    seed_dev_account,
+)
 from registry.config import DEV_ACCESS_KEY_ID, DEV_ACCOUNT_ID, DEV_SECRET_ACCESS_KEY
 from registry.db import Database, upgrade
 from registry.errors import ResourceNotFound, SecretsUnreadable
@@ -27,7 +33,9 @@ def db(tmp_path):
 
 def stored(db, access_key_id: str) -> str | None:
     with db.read() as session:
-        return session.scalar(select(AccessKey.secret_access_key).where(AccessKey.access_key_id == access_key_id))
+        return session.scalar(
+            select(AccessKey.secret_access_key).where(AccessKey.access_key_id == access_key_id)
+        )
 
 
 def test_create_account__stores_the_secret_sealed_and_the_directory_opens_it(db):
@@ -35,13 +43,18 @@ def test_create_account__stores_the_secret_sealed_and_the_directory_opens_it(db)
     assert credentials.secret_access_key not in stored(db, credentials.access_key_id)
     record = KeyDirectory(db, BOX).find(credentials.access_key_id)
     assert record.secret_access_key == credentials.secret_access_key
-    assert (record.caller.account_id, record.caller.organization_id) == (credentials.account_id, "o-abcdefghij")
+    assert (record.caller.account_id, record.caller.organization_id) == (
+        credentials.account_id,
+        "o-abcdefghij",
+    )
 
 
 def test_key_directory__a_secret_sealed_with_another_key_is_a_service_error_not_a_match(db):
     credentials = create_account(db, box=BOX)
     with pytest.raises(SecretsUnreadable):
-        KeyDirectory(db, SecretBox("another-key-entirely-0123456789abcdef")).find(credentials.access_key_id)
+        KeyDirectory(db, SecretBox("another-key-entirely-0123456789abcdef")).find(
+            credentials.access_key_id
+        )
 
 
 def test_rotate__replaces_the_key_pair_of_the_same_account(db):
@@ -94,4 +107,7 @@ def test_seed_dev_account__brings_test_test_back_after_its_key_was_rotated_away(
     assert KeyDirectory(db, BOX, ttl_seconds=0).find(DEV_ACCESS_KEY_ID) is None
     seed_dev_account(db, BOX)
     record = KeyDirectory(db, BOX, ttl_seconds=0).find(DEV_ACCESS_KEY_ID)
-    assert (record.caller.account_id, record.secret_access_key) == (DEV_ACCOUNT_ID, DEV_SECRET_ACCESS_KEY)
+    assert (record.caller.account_id, record.secret_access_key) == (
+        DEV_ACCOUNT_ID,
+        DEV_SECRET_ACCESS_KEY,
+    )

@@ -27,19 +27,26 @@ def test_compose__has_storage_database_migration_and_app_with_healthchecks():
 
 def test_compose__environment_names_are_the_ones_the_code_reads():
     env = COMPOSE["services"]["app"]["environment"]
-    read_by_code = set(re.findall(r'"(STRATA_[A-Z0-9_]+)"', (ROOT / "registry" / "config.py").read_text()))
+    read_by_code = set(
+        re.findall(r'"(STRATA_[A-Z0-9_]+)"', (ROOT / "registry" / "config.py").read_text())
+    )
     assert set(env) <= read_by_code
     settings = Settings.from_env({k: str(v) for k, v in env.items()})
     assert settings.storage == "s3"
     assert settings.database_url.startswith("postgresql+psycopg://")
     assert settings.s3_endpoint.endswith(":9000")
     minio = COMPOSE["services"]["minio"]["environment"]
-    assert (minio["MINIO_ROOT_USER"], minio["MINIO_ROOT_PASSWORD"]) == (env["STRATA_S3_ACCESS_KEY"], env["STRATA_S3_SECRET_KEY"])
+    assert (minio["MINIO_ROOT_USER"], minio["MINIO_ROOT_PASSWORD"]) == (
+        env["STRATA_S3_ACCESS_KEY"],
+        env["STRATA_S3_SECRET_KEY"],
+    )
 
 
 def test_compose__readme_configuration_table_names_every_variable():
     readme = (ROOT / "README.md").read_text()
-    read_by_code = set(re.findall(r'"(STRATA_[A-Z0-9_]+)"', (ROOT / "registry" / "config.py").read_text()))
+    read_by_code = set(
+        re.findall(r'"(STRATA_[A-Z0-9_]+)"', (ROOT / "registry" / "config.py").read_text())
+    )
     missing = {name for name in read_by_code if f"`{name}`" not in readme}
     assert not missing, f"README configuration table lacks {sorted(missing)}"
 
@@ -48,7 +55,11 @@ def test_compose__validates_with_docker_compose_when_available():
     tool = shutil.which("docker-compose")
     if tool is None:
         return  # the structural checks above still ran; no engine is needed for `config`
-    result = subprocess.run([tool, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"], capture_output=True, text=True)
+    result = subprocess.run(
+        [tool, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
 
 

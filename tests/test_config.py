@@ -21,7 +21,14 @@ def test_public_url__is_kept_without_a_trailing_slash(value, expected):
 
 
 @pytest.mark.parametrize(
-    "value", ["strata.example.com", "ftp://strata.example.com", "https://user@evil.example", "https://a b", "https://"]
+    "value",
+    [
+        "strata.example.com",
+        "ftp://strata.example.com",
+        "https://user@evil.example",
+        "https://a b",
+        "https://",
+    ],
 )
 def test_public_url__that_is_not_an_http_address_is_refused_at_startup(value):
     with pytest.raises(ValueError, match="STRATA_PUBLIC_URL"):
@@ -29,7 +36,10 @@ def test_public_url__that_is_not_an_http_address_is_refused_at_startup(value):
 
 
 def test_front_timeouts__default_and_accept_fractions_of_a_second():
-    assert (Settings.from_env({}).header_timeout, Settings.from_env({}).body_timeout) == (10.0, 30.0)
+    assert (Settings.from_env({}).header_timeout, Settings.from_env({}).body_timeout) == (
+        10.0,
+        30.0,
+    )
     settings = Settings.from_env({"STRATA_HEADER_TIMEOUT": "0.5", "STRATA_BODY_TIMEOUT": " 2 "})
     assert (settings.header_timeout, settings.body_timeout) == (0.5, 2.0)
 

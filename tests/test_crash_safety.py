@@ -50,7 +50,9 @@ def test_publish__killed_midway_leaves_nothing_visible_and_gc_reclaims_its_blob(
     lock = DatabaseLock(own_server.database_url)
     client = own_server.client(account, read_timeout=60)
     attempt = threading.Thread(
-        target=lambda: _ignore_errors(lambda: client.publish_layer_version(LayerName="crash", Content={"ZipFile": data})),
+        target=lambda: _ignore_errors(
+            lambda: client.publish_layer_version(LayerName="crash", Content={"ZipFile": data})
+        ),
         daemon=True,
     )
     attempt.start()
@@ -68,7 +70,13 @@ def test_publish__killed_midway_leaves_nothing_visible_and_gc_reclaims_its_blob(
     assert store.exists(digest)
 
     env = {**os.environ, **own_server.env}
-    dry = subprocess.run([STRATA, "gc", "--dry-run", "--grace-minutes", "0"], env=env, capture_output=True, text=True, check=True)
+    dry = subprocess.run(
+        [STRATA, "gc", "--dry-run", "--grace-minutes", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert digest in dry.stdout and store.exists(digest)
     subprocess.run([STRATA, "gc", "--grace-minutes", "0"], env=env, capture_output=True, check=True)
     assert not store.exists(digest)
@@ -81,7 +89,9 @@ def test_gc__keeps_referenced_and_young_blobs(own_server):
     lam.publish_layer_version(LayerName="keep", Content={"ZipFile": data})
     orphan = own_server.store().put_bytes(b"orphan bytes")
     env = {**os.environ, **own_server.env}
-    subprocess.run([STRATA, "gc"], env=env, capture_output=True, check=True)  # default grace: an hour
+    subprocess.run(
+        [STRATA, "gc"], env=env, capture_output=True, check=True
+    )  # default grace: an hour
     assert own_server.store().exists(orphan.digest)
     subprocess.run([STRATA, "gc", "--grace-minutes", "0"], env=env, capture_output=True, check=True)
     assert not own_server.store().exists(orphan.digest)

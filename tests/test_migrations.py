@@ -43,10 +43,15 @@ def _plaintext_key_at_0002(database_url: str, secret: str) -> None:
     engine = create_engine(database_url)
     now = datetime.now(timezone.utc)
     with engine.begin() as connection:
-        connection.execute(text("INSERT INTO accounts (id, created_at) VALUES ('111122223333', :now)"), {"now": now})
         connection.execute(
-            text("INSERT INTO access_keys (access_key_id, account_id, secret_access_key, created_at) "
-                 "VALUES ('AKIAPLAIN', '111122223333', :secret, :now)"),
+            text("INSERT INTO accounts (id, created_at) VALUES ('111122223333', :now)"),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO access_keys (access_key_id, account_id, secret_access_key, created_at) "
+                "VALUES ('AKIAPLAIN', '111122223333', :secret, :now)"
+            ),
             {"secret": secret, "now": now},
         )
     engine.dispose()
@@ -76,7 +81,9 @@ def test_migration_0003__seals_plaintext_secrets_and_downgrade_opens_them(databa
     assert _stored_secret(database_url) == "plain-secret"
 
 
-def test_migration_0003__without_the_key_refuses_and_leaves_the_plaintext_rows_as_they_were(database_url):
+def test_migration_0003__without_the_key_refuses_and_leaves_the_plaintext_rows_as_they_were(
+    database_url,
+):
     _plaintext_key_at_0002(database_url, "plain-secret")
     with pytest.raises(RuntimeError, match="no secret key was given"):
         upgrade(database_url)

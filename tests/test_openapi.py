@@ -20,7 +20,9 @@ from referencing.jsonschema import DRAFT4
 from tests.support.zips import layer_zip
 
 SPEC = yaml.safe_load((Path(__file__).resolve().parent.parent / "openapi.yaml").read_text())
-_REGISTRY = Registry().with_resource("urn:openapi", Resource.from_contents(SPEC, default_specification=DRAFT4))
+_REGISTRY = Registry().with_resource(
+    "urn:openapi", Resource.from_contents(SPEC, default_specification=DRAFT4)
+)
 
 
 def _pointer(*parts: str) -> str:
@@ -37,19 +39,29 @@ def check(template: str, method: str, status: int, body: bytes) -> None:
     if "application/json" not in response.get("content", {}):
         assert body == b"", f"{method.upper()} {template} {status} should have no body"
         return
-    ref = "urn:openapi#/" + _pointer("paths", template, method, "responses", key, "content", "application/json", "schema")
+    ref = "urn:openapi#/" + _pointer(
+        "paths", template, method, "responses", key, "content", "application/json", "schema"
+    )
     if "$ref" in SPEC["paths"][template][method]["responses"][key]:
         name = SPEC["paths"][template][method]["responses"][key]["$ref"].rsplit("/", 1)[1]
-        ref = "urn:openapi#/" + _pointer("components", "responses", name, "content", "application/json", "schema")
+        ref = "urn:openapi#/" + _pointer(
+            "components", "responses", name, "content", "application/json", "schema"
+        )
     Draft4Validator({"$ref": ref}, registry=_REGISTRY).validate(json.loads(body))
 
 
-def call(server, method: str, path: str, body: bytes | None = None, credentials=None) -> tuple[int, bytes]:
+def call(
+    server, method: str, path: str, body: bytes | None = None, credentials=None
+) -> tuple[int, bytes]:
     url = server.url + path
     headers = {"Content-Type": "application/json"} if body else {}
     signed = AWSRequest(method=method, url=url, data=body or b"", headers=headers)
-    SigV4Auth(Credentials(*(credentials or server.dev_credentials)), "lambda", "us-east-1").add_auth(signed)
-    request = urllib.request.Request(url, data=body, headers=dict(signed.headers.items()), method=method)
+    SigV4Auth(
+        Credentials(*(credentials or server.dev_credentials)), "lambda", "us-east-1"
+    ).add_auth(signed)
+    request = urllib.request.Request(
+        url, data=body, headers=dict(signed.headers.items()), method=method
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read()
@@ -85,23 +97,74 @@ def test_openapi__layer_responses_match_the_schemas(strata_server, account):
     import base64
 
     publish = json.dumps(
-        {"Content": {"ZipFile": base64.b64encode(layer_zip()).decode()}, "CompatibleRuntimes": ["python3.12"], "LicenseInfo": "MIT"}
+        {
+            "Content": {"ZipFile": base64.b64encode(layer_zip()).decode()},
+            "CompatibleRuntimes": ["python3.12"],
+            "LicenseInfo": "MIT",
+        }
     ).encode()
     exchanges = [
-        ("/2018-10-31/layers/{LayerName}/versions", "post", "/2018-10-31/layers/spec/versions", publish),
-        ("/2018-10-31/layers/{LayerName}/versions", "post", "/2018-10-31/layers/spec/versions", b'{"Content": {}}'),
-        ("/2018-10-31/layers/{LayerName}/versions/{VersionNumber}", "get", "/2018-10-31/layers/spec/versions/1", None),
-        ("/2018-10-31/layers/{LayerName}/versions/{VersionNumber}", "get", "/2018-10-31/layers/spec/versions/9", None),
+        (
+            "/2018-10-31/layers/{LayerName}/versions",
+            "post",
+            "/2018-10-31/layers/spec/versions",
+            publish,
+        ),
+        (
+            "/2018-10-31/layers/{LayerName}/versions",
+            "post",
+            "/2018-10-31/layers/spec/versions",
+            b'{"Content": {}}',
+        ),
+        (
+            "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}",
+            "get",
+            "/2018-10-31/layers/spec/versions/1",
+            None,
+        ),
+        (
+            "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}",
+            "get",
+            "/2018-10-31/layers/spec/versions/9",
+            None,
+        ),
         ("/2018-10-31/layers", "get", "/2018-10-31/layers?MaxItems=1", None),
-        ("/2018-10-31/layers", "get",
-         f"/2018-10-31/layers?find=LayerVersion&Arn=arn%3Aaws%3Alambda%3Aus-east-1%3A{account.account_id}%3Alayer%3Aspec%3A1", None),
-        ("/2018-10-31/layers/{LayerName}/versions", "get", "/2018-10-31/layers/spec/versions", None),
-        ("/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy", "post", "/2018-10-31/layers/spec/versions/1/policy",
-         b'{"StatementId": "s1", "Action": "lambda:GetLayerVersion", "Principal": "*"}'),
-        ("/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy", "get", "/2018-10-31/layers/spec/versions/1/policy", None),
-        ("/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy/{StatementId}", "delete",
-         "/2018-10-31/layers/spec/versions/1/policy/s1", None),
-        ("/2018-10-31/layers/{LayerName}/versions/{VersionNumber}", "delete", "/2018-10-31/layers/spec/versions/1", None),
+        (
+            "/2018-10-31/layers",
+            "get",
+            f"/2018-10-31/layers?find=LayerVersion&Arn=arn%3Aaws%3Alambda%3Aus-east-1%3A{account.account_id}%3Alayer%3Aspec%3A1",
+            None,
+        ),
+        (
+            "/2018-10-31/layers/{LayerName}/versions",
+            "get",
+            "/2018-10-31/layers/spec/versions",
+            None,
+        ),
+        (
+            "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy",
+            "post",
+            "/2018-10-31/layers/spec/versions/1/policy",
+            b'{"StatementId": "s1", "Action": "lambda:GetLayerVersion", "Principal": "*"}',
+        ),
+        (
+            "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy",
+            "get",
+            "/2018-10-31/layers/spec/versions/1/policy",
+            None,
+        ),
+        (
+            "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy/{StatementId}",
+            "delete",
+            "/2018-10-31/layers/spec/versions/1/policy/s1",
+            None,
+        ),
+        (
+            "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}",
+            "delete",
+            "/2018-10-31/layers/spec/versions/1",
+            None,
+        ),
     ]
     for template, method, path, body in exchanges:
         status, payload = call(strata_server, method.upper(), path, body, creds)

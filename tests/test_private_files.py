@@ -53,9 +53,14 @@ def test_private_data_dir__tightens_its_files_and_blobs_but_not_its_caches(tmp_p
     data_dir = loose_data_dir(tmp_path)
     private_data_dir(data_dir, sandbox_traversal=False)
     assert mode(data_dir) == 0o700
-    assert [mode(data_dir / name) for name in ("strata.db", "strata.db-wal", "signing.key")] == [0o600] * 3
+    assert [mode(data_dir / name) for name in ("strata.db", "strata.db-wal", "signing.key")] == [
+        0o600
+    ] * 3
     assert mode(data_dir / "blobs") == 0o700
-    assert mode(data_dir / "cache") == 0o755 and mode(data_dir / "cache" / "bundle" / "app.py") == 0o644
+    assert (
+        mode(data_dir / "cache") == 0o755
+        and mode(data_dir / "cache" / "bundle" / "app.py") == 0o644
+    )
 
 
 def test_private_data_dir__sandbox_traversal_lets_others_pass_through_but_not_list(tmp_path):

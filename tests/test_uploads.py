@@ -14,7 +14,9 @@ def test_upload_prefix__is_named_by_the_account_id():
     assert upload_prefix(OWN) == f"uploads/{OWN}/"
 
 
-@pytest.mark.parametrize("key", [f"uploads/{OWN}/layer.zip", f"uploads/{OWN}/team/numpy/1.26 (x86).zip"])
+@pytest.mark.parametrize(
+    "key", [f"uploads/{OWN}/layer.zip", f"uploads/{OWN}/team/numpy/1.26 (x86).zip"]
+)
 def test_keys_under_the_own_prefix__pass(key):
     check_upload_key(key, OWN)
 

@@ -15,26 +15,29 @@ The secrets are sealed with the key the caller passes as the Alembic config attr
 pass the configured one). A database without access keys needs none.
 """
 
-from alembic import context, op
 import sqlalchemy as sa
+from alembic import context, op
 
-
-revision = '0003'
-down_revision = '0002'
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
 _keys = sa.table(
-    'access_keys',
-    sa.column('access_key_id', sa.String()),
-    sa.column('secret_access_key', sa.String()),
+    "access_keys",
+    sa.column("access_key_id", sa.String()),
+    sa.column("secret_access_key", sa.String()),
 )
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('access_keys', schema=None) as batch_op:
-        batch_op.alter_column('secret_access_key', existing_type=sa.String(length=128),
-                              type_=sa.String(length=256), existing_nullable=False)
+    with op.batch_alter_table("access_keys", schema=None) as batch_op:
+        batch_op.alter_column(
+            "secret_access_key",
+            existing_type=sa.String(length=128),
+            type_=sa.String(length=256),
+            existing_nullable=False,
+        )
     from registry.secret_box import is_sealed
 
     connection = op.get_bind()
@@ -65,13 +68,17 @@ def downgrade() -> None:
                 .where(_keys.c.access_key_id == row.access_key_id)
                 .values(secret_access_key=box.open(row.access_key_id, row.secret_access_key))
             )
-    with op.batch_alter_table('access_keys', schema=None) as batch_op:
-        batch_op.alter_column('secret_access_key', existing_type=sa.String(length=256),
-                              type_=sa.String(length=128), existing_nullable=False)
+    with op.batch_alter_table("access_keys", schema=None) as batch_op:
+        batch_op.alter_column(
+            "secret_access_key",
+            existing_type=sa.String(length=256),
+            type_=sa.String(length=128),
+            existing_nullable=False,
+        )
 
 
 def _box():
-    box = context.config.attributes.get('secret_box')
+    box = context.config.attributes.get("secret_box")
     if box is None:
         raise RuntimeError(
             "access_keys holds secrets to seal or open, but no secret key was given to the "

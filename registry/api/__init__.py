@@ -19,17 +19,17 @@ from registry.api.admission import BodyAllowance
 from registry.api.context import Services, services
 from registry.api.requests import body_sha256
 from registry.archives import MAX_DIRECT_UPLOAD_BYTES
-from registry.invocations.bundles import BundleCache
 from registry.config import Settings
 from registry.db import Database
-from registry.invocations.events import EventQueue
 from registry.executor import EnvironmentPool
 from registry.front.limits import FrontLimits
 from registry.functions.service import FunctionService
+from registry.invocations.bundles import BundleCache
+from registry.invocations.events import EventQueue
 from registry.invocations.invoke import Invoker
+from registry.invocations.provisioned import ProvisionedConcurrencyService
 from registry.layers.service import LayerService
 from registry.private_files import private_data_dir
-from registry.invocations.provisioned import ProvisionedConcurrencyService
 from registry.secret_box import SecretBox
 from storage import open_store
 
@@ -57,8 +57,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     invoker = Invoker(
         function_service,
         BundleCache(store, settings.cache_dir / "functions", merge_cache_dir=settings.cache_dir),
-        EnvironmentPool(max_environments_per_spec=ENVIRONMENTS_PER_VERSION,
-                        max_environments_per_account=settings.account_max_environments),
+        EnvironmentPool(
+            max_environments_per_spec=ENVIRONMENTS_PER_VERSION,
+            max_environments_per_account=settings.account_max_environments,
+        ),
         region=settings.region,
         isolation=settings.executor_isolation,
     )
@@ -67,7 +69,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     host = invoker.pool.host
     private_data_dir(settings.data_dir, sandbox_traversal=host.root and not host.bwrap)
     events = EventQueue(
-        db, invoker, workers=settings.event_workers,
+        db,
+        invoker,
+        workers=settings.event_workers,
         max_pending_per_account=settings.event_queue_max_per_account,
     )
     provisioned = ProvisionedConcurrencyService(
@@ -98,7 +102,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         body_budget_bytes=4 * app.config["MAX_CONTENT_LENGTH"],
     )
     app.body_allowance = BodyAllowance(
-        _API_PATH.match, app.extensions["strata"].keys.find, settings.region, app.config["MAX_CONTENT_LENGTH"]
+        _API_PATH.match,
+        app.extensions["strata"].keys.find,
+        settings.region,
+        app.config["MAX_CONTENT_LENGTH"],
     )
     errors.register(app)
     app.before_request(_start_request)
@@ -109,7 +116,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
-def _shutdown(events: EventQueue, provisioned: ProvisionedConcurrencyService, invoker: Invoker) -> None:
+def _shutdown(
+    events: EventQueue, provisioned: ProvisionedConcurrencyService, invoker: Invoker
+) -> None:
     # Unfinished events keep their rows and are claimed again once their lease expires.
     events.stop()
     provisioned.stop()
@@ -139,7 +148,9 @@ def _start_request():
     g.request_id = str(uuid.uuid4())
     if _API_PATH.match(request.path):
         # The headers are checked before the body is read: an unsigned request costs no body.
-        credential = sigv4.check_headers(request.headers, services().keys.find, region=services().settings.region)
+        credential = sigv4.check_headers(
+            request.headers, services().keys.find, region=services().settings.region
+        )
         g.caller = sigv4.check_signature(_signed_request(), credential)
 
 
@@ -154,7 +165,10 @@ def _signed_request() -> sigv4.SignedRequest:
     if raw:
         raw_path, _, raw_query = raw.partition("?")
     else:
-        raw_path, raw_query = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
+        raw_path, raw_query = (
+            environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+        )
     return sigv4.SignedRequest(
         method=request.method,
         raw_path=raw_path,

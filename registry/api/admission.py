@@ -8,7 +8,7 @@ body at all.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from werkzeug.datastructures import Headers
 

@@ -9,11 +9,11 @@ from flask import current_app
 from registry.accounts import KeyDirectory
 from registry.config import Settings
 from registry.db import Database
-from registry.invocations.events import EventQueue
 from registry.functions.service import FunctionService
+from registry.invocations.events import EventQueue
 from registry.invocations.invoke import Invoker
-from registry.layers.service import LayerService
 from registry.invocations.provisioned import ProvisionedConcurrencyService
+from registry.layers.service import LayerService
 from storage.base import BlobStore
 
 

@@ -99,7 +99,9 @@ def register(app: Flask) -> None:
     def _http(error: HTTPException):
         if error.code in (404, 405):
             return error_response(_UNKNOWN_OPERATION, "The requested operation does not exist.")
-        return error_response(AwsError(f"Http{error.code}", error.code or 400), error.description or "")
+        return error_response(
+            AwsError(f"Http{error.code}", error.code or 400), error.description or ""
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error):

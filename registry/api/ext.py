@@ -34,9 +34,13 @@ def readyz():
             log.warning("readiness check %s failed: %s", name, error)
             checks[name] = "unavailable"
     ready = all(v == "ok" for v in checks.values())
-    body = {"status": "ok" if ready else "unavailable", "checks": checks,
-            "isolation": node_report(services().invoker.pool.host,
-                                     services().settings.executor_isolation)}
+    body = {
+        "status": "ok" if ready else "unavailable",
+        "checks": checks,
+        "isolation": node_report(
+            services().invoker.pool.host, services().settings.executor_isolation
+        ),
+    }
     return Response(json.dumps(body), status=200 if ready else 503, mimetype="application/json")
 
 
@@ -45,7 +49,9 @@ def download_blob(digest):
     """Serves a blob to the holder of a URL signed by the filesystem backend (Content.Location)."""
     store = services().store
     if not isinstance(store, SignedDownloads):
-        raise ResourceNotFound("This server hands out storage URLs directly; no blob is served here.")
+        raise ResourceNotFound(
+            "This server hands out storage URLs directly; no blob is served here."
+        )
     store.verify_download(digest, request.args)
     size = store.stat(digest).size
     start, end, status = 0, size, 200

@@ -12,8 +12,15 @@ from flask import Blueprint, Response, g, request
 
 from registry.api import serialize_functions as serialize
 from registry.api.context import services
+from registry.api.requests import (
+    json_body,
+    raw_body,
+    refuse_nul_in_parameters,
+    string,
+    string_list,
+    zip_content,
+)
 from registry.api.responses import download_url, json_response, page
-from registry.api.requests import json_body, raw_body, refuse_nul_in_parameters, string, string_list, zip_content
 from registry.errors import InvalidParameterValue, InvalidRequestContent
 from registry.executor.runtime_access import separates_tenants
 from registry.functions.names import FunctionRef, parse_function_name
@@ -44,7 +51,9 @@ def _settings(body: dict) -> dict:
     if environment is not None and not isinstance(environment, dict):
         raise InvalidParameterValue("Environment must be an object with Variables.")
     if body.get("PackageType") not in (None, "Zip"):
-        raise InvalidParameterValue("Only functions of PackageType Zip are supported; container images are not.")
+        raise InvalidParameterValue(
+            "Only functions of PackageType Zip are supported; container images are not."
+        )
     return {
         "runtime": body.get("Runtime"),
         "handler": body.get("Handler"),
@@ -82,7 +91,9 @@ def create_function():
     body = json_body()
     view = services().functions.create(
         g.caller,
-        parse_function_name(string(body, "FunctionName", required=True), region=services().settings.region),
+        parse_function_name(
+            string(body, "FunctionName", required=True), region=services().settings.region
+        ),
         zip_content(body.get("Code"), "Code"),
         _settings(body),
         layers=string_list(body, "Layers"),
@@ -98,23 +109,38 @@ def list_functions():
     if version not in (None, "ALL"):
         raise InvalidParameterValue("FunctionVersion must be ALL when given.")
     found = services().functions.list_functions(
-        g.caller, all_versions=version == "ALL", marker=request.args.get("Marker") or None, max_items=_max_items()
+        g.caller,
+        all_versions=version == "ALL",
+        marker=request.args.get("Marker") or None,
+        max_items=_max_items(),
     )
-    return page("Functions", [serialize.function_configuration(v, listed=True) for v in found.items], found.next_marker)
+    return page(
+        "Functions",
+        [serialize.function_configuration(v, listed=True) for v in found.items],
+        found.next_marker,
+    )
 
 
 @bp.get(f"{FUNCTIONS}/<function_name>")
 def get_function(function_name):
     ref = _ref(function_name)
     view = services().functions.get(g.caller, ref)
-    return json_response(serialize.get_function(view, download_url(view.code_digest, f"{view.name}.zip"), qualified=ref.qualifier is not None))
+    return json_response(
+        serialize.get_function(
+            view,
+            download_url(view.code_digest, f"{view.name}.zip"),
+            qualified=ref.qualifier is not None,
+        )
+    )
 
 
 @bp.get(f"{FUNCTIONS}/<function_name>/configuration")
 def get_function_configuration(function_name):
     ref = _ref(function_name)
     view = services().functions.get(g.caller, ref)
-    return json_response(serialize.function_configuration(view, qualified=ref.qualifier is not None))
+    return json_response(
+        serialize.function_configuration(view, qualified=ref.qualifier is not None)
+    )
 
 
 @bp.put(f"{FUNCTIONS}/<function_name>/code")
@@ -161,9 +187,16 @@ def publish_version(function_name):
 @bp.get(f"{FUNCTIONS}/<function_name>/versions")
 def list_versions_by_function(function_name):
     found = services().functions.list_versions(
-        g.caller, _ref(function_name), marker=request.args.get("Marker") or None, max_items=_max_items()
+        g.caller,
+        _ref(function_name),
+        marker=request.args.get("Marker") or None,
+        max_items=_max_items(),
     )
-    return page("Versions", [serialize.function_configuration(v, qualified=True) for v in found.items], found.next_marker)
+    return page(
+        "Versions",
+        [serialize.function_configuration(v, qualified=True) for v in found.items],
+        found.next_marker,
+    )
 
 
 @bp.delete(f"{FUNCTIONS}/<function_name>")
@@ -180,7 +213,9 @@ def delete_function(function_name):
 def invoke(function_name):
     invocation_type = request.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
     if invocation_type not in _INVOCATION_TYPES:
-        raise InvalidParameterValue(f"X-Amz-Invocation-Type must be one of {', '.join(_INVOCATION_TYPES)}.")
+        raise InvalidParameterValue(
+            f"X-Amz-Invocation-Type must be one of {', '.join(_INVOCATION_TYPES)}."
+        )
     log_type = request.headers.get("X-Amz-Log-Type") or "None"
     if log_type not in ("None", "Tail"):
         raise InvalidParameterValue("X-Amz-Log-Type must be None or Tail.")
@@ -191,9 +226,13 @@ def invoke(function_name):
         return Response(status=204)
     payload = raw_body()
     if invocation_type == "Event":
-        version = services().events.accept(g.caller, ref, payload, client_context=context, request_id=g.request_id)
+        version = services().events.accept(
+            g.caller, ref, payload, client_context=context, request_id=g.request_id
+        )
         return Response(status=202, headers={"X-Amz-Executed-Version": version})
-    invocation = services().invoker.invoke(g.caller, ref, payload, client_context=context, request_id=g.request_id)
+    invocation = services().invoker.invoke(
+        g.caller, ref, payload, client_context=context, request_id=g.request_id
+    )
     headers = {"X-Amz-Executed-Version": invocation.executed_version}
     if invocation.result.function_error:
         headers["X-Amz-Function-Error"] = invocation.result.function_error
@@ -203,8 +242,11 @@ def invoke(function_name):
         # best-effort on a host without bubblewrap or a uid per environment: say so every time.
         headers["X-Strata-Isolation-Warning"] = (
             "tenants not separated: other environments on this node could reach this "
-            "function's Runtime API")
-    return Response(invocation.result.payload, status=200, mimetype="application/json", headers=headers)
+            "function's Runtime API"
+        )
+    return Response(
+        invocation.result.payload, status=200, mimetype="application/json", headers=headers
+    )
 
 
 def _client_context(value: str | None) -> str | None:
@@ -214,9 +256,13 @@ def _client_context(value: str | None) -> str | None:
     if not value:
         return None
     if len(value) > MAX_CLIENT_CONTEXT:
-        raise InvalidRequestContent(f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes of base64.")
+        raise InvalidRequestContent(
+            f"Client context must be at most {MAX_CLIENT_CONTEXT} bytes of base64."
+        )
     try:
-        document = json.loads(base64.b64decode(value, validate=True).decode(), parse_constant=_no_constant)
+        document = json.loads(
+            base64.b64decode(value, validate=True).decode(), parse_constant=_no_constant
+        )
     except (binascii.Error, ValueError, RecursionError):
         document = None
     if not isinstance(document, dict):
@@ -254,12 +300,18 @@ def list_aliases(function_name):
         marker=request.args.get("Marker") or None,
         max_items=_max_items(),
     )
-    return page("Aliases", [serialize.alias_configuration(v) for v in found.items], found.next_marker)
+    return page(
+        "Aliases", [serialize.alias_configuration(v) for v in found.items], found.next_marker
+    )
 
 
 @bp.get(f"{FUNCTIONS}/<function_name>/aliases/<name>")
 def get_alias(function_name, name):
-    return json_response(serialize.alias_configuration(services().functions.get_alias(g.caller, _ref(function_name), name)))
+    return json_response(
+        serialize.alias_configuration(
+            services().functions.get_alias(g.caller, _ref(function_name), name)
+        )
+    )
 
 
 @bp.put(f"{FUNCTIONS}/<function_name>/aliases/<name>")
@@ -289,13 +341,17 @@ def delete_alias(function_name, name):
 @bp.put(PROVISIONED)
 def put_provisioned_concurrency_config(function_name):
     body = json_body()
-    view = services().provisioned.put(g.caller, _ref(function_name), body.get("ProvisionedConcurrentExecutions"))
+    view = services().provisioned.put(
+        g.caller, _ref(function_name), body.get("ProvisionedConcurrentExecutions")
+    )
     return json_response(serialize.provisioned_concurrency(view), 202)
 
 
 @bp.get(PROVISIONED)
 def get_provisioned_concurrency_config(function_name):
-    return json_response(serialize.provisioned_concurrency(services().provisioned.get(g.caller, _ref(function_name))))
+    return json_response(
+        serialize.provisioned_concurrency(services().provisioned.get(g.caller, _ref(function_name)))
+    )
 
 
 @bp.delete(PROVISIONED)

@@ -7,10 +7,16 @@ from flask import Blueprint, Response, g, request
 from registry import validation
 from registry.api import serialize
 from registry.api.context import services
+from registry.api.requests import (
+    json_body,
+    refuse_nul_in_parameters,
+    string,
+    string_list,
+    zip_content,
+)
 from registry.api.responses import download_url, json_response, page
-from registry.api.requests import json_body, refuse_nul_in_parameters, string, string_list, zip_content
-from registry.layers.arns import parse_layer_name, parse_layer_version_arn
 from registry.errors import InvalidParameterValue
+from registry.layers.arns import parse_layer_name, parse_layer_version_arn
 
 bp = Blueprint("layers", __name__, url_prefix="/2018-10-31/layers")
 bp.before_request(refuse_nul_in_parameters)
@@ -71,7 +77,9 @@ def list_layers_or_get_by_arn():
 @bp.get("/<layer_name>/versions")
 def list_layer_versions(layer_name):
     found = services().layers.list_versions(g.caller, parse_layer_name(layer_name), **_filters())
-    return page("LayerVersions", [serialize.layer_versions_item(v) for v in found.items], found.next_marker)
+    return page(
+        "LayerVersions", [serialize.layer_versions_item(v) for v in found.items], found.next_marker
+    )
 
 
 @bp.delete("/<layer_name>/versions/<version>")

@@ -46,9 +46,13 @@ def raw_body() -> bytes | bytearray:
     prefetched = request.environ.get("wsgi.input")
     if isinstance(prefetched, PrefetchedBody):
         if prefetched.throttled:
-            raise TooManyRequests("The server is busy receiving other large request bodies; retry shortly.")
+            raise TooManyRequests(
+                "The server is busy receiving other large request bodies; retry shortly."
+            )
         if prefetched.withheld:
-            raise InvalidRequestContent("The request body was not read: the request was refused from its headers.")
+            raise InvalidRequestContent(
+                "The request body was not read: the request was refused from its headers."
+            )
         g.raw_body, g.raw_body_sha256 = prefetched.data, prefetched.sha256
         return prefetched.data
     body, g.raw_body_sha256 = _read_hashed(stream, request.content_length)
@@ -75,7 +79,9 @@ def _read_hashed(stream, length: int | None) -> tuple[bytearray, str]:
     if hashed is not None:
         hashed.result()
     if length is not None and len(body) < length:
-        raise InvalidRequestContent(f"The request body ended after {len(body)} of its {length} bytes.")
+        raise InvalidRequestContent(
+            f"The request body ended after {len(body)} of its {length} bytes."
+        )
     return body, digest.hexdigest()
 
 
@@ -102,7 +108,9 @@ def json_body() -> dict:
     except (ValueError, UnicodeDecodeError) as error:
         raise InvalidRequestContent(f"Could not parse request body into json: {error}") from None
     except RecursionError:
-        raise InvalidRequestContent("Could not parse request body into json: it is nested too deeply.") from None
+        raise InvalidRequestContent(
+            "Could not parse request body into json: it is nested too deeply."
+        ) from None
     if not isinstance(body, dict):
         raise InvalidRequestContent("The request body must be a JSON object.")
     if blob is not None:
@@ -116,7 +124,9 @@ def refuse_nul_in_parameters() -> None:
     PostgreSQL cannot compare text with one."""
     for name, value in [*request.args.items(multi=True), *(request.view_args or {}).items()]:
         if "\x00" in name or (isinstance(value, str) and "\x00" in value):
-            raise InvalidParameterValue(f"{name.replace(chr(0), '')[:200]} may not contain a NUL character.")
+            raise InvalidParameterValue(
+                f"{name.replace(chr(0), '')[:200]} may not contain a NUL character."
+            )
 
 
 def _refuse_nul(body: dict) -> None:
@@ -165,7 +175,9 @@ def _put_back(node, blob: Blob) -> bool:
     return False
 
 
-def string(body: dict, key: str, *, required: bool = False, default: str | None = None) -> str | None:
+def string(
+    body: dict, key: str, *, required: bool = False, default: str | None = None
+) -> str | None:
     value = body.get(key)
     if value is None:
         if required:
@@ -208,21 +220,31 @@ def zip_content(members, field: str) -> ZipContent:
     if not isinstance(members, dict):
         raise InvalidParameterValue(f"{field} is required: pass ZipFile, or S3Bucket and S3Key.")
     if members.get("ImageUri") is not None:
-        raise InvalidParameterValue("Container images are not supported: pass ZipFile, or S3Bucket and S3Key.")
+        raise InvalidParameterValue(
+            "Container images are not supported: pass ZipFile, or S3Bucket and S3Key."
+        )
     has_zip = members.get("ZipFile") is not None
     has_s3 = members.get("S3Bucket") is not None or members.get("S3Key") is not None
     if has_zip == has_s3:
-        raise InvalidParameterValue(f"{field} must contain exactly one of ZipFile, or S3Bucket with S3Key.")
+        raise InvalidParameterValue(
+            f"{field} must contain exactly one of ZipFile, or S3Bucket with S3Key."
+        )
     if has_zip:
         return ZipContent(zip_file=base64_blob(members["ZipFile"], f"{field}.ZipFile"))
     bucket = string(members, "S3Bucket", required=True)
     key = string(members, "S3Key", required=True)
     validation.check_pattern(
-        "S3Bucket", bucket, validation.S3_BUCKET, 63, "use 3 to 63 letters, digits, dots, hyphens or underscores"
+        "S3Bucket",
+        bucket,
+        validation.S3_BUCKET,
+        63,
+        "use 3 to 63 letters, digits, dots, hyphens or underscores",
     )
     if len(bucket) < 3:
         raise InvalidParameterValue("S3Bucket must be at least 3 characters long.")
     validation.check_length("S3Key", key, 1024, minimum=1)
     if members.get("S3ObjectVersion") is not None:
-        raise InvalidParameterValue("S3ObjectVersion is not supported: name the object by S3Key only.")
+        raise InvalidParameterValue(
+            "S3ObjectVersion is not supported: name the object by S3Key only."
+        )
     return ZipContent(s3_bucket=bucket, s3_key=key)

@@ -17,7 +17,11 @@ def aws_timestamp(moment: datetime) -> str:
 
 def layer_version(view: LayerVersionView, location: str) -> dict:
     body = {
-        "Content": {"Location": location, "CodeSha256": view.code_sha256, "CodeSize": view.code_size},
+        "Content": {
+            "Location": location,
+            "CodeSha256": view.code_sha256,
+            "CodeSize": view.code_size,
+        },
         "LayerArn": view.layer_arn,
         "LayerVersionArn": view.layer_version_arn,
         "Description": view.description,

@@ -8,7 +8,9 @@ from registry.functions.service import AliasView, FunctionView
 from registry.invocations.provisioned import ProvisionedView
 
 
-def function_configuration(view: FunctionView, *, qualified: bool | None = None, listed: bool = False) -> dict:
+def function_configuration(
+    view: FunctionView, *, qualified: bool | None = None, listed: bool = False
+) -> dict:
     """FunctionConfiguration. The ARN carries the version for published versions (and for
     $LATEST where Lambda qualifies it too, e.g. in ListVersionsByFunction). ListFunctions items
     are the subset without the state fields, as on Lambda."""
@@ -39,7 +41,9 @@ def function_configuration(view: FunctionView, *, qualified: bool | None = None,
     if config["environment"]:
         body["Environment"] = {"Variables": dict(config["environment"])}
     if view.layers:
-        body["Layers"] = [{"Arn": layer["arn"], "CodeSize": layer["code_size"]} for layer in view.layers]
+        body["Layers"] = [
+            {"Arn": layer["arn"], "CodeSize": layer["code_size"]} for layer in view.layers
+        ]
     if not listed:
         body.update(State="Active", LastUpdateStatus="Successful")
     return body

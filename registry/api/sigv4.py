@@ -11,10 +11,10 @@ import hashlib
 import hmac
 import posixpath
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Callable, Mapping
 from urllib.parse import parse_qsl, quote
 
 from registry.accounts import Caller, KeyRecord
@@ -62,7 +62,9 @@ def verify(
 ) -> Caller:
     """The caller who signed `request`. With `region`, the credential scope must name it (a
     signature made for another region is not valid here, as on AWS)."""
-    return check_signature(request, check_headers(request.headers, find_key, now=now, region=region))
+    return check_signature(
+        request, check_headers(request.headers, find_key, now=now, region=region)
+    )
 
 
 def check_headers(
@@ -93,7 +95,9 @@ def check_signature(request: SignedRequest, credential: Credential) -> Caller:
             ALGORITHM,
             credential.amz_date,
             f"{credential.date}/{credential.region}/{SERVICE}/aws4_request",
-            hashlib.sha256(_canonical_request(request, credential.signed_headers).encode()).hexdigest(),
+            hashlib.sha256(
+                _canonical_request(request, credential.signed_headers).encode()
+            ).hexdigest(),
         ]
     )
     key = _signing_key(credential.record.secret_access_key, credential.date, credential.region)
@@ -109,7 +113,9 @@ def check_signature(request: SignedRequest, credential: Credential) -> Caller:
 def _authorization(headers: Mapping[str, str]) -> re.Match:
     authorization = headers.get("Authorization")
     if not authorization:
-        raise MissingAuthenticationToken("Missing Authentication Token: sign the request with AWS SigV4.")
+        raise MissingAuthenticationToken(
+            "Missing Authentication Token: sign the request with AWS SigV4."
+        )
     match = _AUTH.fullmatch(authorization.strip())
     if not match:
         raise InvalidSignature(
@@ -155,7 +161,9 @@ def _canonical_request(request: SignedRequest, signed_headers: str) -> str:
             request.method.upper(),
             canonical_uri(request.raw_path),
             canonical_query(request.raw_query),
-            "".join(f"{h}:{_header_value(request.headers, h)}\n" for h in signed_headers.split(";")),
+            "".join(
+                f"{h}:{_header_value(request.headers, h)}\n" for h in signed_headers.split(";")
+            ),
             signed_headers,
             request.payload_sha256,
         ]

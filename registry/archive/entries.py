@@ -40,5 +40,5 @@ class ZipSummary:
         return {**self.__dict__, "duplicates": list(self.duplicates)}
 
     @classmethod
-    def from_json(cls, data: dict) -> "ZipSummary":
+    def from_json(cls, data: dict) -> ZipSummary:
         return cls(**{**data, "duplicates": tuple(data["duplicates"])})

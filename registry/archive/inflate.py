@@ -5,7 +5,7 @@ declares. `Archive` (reader.py) takes these methods from `_Inflating`."""
 from __future__ import annotations
 
 import zlib
-from typing import Iterator
+from collections.abc import Iterator
 
 try:
     # ISA-L inflates three times and checksums six times faster than zlib, and those two are
@@ -47,11 +47,15 @@ class _Inflating:
         for chunk in self._decompress(entry, start, left):
             produced += len(chunk)
             if produced > entry.size:
-                raise self.fail(f"decompresses to more than the {entry.size} bytes its header declares", entry)
+                raise self.fail(
+                    f"decompresses to more than the {entry.size} bytes its header declares", entry
+                )
             crc = _zlib.crc32(chunk, crc)
             yield chunk
         if produced != entry.size:
-            raise self.fail(f"decompresses to {produced} bytes, its header declares {entry.size}", entry)
+            raise self.fail(
+                f"decompresses to {produced} bytes, its header declares {entry.size}", entry
+            )
         if crc != entry.crc:
             raise self.fail("CRC-32 mismatch (corrupt data)", entry)
 

@@ -88,11 +88,13 @@ def enforce_limits(summary: ZipSummary, limits: ZipLimits, archive: str) -> None
     """Hold a summary recorded earlier (under other limits, perhaps) to these limits."""
     if summary.entries > limits.max_entries:
         raise InvalidZip(
-            f"{summary.entries} entries, more than the limit of {limits.max_entries}", archive=archive
+            f"{summary.entries} entries, more than the limit of {limits.max_entries}",
+            archive=archive,
         )
     if summary.files + summary.dirs + summary.symlinks > limits.max_entries:
         raise InvalidZip(
-            f"more than the limit of {limits.max_entries} files, directories and symlinks", archive=archive
+            f"more than the limit of {limits.max_entries} files, directories and symlinks",
+            archive=archive,
         )
     if summary.unzipped_bytes > limits.max_unzipped_bytes:
         raise InvalidZip(

@@ -141,10 +141,12 @@ class Archive(_Inflating):
         self._read_central_directory()
 
     @classmethod
-    def open(cls, source, *, name: str | None = None, limits: ZipLimits = ZipLimits()) -> "Archive":
+    def open(cls, source, *, name: str | None = None, limits: ZipLimits = ZipLimits()) -> Archive:
         if name is None:
-            name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else str(
-                getattr(source, "name", "<archive>")
+            name = (
+                os.fspath(source)
+                if isinstance(source, (str, os.PathLike))
+                else str(getattr(source, "name", "<archive>"))
             )
         try:
             reader = _PositionalReader(source)
@@ -156,7 +158,7 @@ class Archive(_Inflating):
             reader.close()
             raise
 
-    def __enter__(self) -> "Archive":
+    def __enter__(self) -> Archive:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -228,13 +230,17 @@ class Archive(_Inflating):
         eocd_pos = tail_start + pos
         locator_pos = eocd_pos - _EOCD64_LOCATOR.size
         if locator_pos >= 0:
-            locator = _EOCD64_LOCATOR.unpack(self._reader.read_at(locator_pos, _EOCD64_LOCATOR.size))
+            locator = _EOCD64_LOCATOR.unpack(
+                self._reader.read_at(locator_pos, _EOCD64_LOCATOR.size)
+            )
             if locator[0] == _EOCD64_LOCATOR_SIG:
                 eocd_pos = locator_pos - _EOCD64.size
                 raw = self._reader.read_at(eocd_pos, _EOCD64.size) if eocd_pos >= 0 else b""
                 if len(raw) != _EOCD64.size or raw[:4] != _EOCD64_SIG:
                     raise self.fail("zip64 end of central directory record is missing")
-                _, _, _, _, disk, cd_disk, disk_count, count, cd_size, cd_offset = _EOCD64.unpack(raw)
+                _, _, _, _, disk, cd_disk, disk_count, count, cd_size, cd_offset = _EOCD64.unpack(
+                    raw
+                )
         if disk != 0 or cd_disk != 0 or disk_count != count:
             raise self.fail("multi-disk archives are not supported")
         if cd_size > self.size:
@@ -245,8 +251,25 @@ class Archive(_Inflating):
         index = len(self.entries)
         if pos + _CENTRAL.size > len(directory):
             raise self.fail(f"central directory record {index} is truncated")
-        (sig, made_by, _, flags, method, _, _, crc, compressed_size, size,
-         name_len, extra_len, comment_len, disk, _, external, offset) = _CENTRAL.unpack_from(directory, pos)
+        (
+            sig,
+            made_by,
+            _,
+            flags,
+            method,
+            _,
+            _,
+            crc,
+            compressed_size,
+            size,
+            name_len,
+            extra_len,
+            comment_len,
+            disk,
+            _,
+            external,
+            offset,
+        ) = _CENTRAL.unpack_from(directory, pos)
         if sig != _CENTRAL_SIG:
             raise self.fail(f"central directory record {index} is corrupt")
         start = pos + _CENTRAL.size
@@ -265,7 +288,12 @@ class Archive(_Inflating):
                 ) from None
         else:
             name = raw_name.decode("cp437")
-        if size == 0xFFFFFFFF or compressed_size == 0xFFFFFFFF or offset == 0xFFFFFFFF or disk == 0xFFFF:
+        if (
+            size == 0xFFFFFFFF
+            or compressed_size == 0xFFFFFFFF
+            or offset == 0xFFFFFFFF
+            or disk == 0xFFFF
+        ):
             extra = directory[start + name_len : start + name_len + extra_len]
             size, compressed_size, offset, disk = self._zip64_values(
                 name, extra, size, compressed_size, offset, disk
@@ -300,8 +328,16 @@ class Archive(_Inflating):
                 name,
             )
         entry = ZipEntry(
-            index=index, name=name, raw_name=raw_name, path=path, kind=kind, mode=mode,
-            method=method, crc=crc, compressed_size=compressed_size, size=size,
+            index=index,
+            name=name,
+            raw_name=raw_name,
+            path=path,
+            kind=kind,
+            mode=mode,
+            method=method,
+            crc=crc,
+            compressed_size=compressed_size,
+            size=size,
             header_offset=base + offset,
         )
         return entry, end
@@ -335,15 +371,19 @@ class Archive(_Inflating):
             return size, compressed_size, offset, disk
         raise self.fail("zip64 sizes announced but the zip64 extra field is missing", name)
 
-    def _kind_and_mode(self, name: str, host: int, external: int, names_dir: bool) -> tuple[str, int]:
+    def _kind_and_mode(
+        self, name: str, host: int, external: int, names_dir: bool
+    ) -> tuple[str, int]:
         unix = external >> 16
         file_type = stat.S_IFMT(unix)
         if file_type == stat.S_IFLNK:
             if names_dir:
                 raise self.fail("symlink entry named like a directory", name)
             return SYMLINK, 0o777
-        if file_type == stat.S_IFDIR or names_dir or (
-            host in _WINDOWS_HOSTS and not file_type and external & _DOS_DIRECTORY
+        if (
+            file_type == stat.S_IFDIR
+            or names_dir
+            or (host in _WINDOWS_HOSTS and not file_type and external & _DOS_DIRECTORY)
         ):
             return DIR, 0o755
         if file_type not in (0, stat.S_IFREG):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError as BotoClientError
+from botocore.exceptions import BotoCoreError
+from botocore.exceptions import ClientError as BotoClientError
 
 from registry.client.requirements import Requirement
 from registry.client.resolve import Filters, Resolver, translate_error
 
 
 def list_layers(client, *, runtime: str | None = None, arch: str | None = None) -> list[dict]:
-    kwargs = {k: v for k, v in {"CompatibleRuntime": runtime, "CompatibleArchitecture": arch}.items() if v}
+    kwargs = {
+        k: v for k, v in {"CompatibleRuntime": runtime, "CompatibleArchitecture": arch}.items() if v
+    }
     items, marker = [], None
     try:
         while True:
@@ -27,7 +30,9 @@ def list_layers(client, *, runtime: str | None = None, arch: str | None = None) 
     )
 
 
-def list_versions(client, req: Requirement, *, runtime: str | None = None, arch: str | None = None) -> list[dict]:
+def list_versions(
+    client, req: Requirement, *, runtime: str | None = None, arch: str | None = None
+) -> list[dict]:
     items = Resolver(client, Filters(runtime, arch)).versions(req)
     return sorted(items, key=lambda i: -int(i["Version"]))
 

@@ -60,7 +60,7 @@ class BlobCache:
         self.layers_dir = self.root / "layers"
         self.tmp_dir = self.root / "tmp"
 
-    def ensure(self) -> "BlobCache":
+    def ensure(self) -> BlobCache:
         try:
             for d in (self.blob_dir, self.layers_dir, self.tmp_dir):
                 d.mkdir(parents=True, exist_ok=True)

@@ -46,7 +46,9 @@ def _fail_cleanly(fn):
 
 def _connection_options(fn):
     fn = click.option("--profile", help="AWS profile to take credentials and settings from.")(fn)
-    fn = click.option("--region", help="AWS region (default: the AWS settings; us-east-1 with an endpoint).")(fn)
+    fn = click.option(
+        "--region", help="AWS region (default: the AWS settings; us-east-1 with an endpoint)."
+    )(fn)
     fn = click.option(
         "--endpoint-url",
         help="Lambda API endpoint (default: STRATA_ENDPOINT_URL, then the AWS settings).",
@@ -56,9 +58,13 @@ def _connection_options(fn):
 
 def _resolution_options(fn):
     fn = click.option(
-        "--arch", type=click.Choice(ARCHITECTURES), help="Only versions compatible with this architecture."
+        "--arch",
+        type=click.Choice(ARCHITECTURES),
+        help="Only versions compatible with this architecture.",
     )(fn)
-    fn = click.option("--runtime", help="Only versions compatible with this runtime (e.g. python3.12).")(fn)
+    fn = click.option(
+        "--runtime", help="Only versions compatible with this runtime (e.g. python3.12)."
+    )(fn)
     fn = click.option(
         "-r",
         "--requirement",
@@ -73,17 +79,26 @@ def _resolution_options(fn):
 def _fetch_options(fn):
     fn = click.option("-q", "--quiet", is_flag=True, help="No progress output.")(fn)
     fn = click.option(
-        "-j", "--jobs", default=4, show_default=True, type=click.IntRange(1, 32), help="Parallel downloads."
+        "-j",
+        "--jobs",
+        default=4,
+        show_default=True,
+        type=click.IntRange(1, 32),
+        help="Parallel downloads.",
     )(fn)
     fn = click.option("--no-cache", is_flag=True, help="Neither read nor fill the local cache.")(fn)
-    fn = click.option("--require-hashes", is_flag=True, help="Every requirement must be pinned and carry --hash.")(fn)
+    fn = click.option(
+        "--require-hashes", is_flag=True, help="Every requirement must be pinned and carry --hash."
+    )(fn)
     return fn
 
 
 def _client(endpoint_url, region, profile, jobs=4):
     from registry.client.connection import Connection, lambda_client
 
-    return lambda_client(Connection(endpoint_url=endpoint_url, region=region, profile=profile, max_pool=jobs))
+    return lambda_client(
+        Connection(endpoint_url=endpoint_url, region=region, profile=profile, max_pool=jobs)
+    )
 
 
 def _gather(args: tuple[str, ...], files: tuple[Path, ...]) -> RequirementSet:
@@ -117,15 +132,34 @@ def _cache(no_cache: bool):
 @click.argument("requirements", nargs=-1)
 @_resolution_options
 @click.option(
-    "-t", "--target", required=True, type=click.Path(path_type=Path), help="Directory to lay the merged layers out in."
+    "-t",
+    "--target",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Directory to lay the merged layers out in.",
 )
-@click.option("--copy", is_flag=True, help="Copy files instead of hard-linking them from the cache (to edit them).")
+@click.option(
+    "--copy",
+    is_flag=True,
+    help="Copy files instead of hard-linking them from the cache (to edit them).",
+)
 @_fetch_options
 @_connection_options
 @_fail_cleanly
 def install(
-    requirements, requirement_files, runtime, arch, target, copy, require_hashes, no_cache, jobs, quiet,
-    endpoint_url, region, profile,
+    requirements,
+    requirement_files,
+    runtime,
+    arch,
+    target,
+    copy,
+    require_hashes,
+    no_cache,
+    jobs,
+    quiet,
+    endpoint_url,
+    region,
+    profile,
 ):
     """Install layers, merged in the order given, into a directory (what Lambda puts in /opt)."""
     from registry.client.install import install as run_install
@@ -158,14 +192,28 @@ def install(
 @click.argument("requirements", nargs=-1)
 @_resolution_options
 @click.option(
-    "-d", "--dest", required=True, type=click.Path(path_type=Path), help="Directory for the zips and layers.json."
+    "-d",
+    "--dest",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Directory for the zips and layers.json.",
 )
 @_fetch_options
 @_connection_options
 @_fail_cleanly
 def download(
-    requirements, requirement_files, runtime, arch, dest, require_hashes, no_cache, jobs, quiet,
-    endpoint_url, region, profile,
+    requirements,
+    requirement_files,
+    runtime,
+    arch,
+    dest,
+    require_hashes,
+    no_cache,
+    jobs,
+    quiet,
+    endpoint_url,
+    region,
+    profile,
 ):
     """Download verified layer zips and a layers.json index into a directory."""
     from registry.client.fetch_to_dir import INDEX_FILE, download_to
@@ -178,7 +226,12 @@ def download(
     resolver = _resolver(endpoint_url, region, profile, runtime, arch, jobs)
     layers = resolver.resolve_all(wanted.requirements, jobs=jobs)
     got = download_to(
-        layers, dest, cache=_cache(no_cache), jobs=jobs, progress=progress_for(quiet=quiet), refresh=resolver.refresh
+        layers,
+        dest,
+        cache=_cache(no_cache),
+        jobs=jobs,
+        progress=progress_for(quiet=quiet),
+        refresh=resolver.refresh,
     )
     click.echo(
         f"Saved {len(layers)} layer zip(s) and {INDEX_FILE} in {dest} "
@@ -189,7 +242,12 @@ def download(
 @click.command(epilog=EXIT_CODES)
 @click.argument("requirements", nargs=-1)
 @_resolution_options
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Lock file to write (default: standard output).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Lock file to write (default: standard output).",
+)
 @_connection_options
 @_fail_cleanly
 def lock(requirements, requirement_files, runtime, arch, output, endpoint_url, region, profile):
@@ -197,7 +255,9 @@ def lock(requirements, requirement_files, runtime, arch, output, endpoint_url, r
     from registry.client.lockfile import render_lock
 
     wanted = _gather(requirements, requirement_files)
-    layers = _resolver(endpoint_url, region, profile, runtime, arch).resolve_all(wanted.requirements)
+    layers = _resolver(endpoint_url, region, profile, runtime, arch).resolve_all(
+        wanted.requirements
+    )
     text = render_lock(layers, _lock_command(requirements, requirement_files, runtime, arch))
     if output is None:
         click.echo(text, nl=False)
@@ -214,20 +274,40 @@ def lock(requirements, requirement_files, runtime, arch, output, endpoint_url, r
 @click.option("--name", required=True, help="Layer name.")
 @click.option("--runtime", "runtimes", multiple=True, help="Compatible runtime (repeatable).")
 @click.option(
-    "--arch", "architectures", multiple=True, type=click.Choice(ARCHITECTURES), help="Compatible architecture (repeatable)."
+    "--arch",
+    "architectures",
+    multiple=True,
+    type=click.Choice(ARCHITECTURES),
+    help="Compatible architecture (repeatable).",
 )
 @click.option("--description")
 @click.option("--license", "license_info", help="License text or SPDX identifier.")
-@click.option("--s3-bucket", help="Bucket to upload through when the zip is over the 50 MB direct-upload limit (staged under uploads/ACCOUNT-ID/, removed after the publish).")
-@click.option("--json", "as_json", is_flag=True, help="Print the PublishLayerVersion response as JSON.")
+@click.option(
+    "--s3-bucket",
+    help="Bucket to upload through when the zip is over the 50 MB direct-upload limit (staged under uploads/ACCOUNT-ID/, removed after the publish).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the PublishLayerVersion response as JSON."
+)
 @_connection_options
 @_fail_cleanly
 def publish(
-    path, name, runtimes, architectures, description, license_info, s3_bucket, as_json, endpoint_url, region, profile
+    path,
+    name,
+    runtimes,
+    architectures,
+    description,
+    license_info,
+    s3_bucket,
+    as_json,
+    endpoint_url,
+    region,
+    profile,
 ):
     """Publish a zip, or a directory zipped deterministically, as a new layer version."""
-    from registry.client.publish import LayerSpec, publish as run_publish
     from registry.client.connection import Connection, s3_client
+    from registry.client.publish import LayerSpec
+    from registry.client.publish import publish as run_publish
 
     response = run_publish(
         path,
@@ -240,7 +320,9 @@ def publish(
         click.echo(json.dumps(response, indent=2, default=str))
         return
     click.echo(f"Published {response['LayerVersionArn']}")
-    click.echo(f"CodeSha256: {response['Content']['CodeSha256']}  CodeSize: {response['Content']['CodeSize']}")
+    click.echo(
+        f"CodeSha256: {response['Content']['CodeSha256']}  CodeSize: {response['Content']['CodeSize']}"
+    )
 
 
 @click.group()
@@ -265,7 +347,14 @@ def layers_list(runtime, arch, as_json, endpoint_url, region, profile):
     rows = []
     for item in items:
         latest = item.get("LatestMatchingVersion") or {}
-        rows.append((item["LayerName"], str(latest.get("Version", "-")), _traits(latest), latest.get("Description", "")))
+        rows.append(
+            (
+                item["LayerName"],
+                str(latest.get("Version", "-")),
+                _traits(latest),
+                latest.get("Description", ""),
+            )
+        )
     _table(("NAME", "LATEST", "COMPATIBLE", "DESCRIPTION"), rows)
 
 
@@ -285,7 +374,10 @@ def layers_versions(name, runtime, arch, as_json, endpoint_url, region, profile)
     if as_json:
         click.echo(json.dumps(items, indent=2, default=str))
         return
-    rows = [(str(i["Version"]), i.get("CreatedDate", ""), _traits(i), i.get("Description", "")) for i in items]
+    rows = [
+        (str(i["Version"]), i.get("CreatedDate", ""), _traits(i), i.get("Description", ""))
+        for i in items
+    ]
     _table(("VERSION", "CREATED", "COMPATIBLE", "DESCRIPTION"), rows)
 
 
@@ -354,7 +446,12 @@ def _lock_command(requirements, requirement_files, runtime, arch) -> str:
 
 
 def _traits(item: dict) -> str:
-    return ",".join((item.get("CompatibleRuntimes") or []) + (item.get("CompatibleArchitectures") or [])) or "-"
+    return (
+        ",".join(
+            (item.get("CompatibleRuntimes") or []) + (item.get("CompatibleArchitectures") or [])
+        )
+        or "-"
+    )
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import threading
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import botocore.session
 from botocore.config import Config
@@ -46,7 +46,9 @@ def lambda_client(conn: Connection, session: botocore.session.Session | None = N
         user_agent_extra="strata-client",
     )
     try:
-        return session.create_client("lambda", region_name=region, endpoint_url=endpoint, config=config)
+        return session.create_client(
+            "lambda", region_name=region, endpoint_url=endpoint, config=config
+        )
     except NoRegionError:
         raise ClientError("no AWS region configured; set AWS_REGION or pass --region") from None
 
@@ -100,7 +102,9 @@ def _endpoint_and_region(conn: Connection, session) -> tuple[str | None, str | N
     """The endpoint Strata names itself (None: botocore's settings or AWS), and the region."""
     endpoint = conn.endpoint_url or os.environ.get("STRATA_ENDPOINT_URL") or None
     region = _region(conn, session)
-    if not region and (endpoint or os.environ.get("AWS_ENDPOINT_URL_LAMBDA") or os.environ.get("AWS_ENDPOINT_URL")):
+    if not region and (
+        endpoint or os.environ.get("AWS_ENDPOINT_URL_LAMBDA") or os.environ.get("AWS_ENDPOINT_URL")
+    ):
         region = _FALLBACK_REGION
     return endpoint, region
 

@@ -30,12 +30,16 @@ _KEEP_IDLE_SECONDS = 1.0
 
 
 class DirectGetLayerVersion:
-    def __init__(self, endpoint_url: str, region: str, credentials, *, ca_bundle: str | None = None):
+    def __init__(
+        self, endpoint_url: str, region: str, credentials, *, ca_bundle: str | None = None
+    ):
         parts = urlsplit(endpoint_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._base = parts.path.rstrip("/")
         self._host, self._port = parts.hostname, parts.port
-        self._tls = ssl.create_default_context(cafile=ca_bundle) if parts.scheme == "https" else None
+        self._tls = (
+            ssl.create_default_context(cafile=ca_bundle) if parts.scheme == "https" else None
+        )
         self._region = region
         self._credentials = credentials
         self._idle: list[tuple[http.client.HTTPConnection, float]] = []  # with when it went idle
@@ -46,7 +50,7 @@ class DirectGetLayerVersion:
         sent = self.send(layer_name, version)
         return sent.result() if sent is not None else None
 
-    def send(self, layer_name: str, version: int) -> "SentRequest | None":
+    def send(self, layer_name: str, version: int) -> SentRequest | None:
         """Send the request now; `result()` reads the answer. None if it could not be sent."""
         if self._failed:
             return None
@@ -54,7 +58,9 @@ class DirectGetLayerVersion:
         path = f"{self._base}{_API}/{quote(layer_name, safe='~')}/versions/{int(version)}"
         request = AWSRequest(method="GET", url=self._origin + path)
         try:
-            SigV4Auth(self._credentials.get_frozen_credentials(), "lambda", self._region).add_auth(request)
+            SigV4Auth(self._credentials.get_frozen_credentials(), "lambda", self._region).add_auth(
+                request
+            )
         except Exception:
             self._give_up()
             return None
@@ -71,7 +77,9 @@ class DirectGetLayerVersion:
                         return connection, True
                     connection.close()
         if self._tls is not None:
-            return http.client.HTTPSConnection(self._host, self._port, timeout=_TIMEOUT, context=self._tls), False
+            return http.client.HTTPSConnection(
+                self._host, self._port, timeout=_TIMEOUT, context=self._tls
+            ), False
         return http.client.HTTPConnection(self._host, self._port, timeout=_TIMEOUT), False
 
     def _release(self, connection: http.client.HTTPConnection) -> None:

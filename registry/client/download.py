@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
@@ -39,7 +39,9 @@ def make_pool(jobs: int) -> urllib3.PoolManager:
         num_pools=8,
         maxsize=max(1, jobs),
         timeout=urllib3.Timeout(connect=10, read=60),
-        retries=urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5, raise_on_status=False),
+        retries=urllib3.Retry(
+            total=None, connect=0, read=0, status=0, other=0, redirect=5, raise_on_status=False
+        ),
     )
 
 
@@ -121,7 +123,9 @@ def fetch(
                 sink.reset()
                 resumes += 1
                 if resumes > policy.resumes:
-                    raise NetworkError(f"{subject}: {_redact(url)} kept answering the wrong range; giving up") from None
+                    raise NetworkError(
+                        f"{subject}: {_redact(url)} kept answering the wrong range; giving up"
+                    ) from None
             except (_Retryable, Urllib3Error, OSError) as exc:
                 if progressed and resumes < policy.resumes:
                     resumes += 1

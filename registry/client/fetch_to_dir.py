@@ -17,7 +17,13 @@ INDEX_FILE = "layers.json"
 
 
 def download_to(
-    layers: list[ResolvedLayer], dest: Path, *, cache: BlobCache | None, jobs: int, progress, refresh=None
+    layers: list[ResolvedLayer],
+    dest: Path,
+    *,
+    cache: BlobCache | None,
+    jobs: int,
+    progress,
+    refresh=None,
 ) -> Obtained:
     try:
         dest.mkdir(parents=True, exist_ok=True)

@@ -21,9 +21,14 @@ from registry.client.obtain import obtain
 from registry.client.requirements import Requirement
 from registry.client.resolve import ResolvedLayer, Resolver
 from registry.client.speculate import Memo, Pick, cached_paths, merge_while_resolving
-from registry.client.target import BUNDLE_FILE, check_target, read_bundle, staging_dir, swap_into_place
+from registry.client.target import (
+    BUNDLE_FILE,
+    check_target,
+    read_bundle,
+    staging_dir,
+    swap_into_place,
+)
 from registry.errors import InvalidZip, StrataError
-
 
 _OPT = "opt/"
 
@@ -102,7 +107,9 @@ def install(
                 out = scratch / "speculative"
                 layers, digest = merge_while_resolving(
                     remembered,
-                    lambda picks, out_dir: _merge(picks, paths, out_dir, blobs.layers_dir, copy=copy),
+                    lambda picks, out_dir: _merge(
+                        picks, paths, out_dir, blobs.layers_dir, copy=copy
+                    ),
                     out,
                     # Pinned layers are asked for all at once and the rest one after another:
                     # parallel requests save less than their threads cost the merge in
@@ -116,7 +123,13 @@ def install(
             else:
                 got = obtain(layers, blobs, jobs=jobs, progress=progress, refresh=resolver.refresh)
                 out, downloaded, from_cache = scratch / "bundle", got.downloaded, got.from_cache
-                digest = _merge([Pick.of(layer) for layer in layers], got.paths, out, blobs.layers_dir, copy=copy)
+                digest = _merge(
+                    [Pick.of(layer) for layer in layers],
+                    got.paths,
+                    out,
+                    blobs.layers_dir,
+                    copy=copy,
+                )
             if remembered != [Pick.of(layer) for layer in layers]:
                 memo.remember(layers)
             tree = out / "opt"
@@ -127,7 +140,12 @@ def install(
         finally:
             _remove_scratch(scratch, leftovers)
     return InstallResult(
-        layers, target, changed=True, downloaded=downloaded, from_cache=from_cache, tree_digest=digest
+        layers,
+        target,
+        changed=True,
+        downloaded=downloaded,
+        from_cache=from_cache,
+        tree_digest=digest,
     )
 
 
@@ -141,16 +159,22 @@ def _remove_scratch(scratch: Path, leftovers: list[Path]) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _speculation_inputs(guess: list[Pick] | None, current: dict | None, blobs: BlobCache) -> list[Path] | None:
+def _speculation_inputs(
+    guess: list[Pick] | None, current: dict | None, blobs: BlobCache
+) -> list[Path] | None:
     """The cached zips of the remembered answer when merging it ahead of the server can pay off."""
     if not guess:
         return None
-    if current is not None and [i.get("sha256") for i in current.get("inputs") or []] == [p.sha256 for p in guess]:
+    if current is not None and [i.get("sha256") for i in current.get("inputs") or []] == [
+        p.sha256 for p in guess
+    ]:
         return None  # most likely a no-op: nothing to merge
     return cached_paths(guess, blobs)
 
 
-def _merge(picks: list[Pick], paths: list[Path], out_dir: Path, cache_dir: Path, *, copy: bool) -> str:
+def _merge(
+    picks: list[Pick], paths: list[Path], out_dir: Path, cache_dir: Path, *, copy: bool
+) -> str:
     """Merge into `out_dir`; the tree digest. The bundle document is dropped here: kept alive,
     its thousands of objects would be walked by the next cyclic collection."""
     from registry.merge import MergeInput, merge

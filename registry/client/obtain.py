@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from registry.client.cache import BlobCache
 from registry.client.download import LinkRefused, RetryPolicy, fetch, make_pool, require_http

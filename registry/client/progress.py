@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Callable, TextIO
+from typing import TextIO
 
 
 class PlainProgress:

@@ -10,7 +10,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError as BotoClientError
+from botocore.exceptions import BotoCoreError
+from botocore.exceptions import ClientError as BotoClientError
 
 from registry.client.cache import sha256_file
 from registry.client.errors import ClientError
@@ -57,7 +58,9 @@ def publish(
         }
         kwargs.update({k: v for k, v in optional.items() if v is not None})
         if size <= direct_upload_limit:
-            response = _publish(client, path, spec, {**kwargs, "Content": {"ZipFile": zip_path.read_bytes()}})
+            response = _publish(
+                client, path, spec, {**kwargs, "Content": {"ZipFile": zip_path.read_bytes()}}
+            )
         elif s3_bucket:
             prefix = UPLOAD_PREFIX.format(account_id=account_id(client))
             key = f"{prefix}{spec.name}/{sha256}-{uuid.uuid4().hex[:12]}.zip"
@@ -70,7 +73,9 @@ def publish(
             # The published version keeps its own copy: the staged object is only a vehicle, and
             # is removed whether or not the publish took it.
             try:
-                response = _publish(client, path, spec, {**kwargs, "Content": {"S3Bucket": s3_bucket, "S3Key": key}})
+                response = _publish(
+                    client, path, spec, {**kwargs, "Content": {"S3Bucket": s3_bucket, "S3Key": key}}
+                )
             except BaseException:
                 _remove_staged(s3, s3_bucket, key, quiet=True)
                 raise
@@ -103,7 +108,9 @@ def _remove_staged(s3, bucket: str, key: str, *, quiet: bool = False) -> None:
         s3.delete_object(Bucket=bucket, Key=key)
     except (BotoClientError, BotoCoreError) as exc:
         if not quiet:  # else the publish's own failure is the one to report
-            raise translate_error(exc, f"removal of the staged s3://{bucket}/{key} after the publish") from None
+            raise translate_error(
+                exc, f"removal of the staged s3://{bucket}/{key} after the publish"
+            ) from None
 
 
 def account_id(client) -> str:
@@ -117,7 +124,10 @@ def account_id(client) -> str:
     try:
         found = client.get_function(FunctionName=probe)["Configuration"]["FunctionArn"]
     except BotoClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("ResourceNotFoundException", "AccessDeniedException"):
+        if exc.response.get("Error", {}).get("Code") not in (
+            "ResourceNotFoundException",
+            "AccessDeniedException",
+        ):
             raise translate_error(exc, "finding your account id") from None
         found = exc.response.get("Error", {}).get("Message", "")
     except BotoCoreError as exc:
@@ -137,7 +147,9 @@ def _as_zip(path: Path, tmp: Path) -> Path:
         zip_directory(path, out)
         return out
     if not path.is_file():
-        raise ClientError(f"{path}: no such file or directory; give a layer zip or a directory to zip")
+        raise ClientError(
+            f"{path}: no such file or directory; give a layer zip or a directory to zip"
+        )
     if not zipfile.is_zipfile(path):
         raise ClientError(f"{path}: is not a zip file; give a layer zip or a directory to zip")
     return path

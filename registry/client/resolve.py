@@ -14,12 +14,20 @@ from dataclasses import dataclass, field, replace
 
 from botocore.exceptions import (
     BotoCoreError,
-    ClientError as BotoClientError,
     EndpointConnectionError,
     NoCredentialsError,
 )
+from botocore.exceptions import (
+    ClientError as BotoClientError,
+)
 
-from registry.client.errors import AccessDenied, ClientError, HashMismatch, LayerNotFound, NetworkError
+from registry.client.errors import (
+    AccessDenied,
+    ClientError,
+    HashMismatch,
+    LayerNotFound,
+    NetworkError,
+)
 from registry.client.requirements import Requirement
 from registry.client.specifiers import SpecifierSet
 
@@ -68,12 +76,21 @@ def code_sha256_to_hex(value: str, subject: str) -> str:
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != 32:
-        raise ClientError(f"{subject}: the server sent CodeSha256 {value!r}, which is not a base64 sha256")
+        raise ClientError(
+            f"{subject}: the server sent CodeSha256 {value!r}, which is not a base64 sha256"
+        )
     return raw.hex()
 
 
 class Resolver:
-    def __init__(self, client, filters: Filters = Filters(), *, direct_get=None, origin: tuple[str, str] | None = None):
+    def __init__(
+        self,
+        client,
+        filters: Filters = Filters(),
+        *,
+        direct_get=None,
+        origin: tuple[str, str] | None = None,
+    ):
         self.client = client
         self.filters = filters
         self.direct_get = direct_get  # (layer name, version) -> response or None; see direct_get.py
@@ -99,7 +116,10 @@ class Resolver:
         return sent
 
     def resolve_all(
-        self, requirements: list[Requirement], jobs: int = 4, prefetched: dict[int, object] | None = None
+        self,
+        requirements: list[Requirement],
+        jobs: int = 4,
+        prefetched: dict[int, object] | None = None,
     ) -> list[ResolvedLayer]:
         """`prefetched`: what `prefetch` sent for these requirements; sent here when not given."""
         prefetched = self.prefetch(requirements) if prefetched is None else prefetched
@@ -146,7 +166,9 @@ class Resolver:
 
     def refresh(self, layer: ResolvedLayer) -> ResolvedLayer:
         """Resolve the same version again, e.g. for a fresh Content.Location."""
-        return self.resolve(replace(layer.requirement, specifier=SpecifierSet.parse(f"=={layer.version}")))
+        return self.resolve(
+            replace(layer.requirement, specifier=SpecifierSet.parse(f"=={layer.version}"))
+        )
 
     def layer_name(self, req: Requirement) -> str:
         if req.layer_arn:
@@ -189,7 +211,9 @@ class Resolver:
     def list_versions(self, req: Requirement, **kwargs) -> list[dict]:
         items, marker = [], None
         while True:
-            page = self._call(req, "ListLayerVersions", **kwargs, **({"Marker": marker} if marker else {}))
+            page = self._call(
+                req, "ListLayerVersions", **kwargs, **({"Marker": marker} if marker else {})
+            )
             items.extend(page.get("LayerVersions") or [])
             marker = page.get("NextMarker")
             if not marker:
@@ -207,7 +231,11 @@ class Resolver:
             raise translate_error(exc, req.describe(), self._where()) from None
 
 
-_CREDENTIAL_ERRORS = ("UnrecognizedClientException", "InvalidSignatureException", "MissingAuthenticationTokenException")
+_CREDENTIAL_ERRORS = (
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "MissingAuthenticationTokenException",
+)
 
 
 def translate_error(exc: Exception, subject: str, where: str = "") -> ClientError:
@@ -246,10 +274,14 @@ def translate_error(exc: Exception, subject: str, where: str = "") -> ClientErro
 
 def _nearest(items: list[dict], req: Requirement, limit: int = 5) -> str:
     anchors = [c.version for c in req.specifier.clauses] or [max(int(i["Version"]) for i in items)]
-    ranked = sorted(items, key=lambda i: (min(abs(int(i["Version"]) - a) for a in anchors), -int(i["Version"])))
+    ranked = sorted(
+        items, key=lambda i: (min(abs(int(i["Version"]) - a) for a in anchors), -int(i["Version"]))
+    )
     described = []
     for item in sorted(ranked[:limit], key=lambda i: int(i["Version"])):
-        traits = ",".join((item.get("CompatibleRuntimes") or []) + (item.get("CompatibleArchitectures") or []))
+        traits = ",".join(
+            (item.get("CompatibleRuntimes") or []) + (item.get("CompatibleArchitectures") or [])
+        )
         described.append(f"{item['Version']} ({traits or 'no runtime/architecture listed'})")
     return ", ".join(described)
 

@@ -31,7 +31,7 @@ class SpecifierSet:
     clauses: tuple[Clause, ...] = ()
 
     @classmethod
-    def parse(cls, text: str) -> "SpecifierSet":
+    def parse(cls, text: str) -> SpecifierSet:
         """Parse `>=2,<5`; raise ValueError with the offending clause."""
         text = text.strip()
         if not text:

@@ -16,10 +16,10 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from registry.client.cache import BlobCache
 from registry.client.requirements import Requirement
@@ -36,15 +36,19 @@ class Pick:
     size: int
 
     @classmethod
-    def of(cls, layer: ResolvedLayer) -> "Pick":
+    def of(cls, layer: ResolvedLayer) -> Pick:
         return cls(layer.label, layer.version_arn, layer.sha256, layer.size)
 
 
 class Memo:
     """The last resolution of one requirement set at one endpoint, under cache/resolutions/."""
 
-    def __init__(self, cache: BlobCache, endpoint: str, region: str, requirements: list[Requirement], filters):
-        key = json.dumps([endpoint, region, [r.text for r in requirements], filters.runtime, filters.arch])
+    def __init__(
+        self, cache: BlobCache, endpoint: str, region: str, requirements: list[Requirement], filters
+    ):
+        key = json.dumps(
+            [endpoint, region, [r.text for r in requirements], filters.runtime, filters.arch]
+        )
         self.path = cache.root / "resolutions" / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
 
     def recall(self) -> list[Pick] | None:

@@ -27,9 +27,13 @@ def check_target(target: Path) -> None:
         )
     parent = _existing_ancestor(target)
     if not parent.is_dir():
-        raise TargetError(f"target {target} cannot be created: {parent} is a file; choose another -t")
+        raise TargetError(
+            f"target {target} cannot be created: {parent} is a file; choose another -t"
+        )
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise TargetError(f"target {target} is not writable ({parent} denies writes); choose another -t")
+        raise TargetError(
+            f"target {target} is not writable ({parent} denies writes); choose another -t"
+        )
 
 
 def read_bundle(target: Path) -> dict | None:
@@ -45,7 +49,9 @@ def staging_dir(target: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=f".{target.name}.strata-", dir=target.parent))
     except OSError as exc:
-        raise TargetError(f"cannot write next to the target {target}: {exc.strerror}; choose another -t") from None
+        raise TargetError(
+            f"cannot write next to the target {target}: {exc.strerror}; choose another -t"
+        ) from None
 
 
 def swap_into_place(new_tree: Path, target: Path, scratch: Path) -> None:

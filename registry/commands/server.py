@@ -30,7 +30,9 @@ def _secret_box(settings: Settings):
 
 
 _data_dir_option = click.option(
-    "--data-dir", type=click.Path(file_okay=False), help="Data directory (default: STRATA_DATA_DIR or ./.strata)."
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="Data directory (default: STRATA_DATA_DIR or ./.strata).",
 )
 
 
@@ -38,10 +40,16 @@ _data_dir_option = click.option(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @_data_dir_option
-@click.option("--dev", is_flag=True, help="Seed the dev account 000000000000 (key test/test). Same as STRATA_DEV=1.")
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="Seed the dev account 000000000000 (key test/test). Same as STRATA_DEV=1.",
+)
 @click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
 @click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
-@click.option("--migrate/--no-migrate", default=None, help="Run migrations first (default: only for SQLite).")
+@click.option(
+    "--migrate/--no-migrate", default=None, help="Run migrations first (default: only for SQLite)."
+)
 def serve(host, port, data_dir, dev, workers, threads, migrate):
     """Run the registry (gunicorn) on HOST:PORT."""
     from registry import db
@@ -60,7 +68,10 @@ def serve(host, port, data_dir, dev, workers, threads, migrate):
         database = db.Database(url)
         seed_dev_account(database, box)
         database.dispose()
-    click.echo(f"Strata serving the Lambda API on http://{host}:{port} (data: {settings.data_dir})", err=True)
+    click.echo(
+        f"Strata serving the Lambda API on http://{host}:{port} (data: {settings.data_dir})",
+        err=True,
+    )
     if settings.dev:
         click.echo(
             f"dev account {DEV_ACCOUNT_ID}: aws_access_key_id={DEV_ACCESS_KEY_ID} "
@@ -125,7 +136,11 @@ def accounts():
 
 @accounts.command("create")
 @click.option("--id", "account_id", help="12-digit account id (random when omitted).")
-@click.option("--org", "organization_id", help="Organization id, o- followed by 10-32 lowercase alphanumerics.")
+@click.option(
+    "--org",
+    "organization_id",
+    help="Organization id, o- followed by 10-32 lowercase alphanumerics.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the credentials as JSON.")
 @_data_dir_option
 def create_account(account_id, organization_id, as_json, data_dir):
@@ -138,7 +153,10 @@ def create_account(account_id, organization_id, as_json, data_dir):
     database = Database(settings.resolved_database_url)
     try:
         credentials = create(
-            database, box=_secret_box(settings), account_id=account_id, organization_id=organization_id
+            database,
+            box=_secret_box(settings),
+            account_id=account_id,
+            organization_id=organization_id,
         )
     except StrataError as error:
         raise click.ClickException(str(error)) from None
@@ -149,8 +167,11 @@ def create_account(account_id, organization_id, as_json, data_dir):
 
 @accounts.command("rotate-key")
 @click.option("--access-key-id", required=True, help="The key pair to replace.")
-@click.option("--keep-old", is_flag=True,
-              help="Keep the old key working too; delete it later with `accounts delete-key`.")
+@click.option(
+    "--keep-old",
+    is_flag=True,
+    help="Keep the old key working too; delete it later with `accounts delete-key`.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the new credentials as JSON.")
 @_data_dir_option
 def rotate_key(access_key_id, keep_old, as_json, data_dir):
@@ -212,7 +233,9 @@ def _print_credentials(credentials, as_json: bool) -> None:
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="List what would be deleted, delete nothing.")
-@click.option("--grace-minutes", default=60, show_default=True, type=int, help="Keep blobs younger than this.")
+@click.option(
+    "--grace-minutes", default=60, show_default=True, type=int, help="Keep blobs younger than this."
+)
 @_data_dir_option
 def gc(dry_run, grace_minutes, data_dir):
     """Delete stored blobs that no layer or function version references."""
@@ -231,4 +254,7 @@ def gc(dry_run, grace_minutes, data_dir):
     verb = "would delete" if dry_run else "deleted"
     for digest in report.deleted:
         click.echo(f"{verb} {digest}")
-    click.echo(f"{verb} {len(report.deleted)} blobs ({report.bytes_freed} bytes); kept {report.kept}", err=True)
+    click.echo(
+        f"{verb} {len(report.deleted)} blobs ({report.bytes_freed} bytes); kept {report.kept}",
+        err=True,
+    )

@@ -36,7 +36,11 @@ class _Client:
     def request(self, method, path, body=b"", headers=()):
         if self._sock is None:
             self._connect()
-        head = "%s %s HTTP/1.1\r\nHost: runtime\r\nContent-Length: %d\r\n" % (method, path, len(body))
+        head = "%s %s HTTP/1.1\r\nHost: runtime\r\nContent-Length: %d\r\n" % (
+            method,
+            path,
+            len(body),
+        )
         head += "".join("%s: %s\r\n" % h for h in headers)
         self._sock.sendall(head.encode("latin-1") + b"\r\n" + body)
         while b"\r\n\r\n" not in self._buf:
@@ -92,12 +96,20 @@ class LambdaContext:
         sys.stdout.flush()
 
     def __repr__(self):
-        return ("LambdaContext([aws_request_id=%s,log_group_name=%s,log_stream_name=%s,"
-                "function_name=%s,memory_limit_in_mb=%s,function_version=%s,"
-                "invoked_function_arn=%s])" % (
-                    self.aws_request_id, self.log_group_name, self.log_stream_name,
-                    self.function_name, self.memory_limit_in_mb, self.function_version,
-                    self.invoked_function_arn))
+        return (
+            "LambdaContext([aws_request_id=%s,log_group_name=%s,log_stream_name=%s,"
+            "function_name=%s,memory_limit_in_mb=%s,function_version=%s,"
+            "invoked_function_arn=%s])"
+            % (
+                self.aws_request_id,
+                self.log_group_name,
+                self.log_stream_name,
+                self.function_name,
+                self.memory_limit_in_mb,
+                self.function_version,
+                self.invoked_function_arn,
+            )
+        )
 
 
 class _Fault(Exception):
@@ -108,6 +120,7 @@ class _Fault(Exception):
 
 def _stack(tb):
     import traceback
+
     return traceback.format_list(traceback.extract_tb(tb))
 
 
@@ -134,24 +147,33 @@ def _log_error(doc):
 def load_handler(spec):
     module_path, dot, name = spec.rpartition(".")
     if not dot or not module_path or not name:
-        raise _Fault("Runtime.MalformedHandlerName",
-                     "Bad handler '%s': not enough values to unpack (expected 2, got 1)" % spec)
+        raise _Fault(
+            "Runtime.MalformedHandlerName",
+            "Bad handler '%s': not enough values to unpack (expected 2, got 1)" % spec,
+        )
     module_name = module_path.replace("/", ".")
     try:
         import importlib
+
         module = importlib.import_module(module_name)
     except SyntaxError as exc:
-        raise _Fault("Runtime.UserCodeSyntaxError", "Syntax error in module '%s': %s" % (
-            module_path, exc), [" File \"%s\" Line %s\n    %s\n" % (
-                exc.filename, exc.lineno, (exc.text or "").strip())]) from None
+        raise _Fault(
+            "Runtime.UserCodeSyntaxError",
+            "Syntax error in module '%s': %s" % (module_path, exc),
+            [' File "%s" Line %s\n    %s\n' % (exc.filename, exc.lineno, (exc.text or "").strip())],
+        ) from None
     except ImportError as exc:
-        raise _Fault("Runtime.ImportModuleError", "Unable to import module '%s': %s" % (
-            module_path, exc), _stack(exc.__traceback__)) from None
+        raise _Fault(
+            "Runtime.ImportModuleError",
+            "Unable to import module '%s': %s" % (module_path, exc),
+            _stack(exc.__traceback__),
+        ) from None
     try:
         return getattr(module, name)
     except AttributeError:
-        raise _Fault("Runtime.HandlerNotFound",
-                     "Handler '%s' missing on module '%s'" % (name, module_path)) from None
+        raise _Fault(
+            "Runtime.HandlerNotFound", "Handler '%s' missing on module '%s'" % (name, module_path)
+        ) from None
 
 
 class _LambdaLogFormat:
@@ -172,9 +194,12 @@ class _LambdaLogFormat:
                 return True
 
         handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter(
-            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
-            "%Y-%m-%dT%H:%M:%S"))
+        handler.setFormatter(
+            logging.Formatter(
+                "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+                "%Y-%m-%dT%H:%M:%S",
+            )
+        )
         handler.formatter.converter = time.gmtime
         handler.addFilter(_Filter())
         handler.terminator = ""
@@ -197,8 +222,12 @@ def main():
         doc = _error_document(exc)
         _log_error(doc)
         _flush()
-        client.request("POST", _API + "init/error", json.dumps(doc).encode(),
-                       [("Lambda-Runtime-Function-Error-Type", doc["errorType"])])
+        client.request(
+            "POST",
+            _API + "init/error",
+            json.dumps(doc).encode(),
+            [("Lambda-Runtime-Function-Error-Type", doc["errorType"])],
+        )
         sys.exit(1)
     _LambdaLogFormat.install_if_imported()
     while True:
@@ -213,19 +242,26 @@ def main():
             try:
                 event = json.loads(body) if body else None
             except ValueError as exc:
-                raise _Fault("Runtime.UnmarshalError", "Unable to unmarshal input: %s" % exc) from None
+                raise _Fault(
+                    "Runtime.UnmarshalError", "Unable to unmarshal input: %s" % exc
+                ) from None
             result = handler(event, context)
             try:
                 payload = json.dumps(result).encode()
             except (TypeError, ValueError) as exc:
-                raise _Fault("Runtime.MarshalError", "Unable to marshal response: %s" % exc) from None
+                raise _Fault(
+                    "Runtime.MarshalError", "Unable to marshal response: %s" % exc
+                ) from None
         except Exception as exc:
             doc = _error_document(exc, request_id)
             _log_error(doc)
             _flush()
-            client.request("POST", _API + "invocation/%s/error" % request_id,
-                           json.dumps(doc).encode(),
-                           [("Lambda-Runtime-Function-Error-Type", "Unhandled")])
+            client.request(
+                "POST",
+                _API + "invocation/%s/error" % request_id,
+                json.dumps(doc).encode(),
+                [("Lambda-Runtime-Function-Error-Type", "Unhandled")],
+            )
             continue
         _flush()
         client.request("POST", _API + "invocation/%s/response" % request_id, payload)

@@ -34,8 +34,16 @@ class EnvironmentCgroups:
     """Created without a memory limit (a launcher may join before its function is known);
     `limit_memory` sets it before the runtime starts."""
 
-    def __init__(self, name: str, *, memory: bool, memsw: bool, pids: bool,
-                 freezer: str | None = None, cpu: bool = False):
+    def __init__(
+        self,
+        name: str,
+        *,
+        memory: bool,
+        memsw: bool,
+        pids: bool,
+        freezer: str | None = None,
+        cpu: bool = False,
+    ):
         self.name = name
         self.dirs: list[Path] = []
         self.memory: Path | None = None

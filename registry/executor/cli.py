@@ -17,13 +17,23 @@ from registry.executor.errors import SandboxError
 from registry.executor.pool import EnvironmentPool
 from registry.executor.spec import MEMORY_MB, TIMEOUT_S, TMP_MB, FunctionSpec
 
-EXIT_CODES = {"success": 0, "function_error": 1, "timeout": 3, "out_of_memory": 4,
-              "runtime_exit": 5, "init_error": 5}
+EXIT_CODES = {
+    "success": 0,
+    "function_error": 1,
+    "timeout": 3,
+    "out_of_memory": 4,
+    "runtime_exit": 5,
+    "init_error": 5,
+}
 EXIT_SANDBOX = 6
 # bundle.json keys (snake_case or Lambda's configuration names) -> option
-_BUNDLE_KEYS = {"handler": ("handler", "Handler"), "runtime": ("runtime", "Runtime"),
-                "memory": ("memory_mb", "MemorySize"), "timeout": ("timeout_s", "Timeout"),
-                "tmp": ("tmp_mb", "EphemeralStorage")}
+_BUNDLE_KEYS = {
+    "handler": ("handler", "Handler"),
+    "runtime": ("runtime", "Runtime"),
+    "memory": ("memory_mb", "MemorySize"),
+    "timeout": ("timeout_s", "Timeout"),
+    "tmp": ("tmp_mb", "EphemeralStorage"),
+}
 
 
 def _from_bundle(bundle: Path) -> dict:
@@ -66,15 +76,36 @@ def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--timeout", type=click.IntRange(*TIMEOUT_S), help="seconds (default 3)")
 @click.option("--event", type=click.File("rb"), help="event JSON file, or - for stdin (default {})")
 @click.option("--env", "env_pairs", multiple=True, metavar="K=V", help="environment variable")
-@click.option("--isolation", type=click.Choice(["strict", "best-effort", "none"]),
-              default="best-effort", show_default=True)
+@click.option(
+    "--isolation",
+    type=click.Choice(["strict", "best-effort", "none"]),
+    default="best-effort",
+    show_default=True,
+)
 @click.option("--network/--no-network", default=False, help="allow network access")
-@click.option("--repeat", type=click.IntRange(1, 100000), default=1,
-              help="invoke N times in one warm environment")
+@click.option(
+    "--repeat",
+    type=click.IntRange(1, 100000),
+    default=1,
+    help="invoke N times in one warm environment",
+)
 @click.option("--function-name", default="function", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="one JSON document per invocation on stdout")
-def run(bundle_dir, handler, runtime, memory, tmp, timeout, event, env_pairs, isolation, network,
-        repeat, function_name, as_json):
+def run(
+    bundle_dir,
+    handler,
+    runtime,
+    memory,
+    tmp,
+    timeout,
+    event,
+    env_pairs,
+    isolation,
+    network,
+    repeat,
+    function_name,
+    as_json,
+):
     """Run BUNDLE_DIR (task/ and opt/, as `strata merge` builds it) like AWS Lambda.
 
     Prints the response on stdout and the function's logs with Lambda's REPORT line on stderr.
@@ -89,12 +120,17 @@ def run(bundle_dir, handler, runtime, memory, tmp, timeout, event, env_pairs, is
     payload = event.read() if event is not None else b"{}"
     try:
         spec = FunctionSpec(
-            bundle_dir=bundle_dir, handler=handler, runtime=runtime,
+            bundle_dir=bundle_dir,
+            handler=handler,
+            runtime=runtime,
             memory_mb=int(memory or defaults.get("memory", 128)),
             tmp_mb=int(tmp or defaults.get("tmp", 512)),
             timeout_s=float(timeout or defaults.get("timeout", 3)),
-            env=_parse_env(env_pairs), function_name=function_name, isolation=isolation,
-            network=network)
+            env=_parse_env(env_pairs),
+            function_name=function_name,
+            isolation=isolation,
+            network=network,
+        )
     except StrataError as exc:
         raise click.UsageError(exc.message) from None
     code = 0
@@ -116,15 +152,20 @@ def _print(result, as_json: bool) -> None:
     if as_json:
         report = result.report
         document = {
-            "request_id": result.request_id, "outcome": result.outcome,
+            "request_id": result.request_id,
+            "outcome": result.outcome,
             "function_error": result.function_error,
             "payload": result.payload.decode("utf-8", "replace"),
-            "report": {"duration_ms": report.duration_ms,
-                       "billed_duration_ms": report.billed_duration_ms,
-                       "memory_size_mb": report.memory_size_mb,
-                       "max_memory_used_mb": report.max_memory_used_mb,
-                       "init_duration_ms": report.init_duration_ms},
-            "mechanisms": result.mechanisms, "logs": result.logs}
+            "report": {
+                "duration_ms": report.duration_ms,
+                "billed_duration_ms": report.billed_duration_ms,
+                "memory_size_mb": report.memory_size_mb,
+                "max_memory_used_mb": report.max_memory_used_mb,
+                "init_duration_ms": report.init_duration_ms,
+            },
+            "mechanisms": result.mechanisms,
+            "logs": result.logs,
+        }
         click.echo(json.dumps(document))
         return
     sys.stderr.write(result.logs)

@@ -19,24 +19,36 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from registry.executor import processes
+from registry.executor import processes, runtime_access, seccomp
 from registry.executor.cgroups import EnvironmentCgroups
-from registry.executor.launchers import Launchers
 from registry.executor.errors import SandboxError
-from registry.executor.interpreters import find_python
-from registry.executor.logs import LogPipe
-from registry.executor import runtime_access
 from registry.executor.host import sandbox_python
-from registry.executor.netns import (RUNTIME_API_PORT, handoff_socket, listen_in_netns,
-                                     listen_on_host, receive_listener)
+from registry.executor.interpreters import find_python
+from registry.executor.launchers import Launchers
+from registry.executor.logs import LogPipe
+from registry.executor.netns import (
+    RUNTIME_API_PORT,
+    handoff_socket,
+    listen_in_netns,
+    listen_on_host,
+    receive_listener,
+)
 from registry.executor.peers import only_uid
 from registry.executor.report import InvocationResult, Report
 from registry.executor.runtime_api import Invocation, RuntimeApiServer, RuntimeChannel
-from registry.executor import seccomp
-from registry.executor.sandbox import (ENVIRONMENT_STEP, Plan, args_data, bwrap_options,
-                                       environment_exports, environment_options, launcher_argv,
-                                       reachable_by_others, rlimit_argv, sandbox_argv,
-                                       staging_mounts)
+from registry.executor.sandbox import (
+    ENVIRONMENT_STEP,
+    Plan,
+    args_data,
+    bwrap_options,
+    environment_exports,
+    environment_options,
+    launcher_argv,
+    reachable_by_others,
+    rlimit_argv,
+    sandbox_argv,
+    staging_mounts,
+)
 from registry.executor.spec import FunctionSpec
 from registry.executor.tmpvolumes import TmpVolume, TmpVolumes
 from registry.executor.uids import SandboxUser, reserve_uid
@@ -50,8 +62,16 @@ _LANG = "/var/lang"  # where Lambda keeps its interpreter; a private one is show
 
 
 class Environment:
-    def __init__(self, spec: FunctionSpec, plan: Plan, workdir: Path, volumes: TmpVolumes | None,
-                 launchers: Launchers, *, provisioned: bool = False):
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        plan: Plan,
+        workdir: Path,
+        volumes: TmpVolumes | None,
+        launchers: Launchers,
+        *,
+        provisioned: bool = False,
+    ):
         self.spec = spec
         self.plan = plan
         self.id = f"{os.getpid()}-{uuid.uuid4().hex[:10]}"
@@ -75,11 +95,15 @@ class Environment:
         self._server: RuntimeApiServer | None = None
         self._channel = RuntimeChannel()
         self._logs: LogPipe | None = None  # the launcher's, once spawned
-        self._log_stream = (f"{datetime.now(timezone.utc):%Y/%m/%d}/[{spec.function_version}]"
-                            f"{uuid.uuid4().hex}")
+        self._log_stream = (
+            f"{datetime.now(timezone.utc):%Y/%m/%d}/[{spec.function_version}]{uuid.uuid4().hex}"
+        )
         self.mechanisms = plan.mechanisms(spec)
-        self.mechanisms["max_memory"] = ("cgroup memory.max_usage_in_bytes" if plan.cgroup_memory
-                                         else "VmHWM of the runtime's process tree")
+        self.mechanisms["max_memory"] = (
+            "cgroup memory.max_usage_in_bytes"
+            if plan.cgroup_memory
+            else "VmHWM of the runtime's process tree"
+        )
 
     # ---- start -------------------------------------------------------------------------------
 
@@ -105,10 +129,15 @@ class Environment:
             body, _ = self._channel.init_error
             failure = self._failure(request_id, "init_error", _json_or_wrap(body))
         elif not ready:
-            failure = self._failure(request_id, "timeout", {
-                "errorType": "Sandbox.Timedout",
-                "errorMessage": f"RequestId: {request_id} Error: Init phase timed out after "
-                                f"{INIT_TIMEOUT_S:.2f} seconds"})
+            failure = self._failure(
+                request_id,
+                "timeout",
+                {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"RequestId: {request_id} Error: Init phase timed out after "
+                    f"{INIT_TIMEOUT_S:.2f} seconds",
+                },
+            )
         else:
             failure = self._failure(request_id, "init_error", self._exit_error(request_id))
         self.destroy()
@@ -126,10 +155,15 @@ class Environment:
                 return [f"{self._root(where)}/bootstrap"]
         request_id = str(uuid.uuid4())
         self.dead = True
-        return self._failure(request_id, "init_error", {
-            "errorType": "Runtime.InvalidEntrypoint",
-            "errorMessage": f"RequestId: {request_id} Error: Couldn't find valid bootstrap(s): "
-                            f"[{self._root('task')}/bootstrap {self._root('opt')}/bootstrap]"})
+        return self._failure(
+            request_id,
+            "init_error",
+            {
+                "errorType": "Runtime.InvalidEntrypoint",
+                "errorMessage": f"RequestId: {request_id} Error: Couldn't find valid bootstrap(s): "
+                f"[{self._root('task')}/bootstrap {self._root('opt')}/bootstrap]",
+            },
+        )
 
     def _root(self, name: str) -> str:
         """Where the runtime sees task/, opt/ or the runtime dir."""
@@ -166,9 +200,13 @@ class Environment:
         if plan.drop_uid:
             self._user = reserve_uid()
         uid = self._user.uid if self._user else None
-        launcher = self._launchers.take(memory=plan.cgroup_memory, memsw=plan.memsw,
-                                        pids=plan.cgroup_pids, freezer=plan.freezer,
-                                        cpu=plan.cgroup_cpu)
+        launcher = self._launchers.take(
+            memory=plan.cgroup_memory,
+            memsw=plan.memsw,
+            pids=plan.cgroup_pids,
+            freezer=plan.freezer,
+            cpu=plan.cgroup_cpu,
+        )
         self._proc, self._logs = launcher.proc, launcher.logs
         handoff = None
         self._cgroups = launcher.cgroups if launcher.cgroups.dirs else None
@@ -180,17 +218,25 @@ class Environment:
             if plan.bwrap is not None and plan.runtime_api == runtime_access.SANDBOX_LISTENER:
                 handoff, entry = self._listener_helper(runtime_dir, entry)
             listener = None if plan.netns else listen_on_host()
-            api = (f"127.0.0.1:{RUNTIME_API_PORT}" if plan.netns
-                   else "127.0.0.1:%d" % listener.getsockname()[1])
+            api = (
+                f"127.0.0.1:{RUNTIME_API_PORT}"
+                if plan.netns
+                else "127.0.0.1:%d" % listener.getsockname()[1]
+            )
             env = self._environment(api, tmp_path)
             if plan.bwrap:
                 sources, mounts = self._sandbox_sources(runtime_dir, tmp_path, uid is not None)
                 # bwrap reports the sandbox's pid once it is built: a sandbox that fails to
                 # build is a SandboxError, not a runtime that died.
                 options = bwrap_options(
-                    plan, spec, sources, self._volume is not None, launcher.info_fd,
+                    plan,
+                    spec,
+                    sources,
+                    self._volume is not None,
+                    launcher.info_fd,
                     launcher.block_fd if netns else None,
-                    launcher.seccomp_fd if plan.syscall_filter else None)
+                    launcher.seccomp_fd if plan.syscall_filter else None,
+                )
                 private = args_data(options + environment_options(env))
                 argv = launcher_argv(mounts, uid) + sandbox_argv(plan.bwrap, launcher.args_fd)
                 argv += rlimit_argv(spec, plan) + entry
@@ -199,17 +245,25 @@ class Environment:
                     self._check_reachable()
                 private = environment_exports(env)
                 argv = launcher_argv([], uid) + rlimit_argv(spec, plan) + ENVIRONMENT_STEP + entry
-            launcher.launch(argv, cwd="/" if plan.bwrap else self._root("task"), private=private,
-                            private_on_stdin=not plan.bwrap,
-                            seccomp=seccomp.program() if plan.syscall_filter else b"")
+            launcher.launch(
+                argv,
+                cwd="/" if plan.bwrap else self._root("task"),
+                private=private,
+                private_on_stdin=not plan.bwrap,
+                seccomp=seccomp.program() if plan.syscall_filter else b"",
+            )
             threading.Thread(target=self._watch, name="strata-env-watch", daemon=True).start()
             if plan.bwrap:
                 sandbox_pid = self._sandbox_pid(launcher.info_r)
                 if netns:
                     listener = listen_in_netns(sandbox_pid)
                 elif handoff is not None:
-                    listener = receive_listener(handoff, sandbox_pid, INIT_TIMEOUT_S,
-                                                alive=lambda: self._proc.poll() is None)
+                    listener = receive_listener(
+                        handoff,
+                        sandbox_pid,
+                        INIT_TIMEOUT_S,
+                        alive=lambda: self._proc.poll() is None,
+                    )
         finally:
             launcher.close_info()
             launcher.release_block()
@@ -227,8 +281,14 @@ class Environment:
         os.chmod(runtime_dir / _LISTENER.name, 0o644)
         handoff = handoff_socket(runtime_dir, _HANDOFF)
         runtime = self._root("runtime")
-        return handoff, [sandbox_python(), "-S", "-I", f"{runtime}/{_LISTENER.name}",
-                         f"{runtime}/{_HANDOFF}", *entry]
+        return handoff, [
+            sandbox_python(),
+            "-S",
+            "-I",
+            f"{runtime}/{_LISTENER.name}",
+            f"{runtime}/{_HANDOFF}",
+            *entry,
+        ]
 
     @property
     def _runtime_dir(self) -> Path:
@@ -261,8 +321,11 @@ class Environment:
                 wanted["opt"] = bundle / "opt"
             if prefix is not None:
                 wanted["lang"] = prefix
-            private = {name: path for name, path in wanted.items()
-                       if other_uid and not reachable_by_others(path)}
+            private = {
+                name: path
+                for name, path in wanted.items()
+                if other_uid and not reachable_by_others(path)
+            }
             mounts, mounted = staging_mounts({}, private, stage)
             sources.update(wanted)
             sources.update(mounted)
@@ -279,7 +342,8 @@ class Environment:
             if not reachable_by_others(path):
                 raise SandboxError(
                     f"{path} is not readable by the sandbox's unprivileged uid (a parent "
-                    "directory is private); move it, make it world-readable, or use bubblewrap")
+                    "directory is private); move it, make it world-readable, or use bubblewrap"
+                )
 
     def _sandbox_pid(self, info_r: int) -> int:
         """The sandbox's pid from bwrap's info; SandboxError if bwrap exits without one."""
@@ -298,7 +362,8 @@ class Environment:
                 self._logs.drain()
                 raise SandboxError(
                     f"the sandbox failed to start (exit {self._proc.returncode}): "
-                    f"{self._logs.take().strip()[-2000:]}")
+                    f"{self._logs.take().strip()[-2000:]}"
+                )
             data += chunk
         return int(info["child-pid"])
 
@@ -333,15 +398,17 @@ class Environment:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.function_name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": self._log_stream,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": ("provisioned-concurrency" if self._provisioned
-                                               else "on-demand"),
+            "AWS_LAMBDA_INITIALIZATION_TYPE": (
+                "provisioned-concurrency" if self._provisioned else "on-demand"
+            ),
             "AWS_REGION": spec.region,
             "AWS_DEFAULT_REGION": spec.region,
         }
         if spec.python_version:
             env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{spec.runtime}"
-            env["PYTHONPATH"] = (f"{task}:{opt}/python/lib/python{spec.python_version}"
-                                 f"/site-packages:{opt}/python")
+            env["PYTHONPATH"] = (
+                f"{task}:{opt}/python/lib/python{spec.python_version}/site-packages:{opt}/python"
+            )
         if not self.plan.bwrap:
             env["TMPDIR"] = str(tmp)
         if self.plan.rlimit_memory:
@@ -357,8 +424,9 @@ class Environment:
 
     # ---- invoke ------------------------------------------------------------------------------
 
-    def invoke(self, payload: bytes, request_id: str | None = None,
-               client_context: str | None = None) -> InvocationResult:
+    def invoke(
+        self, payload: bytes, request_id: str | None = None, client_context: str | None = None
+    ) -> InvocationResult:
         with self._lock:
             self.last_used = time.monotonic()
             if not self.started:
@@ -372,17 +440,22 @@ class Environment:
             finally:
                 self.last_used = time.monotonic()
 
-    def _invoke(self, payload: bytes, request_id: str, client_context: str | None) -> InvocationResult:
+    def _invoke(
+        self, payload: bytes, request_id: str, client_context: str | None
+    ) -> InvocationResult:
         spec = self.spec
         self._reset_peak()
         init_logs = self._logs.take()
         begin = time.monotonic()
         deadline = begin + spec.timeout_s
         invocation = Invocation(
-            request_id=request_id, payload=payload,
-            deadline_ms=int((time.time() + spec.timeout_s) * 1000), function_arn=spec.arn,
+            request_id=request_id,
+            payload=payload,
+            deadline_ms=int((time.time() + spec.timeout_s) * 1000),
+            function_arn=spec.arn,
             trace_id=f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
-            client_context=client_context)
+            client_context=client_context,
+        )
         self._thaw()
         self._channel.submit(invocation)
         answered = self._wait(invocation, deadline)
@@ -397,9 +470,13 @@ class Environment:
             outcome, body, function_error = "success", invocation.response, None
         elif answered and invocation.oversized is not None:
             outcome, function_error = "function_error", "Unhandled"
-            body = _dump({"errorMessage": f"Response payload size ({invocation.oversized} bytes) "
-                                          f"exceeded maximum allowed payload size (6291556 bytes).",
-                          "errorType": "Function.ResponseSizeTooLarge"})
+            body = _dump(
+                {
+                    "errorMessage": f"Response payload size ({invocation.oversized} bytes) "
+                    f"exceeded maximum allowed payload size (6291556 bytes).",
+                    "errorType": "Function.ResponseSizeTooLarge",
+                }
+            )
         elif answered:
             outcome, function_error = "function_error", "Unhandled"
             body = invocation.error or b""
@@ -409,32 +486,54 @@ class Environment:
                 self.destroy()
         elif self._tmp_exceeded:
             outcome, function_error = "runtime_exit", "Unhandled"
-            message = (f"RequestId: {request_id} Error: Runtime exited with error: /tmp grew past "
-                       f"its {spec.tmp_mb} MB (environment stopped by the usage watchdog)")
+            message = (
+                f"RequestId: {request_id} Error: Runtime exited with error: /tmp grew past "
+                f"its {spec.tmp_mb} MB (environment stopped by the usage watchdog)"
+            )
             body = _dump({"errorType": "Runtime.ExitError", "errorMessage": message})
             extra_log = message + "\n"
             self.destroy()
         elif not self._channel.exited and time.monotonic() >= deadline:
             outcome, function_error = "timeout", "Unhandled"
             message = f"Task timed out after {spec.timeout_s:.2f} seconds"
-            body = _dump({"errorType": "Sandbox.Timedout",
-                          "errorMessage": f"RequestId: {request_id} Error: {message}"})
+            body = _dump(
+                {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"RequestId: {request_id} Error: {message}",
+                }
+            )
             extra_log = f"{_now()} {request_id} {message}\n"
             self.destroy()
         else:
             document = self._exit_error(request_id)
-            outcome = "out_of_memory" if document["errorType"] == "Runtime.OutOfMemory" else "runtime_exit"
+            outcome = (
+                "out_of_memory"
+                if document["errorType"] == "Runtime.OutOfMemory"
+                else "runtime_exit"
+            )
             function_error, body = "Unhandled", _dump(document)
             extra_log = f"{document['errorMessage']}\n{document['errorType']}\n"
             self.destroy()
-        report = Report(request_id=request_id, duration_ms=duration_ms,
-                        memory_size_mb=spec.memory_mb, max_memory_used_mb=peak,
-                        init_duration_ms=self._take_init_duration())
-        logs = (f"{init_logs}START RequestId: {request_id} Version: {spec.function_version}\n"
-                f"{self._logs.take()}{extra_log}END RequestId: {request_id}\n{report.line()}\n")
-        return InvocationResult(request_id=request_id, payload=body, function_error=function_error,
-                                outcome=outcome, logs=logs, report=report,
-                                mechanisms=dict(self.mechanisms))
+        report = Report(
+            request_id=request_id,
+            duration_ms=duration_ms,
+            memory_size_mb=spec.memory_mb,
+            max_memory_used_mb=peak,
+            init_duration_ms=self._take_init_duration(),
+        )
+        logs = (
+            f"{init_logs}START RequestId: {request_id} Version: {spec.function_version}\n"
+            f"{self._logs.take()}{extra_log}END RequestId: {request_id}\n{report.line()}\n"
+        )
+        return InvocationResult(
+            request_id=request_id,
+            payload=body,
+            function_error=function_error,
+            outcome=outcome,
+            logs=logs,
+            report=report,
+            mechanisms=dict(self.mechanisms),
+        )
 
     def _wait(self, invocation: Invocation, deadline: float) -> bool:
         watch_tmp = not self.plan.bwrap and self.plan.isolation != "none"
@@ -462,21 +561,36 @@ class Environment:
             detail = "signal: killed" if code - 128 == signal.SIGKILL else f"exit status {code}"
         else:
             detail = f"exit status {code}"
-        return {"errorType": "Runtime.OutOfMemory" if oom else "Runtime.ExitError",
-                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {detail}"}
+        return {
+            "errorType": "Runtime.OutOfMemory" if oom else "Runtime.ExitError",
+            "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {detail}",
+        }
 
     def _failure(self, request_id: str, outcome: str, document: dict) -> InvocationResult:
         early_logs = ""
         if self._logs is not None:
             self._logs.drain()
             early_logs = self._logs.take()
-        report = Report(request_id=request_id, duration_ms=0.0, memory_size_mb=self.spec.memory_mb,
-                        max_memory_used_mb=None, init_duration_ms=None)
-        logs = (f"{early_logs}START RequestId: {request_id} Version: "
-                f"{self.spec.function_version}\nEND RequestId: {request_id}\n{report.line()}\n")
-        return InvocationResult(request_id=request_id, payload=_dump(document),
-                                function_error="Unhandled", outcome=outcome, logs=logs,
-                                report=report, mechanisms=dict(self.mechanisms))
+        report = Report(
+            request_id=request_id,
+            duration_ms=0.0,
+            memory_size_mb=self.spec.memory_mb,
+            max_memory_used_mb=None,
+            init_duration_ms=None,
+        )
+        logs = (
+            f"{early_logs}START RequestId: {request_id} Version: "
+            f"{self.spec.function_version}\nEND RequestId: {request_id}\n{report.line()}\n"
+        )
+        return InvocationResult(
+            request_id=request_id,
+            payload=_dump(document),
+            function_error="Unhandled",
+            outcome=outcome,
+            logs=logs,
+            report=report,
+            mechanisms=dict(self.mechanisms),
+        )
 
     # ---- idle: frozen between invocations -----------------------------------------------------
 

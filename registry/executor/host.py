@@ -34,10 +34,10 @@ class HostCapabilities:
     sandbox_python: str | None = None
 
     @classmethod
-    def detect(cls) -> "HostCapabilities":
+    def detect(cls) -> HostCapabilities:
         return _detect()
 
-    def without(self, *names: str) -> "HostCapabilities":
+    def without(self, *names: str) -> HostCapabilities:
         """A copy with the named mechanisms off: 'bwrap', 'cgroups', 'freezer', 'loop', 'netns',
         'overlay'."""
         off = {}
@@ -45,8 +45,13 @@ class HostCapabilities:
             if name == "bwrap":
                 off.update(bwrap=None, enter_netns=False)
             elif name == "cgroups":
-                off.update(cgroup_memory=False, cgroup_memsw=False, cgroup_pids=False,
-                           cgroup_freezer=None, cgroup_cpu=False)
+                off.update(
+                    cgroup_memory=False,
+                    cgroup_memsw=False,
+                    cgroup_pids=False,
+                    cgroup_freezer=None,
+                    cgroup_cpu=False,
+                )
             elif name == "freezer":
                 off.update(cgroup_freezer=None)
             elif name == "loop":
@@ -56,15 +61,18 @@ class HostCapabilities:
             elif name == "overlay":
                 off.update(overlay=False)
             else:
-                raise ValueError(f"unknown mechanism {name!r} "
-                                 "(bwrap, cgroups, freezer, loop, netns, overlay)")
+                raise ValueError(
+                    f"unknown mechanism {name!r} (bwrap, cgroups, freezer, loop, netns, overlay)"
+                )
         return dataclasses.replace(self, **off)
 
     @classmethod
-    def from_env(cls, environ=None) -> "HostCapabilities":
+    def from_env(cls, environ=None) -> HostCapabilities:
         """Detected capabilities minus those listed in STRATA_EXECUTOR_DISABLE (comma-separated)."""
         environ = os.environ if environ is None else environ
-        names = [n.strip() for n in environ.get("STRATA_EXECUTOR_DISABLE", "").split(",") if n.strip()]
+        names = [
+            n.strip() for n in environ.get("STRATA_EXECUTOR_DISABLE", "").split(",") if n.strip()
+        ]
         return cls.detect().without(*names)
 
 
@@ -78,13 +86,16 @@ def _detect() -> HostCapabilities:
         cgroup_memory=memory,
         cgroup_memsw=memory and os.path.exists(f"{CGROUP_V1}/memory/memory.memsw.limit_in_bytes"),
         cgroup_pids=root and os.access(f"{CGROUP_V1}/pids/cgroup.procs", os.W_OK),
-        loop_tmp=root and os.path.exists("/dev/loop-control") and shutil.which("mkfs.ext4") is not None
+        loop_tmp=root
+        and os.path.exists("/dev/loop-control")
+        and shutil.which("mkfs.ext4") is not None
         and shutil.which("mount") is not None,
         enter_netns=root,
         overlay=root and _has_filesystem("overlay"),
         cgroup_freezer=_freezer(root),
         sandbox_python=sandbox_python(),
-        cgroup_cpu=root and os.access(f"{CGROUP_V1}/cpu/cgroup.procs", os.W_OK)
+        cgroup_cpu=root
+        and os.access(f"{CGROUP_V1}/cpu/cgroup.procs", os.W_OK)
         and os.path.exists(f"{CGROUP_V1}/cpu/cpu.cfs_quota_us"),
     )
 
@@ -129,8 +140,23 @@ def _working_bwrap(root: bool) -> str | None:
         return None
     # The sandbox is started as an unprivileged uid, so probe it the same way.
     prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if root else []
-    probe = [path, "--unshare-all", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
-             "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "/bin/true"]
+    probe = [
+        path,
+        "--unshare-all",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--symlink",
+        "usr/bin",
+        "/bin",
+        "--symlink",
+        "usr/lib",
+        "/lib",
+        "--symlink",
+        "usr/lib64",
+        "/lib64",
+        "/bin/true",
+    ]
     try:
         ok = subprocess.run(prefix + probe, capture_output=True, timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):

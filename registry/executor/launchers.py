@@ -29,11 +29,19 @@ _F_GETPIPE_SZ = 1032
 
 
 class Launcher:
-    def __init__(self, *, memory: bool, memsw: bool, pids: bool, freezer: str | None = None,
-                 cpu: bool = False):
+    def __init__(
+        self,
+        *,
+        memory: bool,
+        memsw: bool,
+        pids: bool,
+        freezer: str | None = None,
+        cpu: bool = False,
+    ):
         self.name = f"{os.getpid()}-{uuid.uuid4().hex[:10]}"
-        self.cgroups = EnvironmentCgroups(self.name, memory=memory, memsw=memsw, pids=pids,
-                                          freezer=freezer, cpu=cpu)
+        self.cgroups = EnvironmentCgroups(
+            self.name, memory=memory, memsw=memsw, pids=pids, freezer=freezer, cpu=cpu
+        )
         self.logs = LogPipe()
         # bwrap reports the sandbox pid on info_fd and waits for a byte on block_fd: the fds
         # have the same numbers in the launcher, so they can be named in its script later.
@@ -43,14 +51,20 @@ class Launcher:
         # args_fd, and bwrap's seccomp program on seccomp_fd; both are written at launch.
         self.args_fd, self.args_w = os.pipe2(os.O_CLOEXEC)
         self.seccomp_fd, self.seccomp_w = os.pipe2(os.O_CLOEXEC)
-        joins = "".join(f"echo $$ > {shlex.quote(str(d))}/cgroup.procs || exit 125; "
-                        for d in self.cgroups.dirs)
+        joins = "".join(
+            f"echo $$ > {shlex.quote(str(d))}/cgroup.procs || exit 125; " for d in self.cgroups.dirs
+        )
         try:
             self.proc = subprocess.Popen(
                 ["/bin/sh", "-c", joins + "exec /bin/sh -s", "strata-launcher"],
-                stdin=subprocess.PIPE, stdout=self.logs.write_fd, stderr=self.logs.write_fd,
-                env=LAUNCH_ENV, cwd="/", start_new_session=True,
-                pass_fds=[self.info_fd, self.block_fd, self.args_fd, self.seccomp_fd])
+                stdin=subprocess.PIPE,
+                stdout=self.logs.write_fd,
+                stderr=self.logs.write_fd,
+                env=LAUNCH_ENV,
+                cwd="/",
+                start_new_session=True,
+                pass_fds=[self.info_fd, self.block_fd, self.args_fd, self.seccomp_fd],
+            )
         except OSError as exc:
             self.discard()
             raise SandboxError(f"cannot start a launcher shell: {exc}") from None
@@ -59,16 +73,25 @@ class Launcher:
                 os.close(fd)
         self.logs.start()
 
-    def launch(self, argv: list[str], cwd: str, *, private: bytes = b"",
-               private_on_stdin: bool = False, seccomp: bytes = b"") -> None:
+    def launch(
+        self,
+        argv: list[str],
+        cwd: str,
+        *,
+        private: bytes = b"",
+        private_on_stdin: bool = False,
+        seccomp: bytes = b"",
+    ) -> None:
         """Hand the launcher its script: it enters `cwd` and execs `argv` with LAUNCH_ENV.
         `private` goes on args_fd (for bwrap's --args), or with `private_on_stdin` becomes the
         chain's stdin (root reopens the pipe there; the unprivileged end of the chain could not);
         `seccomp` goes on seccomp_fd."""
         self._send_private(private, seccomp)
         stdin = f"/dev/fd/{self.args_fd}" if private_on_stdin else "/dev/null"
-        lines = [f"cd {shlex.quote(cwd)} || exit 125",
-                 "exec " + " ".join(map(shlex.quote, argv)) + f" <{stdin}"]
+        lines = [
+            f"cd {shlex.quote(cwd)} || exit 125",
+            "exec " + " ".join(map(shlex.quote, argv)) + f" <{stdin}",
+        ]
         try:
             self.proc.stdin.write(("\n".join(lines) + "\n").encode())
             self.proc.stdin.close()
@@ -124,11 +147,12 @@ def _send(fd: int, data: bytes) -> None:
             try:
                 fcntl.fcntl(fd, _F_SETPIPE_SZ, len(data))
             except OSError:
-                raise SandboxError(f"the sandbox's arguments ({len(data)} bytes) do not fit "
-                                   "in a pipe") from None
+                raise SandboxError(
+                    f"the sandbox's arguments ({len(data)} bytes) do not fit in a pipe"
+                ) from None
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     except BrokenPipeError:
         pass  # the launcher died (cgroup join failed); the sandbox start reports it
     finally:
@@ -145,13 +169,21 @@ class Launchers:
         self._lock = threading.Lock()
         self._closed = False
 
-    def take(self, *, memory: bool, memsw: bool, pids: bool, freezer: str | None = None,
-             cpu: bool = False) -> Launcher:
+    def take(
+        self,
+        *,
+        memory: bool,
+        memsw: bool,
+        pids: bool,
+        freezer: str | None = None,
+        cpu: bool = False,
+    ) -> Launcher:
         shape = (memory, memsw, pids, freezer, cpu)
         with self._lock:
             spare = self._spares.pop(shape, None)
-        launcher = spare or Launcher(memory=memory, memsw=memsw, pids=pids, freezer=freezer,
-                                     cpu=cpu)
+        launcher = spare or Launcher(
+            memory=memory, memsw=memsw, pids=pids, freezer=freezer, cpu=cpu
+        )
         if memory or pids or freezer or cpu:  # without cgroups nothing is won ahead of time
             self._prepare(shape)
         return launcher
@@ -161,8 +193,9 @@ class Launchers:
             if self._closed or shape in self._spares or shape in self._preparing:
                 return
             self._preparing.add(shape)
-            thread = threading.Thread(target=self._make, args=(shape,), name="strata-launcher",
-                                      daemon=True)
+            thread = threading.Thread(
+                target=self._make, args=(shape,), name="strata-launcher", daemon=True
+            )
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 

@@ -16,8 +16,8 @@ import os
 import socket
 import struct
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from registry.executor.errors import SandboxError
 
@@ -80,8 +80,9 @@ def handoff_socket(directory: Path, name: str) -> socket.socket:
     return handoff
 
 
-def receive_listener(handoff: socket.socket, sandbox_pid: int, timeout: float,
-                     alive: Callable[[], bool]) -> socket.socket:
+def receive_listener(
+    handoff: socket.socket, sandbox_pid: int, timeout: float, alive: Callable[[], bool]
+) -> socket.socket:
     """The listening socket the helper made in the sandbox of `sandbox_pid`. Only a process in
     that sandbox's network namespace may hand it over, and it must be a listening TCP socket."""
     deadline = time.monotonic() + timeout
@@ -90,13 +91,16 @@ def receive_listener(handoff: socket.socket, sandbox_pid: int, timeout: float,
         try:
             conn, _ = handoff.accept()
             break
-        except socket.timeout:
+        except TimeoutError:
             if not alive() or time.monotonic() > deadline:
-                raise SandboxError("the sandbox did not hand over its Runtime API listener "
-                                   "(did its interpreter start?)") from None
+                raise SandboxError(
+                    "the sandbox did not hand over its Runtime API listener "
+                    "(did its interpreter start?)"
+                ) from None
     with conn:
-        pid, _uid, _gid = struct.unpack("=iII", conn.getsockopt(
-            socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("=iII")))
+        pid, _uid, _gid = struct.unpack(
+            "=iII", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("=iII"))
+        )
         if not _same_netns(pid, sandbox_pid):
             raise SandboxError("a process outside the sandbox offered a Runtime API listener")
         conn.settimeout(max(0.1, deadline - time.monotonic()))
@@ -106,8 +110,9 @@ def receive_listener(handoff: socket.socket, sandbox_pid: int, timeout: float,
             os.close(fd)
         raise SandboxError("the sandbox handed over no Runtime API listener")
     listener = socket.socket(fileno=fds[0])
-    if (listener.type != socket.SOCK_STREAM
-            or not listener.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)):
+    if listener.type != socket.SOCK_STREAM or not listener.getsockopt(
+        socket.SOL_SOCKET, socket.SO_ACCEPTCONN
+    ):
         listener.close()
         raise SandboxError("the sandbox handed over something other than a listening socket")
     return listener

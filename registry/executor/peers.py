@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import Callable
+from collections.abc import Callable
 
 _NETLINK_SOCK_DIAG = 4
 _SOCK_DIAG_BY_FAMILY = 20
@@ -27,15 +27,23 @@ def loopback_peer_uid(conn: socket.socket) -> int | None:
     """The uid owning the client socket of `conn` (an accepted IPv4 connection), or None."""
     peer_ip, peer_port = conn.getpeername()[:2]
     our_ip, our_port = conn.getsockname()[:2]
-    sockid = (struct.pack(">HH", peer_port, our_port)
-              + socket.inet_aton(peer_ip) + bytes(12) + socket.inet_aton(our_ip) + bytes(12)
-              + struct.pack("=III", 0, _NO_COOKIE, _NO_COOKIE))
+    sockid = (
+        struct.pack(">HH", peer_port, our_port)
+        + socket.inet_aton(peer_ip)
+        + bytes(12)
+        + socket.inet_aton(our_ip)
+        + bytes(12)
+        + struct.pack("=III", 0, _NO_COOKIE, _NO_COOKIE)
+    )
     request = struct.pack("=BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF) + sockid
-    message = _HEADER.pack(_HEADER.size + len(request), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST,
-                           1, 0) + request
+    message = (
+        _HEADER.pack(_HEADER.size + len(request), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST, 1, 0)
+        + request
+    )
     # A netlink socket answers for the namespace of the thread that made it: the caller's own.
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC,
-                       _NETLINK_SOCK_DIAG) as diag:
+    with socket.socket(
+        socket.AF_NETLINK, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC, _NETLINK_SOCK_DIAG
+    ) as diag:
         diag.settimeout(1.0)
         diag.sendto(message, (0, 0))
         answer = diag.recv(8192)

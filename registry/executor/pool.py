@@ -51,9 +51,15 @@ class _SpecEnvironments:
 
 
 class EnvironmentPool:
-    def __init__(self, *, max_environments_per_spec: int = 4, idle_timeout_s: float = 300.0,
-                 host: HostCapabilities | None = None, workdir: Path | None = None,
-                 max_environments_per_account: int | None = None):
+    def __init__(
+        self,
+        *,
+        max_environments_per_spec: int = 4,
+        idle_timeout_s: float = 300.0,
+        host: HostCapabilities | None = None,
+        workdir: Path | None = None,
+        max_environments_per_account: int | None = None,
+    ):
         self.host = host if host is not None else HostCapabilities.from_env()
         self._max = max_environments_per_spec
         self._max_per_account = max_environments_per_account
@@ -75,8 +81,14 @@ class EnvironmentPool:
         self._reaper = threading.Thread(target=self._reap, name="strata-pool-reaper", daemon=True)
         self._reaper.start()
 
-    def invoke(self, spec: FunctionSpec, payload: bytes, *, request_id: str | None = None,
-               client_context: str | None = None) -> InvocationResult:
+    def invoke(
+        self,
+        spec: FunctionSpec,
+        payload: bytes,
+        *,
+        request_id: str | None = None,
+        client_context: str | None = None,
+    ) -> InvocationResult:
         env = self._acquire(spec)
         try:
             return env.invoke(payload, request_id, client_context)
@@ -97,8 +109,9 @@ class EnvironmentPool:
         started = []
         try:
             for _ in range(missing):
-                env = Environment(spec, chosen, self._workdir, self._volumes, self._launchers,
-                                  provisioned=True)
+                env = Environment(
+                    spec, chosen, self._workdir, self._volumes, self._launchers, provisioned=True
+                )
                 started.append(env)
                 failure = env.start()
                 if failure is not None:
@@ -177,27 +190,32 @@ class EnvironmentPool:
             envs.busy.add(env)
         return env
 
-    def _make_room(self, spec: FunctionSpec, needed: int, purpose: str | None = None
-                   ) -> list[Environment]:
+    def _make_room(
+        self, spec: FunctionSpec, needed: int, purpose: str | None = None
+    ) -> list[Environment]:
         """Called with the lock held before `needed` new environments of `spec` start: the
         idle environments of the account's other specs to destroy so that they fit, taken out
         of the pool here. Raises ConcurrentInvocationLimitExceeded when they cannot fit."""
         if self._max_per_account is None or needed <= 0:
             return []
         account = account_of(spec)
-        mine = [(s, e) for s, e in (*self._specs.items(), *self._retired)
-                if account_of(s) == account]
+        mine = [
+            (s, e) for s, e in (*self._specs.items(), *self._retired) if account_of(s) == account
+        ]
         over = sum(e.count for _, e in mine) + needed - self._max_per_account
         if over <= 0:
             return []
-        candidates = sorted(((env, e) for s, e in mine if s != spec for env in e.reclaimable()),
-                            key=lambda pair: pair[0].last_used)
+        candidates = sorted(
+            ((env, e) for s, e in mine if s != spec for env in e.reclaimable()),
+            key=lambda pair: pair[0].last_used,
+        )
         if len(candidates) < over:
             if purpose is None:
                 raise ConcurrentInvocationLimitExceeded()
             raise ConcurrentInvocationLimitExceeded(
                 f"{purpose} would pass the account's limit of {self._max_per_account} execution "
-                "environments")
+                "environments"
+            )
         victims = []
         for env, envs in candidates[:over]:
             envs.idle.remove(env)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 
 def descendants(pid: int) -> list[int]:

@@ -20,23 +20,33 @@ class Report:
 
     def line(self) -> str:
         used = "-" if self.max_memory_used_mb is None else str(self.max_memory_used_mb)
-        text = (f"REPORT RequestId: {self.request_id}\tDuration: {self.duration_ms:.2f} ms\t"
-                f"Billed Duration: {self.billed_duration_ms} ms\t"
-                f"Memory Size: {self.memory_size_mb} MB\tMax Memory Used: {used} MB\t")
+        text = (
+            f"REPORT RequestId: {self.request_id}\tDuration: {self.duration_ms:.2f} ms\t"
+            f"Billed Duration: {self.billed_duration_ms} ms\t"
+            f"Memory Size: {self.memory_size_mb} MB\tMax Memory Used: {used} MB\t"
+        )
         if self.init_duration_ms is not None:
             text += f"Init Duration: {self.init_duration_ms:.2f} ms\t"
         return text
 
 
-OUTCOMES = ("success", "function_error", "timeout", "out_of_memory", "runtime_exit",
-            "init_error")  # sandbox failures raise SandboxError instead
+OUTCOMES = (
+    "success",
+    "function_error",
+    "timeout",
+    "out_of_memory",
+    "runtime_exit",
+    "init_error",
+)  # sandbox failures raise SandboxError instead
 
 
 @dataclass
 class InvocationResult:
     request_id: str
     payload: bytes  # the response, or the error document Lambda would return
-    function_error: str | None  # "Unhandled" whenever the payload is an error (X-Amz-Function-Error)
+    function_error: (
+        str | None
+    )  # "Unhandled" whenever the payload is an error (X-Amz-Function-Error)
     outcome: str  # one of OUTCOMES
     logs: str  # the invocation's log text with START/END/REPORT lines (tail-capped)
     report: Report

@@ -26,13 +26,13 @@ SEPARATED = frozenset({NETNS, SANDBOX_LISTENER, PEER_UID})
 
 DESCRIPTIONS = {
     NETNS: "127.0.0.1:9001 in the sandbox's private network namespace: only this environment "
-           "can reach it",
+    "can reach it",
     SANDBOX_LISTENER: "127.0.0.1:9001 made inside the sandbox's private network namespace and "
-                      "handed to the executor: only this environment can reach it",
+    "handed to the executor: only this environment can reach it",
     PEER_UID: "a host loopback port; connections from any uid but the environment's are refused: "
-              "only this environment can reach it",
+    "only this environment can reach it",
     SHARED_LOOPBACK: "shared loopback: other environments of this user can reach it (no "
-                     "bubblewrap and no uid of its own)",
+    "bubblewrap and no uid of its own)",
 }
 
 
@@ -41,8 +41,9 @@ def separates_tenants(mechanisms: dict) -> bool:
     return mechanisms.get("runtime_api") in _SEPARATED_DESCRIPTIONS
 
 
-def choose(*, bwrap: bool, enter_netns: bool, drop_uid: bool, network: bool,
-           sandbox_python: bool) -> str:
+def choose(
+    *, bwrap: bool, enter_netns: bool, drop_uid: bool, network: bool, sandbox_python: bool
+) -> str:
     """The tier for one function: `network` functions share the host's network, so only a uid
     of their own can keep their Runtime API to themselves."""
     if bwrap and enter_netns and not network:
@@ -56,15 +57,24 @@ def choose(*, bwrap: bool, enter_netns: bool, drop_uid: bool, network: bool,
 
 def node_tier(host) -> str:
     """The tier this host gives an ordinary function (one without host network)."""
-    return choose(bwrap=host.bwrap is not None, enter_netns=host.enter_netns, drop_uid=host.root,
-                  network=False, sandbox_python=host.sandbox_python is not None)
+    return choose(
+        bwrap=host.bwrap is not None,
+        enter_netns=host.enter_netns,
+        drop_uid=host.root,
+        network=False,
+        sandbox_python=host.sandbox_python is not None,
+    )
 
 
 def node_report(host, level: str) -> dict:
     """What /readyz says about isolation: cheap, from capabilities detected at start."""
     tier = node_tier(host)
-    return {"level": level, "runtime_api": tier, "tenants_separated": tier in SEPARATED,
-            "detail": DESCRIPTIONS[tier]}
+    return {
+        "level": level,
+        "runtime_api": tier,
+        "tenants_separated": tier in SEPARATED,
+        "detail": DESCRIPTIONS[tier],
+    }
 
 
 _SEPARATED_DESCRIPTIONS = frozenset(DESCRIPTIONS[tier] for tier in SEPARATED)

@@ -14,8 +14,8 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's limit for a synchronous response
 MAX_ERROR_BYTES = 1024 * 1024
@@ -77,12 +77,14 @@ class RuntimeChannel:
         """Wait until the runtime asks for work, fails its init, or exits."""
         with self._cond:
             return self._cond.wait_for(
-                lambda: self.ready_at is not None or self.init_error or self.exited, timeout)
+                lambda: self.ready_at is not None or self.init_error or self.exited, timeout
+            )
 
     def wait_answer(self, invocation: Invocation, timeout: float) -> bool:
         with self._cond:
             return self._cond.wait_for(
-                lambda: invocation.answered or self.init_error or self.exited, timeout)
+                lambda: invocation.answered or self.init_error or self.exited, timeout
+            )
 
     def mark_exited(self) -> None:
         with self._cond:
@@ -117,13 +119,21 @@ class RuntimeChannel:
         if invocation is None or invocation.request_id != request_id or not invocation.taken:
             return 400, {"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"}
         if invocation.answered:
-            return 400, {"errorMessage": "Invalid state transition: response already sent",
-                         "errorType": "InvalidStateTransition"}
+            return 400, {
+                "errorMessage": "Invalid state transition: response already sent",
+                "errorType": "InvalidStateTransition",
+            }
         return None
 
-    def answer(self, request_id: str, *, response: bytes | None = None,
-               error: bytes | None = None, error_type: str | None = None,
-               oversized: int | None = None) -> tuple[int, dict]:
+    def answer(
+        self,
+        request_id: str,
+        *,
+        response: bytes | None = None,
+        error: bytes | None = None,
+        error_type: str | None = None,
+        oversized: int | None = None,
+    ) -> tuple[int, dict]:
         with self._cond:
             refusal = self._answer_refusal(request_id)
             if refusal is not None:
@@ -135,22 +145,29 @@ class RuntimeChannel:
             self._current = None
             self._cond.notify_all()
         if oversized is not None:
-            return 413, {"errorMessage": f"Exceeded maximum allowed payload size "
-                                         f"({MAX_RESPONSE_BYTES} bytes).",
-                         "errorType": "RequestEntityTooLarge"}
+            return 413, {
+                "errorMessage": f"Exceeded maximum allowed payload size "
+                f"({MAX_RESPONSE_BYTES} bytes).",
+                "errorType": "RequestEntityTooLarge",
+            }
         return 202, {"status": "OK"}
 
     def init_error_refusal(self) -> tuple[int, dict] | None:
         with self._cond:
             if self.ready_at is not None:
-                return 403, {"errorMessage": "Init error after init",
-                             "errorType": "InvalidStateTransition"}
+                return 403, {
+                    "errorMessage": "Init error after init",
+                    "errorType": "InvalidStateTransition",
+                }
             return None
 
     def fail_init(self, error: bytes, error_type: str | None) -> tuple[int, dict]:
         with self._cond:
             if self.ready_at is not None:
-                return 403, {"errorMessage": "Init error after init", "errorType": "InvalidStateTransition"}
+                return 403, {
+                    "errorMessage": "Init error after init",
+                    "errorType": "InvalidStateTransition",
+                }
             self.init_error = (error, error_type)
             self._cond.notify_all()
         return 202, {"status": "OK"}
@@ -181,8 +198,12 @@ class RuntimeApiServer:
     `admit`, when given, sees every accepted connection before anything is read from it and
     refuses those that do not come from this environment (see peers.py)."""
 
-    def __init__(self, listener: socket.socket, channel: RuntimeChannel,
-                 admit: Callable[[socket.socket], bool] | None = None):
+    def __init__(
+        self,
+        listener: socket.socket,
+        channel: RuntimeChannel,
+        admit: Callable[[socket.socket], bool] | None = None,
+    ):
         self._listener = listener
         self._channel = channel
         self._admit = admit
@@ -230,8 +251,9 @@ class RuntimeApiServer:
                 self._conns.add(conn)
             if conn.family in (socket.AF_INET, socket.AF_INET6):
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            threading.Thread(target=self._serve, args=(conn,), name="strata-runtime-conn",
-                             daemon=True).start()
+            threading.Thread(
+                target=self._serve, args=(conn,), name="strata-runtime-conn", daemon=True
+            ).start()
 
     def _admitted(self, conn: socket.socket) -> bool:
         try:
@@ -246,8 +268,12 @@ class RuntimeApiServer:
                 pass
         except _Refused as refused:
             try:
-                _send_json(conn, refused.status, {"errorMessage": refused.message,
-                                                  "errorType": refused.error_type}, close=True)
+                _send_json(
+                    conn,
+                    refused.status,
+                    {"errorMessage": refused.message, "errorType": refused.error_type},
+                    close=True,
+                )
                 _linger(conn)
             except OSError:
                 pass
@@ -274,7 +300,7 @@ class RuntimeApiServer:
                 return False
             _send(conn, 200, invocation.payload, _next_headers(invocation))
             return True
-        parts = target[len(_PREFIX):].split("/") if target.startswith(_PREFIX) else []
+        parts = target[len(_PREFIX) :].split("/") if target.startswith(_PREFIX) else []
         error_type = headers.get("lambda-runtime-function-error-type")
         if method == "POST" and parts == ["init", "error"]:
             refusal = self._channel.init_error_refusal()
@@ -286,8 +312,12 @@ class RuntimeApiServer:
                 self._channel.fail_init(_oversized_error(large.size), error_type)
                 raise _Refused(413, "RequestEntityTooLarge", _too_large(MAX_ERROR_BYTES)) from None
             status, answer = self._channel.fail_init(body, error_type)
-        elif method == "POST" and len(parts) == 3 and parts[0] == "invocation" and \
-                parts[2] in ("response", "error"):
+        elif (
+            method == "POST"
+            and len(parts) == 3
+            and parts[0] == "invocation"
+            and parts[2] in ("response", "error")
+        ):
             refusal = self._channel.answer_refusal(parts[1])
             if refusal is not None:
                 return self._refuse_unread(conn, framing, *refusal)
@@ -299,16 +329,18 @@ class RuntimeApiServer:
                 if parts[2] == "response":
                     self._channel.answer(parts[1], oversized=large.size)
                 else:
-                    self._channel.answer(parts[1], error=_oversized_error(large.size),
-                                         error_type=error_type)
+                    self._channel.answer(
+                        parts[1], error=_oversized_error(large.size), error_type=error_type
+                    )
                 raise _Refused(413, "RequestEntityTooLarge", _too_large(limit)) from None
             if parts[2] == "response":
                 status, answer = self._channel.answer(parts[1], response=body)
             else:
                 status, answer = self._channel.answer(parts[1], error=body, error_type=error_type)
         else:
-            return self._refuse_unread(conn, framing, 404, {"errorMessage": "Not found",
-                                                            "errorType": "NotFound"})
+            return self._refuse_unread(
+                conn, framing, 404, {"errorMessage": "Not found", "errorType": "NotFound"}
+            )
         _send_json(conn, status, answer)
         return True
 
@@ -443,9 +475,13 @@ def _too_large(limit: int) -> str:
 
 
 def _oversized_error(size: int) -> bytes:
-    return json.dumps({"errorType": "Function.ErrorSizeTooLarge",
-                       "errorMessage": f"Error payload size ({size} bytes) exceeded maximum "
-                                       f"allowed payload size ({MAX_ERROR_BYTES} bytes)."}).encode()
+    return json.dumps(
+        {
+            "errorType": "Function.ErrorSizeTooLarge",
+            "errorMessage": f"Error payload size ({size} bytes) exceeded maximum "
+            f"allowed payload size ({MAX_ERROR_BYTES} bytes).",
+        }
+    ).encode()
 
 
 def _next_headers(invocation: Invocation) -> list[tuple[str, str]]:
@@ -473,16 +509,29 @@ def _compact_json(text: str | None) -> str | None:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=True).replace("\x7f", "\\u007f")
 
 
-_REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
-            413: "Request Entity Too Large", 414: "URI Too Long",
-            431: "Request Header Fields Too Large"}
+_REASONS = {
+    200: "OK",
+    202: "Accepted",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    413: "Request Entity Too Large",
+    414: "URI Too Long",
+    431: "Request Header Fields Too Large",
+}
 
 
-def _send(conn: socket.socket, status: int, body: bytes, headers=(), *, close: bool = False) -> None:
-    head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}",
-            "Content-Type: application/json", f"Content-Length: {len(body)}"]
-    head.extend(f"{name}: {value}" for name, value in headers
-                if not _UNSAFE_IN_HEADER.search(name + value))
+def _send(
+    conn: socket.socket, status: int, body: bytes, headers=(), *, close: bool = False
+) -> None:
+    head = [
+        f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+    ]
+    head.extend(
+        f"{name}: {value}" for name, value in headers if not _UNSAFE_IN_HEADER.search(name + value)
+    )
     if close:
         head.append("Connection: close")
     conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1", "replace") + body)

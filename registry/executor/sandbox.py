@@ -72,7 +72,9 @@ class Plan:
     def mechanisms(self, spec: FunctionSpec) -> dict[str, str]:
         m = {}
         if self.cgroup_memory:
-            m["memory"] = f"cgroup-v1 memory{'+memsw' if self.memsw else ''} limit {spec.memory_mb} MB (hard)"
+            m["memory"] = (
+                f"cgroup-v1 memory{'+memsw' if self.memsw else ''} limit {spec.memory_mb} MB (hard)"
+            )
         elif self.rlimit_memory:
             m["memory"] = f"RLIMIT_AS {spec.memory_mb} MB per process (soft)"
         else:
@@ -99,13 +101,20 @@ class Plan:
             m["pids"] = "none"
         if self.overlay_opt:
             m["opt"] = f"overlayfs of {len(spec.opt_layers)} layer extractions (no copy)"
-        m["filesystem"] = ("bwrap: read-only /var/task, /opt and /; writable /tmp only"
-                           if self.bwrap else "none: host filesystem, real bundle paths")
+        m["filesystem"] = (
+            "bwrap: read-only /var/task, /opt and /; writable /tmp only"
+            if self.bwrap
+            else "none: host filesystem, real bundle paths"
+        )
         if self.neutral_paths:
-            m["paths"] = ("neutral: /var/task, /opt, /var/runtime and /var/lang are overlays "
-                          "naming no host path; bwrap's options come on a pipe, not its argv")
+            m["paths"] = (
+                "neutral: /var/task, /opt, /var/runtime and /var/lang are overlays "
+                "naming no host path; bwrap's options come on a pipe, not its argv"
+            )
         elif self.bwrap:
-            m["paths"] = "host paths visible in /proc/self/mountinfo (hiding them needs root and overlayfs)"
+            m["paths"] = (
+                "host paths visible in /proc/self/mountinfo (hiding them needs root and overlayfs)"
+            )
         else:
             m["paths"] = "host paths visible: the runtime runs at the bundle's real path"
         if self.syscall_filter:
@@ -120,14 +129,16 @@ class Plan:
             m["network"] = "private network namespace (loopback only)"
         else:
             m["network"] = "host network (no network namespace available)"
-        m["user"] = ("a fresh unprivileged uid, no capabilities" if self.drop_uid
-                     else "the calling user")
+        m["user"] = (
+            "a fresh unprivileged uid, no capabilities" if self.drop_uid else "the calling user"
+        )
         m["runtime_api"] = runtime_access.DESCRIPTIONS[self.runtime_api]
         m["idle"] = self._idle_mechanism()
         if self.cgroup_cpu:
             shares, quota = cpu_limits(spec.memory_mb)
-            m["cpu"] = (f"cgroup-v1 cpu.shares={shares}, CFS quota {quota / CFS_PERIOD_US:.2f} "
-                        "vCPU (hard)")
+            m["cpu"] = (
+                f"cgroup-v1 cpu.shares={shares}, CFS quota {quota / CFS_PERIOD_US:.2f} vCPU (hard)"
+            )
         else:
             m["cpu"] = "none: the host scheduler shares CPU per process"
         return m
@@ -141,21 +152,37 @@ class Plan:
             return "SIGSTOP of every process of the environment uid between invocations"
         if self.bwrap:
             return "SIGSTOP of the sandbox's pid namespace between invocations"
-        return ("SIGSTOP of the runtime's process tree between invocations (a process that "
-                "leaves the tree keeps running)")
+        return (
+            "SIGSTOP of the runtime's process tree between invocations (a process that "
+            "leaves the tree keeps running)"
+        )
 
 
 def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
     """The mechanisms for `spec` on `host`; raises IsolationUnavailable for strict when any is soft."""
     if spec.isolation == "none":
         # No sandbox and no limits but the timeout; still never the caller's root.
-        return Plan("none", None, False, False, False, False, False, host.root, False, False,
-                    runtime_api=runtime_access.PEER_UID if host.root
-                    else runtime_access.SHARED_LOOPBACK)
+        return Plan(
+            "none",
+            None,
+            False,
+            False,
+            False,
+            False,
+            False,
+            host.root,
+            False,
+            False,
+            runtime_api=runtime_access.PEER_UID if host.root else runtime_access.SHARED_LOOPBACK,
+        )
     bwrap = host.bwrap
     runtime_api = runtime_access.choose(
-        bwrap=bool(bwrap), enter_netns=host.enter_netns, drop_uid=host.root,
-        network=spec.network, sandbox_python=host.sandbox_python is not None)
+        bwrap=bool(bwrap),
+        enter_netns=host.enter_netns,
+        drop_uid=host.root,
+        network=spec.network,
+        sandbox_python=host.sandbox_python is not None,
+    )
     chosen = Plan(
         isolation=spec.isolation,
         bwrap=bwrap,
@@ -169,21 +196,26 @@ def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
         rlimit_nproc=not host.cgroup_pids and host.root,
         overlay_opt=bool(spec.opt_layers),
         neutral_paths=bool(bwrap) and host.root and host.overlay,
-        syscall_filter=bool(bwrap) and seccomp.program() is not None
+        syscall_filter=bool(bwrap)
+        and seccomp.program() is not None
         and _bwrap_supports(bwrap, "--disable-userns"),
         freezer=host.cgroup_freezer,
         cgroup_cpu=host.cgroup_cpu,
         runtime_api=runtime_api,
     )
     if spec.opt_layers and not (bwrap and host.overlay):
-        raise SandboxError("assembling /opt from layer directories needs root, overlayfs and "
-                           "bubblewrap; run a merged bundle instead")
+        raise SandboxError(
+            "assembling /opt from layer directories needs root, overlayfs and "
+            "bubblewrap; run a merged bundle instead"
+        )
     if spec.isolation == "strict":
         missing = {}
         if not chosen.cgroup_memory:
             missing["memory"] = "no writable cgroup v1 memory controller (needs root)"
         if not bwrap:
-            missing["tmp"] = missing["filesystem"] = "bubblewrap is missing or cannot create namespaces"
+            missing["tmp"] = missing["filesystem"] = (
+                "bubblewrap is missing or cannot create namespaces"
+            )
         if not chosen.cgroup_pids:
             missing["pids"] = "no writable cgroup v1 pids controller (needs root)"
         if not chosen.cgroup_cpu:
@@ -213,8 +245,15 @@ def reachable_by_others(path: Path) -> bool:
     return bool(mode & 0o004) and (not path.is_dir() or bool(mode & 0o001))
 
 
-def bwrap_options(plan: Plan, spec: FunctionSpec, sources: dict[str, Path], tmp_is_volume: bool,
-                  info_fd: int | None, block_fd: int | None, seccomp_fd: int | None) -> list[str]:
+def bwrap_options(
+    plan: Plan,
+    spec: FunctionSpec,
+    sources: dict[str, Path],
+    tmp_is_volume: bool,
+    info_fd: int | None,
+    block_fd: int | None,
+    seccomp_fd: int | None,
+) -> list[str]:
     """The sandbox view, as bwrap options. They reach bwrap through `--args` on a pipe (see
     sandbox_argv), never its argv: the sandbox's pid 1 is a bwrap whose /proc/1/cmdline the
     function can read. `sources` maps task, opt, runtime, tmp and lang (the interpreter's
@@ -232,8 +271,16 @@ def bwrap_options(plan: Plan, spec: FunctionSpec, sources: dict[str, Path], tmp_
             argv += ["--symlink", os.readlink(target), f"/{link}"]
         elif target.is_dir():
             argv += ["--ro-bind", str(target), f"/{link}"]
-    for name in ("resolv.conf", "hosts", "nsswitch.conf", "ssl", "ca-certificates",
-                 "ld.so.cache", "localtime", "alternatives"):
+    for name in (
+        "resolv.conf",
+        "hosts",
+        "nsswitch.conf",
+        "ssl",
+        "ca-certificates",
+        "ld.so.cache",
+        "localtime",
+        "alternatives",
+    ):
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     argv += ["--proc", "/proc", "--dev", "/dev"]
     if tmp_is_volume:
@@ -281,8 +328,12 @@ def args_data(options: list[str]) -> bytes:
 # Without bubblewrap the function's variables are applied by this last step, which already runs
 # with the environment's uid and limits: it reads `export` lines from stdin (a pipe), so nothing
 # before it (the root launcher, setpriv, prlimit) ever runs with them.
-ENVIRONMENT_STEP = ["/bin/sh", "-c", 'eval "$(cat)" || exit 125; exec "$@" </dev/null',
-                    "strata-env"]
+ENVIRONMENT_STEP = [
+    "/bin/sh",
+    "-c",
+    'eval "$(cat)" || exit 125; exec "$@" </dev/null',
+    "strata-env",
+]
 
 
 def environment_exports(env: dict[str, str]) -> bytes:
@@ -291,8 +342,9 @@ def environment_exports(env: dict[str, str]) -> bytes:
     return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env.items()).encode()
 
 
-def staging_mounts(views: dict[str, list[Path]], binds: dict[str, Path],
-                   stage: Path) -> tuple[list[str], dict[str, Path]]:
+def staging_mounts(
+    views: dict[str, list[Path]], binds: dict[str, Path], stage: Path
+) -> tuple[list[str], dict[str, Path]]:
     """Shell commands for the launcher's private mount namespace, and the mountpoints they fill.
 
     Each of `views` becomes a read-only overlay of its directories (first to last, the last
@@ -314,8 +366,9 @@ def staging_mounts(views: dict[str, list[Path]], binds: dict[str, Path],
         option = "ro,lowerdir=" + ":".join(f"/proc/self/fd/{3 + i}" for i in range(len(lowers)))
         target = stage / name
         target.mkdir(parents=True, mode=0o755)
-        commands.append(f"(exec {opens} && exec mount -t overlay -o {option} strata "
-                        f"{shlex.quote(str(target))})")
+        commands.append(
+            f"(exec {opens} && exec mount -t overlay -o {option} strata {shlex.quote(str(target))})"
+        )
         mounted[name] = target
     for name, source in binds.items():
         target = stage / name
@@ -335,19 +388,36 @@ def launcher_argv(mounts: list[str], uid: int | None) -> list[str]:
     argv = []
     if mounts:
         script = "".join(f"{command} || exit 125; " for command in mounts) + 'exec "$@"'
-        argv += [_which("unshare"), "--mount", "--propagation", "private", "--",
-                 "/bin/sh", "-c", script, "strata-mounts"]
+        argv += [
+            _which("unshare"),
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "/bin/sh",
+            "-c",
+            script,
+            "strata-mounts",
+        ]
     if uid is not None:
-        argv += [_which("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+        argv += [
+            _which("setpriv"),
+            f"--reuid={uid}",
+            f"--regid={uid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--no-new-privs",
+        ]
     return argv
 
 
 @functools.lru_cache(maxsize=8)
 def _bwrap_supports(bwrap: str, option: str) -> bool:
     try:
-        usage = subprocess.run([bwrap, "--help"], capture_output=True, timeout=10,
-                               env={"PATH": os.defpath}).stdout
+        usage = subprocess.run(
+            [bwrap, "--help"], capture_output=True, timeout=10, env={"PATH": os.defpath}
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return False
     return option.encode() in usage

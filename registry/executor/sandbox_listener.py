@@ -7,10 +7,9 @@ the runtime, argv[2:]. Connections made before the executor accepts wait in the 
 Standard library only; run with -S -I, as the cold start pays for its interpreter startup.
 """
 
+import _socket  # not `socket`: its enum and selectors imports would triple this helper's cost
 import os
 import sys
-
-import _socket  # not `socket`: its enum and selectors imports would triple this helper's cost
 
 
 def main():

@@ -26,20 +26,58 @@ _REFUSED = (
     # namespaces other than through clone/unshare with CLONE_NEWUSER (below)
     "setns",
     # kernel modules
-    "init_module", "finit_module", "delete_module", "create_module", "query_module",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "create_module",
+    "query_module",
     "get_kernel_syms",
     # keyring
-    "add_key", "request_key", "keyctl",
+    "add_key",
+    "request_key",
+    "keyctl",
     # bpf, tracing and reading other processes
-    "bpf", "ptrace", "process_vm_readv", "process_vm_writev", "perf_event_open",
+    "bpf",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "perf_event_open",
     # mounting, old and new API
-    "mount", "umount", "umount2", "pivot_root", "chroot", "fsopen", "fsconfig", "fsmount",
-    "move_mount", "open_tree", "fspick", "mount_setattr",
+    "mount",
+    "umount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "move_mount",
+    "open_tree",
+    "fspick",
+    "mount_setattr",
     # the machine itself
-    "kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff", "acct", "quotactl",
-    "quotactl_fd", "syslog", "settimeofday", "clock_settime", "clock_adjtime", "iopl", "ioperm",
-    "uselib", "userfaultfd", "vhangup", "lookup_dcookie", "nfsservctl", "_sysctl",
-    "open_by_handle_at", "fanotify_init",
+    "kexec_load",
+    "kexec_file_load",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "acct",
+    "quotactl",
+    "quotactl_fd",
+    "syslog",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "iopl",
+    "ioperm",
+    "uselib",
+    "userfaultfd",
+    "vhangup",
+    "lookup_dcookie",
+    "nfsservctl",
+    "_sysctl",
+    "open_by_handle_at",
+    "fanotify_init",
 )
 _NAMESPACE_ARG0 = ("unshare", "clone")  # flags are the first argument on x86_64 and aarch64
 _ENOSYS = ("clone3",)
@@ -53,8 +91,12 @@ def _act_errno(code: int) -> int:
 
 
 class _ArgCmp(ctypes.Structure):
-    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64),
-                ("datum_b", ctypes.c_uint64)]
+    _fields_ = [
+        ("arg", ctypes.c_uint),
+        ("op", ctypes.c_int),
+        ("datum_a", ctypes.c_uint64),
+        ("datum_b", ctypes.c_uint64),
+    ]
 
 
 def refused_syscalls() -> tuple[str, ...]:
@@ -73,8 +115,10 @@ def program() -> bytes | None:
 
 
 def summary() -> str:
-    return ("seccomp: EPERM for new user namespaces, kernel modules, keyring, bpf, ptrace, "
-            "mount and the new mount API, kexec, reboot, swap and clock setting")
+    return (
+        "seccomp: EPERM for new user namespaces, kernel modules, keyring, bpf, ptrace, "
+        "mount and the new mount API, kexec, reboot, swap and clock setting"
+    )
 
 
 def _compile() -> bytes:
@@ -86,13 +130,19 @@ def _compile() -> bytes:
     lib.seccomp_init.argtypes = [ctypes.c_uint32]
     lib.seccomp_release.argtypes = [ctypes.c_void_p]
     lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
-    lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
-                                           ctypes.c_uint, ctypes.POINTER(_ArgCmp)]
+    lib.seccomp_rule_add_array.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_uint32,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.POINTER(_ArgCmp),
+    ]
     lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
     ctx = lib.seccomp_init(_SCMP_ACT_ALLOW)
     if not ctx:
         raise RuntimeError("seccomp_init failed")
     try:
+
         def add(syscall: str, action: int, *cmps: _ArgCmp) -> None:
             number = lib.seccomp_syscall_resolve_name(syscall.encode())
             if number < 0:
@@ -105,8 +155,11 @@ def _compile() -> bytes:
         for syscall in _REFUSED:
             add(syscall, _act_errno(errno.EPERM))
         for syscall in _NAMESPACE_ARG0:
-            add(syscall, _act_errno(errno.EPERM),
-                _ArgCmp(0, _SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER))
+            add(
+                syscall,
+                _act_errno(errno.EPERM),
+                _ArgCmp(0, _SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER),
+            )
         for syscall in _ENOSYS:
             add(syscall, _act_errno(errno.ENOSYS))
         with tempfile.TemporaryFile() as out:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from registry.errors import InvalidParameterValue
 
@@ -23,18 +23,14 @@ CUSTOM_RUNTIMES = frozenset({"provided", "provided.al2", "provided.al2023"})
 _ENV_NAME = re.compile(r"[a-zA-Z]([a-zA-Z0-9_])*")
 # Lambda reserves these; a function may not set them (AWS answers InvalidParameterValueException).
 RESERVED_ENV = frozenset(
-    """_HANDLER _X_AMZN_TRACE_ID AWS_DEFAULT_REGION AWS_REGION AWS_EXECUTION_ENV
-    AWS_LAMBDA_FUNCTION_NAME AWS_LAMBDA_FUNCTION_MEMORY_SIZE AWS_LAMBDA_FUNCTION_VERSION
-    AWS_LAMBDA_INITIALIZATION_TYPE AWS_LAMBDA_LOG_GROUP_NAME AWS_LAMBDA_LOG_STREAM_NAME
-    AWS_ACCESS_KEY AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
-    AWS_LAMBDA_RUNTIME_API LAMBDA_TASK_ROOT LAMBDA_RUNTIME_DIR""".split()
+    ["_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"]
 )
 
 
 class FrozenEnv(Mapping):
     """An immutable, hashable mapping of environment variables (so specs can key a pool)."""
 
-    __slots__ = ("_items", "_dict")
+    __slots__ = ("_dict", "_items")
 
     def __init__(self, items: Mapping[str, str] | None = None):
         self._dict = {str(k): str(v) for k, v in sorted((items or {}).items())}
@@ -110,7 +106,8 @@ class FunctionSpec:
         for layer in self.opt_layers:
             if not layer.is_dir() or set(str(layer)) & {":", ",", "\n"}:
                 raise InvalidParameterValue(
-                    f"layer directory {layer} does not exist or has ':' or ',' in its path")
+                    f"layer directory {layer} does not exist or has ':' or ',' in its path"
+                )
         for name in self.env:
             if not _ENV_NAME.fullmatch(name):
                 raise InvalidParameterValue(f"environment variable name {name!r} is not valid")

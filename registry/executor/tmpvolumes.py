@@ -27,8 +27,17 @@ class TmpVolume:
         self.mountpoint.mkdir()
         try:
             _run(["cp", "--sparse=always", str(template), str(self.image)])
-            _run(["mount", "-t", "ext4", "-o", "loop,nosuid,nodev", str(self.image),
-                  str(self.mountpoint)])
+            _run(
+                [
+                    "mount",
+                    "-t",
+                    "ext4",
+                    "-o",
+                    "loop,nosuid,nodev",
+                    str(self.image),
+                    str(self.mountpoint),
+                ]
+            )
         except BaseException:
             self.image.unlink(missing_ok=True)
             self.mountpoint.rmdir()
@@ -76,8 +85,20 @@ class TmpVolumes:
             with open(template, "wb") as f:
                 f.truncate(size_mb << 20)
             # No journal and no reserved blocks: the handler gets the full size, as on Lambda.
-            _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-O", "^has_journal",
-                  "-E", "nodiscard,lazy_itable_init=1", str(template)])
+            _run(
+                [
+                    "mkfs.ext4",
+                    "-q",
+                    "-F",
+                    "-m",
+                    "0",
+                    "-O",
+                    "^has_journal",
+                    "-E",
+                    "nodiscard,lazy_itable_init=1",
+                    str(template),
+                ]
+            )
             self._templates[size_mb] = template
             return template
 
@@ -85,8 +106,9 @@ class TmpVolumes:
         with self._lock:
             if self._closed or size_mb in self._spares or size_mb in self._preparing:
                 return
-            thread = threading.Thread(target=self._make_spare, args=(size_mb,),
-                                      name="strata-tmp-spare", daemon=True)
+            thread = threading.Thread(
+                target=self._make_spare, args=(size_mb,), name="strata-tmp-spare", daemon=True
+            )
             self._preparing[size_mb] = thread
         thread.start()
 

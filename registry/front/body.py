@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable
 
 # Large bodies are hashed on this thread while the loop receives their next bytes (hashlib
 # releases the GIL); one thread, so each body's chunks are hashed in the order they arrived.

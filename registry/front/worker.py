@@ -85,13 +85,17 @@ class FrontWorker(ThreadWorker):
     def check_config(cls, cfg, log):
         super().check_config(cfg, log)
         if cfg.is_ssl:
-            raise RuntimeError("The front worker serves plain HTTP: terminate TLS in a proxy in front of it.")
+            raise RuntimeError(
+                "The front worker serves plain HTTP: terminate TLS in a proxy in front of it."
+            )
 
     def run(self):
         self._fit_connections_to_descriptors()
         self._limits = getattr(self.wsgi, "front_limits", None) or FrontLimits()
         self._allowance = getattr(self.wsgi, "body_allowance", None)
-        self._admission = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="front-admission")
+        self._admission = futures.ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="front-admission"
+        )
         self._connections: set[Connection] = set()
         self._next_sweep = 0.0
         self._reserved_body_bytes = 0
@@ -113,7 +117,9 @@ class FrontWorker(ThreadWorker):
             except (ValueError, OSError):
                 pass
         if soft != resource.RLIM_INFINITY:
-            self.worker_connections = max(min(self.worker_connections, soft - _RESERVED_DESCRIPTORS), 16)
+            self.worker_connections = max(
+                min(self.worker_connections, soft - _RESERVED_DESCRIPTORS), 16
+            )
 
     # -- the event loop's side ------------------------------------------------------------------
 
@@ -126,7 +132,9 @@ class FrontWorker(ThreadWorker):
             return
         sock.setblocking(False)
         self.nr_conns += 1
-        conn = Connection(sock, client, listener.getsockname(), time.monotonic() + self._limits.header_timeout)
+        conn = Connection(
+            sock, client, listener.getsockname(), time.monotonic() + self._limits.header_timeout
+        )
         self._connections.add(conn)
         self._watch(conn)
 
@@ -139,9 +147,7 @@ class FrontWorker(ThreadWorker):
             return
         self._next_sweep = now + _SWEEP_INTERVAL
         for conn in list(self._connections):
-            if conn.stage is Stage.LINGER and conn.deadline <= now:
-                self._close(conn)
-            elif conn.stage is Stage.HEAD and conn.idle and not self.alive:
+            if (conn.stage is Stage.LINGER and conn.deadline <= now) or (conn.stage is Stage.HEAD and conn.idle and not self.alive):
                 self._close(conn)
             elif conn.stage in (Stage.HEAD, Stage.BODY) and conn.deadline <= now:
                 if not conn.idle:
@@ -190,7 +196,9 @@ class FrontWorker(ThreadWorker):
         conn.request = request
         reader = request.body.reader
         # Without Content-Length or chunked framing a request has no body (RFC 9112 6.3).
-        has_body = isinstance(reader, ChunkedReader) or (isinstance(reader, LengthReader) and reader.length > 0)
+        has_body = isinstance(reader, ChunkedReader) or (
+            isinstance(reader, LengthReader) and reader.length > 0
+        )
         if not has_body:
             self._dispatch(conn, PrefetchedBody())
             return
@@ -220,7 +228,10 @@ class FrontWorker(ThreadWorker):
             self._dispatch(conn, PrefetchedBody(withheld=True))
             return
         reserve = declared if declared is not None else allowed
-        if self._reserved_body_bytes and self._reserved_body_bytes + reserve > self._limits.body_budget_bytes:
+        if (
+            self._reserved_body_bytes
+            and self._reserved_body_bytes + reserve > self._limits.body_budget_bytes
+        ):
             conn.request.force_close()
             self._dispatch(conn, PrefetchedBody(throttled=True))
             return
@@ -257,13 +268,17 @@ class FrontWorker(ThreadWorker):
         request._expected_100_continue = False
         request.body = body
         served = self.tpool.submit(self._serve, conn, request)
-        served.add_done_callback(lambda future: self.method_queue.defer(self._on_served, conn, future))
+        served.add_done_callback(
+            lambda future: self.method_queue.defer(self._on_served, conn, future)
+        )
 
     def _answer_error(self, conn: Connection, error: Exception) -> None:
         self._unwatch(conn)
         conn.stage = Stage.APP
         answered = self.tpool.submit(self._write_error, conn, error)
-        answered.add_done_callback(lambda future: self.method_queue.defer(self._on_served, conn, future))
+        answered.add_done_callback(
+            lambda future: self.method_queue.defer(self._on_served, conn, future)
+        )
 
     def _on_served(self, conn: Connection, future: futures.Future) -> None:
         self._release_body(conn)

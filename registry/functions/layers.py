@@ -9,17 +9,15 @@ after the layer version is deleted or unshared: it is resolved by row id, never 
 from __future__ import annotations
 
 from registry.accounts import Caller
-from registry.layers.arns import parse_layer_version_arn
 from registry.errors import InvalidParameterValue
+from registry.layers.arns import parse_layer_version_arn
 from registry.layers.service import LayerService
 
 MAX_LAYERS = 5
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 
 
-def resolve(
-    layers: LayerService, caller: Caller, arns, *, region: str
-) -> list[dict]:
+def resolve(layers: LayerService, caller: Caller, arns, *, region: str) -> list[dict]:
     """The layer records to store for `arns`, in order."""
     if not isinstance(arns, list) or not all(isinstance(a, str) for a in arns):
         raise InvalidParameterValue("Layers must be a list of layer version ARNs.")
@@ -31,7 +29,9 @@ def resolve(
     for arn in arns:
         ref, version = parse_layer_version_arn(arn, field="Layers")
         if arn.split(":")[3] != region:
-            raise InvalidParameterValue(f"Layer {arn} is in another region; this endpoint serves {region}.")
+            raise InvalidParameterValue(
+                f"Layer {arn} is in another region; this endpoint serves {region}."
+            )
         owner = ref.account_id
         if (owner, ref.name) in seen:
             raise InvalidParameterValue(

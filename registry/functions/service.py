@@ -18,9 +18,9 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from registry.functions import layers as function_layers
-from registry.functions import settings as function_settings
 from registry.accounts import Caller
+from registry.archive.limits import ZipLimits
+from registry.archives import ZipContent, code_sha256, store_archive
 from registry.db import Database
 from registry.errors import (
     InvalidParameterValue,
@@ -28,14 +28,15 @@ from registry.errors import (
     ResourceConflict,
     ResourceNotFound,
 )
-from registry.archives import ZipContent, code_sha256, store_archive
+from registry.functions import layers as function_layers
+from registry.functions import settings as function_settings
 from registry.functions.names import (
     LATEST,
     MAX_VERSION,
     VERSION,
     FunctionRef,
-    check_version,
     check_alias_name,
+    check_version,
     function_arn,
     require_own,
 )
@@ -47,7 +48,6 @@ from registry.models import (
     FunctionVersion,
     ProvisionedConcurrency,
 )
-from registry.archive.limits import ZipLimits
 from storage.base import BlobStore
 
 MAX_LIST_ITEMS = 50
@@ -139,11 +139,16 @@ class FunctionService:
         config = {**function_settings.DEFAULTS, **function_settings.check(settings)}
         records = self._attach(caller, layers or [], config)
         stored = store_archive(
-            self._store, code, account_id=caller.account_id, label=f"function {ref.name}", limits=self._limits
+            self._store,
+            code,
+            account_id=caller.account_id,
+            label=f"function {ref.name}",
+            limits=self._limits,
         )
         function_layers.check_total_size(stored.unzipped_size, records)
         if tags is not None and not (
-            isinstance(tags, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
+            isinstance(tags, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
         ):
             raise InvalidParameterValue("Tags must map string keys to string values.")
         now = datetime.now(timezone.utc)
@@ -187,18 +192,28 @@ class FunctionService:
         changes = function_settings.check({"architectures": architectures})
         current = self.get(caller, replace(ref, qualifier=None))
         stored = store_archive(
-            self._store, code, account_id=caller.account_id, label=f"function {ref.name}",
-            limits=self._limits, keep=not dry_run,
+            self._store,
+            code,
+            account_id=caller.account_id,
+            label=f"function {ref.name}",
+            limits=self._limits,
+            keep=not dry_run,
         )
         config = {**current.config, **changes}
         if changes:
-            function_layers.check_compatible(current.layers, config["runtime"], config["architectures"][0])
+            function_layers.check_compatible(
+                current.layers, config["runtime"], config["architectures"][0]
+            )
         function_layers.check_total_size(stored.unzipped_size, current.layers)
         if dry_run:
             return replace(current, code_digest=stored.digest, code_size=stored.size, config=config)
         self._change_latest(
-            caller, ref, revision_id,
-            code_digest=stored.digest, code_size=stored.size, unzipped_size=stored.unzipped_size,
+            caller,
+            ref,
+            revision_id,
+            code_digest=stored.digest,
+            code_size=stored.size,
+            unzipped_size=stored.unzipped_size,
             config=config,
         )
         if publish:
@@ -242,7 +257,9 @@ class FunctionService:
         function_layers.check_compatible(records, config["runtime"], config["architectures"][0])
         return records
 
-    def _change_latest(self, caller: Caller, ref: FunctionRef, revision_id: str | None, **values) -> None:
+    def _change_latest(
+        self, caller: Caller, ref: FunctionRef, revision_id: str | None, **values
+    ) -> None:
         with self._db.write() as session:
             row = self._function_row(session, caller.account_id, ref.name, lock=True)
             if revision_id is not None and revision_id != row.revision_id:
@@ -317,13 +334,22 @@ class FunctionService:
             return self._version_view(caller.account_id, row, version)
 
     def list_versions(
-        self, caller: Caller, ref: FunctionRef, *, marker: str | None = None, max_items: int = MAX_LIST_ITEMS
+        self,
+        caller: Caller,
+        ref: FunctionRef,
+        *,
+        marker: str | None = None,
+        max_items: int = MAX_LIST_ITEMS,
     ) -> Page:
         """$LATEST first, then the published versions in ascending order."""
         self._require_own(caller, ref, "lambda:ListVersionsByFunction")
         after = _decode_marker(marker)
-        if after is not None and not (_NUMBER_MARKER.fullmatch(after) and int(after) <= MAX_VERSION):
-            raise InvalidParameterValue("Marker is not valid: pass the NextMarker of the previous response unchanged.")
+        if after is not None and not (
+            _NUMBER_MARKER.fullmatch(after) and int(after) <= MAX_VERSION
+        ):
+            raise InvalidParameterValue(
+                "Marker is not valid: pass the NextMarker of the previous response unchanged."
+            )
         position = -1 if after is None else int(after)
         with self._db.read() as session:
             row = self._function_row(session, caller.account_id, ref.name)
@@ -332,7 +358,10 @@ class FunctionService:
                 items.append(self._latest_view(caller.account_id, row))
             query = (
                 select(FunctionVersion)
-                .where(FunctionVersion.function_id == row.id, FunctionVersion.version > max(position, 0))
+                .where(
+                    FunctionVersion.function_id == row.id,
+                    FunctionVersion.version > max(position, 0),
+                )
                 .order_by(FunctionVersion.version)
                 .limit(max_items + 1)
             )
@@ -354,7 +383,11 @@ class FunctionService:
         after = _decode_marker(marker)
         after_name, _, after_version = (after or "").partition("\n")
         with self._db.read() as session:
-            query = select(Function).where(Function.account_id == caller.account_id).order_by(Function.name)
+            query = (
+                select(Function)
+                .where(Function.account_id == caller.account_id)
+                .order_by(Function.name)
+            )
             if after_name:
                 query = query.where(Function.name >= after_name)
             items: list[FunctionView] = []
@@ -368,14 +401,19 @@ class FunctionService:
                     )
                     candidates += [self._version_view(caller.account_id, row, v) for v in versions]
                 for view in candidates:
-                    if after_name and (view.name, _order(view.version)) <= (after_name, _order(after_version or LATEST)):
+                    if after_name and (view.name, _order(view.version)) <= (
+                        after_name,
+                        _order(after_version or LATEST),
+                    ):
                         continue
                     items.append(view)
                 if len(items) > max_items:
                     break
         page = items[:max_items]
         more = len(items) > max_items
-        marker_out = _encode_marker(f"{page[-1].name}\n{page[-1].version}") if more and page else None
+        marker_out = (
+            _encode_marker(f"{page[-1].name}\n{page[-1].version}") if more and page else None
+        )
         return Page(page, marker_out)
 
     # -- read and resolve --------------------------------------------------------------------
@@ -415,14 +453,23 @@ class FunctionService:
             if ref.qualifier is None:
                 gone = [self._latest_view(caller.account_id, row)] + [
                     self._version_view(caller.account_id, row, v)
-                    for v in session.scalars(select(FunctionVersion).where(FunctionVersion.function_id == row.id))
+                    for v in session.scalars(
+                        select(FunctionVersion).where(FunctionVersion.function_id == row.id)
+                    )
                 ]
-                for table in (FunctionEvent, ProvisionedConcurrency, FunctionAlias, FunctionVersion):
+                for table in (
+                    FunctionEvent,
+                    ProvisionedConcurrency,
+                    FunctionAlias,
+                    FunctionVersion,
+                ):
                     session.execute(delete(table).where(table.function_id == row.id))
                 session.delete(row)
                 return gone
             if ref.qualifier == LATEST:
-                raise InvalidParameterValue("$LATEST version cannot be deleted without deleting the function.")
+                raise InvalidParameterValue(
+                    "$LATEST version cannot be deleted without deleting the function."
+                )
             if not VERSION.fullmatch(ref.qualifier):
                 raise InvalidParameterValue(
                     f"Deletion of aliases is not supported here: call DeleteAlias for {ref.qualifier}."
@@ -430,7 +477,8 @@ class FunctionService:
             referencing = sorted(
                 session.scalars(
                     select(FunctionAlias.name).where(
-                        FunctionAlias.function_id == row.id, FunctionAlias.function_version == ref.qualifier
+                        FunctionAlias.function_id == row.id,
+                        FunctionAlias.function_version == ref.qualifier,
                     )
                 )
             )
@@ -440,7 +488,8 @@ class FunctionService:
                 )
             version = session.scalar(
                 select(FunctionVersion).where(
-                    FunctionVersion.function_id == row.id, FunctionVersion.version == int(ref.qualifier)
+                    FunctionVersion.function_id == row.id,
+                    FunctionVersion.version == int(ref.qualifier),
                 )
             )
             if version is None:
@@ -458,8 +507,14 @@ class FunctionService:
     # -- aliases -------------------------------------------------------------------------------
 
     def create_alias(
-        self, caller: Caller, ref: FunctionRef, name: str, function_version: str, *,
-        description: str = "", routing: dict | None = None,
+        self,
+        caller: Caller,
+        ref: FunctionRef,
+        name: str,
+        function_version: str,
+        *,
+        description: str = "",
+        routing: dict | None = None,
     ) -> AliasView:
         self._require_own(caller, ref, "lambda:CreateAlias")
         self._require_latest(ref)
@@ -471,8 +526,11 @@ class FunctionService:
                 row = self._function_row(session, caller.account_id, ref.name)
                 self._check_version_exists(session, row, function_version)
                 alias = FunctionAlias(
-                    function_id=row.id, name=name, function_version=function_version,
-                    description=description, revision_id=str(uuid.uuid4()),
+                    function_id=row.id,
+                    name=name,
+                    function_version=function_version,
+                    description=description,
+                    revision_id=str(uuid.uuid4()),
                 )
                 session.add(alias)
                 session.flush()
@@ -487,11 +545,20 @@ class FunctionService:
         check_alias_name(name)
         with self._db.read() as session:
             row = self._function_row(session, caller.account_id, ref.name)
-            return self._alias_view(caller.account_id, ref.name, self._alias_row(session, row, name))
+            return self._alias_view(
+                caller.account_id, ref.name, self._alias_row(session, row, name)
+            )
 
     def update_alias(
-        self, caller: Caller, ref: FunctionRef, name: str, *, function_version: str | None = None,
-        description: str | None = None, routing: dict | None = None, revision_id: str | None = None,
+        self,
+        caller: Caller,
+        ref: FunctionRef,
+        name: str,
+        *,
+        function_version: str | None = None,
+        description: str | None = None,
+        routing: dict | None = None,
+        revision_id: str | None = None,
     ) -> AliasView:
         self._require_own(caller, ref, "lambda:UpdateAlias")
         check_alias_name(name)
@@ -522,32 +589,54 @@ class FunctionService:
             row = self._function_row(session, caller.account_id, ref.name)
             session.execute(
                 delete(ProvisionedConcurrency).where(
-                    ProvisionedConcurrency.function_id == row.id, ProvisionedConcurrency.qualifier == name
+                    ProvisionedConcurrency.function_id == row.id,
+                    ProvisionedConcurrency.qualifier == name,
                 )
             )
-            session.execute(delete(FunctionAlias).where(FunctionAlias.function_id == row.id, FunctionAlias.name == name))
+            session.execute(
+                delete(FunctionAlias).where(
+                    FunctionAlias.function_id == row.id, FunctionAlias.name == name
+                )
+            )
 
     def list_aliases(
-        self, caller: Caller, ref: FunctionRef, *, function_version: str | None = None,
-        marker: str | None = None, max_items: int = MAX_LIST_ITEMS,
+        self,
+        caller: Caller,
+        ref: FunctionRef,
+        *,
+        function_version: str | None = None,
+        marker: str | None = None,
+        max_items: int = MAX_LIST_ITEMS,
     ) -> Page:
         self._require_own(caller, ref, "lambda:ListAliases")
         after = _decode_marker(marker)
         with self._db.read() as session:
             row = self._function_row(session, caller.account_id, ref.name)
-            query = select(FunctionAlias).where(FunctionAlias.function_id == row.id).order_by(FunctionAlias.name)
+            query = (
+                select(FunctionAlias)
+                .where(FunctionAlias.function_id == row.id)
+                .order_by(FunctionAlias.name)
+            )
             if function_version is not None:
                 query = query.where(FunctionAlias.function_version == function_version)
             if after:
                 query = query.where(FunctionAlias.name > after)
-            items = [self._alias_view(caller.account_id, ref.name, a) for a in session.scalars(query.limit(max_items + 1))]
+            items = [
+                self._alias_view(caller.account_id, ref.name, a)
+                for a in session.scalars(query.limit(max_items + 1))
+            ]
         page = items[:max_items]
         return Page(page, _encode_marker(page[-1].name) if len(items) > max_items else None)
 
     # -- helpers -----------------------------------------------------------------------------
 
     def _require_own(self, caller: Caller, ref: FunctionRef, action: str) -> None:
-        require_own(ref, caller.account_id, action, function_arn(self._region, ref.account_id or caller.account_id, ref.name))
+        require_own(
+            ref,
+            caller.account_id,
+            action,
+            function_arn(self._region, ref.account_id or caller.account_id, ref.name),
+        )
 
     def _require_latest(self, ref: FunctionRef) -> None:
         if ref.qualifier not in (None, LATEST):
@@ -561,12 +650,16 @@ class FunctionService:
             query = query.with_for_update()
         row = session.scalar(query)
         if row is None:
-            raise ResourceNotFound(f"Function not found: {function_arn(self._region, account_id, name)}")
+            raise ResourceNotFound(
+                f"Function not found: {function_arn(self._region, account_id, name)}"
+            )
         return row
 
     def _alias_row(self, session, row: Function, name: str) -> FunctionAlias:
         alias = session.scalar(
-            select(FunctionAlias).where(FunctionAlias.function_id == row.id, FunctionAlias.name == name)
+            select(FunctionAlias).where(
+                FunctionAlias.function_id == row.id, FunctionAlias.name == name
+            )
         )
         if alias is None:
             raise ResourceNotFound(
@@ -578,10 +671,14 @@ class FunctionService:
         if version == LATEST:
             return
         if not isinstance(version, str) or not VERSION.fullmatch(version):
-            raise InvalidParameterValue(f"FunctionVersion {version!r} is not valid: use $LATEST or a version number.")
+            raise InvalidParameterValue(
+                f"FunctionVersion {version!r} is not valid: use $LATEST or a version number."
+            )
         check_version(version)
         found = session.scalar(
-            select(FunctionVersion.id).where(FunctionVersion.function_id == row.id, FunctionVersion.version == int(version))
+            select(FunctionVersion.id).where(
+                FunctionVersion.function_id == row.id, FunctionVersion.version == int(version)
+            )
         )
         if found is None:
             raise ResourceNotFound(
@@ -590,24 +687,48 @@ class FunctionService:
 
     def _latest_view(self, account_id: str, row: Function) -> FunctionView:
         return FunctionView(
-            region=self._region, account_id=account_id, function_id=row.id, name=row.name,
-            version=LATEST, code_digest=row.code_digest, code_size=row.code_size,
-            unzipped_size=row.unzipped_size, config=dict(row.config), layers=list(row.layers),
-            revision_id=row.revision_id, last_modified=row.last_modified, tags=dict(row.tags or {}),
+            region=self._region,
+            account_id=account_id,
+            function_id=row.id,
+            name=row.name,
+            version=LATEST,
+            code_digest=row.code_digest,
+            code_size=row.code_size,
+            unzipped_size=row.unzipped_size,
+            config=dict(row.config),
+            layers=list(row.layers),
+            revision_id=row.revision_id,
+            last_modified=row.last_modified,
+            tags=dict(row.tags or {}),
         )
 
-    def _version_view(self, account_id: str, row: Function, version: FunctionVersion) -> FunctionView:
+    def _version_view(
+        self, account_id: str, row: Function, version: FunctionVersion
+    ) -> FunctionView:
         return FunctionView(
-            region=self._region, account_id=account_id, function_id=row.id, name=row.name,
-            version=str(version.version), code_digest=version.code_digest, code_size=version.code_size,
-            unzipped_size=version.unzipped_size, config=dict(version.config), layers=list(version.layers),
-            revision_id=version.revision_id, last_modified=version.last_modified, tags=dict(row.tags or {}),
+            region=self._region,
+            account_id=account_id,
+            function_id=row.id,
+            name=row.name,
+            version=str(version.version),
+            code_digest=version.code_digest,
+            code_size=version.code_size,
+            unzipped_size=version.unzipped_size,
+            config=dict(version.config),
+            layers=list(version.layers),
+            revision_id=version.revision_id,
+            last_modified=version.last_modified,
+            tags=dict(row.tags or {}),
         )
 
     def _alias_view(self, account_id: str, function_name: str, alias: FunctionAlias) -> AliasView:
         return AliasView(
-            region=self._region, account_id=account_id, function_name=function_name, name=alias.name,
-            function_version=alias.function_version, description=alias.description,
+            region=self._region,
+            account_id=account_id,
+            function_name=function_name,
+            name=alias.name,
+            function_version=alias.function_version,
+            description=alias.description,
             revision_id=alias.revision_id,
         )
 

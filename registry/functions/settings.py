@@ -50,7 +50,9 @@ def _runtime(value) -> str:
 def _handler(value) -> str:
     validation.check_length("Handler", value, 128, minimum=1)
     if not HANDLER.fullmatch(value):
-        raise InvalidParameterValue(f"Handler {value!r} is not valid: it may not contain whitespace.")
+        raise InvalidParameterValue(
+            f"Handler {value!r} is not valid: it may not contain whitespace."
+        )
     return value
 
 
@@ -115,7 +117,9 @@ def _environment(value) -> dict:
 
 def _architectures(value) -> list[str]:
     if not isinstance(value, list) or len(value) != 1:
-        raise InvalidParameterValue("Architectures must list exactly one architecture: x86_64 or arm64.")
+        raise InvalidParameterValue(
+            "Architectures must list exactly one architecture: x86_64 or arm64."
+        )
     return [validation.check_architecture(value[0], field="Architectures")]
 
 

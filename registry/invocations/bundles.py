@@ -49,15 +49,25 @@ class BundleCache:
             if target.is_dir():
                 return target
             inputs = [
-                MergeInput(self._archive(layer["digest"]), name=layer["arn"].split(":")[-2],
-                           arn=layer["arn"], sha256=layer["digest"])
+                MergeInput(
+                    self._archive(layer["digest"]),
+                    name=layer["arn"].split(":")[-2],
+                    arn=layer["arn"],
+                    sha256=layer["digest"],
+                )
                 for layer in layers
             ]
             function = MergeInput(self._archive(code_digest), name="function", sha256=code_digest)
             building = self._tmp / f"bundle-{uuid.uuid4().hex}"
             self._tmp.mkdir(parents=True, exist_ok=True)
             try:
-                merge(inputs, building, function=function, cache_dir=self._merge_cache, runtime=runtime)
+                merge(
+                    inputs,
+                    building,
+                    function=function,
+                    cache_dir=self._merge_cache,
+                    runtime=runtime,
+                )
                 target.parent.mkdir(parents=True, exist_ok=True)
                 try:
                     os.rename(building, target)

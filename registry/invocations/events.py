@@ -20,15 +20,21 @@ import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from registry.accounts import Caller
 from registry.db import Database
-from registry.errors import (InvalidParameterValue, RequestTooLarge, ResourceNotFound, StrataError,
-                             TooManyRequests)
+from registry.errors import (
+    InvalidParameterValue,
+    RequestTooLarge,
+    ResourceNotFound,
+    StrataError,
+    TooManyRequests,
+)
 from registry.functions.names import FunctionRef
 from registry.invocations.invoke import ASYNC_PAYLOAD_BYTES, Invoker
 from registry.models import Account, Function, FunctionEvent
@@ -54,7 +60,11 @@ MAX_EVENT_AGE = timedelta(hours=6)
 
 class EventQueue:
     def __init__(
-        self, db: Database, invoker: Invoker, *, workers: int = 3,
+        self,
+        db: Database,
+        invoker: Invoker,
+        *,
+        workers: int = 3,
         max_pending_per_account: int = DEFAULT_MAX_PENDING_PER_ACCOUNT,
         retry_base_seconds: float = DEFAULT_RETRY_BASE_SECONDS,
     ):
@@ -74,13 +84,20 @@ class EventQueue:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._runner = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="strata-event-run")
+        self._runner = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="strata-event-run"
+        )
         self._last_prune = 0.0
 
     # -- accepting ---------------------------------------------------------------------------
 
     def accept(
-        self, caller: Caller, ref: FunctionRef, payload: bytes, *, client_context: str | None = None,
+        self,
+        caller: Caller,
+        ref: FunctionRef,
+        payload: bytes,
+        *,
+        client_context: str | None = None,
         request_id: str | None = None,
     ) -> str:
         """Store the event; returns the version it will run (X-Amz-Executed-Version)."""
@@ -173,7 +190,9 @@ class EventQueue:
             # lock. The oldest due event of each (account, function) is a candidate.
             with self._db.connect() as connection:
                 heads = connection.execute(
-                    select(Function.account_id, FunctionEvent.function_id, func.min(FunctionEvent.id))
+                    select(
+                        Function.account_id, FunctionEvent.function_id, func.min(FunctionEvent.id)
+                    )
                     .join(Function, Function.id == FunctionEvent.function_id)
                     .where(self._due(now))
                     .group_by(Function.account_id, FunctionEvent.function_id)
@@ -195,7 +214,11 @@ class EventQueue:
         open_heads = [head for head in heads if self._running[head[0]] < self._per_account]
         return sorted(
             open_heads,
-            key=lambda head: (self._turns.get(head[0], 0), self._turns.get((head[0], head[1]), 0), head[2]),
+            key=lambda head: (
+                self._turns.get(head[0], 0),
+                self._turns.get((head[0], head[1]), 0),
+                head[2],
+            ),
         )
 
     def _lease(self, event_id: int, now: float) -> FunctionEvent | None:
@@ -249,7 +272,12 @@ class EventQueue:
             else:
                 row.status = "failed"
         if error is not None:
-            log.info("event %s of function %s: attempt failed: %s", event.request_id, event.function_id, error)
+            log.info(
+                "event %s of function %s: attempt failed: %s",
+                event.request_id,
+                event.function_id,
+                error,
+            )
 
     def _run(self, event: FunctionEvent) -> tuple[str | None, bool | str]:
         """(error text or None, whether a retry may help, or THROTTLED)."""
@@ -260,7 +288,10 @@ class EventQueue:
         ref = FunctionRef(function.name, function.account_id, event.qualifier)
         try:
             invocation = self._invoker.invoke(
-                Caller(function.account_id), ref, event.payload, client_context=event.client_context,
+                Caller(function.account_id),
+                ref,
+                event.payload,
+                client_context=event.client_context,
                 request_id=event.request_id,
             )
         except (ResourceNotFound, InvalidParameterValue) as error:

@@ -12,12 +12,12 @@ import uuid
 from dataclasses import dataclass
 
 from registry.accounts import Caller
-from registry.invocations.bundles import BundleCache
 from registry.errors import InvalidParameterValue, RequestTooLarge
 from registry.executor import EnvironmentPool, FunctionSpec, InvocationResult
 from registry.executor.spec import CUSTOM_RUNTIMES, PYTHON_RUNTIME
 from registry.functions.names import FunctionRef
 from registry.functions.service import FunctionService, FunctionView
+from registry.invocations.bundles import BundleCache
 
 SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 ASYNC_PAYLOAD_BYTES = 256 * 1024
@@ -61,7 +61,12 @@ class Invoker:
         return self._functions.get(caller, ref)
 
     def invoke(
-        self, caller: Caller, ref: FunctionRef, payload: bytes, *, client_context: str | None = None,
+        self,
+        caller: Caller,
+        ref: FunctionRef,
+        payload: bytes,
+        *,
+        client_context: str | None = None,
         request_id: str | None = None,
     ) -> Invocation:
         if len(payload) > SYNC_PAYLOAD_BYTES:
@@ -72,11 +77,17 @@ class Invoker:
         return self.run(view, payload, client_context=client_context, request_id=request_id)
 
     def run(
-        self, view: FunctionView, payload: bytes, *, client_context: str | None = None,
+        self,
+        view: FunctionView,
+        payload: bytes,
+        *,
+        client_context: str | None = None,
         request_id: str | None = None,
     ) -> Invocation:
         result = self.pool.invoke(
-            self.spec(view), bytes(payload), request_id=request_id or str(uuid.uuid4()),
+            self.spec(view),
+            bytes(payload),
+            request_id=request_id or str(uuid.uuid4()),
             client_context=client_context,
         )
         return Invocation(view.version, result)

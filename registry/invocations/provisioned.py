@@ -37,7 +37,9 @@ class ProvisionedView:
 
 
 class ProvisionedConcurrencyService:
-    def __init__(self, db: Database, functions: FunctionService, invoker: Invoker, *, max_per_version: int):
+    def __init__(
+        self, db: Database, functions: FunctionService, invoker: Invoker, *, max_per_version: int
+    ):
         self._db = db
         self._functions = functions
         self._invoker = invoker
@@ -73,7 +75,12 @@ class ProvisionedConcurrencyService:
             if row is None:
                 row = ProvisionedConcurrency(function_id=view.function_id, qualifier=qualifier)
                 session.add(row)
-            row.requested, row.status, row.status_reason, row.last_modified = count, status, reason, now
+            row.requested, row.status, row.status_reason, row.last_modified = (
+                count,
+                status,
+                reason,
+                now,
+            )
             session.flush()
             if status == "READY":
                 self._applied[row.id] = (count, self._invoker.spec(view))
@@ -140,7 +147,9 @@ class ProvisionedConcurrencyService:
             if applied is not None and applied[0] == row.requested:
                 continue
             try:
-                view = self._functions.get(Caller(account_id), FunctionRef(name, None, row.qualifier))
+                view = self._functions.get(
+                    Caller(account_id), FunctionRef(name, None, row.qualifier)
+                )
                 self._invoker.prewarm(view, row.requested)
                 self._applied[row.id] = (row.requested, self._invoker.spec(view))
             except StrataError as error:
@@ -156,9 +165,13 @@ class ProvisionedConcurrencyService:
 
     def _qualifier(self, ref: FunctionRef) -> str:
         if not ref.qualifier:
-            raise InvalidParameterValue("Qualifier is required: name a published version or an alias.")
+            raise InvalidParameterValue(
+                "Qualifier is required: name a published version or an alias."
+            )
         return ref.qualifier
 
     def _view(self, row: ProvisionedConcurrency) -> ProvisionedView:
         allocated = row.requested if row.status == "READY" else 0
-        return ProvisionedView(row.requested, allocated, row.status, row.status_reason, row.last_modified)
+        return ProvisionedView(
+            row.requested, allocated, row.status, row.status_reason, row.last_modified
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 from registry.accounts import Caller
 from registry.models import LayerVersionGrant

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from registry import validation
 from registry.accounts import Caller
-from registry.layers import policy
-from registry.layers.arns import LayerRef, layer_arn, layer_version_arn
+from registry.archive.limits import ZipLimits
+from registry.archives import ZipContent, code_sha256, store_archive
 from registry.db import Database
 from registry.errors import (
     AccessDenied,
@@ -34,9 +34,9 @@ from registry.errors import (
     ResourceConflict,
     ResourceNotFound,
 )
+from registry.layers import policy
+from registry.layers.arns import LayerRef, layer_arn, layer_version_arn
 from registry.models import Layer, LayerVersion, LayerVersionGrant
-from registry.archives import ZipContent, code_sha256, store_archive
-from registry.archive.limits import ZipLimits
 from storage.base import BlobStore
 
 DEFAULT_CODE_STORAGE_QUOTA = 75 * 1024**3
@@ -51,7 +51,9 @@ _LIVE_VERSION = (
         _VERSIONS.c.deleted_at.is_(None),
     )
 )
-_GRANTS_OF = select(_GRANTS).where(_GRANTS.c.layer_version_id == bindparam("id")).order_by(_GRANTS.c.id)
+_GRANTS_OF = (
+    select(_GRANTS).where(_GRANTS.c.layer_version_id == bindparam("id")).order_by(_GRANTS.c.id)
+)
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,11 @@ class LayerService:
         architectures = validation.check_architectures(compatible_architectures)
 
         stored = store_archive(
-            self._store, content, account_id=caller.account_id, label=f"layer {ref.name}", limits=self._limits
+            self._store,
+            content,
+            account_id=caller.account_id,
+            label=f"layer {ref.name}",
+            limits=self._limits,
         )
         now = datetime.now(timezone.utc)
         with self._db.write() as session:
@@ -249,8 +255,13 @@ class LayerService:
             if owner != caller.account_id:
                 query = query.options(selectinload(LayerVersion.grants))
             if before is not None:
-                if not (_NUMBER_MARKER.fullmatch(before) and int(before) <= validation.MAX_VERSION_NUMBER):
-                    raise InvalidParameterValue("Marker is not valid: pass the NextMarker of the previous response unchanged.")
+                if not (
+                    _NUMBER_MARKER.fullmatch(before)
+                    and int(before) <= validation.MAX_VERSION_NUMBER
+                ):
+                    raise InvalidParameterValue(
+                        "Marker is not valid: pass the NextMarker of the previous response unchanged."
+                    )
                 query = query.where(LayerVersion.version < int(before))
             items = []
             for row in session.scalars(query):
@@ -388,7 +399,9 @@ class LayerService:
             .options(selectinload(LayerVersion.grants))
         )
 
-    def _own_version(self, session: Session, caller: Caller, ref: LayerRef, version: int) -> LayerVersion:
+    def _own_version(
+        self, session: Session, caller: Caller, ref: LayerRef, version: int
+    ) -> LayerVersion:
         row = session.scalar(self._version_query(caller.account_id, ref.name, version))
         if row is None:
             raise ResourceNotFound(self._missing(caller.account_id, ref.name, version))
@@ -396,13 +409,17 @@ class LayerService:
 
     def _own_version_for_update(self, session, caller, ref, version) -> LayerVersion:
         row = session.scalar(
-            self._version_query(caller.account_id, ref.name, version).with_for_update(of=LayerVersion)
+            self._version_query(caller.account_id, ref.name, version).with_for_update(
+                of=LayerVersion
+            )
         )
         if row is None:
             raise ResourceNotFound(self._missing(caller.account_id, ref.name, version))
         return row
 
-    def _check_readable(self, caller: Caller, owner: str, name: str, version: int, row, grants) -> None:
+    def _check_readable(
+        self, caller: Caller, owner: str, name: str, version: int, row, grants
+    ) -> None:
         if owner == caller.account_id:
             if row is None:
                 raise ResourceNotFound(self._missing(owner, name, version))
@@ -420,7 +437,9 @@ class LayerService:
             )
 
     def _missing(self, owner: str, name: str, version: int) -> str:
-        return f"Layer version {layer_version_arn(self._region, owner, name, version)} does not exist."
+        return (
+            f"Layer version {layer_version_arn(self._region, owner, name, version)} does not exist."
+        )
 
     def _view(self, account_id: str, name: str, row: LayerVersion) -> LayerVersionView:
         return LayerVersionView(

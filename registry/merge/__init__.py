@@ -14,11 +14,15 @@ from __future__ import annotations
 import gc
 import hashlib
 import threading
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
+from registry.archive.entries import SYMLINK
+from registry.archive.limits import NodeBudget, ZipLimits, enforce_limits
+from registry.archive.reader import Archive
+from registry.archive.tree import Node
 from registry.errors import InvalidParameterValue, InvalidZip
 from registry.merge.cache import CachedArchive, ExtractionCache, extracted_path
 from registry.merge.extract import extract_all
@@ -26,14 +30,17 @@ from registry.merge.manifest import InputRecord, build_document, dumps
 from registry.merge.materialise import OutputExists, check_output, write_bundle
 from registry.merge.overlay import Shadowed, overlay
 from registry.parallel import run_parallel
-from registry.archive.entries import SYMLINK
-from registry.archive.limits import NodeBudget, ZipLimits, enforce_limits
-from registry.archive.reader import Archive
-from registry.archive.tree import Node
 
 __all__ = [
-    "MAX_LAYERS", "MergeInput", "Plan", "Shadowed", "OutputExists", "extracted_path", "merge", "plan",
+    "MAX_LAYERS",
+    "MergeInput",
+    "OutputExists",
+    "Plan",
+    "Shadowed",
     "default_cache_dir",
+    "extracted_path",
+    "merge",
+    "plan",
 ]
 
 MAX_LAYERS = 5  # AWS: at most five layers per function
@@ -94,8 +101,11 @@ def merge(
         document, encoded_entries = build_document(records, {"opt": opt, "task": task}, runtime)
         trees = [entry.tree for entry in cached]
         write_bundle(
-            Path(out_dir), {"opt": (opt, trees), "task": (task, trees)}, dumps(document, encoded_entries),
-            copy=copy, allow_overwrite=allow_overwrite,
+            Path(out_dir),
+            {"opt": (opt, trees), "task": (task, trees)},
+            dumps(document, encoded_entries),
+            copy=copy,
+            allow_overwrite=allow_overwrite,
         )
         return document
 
@@ -135,7 +145,10 @@ class Plan:
 
 
 def plan(
-    layers: Sequence[MergeInput], *, function: MergeInput | None = None, limits: ZipLimits = ZipLimits()
+    layers: Sequence[MergeInput],
+    *,
+    function: MergeInput | None = None,
+    limits: ZipLimits = ZipLimits(),
 ) -> Plan:
     """The winner and shadow map, from the central directories (and symlink targets) only."""
     inputs = _ordered_inputs(layers, function)
@@ -147,23 +160,29 @@ def plan(
         with Archive.open(item.path, name=item.label, limits=limits) as archive:
             _count_nodes(budget, roots[index], (entry.path for entry in archive.entries))
             layout = archive.layout()
-        layouts.append([
-            (path, Node(node.kind, index, node.explicit, node.data))
-            for path, node in sorted(layout.tree.nodes.items())
-        ])
+        layouts.append(
+            [
+                (path, Node(node.kind, index, node.explicit, node.data))
+                for path, node in sorted(layout.tree.nodes.items())
+            ]
+        )
     opt = overlay(layouts[: len(layers)], names)
     winners = {f"opt/{path}": (node.kind, node.source) for path, node in opt.nodes.items()}
     shadowed = list(opt.shadowed)
     if function is not None:
         task = overlay([[] for _ in layers] + [layouts[-1]], names)
-        winners.update({f"task/{path}": (node.kind, node.source) for path, node in task.nodes.items()})
+        winners.update(
+            {f"task/{path}": (node.kind, node.source) for path, node in task.nodes.items()}
+        )
         shadowed.extend(task.shadowed)
     return Plan(winners, shadowed)
 
 
 def _ordered_inputs(layers: Sequence[MergeInput], function: MergeInput | None) -> list[MergeInput]:
     if len(layers) > MAX_LAYERS:
-        raise InvalidParameterValue(f"{len(layers)} layers given; a function can use at most {MAX_LAYERS}")
+        raise InvalidParameterValue(
+            f"{len(layers)} layers given; a function can use at most {MAX_LAYERS}"
+        )
     return [*layers, function] if function is not None else list(layers)
 
 
@@ -197,7 +216,9 @@ def _digests(inputs: list[MergeInput], cache: ExtractionCache) -> list[str]:
                 recorded, keys[index] = cache.remembered_digest(item.path)
                 digests[index] = recorded or ""
     except OSError as exc:
-        raise InvalidZip(f"cannot read the archive: {exc.strerror}", archive=inputs[index].label) from None
+        raise InvalidZip(
+            f"cannot read the archive: {exc.strerror}", archive=inputs[index].label
+        ) from None
 
     def compute(index: int) -> None:
         hasher = hashlib.sha256()
@@ -206,7 +227,9 @@ def _digests(inputs: list[MergeInput], cache: ExtractionCache) -> list[str]:
                 while chunk := handle.read(1 << 20):
                     hasher.update(chunk)
         except OSError as exc:
-            raise InvalidZip(f"cannot read the archive: {exc.strerror}", archive=inputs[index].label) from None
+            raise InvalidZip(
+                f"cannot read the archive: {exc.strerror}", archive=inputs[index].label
+            ) from None
         digests[index] = hasher.hexdigest()
         cache.remember_digest(keys[index], digests[index])
 
@@ -217,18 +240,27 @@ def _digests(inputs: list[MergeInput], cache: ExtractionCache) -> list[str]:
 
 
 def _cached_inputs(
-    inputs: list[MergeInput], digests: list[str], roots: list[str], cache: ExtractionCache,
-    limits: ZipLimits, workers: int | None,
+    inputs: list[MergeInput],
+    digests: list[str],
+    roots: list[str],
+    cache: ExtractionCache,
+    limits: ZipLimits,
+    workers: int | None,
 ) -> list[CachedArchive]:
-    found: dict[str, CachedArchive | None] = {sha: cache.load(sha) for sha in dict.fromkeys(digests)}
+    found: dict[str, CachedArchive | None] = {
+        sha: cache.load(sha) for sha in dict.fromkeys(digests)
+    }
     declared = sum(found[sha].summary.unzipped_bytes for sha in digests if found[sha] is not None)
     missing = [i for i, sha in enumerate(digests) if found[sha] is None and digests.index(sha) == i]
     archives: list[tuple[Archive, str]] = []
     try:
         for i in missing:
-            archives.append((Archive.open(inputs[i].path, name=inputs[i].label, limits=limits), digests[i]))
+            archives.append(
+                (Archive.open(inputs[i].path, name=inputs[i].label, limits=limits), digests[i])
+            )
         declared += sum(
-            sum(entry.size for entry in archive.entries) * digests.count(sha) for archive, sha in archives
+            sum(entry.size for entry in archive.entries) * digests.count(sha)
+            for archive, sha in archives
         )
         # Refuse before extracting anything when the headers already add up to too much; the
         # real byte counts are held to those headers during extraction.

@@ -79,7 +79,9 @@ class ExtractionCache:
             self._discard(entry)
             return None
         nodes = list(map(CachedNode._make, document["nodes"]))
-        return CachedArchive(sha256, ZipSummary.from_json(document["summary"]), nodes, entry / "tree")
+        return CachedArchive(
+            sha256, ZipSummary.from_json(document["summary"]), nodes, entry / "tree"
+        )
 
     def remembered_digest(self, path: Path) -> tuple[str | None, str]:
         """(the sha256 recorded for this exact file or None, the key to record it under)."""
@@ -106,7 +108,9 @@ class ExtractionCache:
         (path / "tree").mkdir(parents=True)
         return path
 
-    def publish(self, staged: Path, sha256: str, summary: ZipSummary, nodes: list[CachedNode]) -> CachedArchive:
+    def publish(
+        self, staged: Path, sha256: str, summary: ZipSummary, nodes: list[CachedNode]
+    ) -> CachedArchive:
         document = {
             "format": FORMAT,
             "sha256": sha256,

@@ -7,7 +7,7 @@ def normalise_query(path: str) -> str:
     """Accept bundle paths ("opt/python/x.py") and Lambda paths ("/opt/...", "/var/task/...")."""
     path = path.strip()
     if path.startswith("/var/task"):
-        path = "task" + path[len("/var/task"):]
+        path = "task" + path[len("/var/task") :]
     return path.strip("/")
 
 
@@ -30,7 +30,9 @@ def explain(document: dict, path: str) -> list[str]:
             what = "empty directory"
         lines.append(f"{wanted}: {what}, from {label(entry['source'])}")
     elif any(e["path"].startswith(wanted + "/") for e in document["entries"]):
-        sources = sorted({e["source"] for e in document["entries"] if e["path"].startswith(wanted + "/")})
+        sources = sorted(
+            {e["source"] for e in document["entries"] if e["path"].startswith(wanted + "/")}
+        )
         lines.append(f"{wanted}: directory, with content from {', '.join(map(label, sources))}")
     for shadow in document["shadowed"]:
         if shadow["path"] != wanted:
@@ -38,11 +40,15 @@ def explain(document: dict, path: str) -> list[str]:
         if shadow["by"] == wanted:
             lines.append(f"  shadows the {shadow['type']} from {label(shadow['lost'])}")
         else:
-            lines.append(f"{wanted}: the {shadow['type']} from {label(shadow['lost'])} was removed "
-                         f"when {label(shadow['won'])} put {shadow['by']} in its place")
+            lines.append(
+                f"{wanted}: the {shadow['type']} from {label(shadow['lost'])} was removed "
+                f"when {label(shadow['won'])} put {shadow['by']} in its place"
+            )
     for duplicate in document["duplicates"]:
         if duplicate["path"] == wanted:
-            lines.append(f"  {label(duplicate['source'])} holds this name more than once; its last entry won")
+            lines.append(
+                f"  {label(duplicate['source'])} holds this name more than once; its last entry won"
+            )
     if not lines:
         lines.append(f"{wanted}: not in this bundle")
     return lines
@@ -60,7 +66,13 @@ def diff(old: dict, new: dict) -> list[str]:
         elif b is None:
             lines.append(f"- {path}")
         else:
-            changed = [key for key in ("type", "mode", "size", "sha256", "target") if a.get(key) != b.get(key)]
+            changed = [
+                key
+                for key in ("type", "mode", "size", "sha256", "target")
+                if a.get(key) != b.get(key)
+            ]
             if changed:
-                lines.append(f"~ {path} ({', '.join(changed)}; from {a['source']} -> {b['source']})")
+                lines.append(
+                    f"~ {path} ({', '.join(changed)}; from {a['source']} -> {b['source']})"
+                )
     return lines

@@ -13,10 +13,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from registry.merge.cache import CachedArchive, CachedNode, ExtractionCache
-from registry.parallel import default_workers, run_parallel
 from registry.archive.entries import DIR, FILE, SYMLINK, ZipEntry
 from registry.archive.reader import Archive, Layout
+from registry.merge.cache import CachedArchive, CachedNode, ExtractionCache
+from registry.parallel import default_workers, run_parallel
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 OPEN_DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)

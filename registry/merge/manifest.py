@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring
 from pathlib import Path
 
+from registry.archive.entries import DIR, FILE, SYMLINK
 from registry.errors import InvalidParameterValue
 from registry.merge.cache import CachedArchive
 from registry.merge.overlay import Overlay
-from registry.archive.entries import DIR, FILE, SYMLINK
 
 FORMAT = "strata-bundle/1"
 _MODES = {0o644: "0644", 0o755: "0755"}
@@ -55,19 +55,37 @@ def build_document(
             if node.kind == FILE:
                 _, _, mode, size, sha256, _ = node.data  # a CachedNode
                 mode = _MODES.get(mode) or f"{mode:04o}"
-                entries.append({"path": full, "type": FILE, "mode": mode, "size": size, "sha256": sha256,
-                                "source": source})
-                encoded.append(f'{{"path":{encode_basestring(full)},"type":"file","mode":"{mode}","size":{size},'
-                               f'"sha256":"{sha256}","source":"{source}"}}')
+                entries.append(
+                    {
+                        "path": full,
+                        "type": FILE,
+                        "mode": mode,
+                        "size": size,
+                        "sha256": sha256,
+                        "source": source,
+                    }
+                )
+                encoded.append(
+                    f'{{"path":{encode_basestring(full)},"type":"file","mode":"{mode}","size":{size},'
+                    f'"sha256":"{sha256}","source":"{source}"}}'
+                )
                 digest_lines.append(f"file\0{full}\0{mode}\0{size}\0{sha256}\n")
                 totals["files"] += 1
                 totals["bytes"] += size
             elif node.kind == SYMLINK:
                 # Like git, a symlink's content is its target: size and sha256 are the target's.
                 target = node.data.encode("utf-8", "surrogateescape")
-                entries.append({"path": full, "type": SYMLINK, "mode": "0777",
-                                "size": len(target), "sha256": hashlib.sha256(target).hexdigest(),
-                                "target": node.data, "source": source})
+                entries.append(
+                    {
+                        "path": full,
+                        "type": SYMLINK,
+                        "mode": "0777",
+                        "size": len(target),
+                        "sha256": hashlib.sha256(target).hexdigest(),
+                        "target": node.data,
+                        "source": source,
+                    }
+                )
                 encoded.append(_ENCODE_ITEM(entries[-1]))
                 digest_lines.append(f"symlink\0{full}\0{node.data}\n")
                 totals["symlinks"] += 1
@@ -78,24 +96,39 @@ def build_document(
                     encoded.append(_ENCODE_ITEM(entries[-1]))
                     digest_lines.append(f"dir\0{full}\n")
         shadowed.extend(
-            {"path": f"{root}/{s.path}", "type": s.kind, "lost": inputs[s.lost].id,
-             "won": inputs[s.won].id, "by": f"{root}/{s.by}"}
+            {
+                "path": f"{root}/{s.path}",
+                "type": s.kind,
+                "lost": inputs[s.lost].id,
+                "won": inputs[s.won].id,
+                "by": f"{root}/{s.by}",
+            }
             for s in result.shadowed
         )
     for record in inputs:
         root = "task" if record.role == "function" else "opt"
         duplicates.extend(
-            {"path": f"{root}/{path}", "source": record.id} for path in record.cached.summary.duplicates
+            {"path": f"{root}/{path}", "source": record.id}
+            for path in record.cached.summary.duplicates
         )
     shadowed.sort(key=lambda entry: (entry["path"], entry["lost"]))
-    tree_sha256 = hashlib.sha256("".join(digest_lines).encode("utf-8", "surrogateescape")).hexdigest()
+    tree_sha256 = hashlib.sha256(
+        "".join(digest_lines).encode("utf-8", "surrogateescape")
+    ).hexdigest()
     return {
         "format": FORMAT,
         "runtime": runtime,
         "inputs": [
-            {"id": r.id, "role": r.role, "name": r.name, "arn": r.arn, "sha256": r.sha256,
-             "bytes": r.cached.summary.archive_bytes, "unzipped_bytes": r.cached.summary.unzipped_bytes,
-             "entries": r.cached.summary.entries}
+            {
+                "id": r.id,
+                "role": r.role,
+                "name": r.name,
+                "arn": r.arn,
+                "sha256": r.sha256,
+                "bytes": r.cached.summary.archive_bytes,
+                "unzipped_bytes": r.cached.summary.unzipped_bytes,
+                "entries": r.cached.summary.entries,
+            }
             for r in inputs
         ],
         "totals": totals,

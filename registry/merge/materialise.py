@@ -14,12 +14,12 @@ import shutil
 import uuid
 from pathlib import Path
 
+from registry.archive.entries import DIR, FILE
 from registry.errors import InvalidParameterValue
 from registry.merge.extract import OPEN_DIRECTORY, process_umask
 from registry.merge.manifest import BUNDLE_FILE
 from registry.merge.overlay import Overlay
 from registry.parallel import default_workers, run_parallel
-from registry.archive.entries import DIR, FILE
 
 # Linking fails across filesystems (EXDEV), where links are not allowed (EPERM), or past the link
 # count limit (EMLINK); a copy works in all three.
@@ -132,7 +132,9 @@ def _copy(item: tuple[int, int, str, int]) -> None:
     source, target, path, mode = item
     src = os.open(path, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=source)
     try:
-        dst = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=target)
+        dst = os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=target
+        )
         try:
             try:
                 # Shares extents (a reflink) where the filesystem can, else copies in the kernel.

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
 
-from registry.errors import InvalidZip
 from registry.archive.entries import DIR, FILE, SYMLINK
 from registry.archive.names import link_stays_inside
 from registry.archive.tree import Node, Tree
+from registry.errors import InvalidZip
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,9 @@ def _by_the_rules(inputs: Sequence[Sequence[tuple[str, Node]]], names: Sequence[
             try:
                 displaced = tree.put(path, node)
             except ValueError as exc:
-                raise InvalidZip(f"{exc} placed by an earlier layer", archive=names[index], entry=path) from None
+                raise InvalidZip(
+                    f"{exc} placed by an earlier layer", archive=names[index], entry=path
+                ) from None
             shadowed.extend(
                 Shadowed(lost_path, lost.kind, lost.source, index, path)
                 for lost_path, lost in displaced

@@ -18,8 +18,15 @@ PATH = "/2018-10-31/layers/name/versions"
 
 
 def _gunicorn_headers(key: str = "AKIDEXAMPLE", region: str = "us-east-1") -> list[tuple[str, str]]:
-    request = AWSRequest(method="POST", url="http://127.0.0.1:8000" + PATH, data=b"{}", headers={"Host": "127.0.0.1:8000"})
-    SigV4Auth(Credentials(key, KEYS["AKIDEXAMPLE"].secret_access_key), "lambda", region).add_auth(request)
+    request = AWSRequest(
+        method="POST",
+        url="http://127.0.0.1:8000" + PATH,
+        data=b"{}",
+        headers={"Host": "127.0.0.1:8000"},
+    )
+    SigV4Auth(Credentials(key, KEYS["AKIDEXAMPLE"].secret_access_key), "lambda", region).add_auth(
+        request
+    )
     # gunicorn hands headers over as (UPPERCASE-NAME, value) pairs.
     return [(name.upper(), value) for name, value in request.headers.items()]
 

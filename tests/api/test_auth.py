@@ -18,7 +18,9 @@ from tests.support.zips import layer_zip
 def error_code(call) -> tuple[str, int]:
     with pytest.raises(ClientError) as refused:
         call()
-    return refused.value.response["Error"]["Code"], refused.value.response["ResponseMetadata"]["HTTPStatusCode"]
+    return refused.value.response["Error"]["Code"], refused.value.response["ResponseMetadata"][
+        "HTTPStatusCode"
+    ]
 
 
 def test_auth__wrong_secret_is_refused(strata_server):
@@ -48,7 +50,9 @@ class _SignerAt(SigV4Auth):
     def add_auth(self, request):
         request.context["timestamp"] = self._when.strftime("%Y%m%dT%H%M%SZ")
         self._modify_request_before_signing(request)
-        signature = self.signature(self.string_to_sign(request, self.canonical_request(request)), request)
+        signature = self.signature(
+            self.string_to_sign(request, self.canonical_request(request)), request
+        )
         self._inject_signature_to_request(request, signature)
 
 
@@ -72,9 +76,16 @@ def test_auth__request_older_than_fifteen_minutes_is_refused(strata_server):
 
 def test_auth__tampered_body_is_refused(strata_server):
     url = f"{strata_server.url}/2018-10-31/layers/x/versions"
-    request = AWSRequest(method="POST", url=url, data=b'{"Content": {}}', headers={"Content-Type": "application/json"})
+    request = AWSRequest(
+        method="POST",
+        url=url,
+        data=b'{"Content": {}}',
+        headers={"Content-Type": "application/json"},
+    )
     SigV4Auth(Credentials(*strata_server.dev_credentials), "lambda", "us-east-1").add_auth(request)
-    forged = urllib.request.Request(url, data=b'{"Content": {"x": 1}}', headers=dict(request.headers.items()), method="POST")
+    forged = urllib.request.Request(
+        url, data=b'{"Content": {"x": 1}}', headers=dict(request.headers.items()), method="POST"
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(forged, timeout=5)
     assert refused.value.headers["x-amzn-ErrorType"] == "InvalidSignatureException"

@@ -23,8 +23,21 @@ def aws(server, credentials, *args: str) -> dict:
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
     result = subprocess.run(
-        [AWS, "--endpoint-url", server.url, "--region", "us-east-1", "--output", "json", "lambda", *args],
-        env=env, capture_output=True, text=True, timeout=60,
+        [
+            AWS,
+            "--endpoint-url",
+            server.url,
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+            "lambda",
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout) if result.stdout.strip() else {}
@@ -35,14 +48,35 @@ def test_aws_cli__publish_list_and_download(strata_server, account, tmp_path):
     zip_path = tmp_path / "numpy.zip"
     zip_path.write_bytes(data)
     published = aws(
-        strata_server, account, "publish-layer-version", "--layer-name", "numpy", "--zip-file", f"fileb://{zip_path}",
-        "--compatible-runtimes", "python3.11", "python3.12", "--compatible-architectures", "x86_64",
-        "--description", "numpy 2.1", "--license-info", "MIT",
+        strata_server,
+        account,
+        "publish-layer-version",
+        "--layer-name",
+        "numpy",
+        "--zip-file",
+        f"fileb://{zip_path}",
+        "--compatible-runtimes",
+        "python3.11",
+        "python3.12",
+        "--compatible-architectures",
+        "x86_64",
+        "--description",
+        "numpy 2.1",
+        "--license-info",
+        "MIT",
     )
     assert published["LayerVersionArn"].endswith(f"{account.account_id}:layer:numpy:1")
     listed = aws(strata_server, account, "list-layers", "--compatible-runtime", "python3.12")
     assert [l["LayerName"] for l in listed["Layers"]] == ["numpy"]
-    fetched = aws(strata_server, account, "get-layer-version", "--layer-name", "numpy", "--version-number", "1")
+    fetched = aws(
+        strata_server,
+        account,
+        "get-layer-version",
+        "--layer-name",
+        "numpy",
+        "--version-number",
+        "1",
+    )
     assert fetched["Description"] == "numpy 2.1" and fetched["LicenseInfo"] == "MIT"
     with urllib.request.urlopen(fetched["Content"]["Location"], timeout=10) as response:
         assert response.read() == data

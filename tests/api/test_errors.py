@@ -72,7 +72,9 @@ def test_isolation_refusal__says_which_limits_are_missing_but_not_why(caplog):
 
 
 def test_missing_interpreter__tells_the_client_what_to_do_but_not_where_the_host_looked(caplog):
-    error = InterpreterNotFound("no python3.9 interpreter found on this host (looked in /opt/secret/bin)")
+    error = InterpreterNotFound(
+        "no python3.9 interpreter found on this host (looked in /opt/secret/bin)"
+    )
     with caplog.at_level(logging.WARNING, logger="registry.api.errors"):
         status, body, headers = _answer(error)
 
@@ -83,7 +85,9 @@ def test_missing_interpreter__tells_the_client_what_to_do_but_not_where_the_host
 
 
 def test_client_error__keeps_its_message():
-    status, body, headers = _answer(errors.InvalidParameterValue("MemorySize must be at least 128."))
+    status, body, headers = _answer(
+        errors.InvalidParameterValue("MemorySize must be at least 128.")
+    )
 
     assert (status, headers["x-amzn-ErrorType"]) == (400, "InvalidParameterValueException")
     assert body["message"] == "MemorySize must be at least 128."
@@ -96,9 +100,13 @@ def _subclasses(cls):
 
 
 # AuthError is only a base: what is raised is one of its subclasses, each with a row of its own.
-RAISED = sorted(set(_subclasses(errors.StrataError)) - {errors.AuthError}, key=lambda c: c.__qualname__)
+RAISED = sorted(
+    set(_subclasses(errors.StrataError)) - {errors.AuthError}, key=lambda c: c.__qualname__
+)
 
 
 @pytest.mark.parametrize("cls", RAISED, ids=lambda c: c.__name__)
 def test_every_domain_error__has_a_row_in_the_table(cls):
-    assert any(base in api_errors.ERROR_TABLE for base in cls.__mro__), f"{cls.__name__} has no AWS error mapping"
+    assert any(base in api_errors.ERROR_TABLE for base in cls.__mro__), (
+        f"{cls.__name__} has no AWS error mapping"
+    )

@@ -100,7 +100,9 @@ def test_download__of_a_missing_blob_is_not_found(store, client):
         ("bytes=1023-5000", 206, "bytes 1023-1023/1024", DATA[1023:]),
     ],
 )
-def test_download__serves_exactly_the_requested_range(store, client, header, status, content_range, body):
+def test_download__serves_exactly_the_requested_range(
+    store, client, header, status, content_range, body
+):
     digest = store.put_bytes(DATA).digest
     response = client.get(path_of(store, digest), headers={"Range": header})
     assert response.status_code == status

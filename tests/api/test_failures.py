@@ -34,13 +34,17 @@ def test_storage_down__publish_is_a_service_error_and_readiness_fails(own_pg_s3_
     server, s3 = own_pg_s3_server
     lam = server.client(server.new_account())
     s3.stop()
-    service_error(lambda: lam.publish_layer_version(LayerName="down", Content={"ZipFile": layer_zip()}))
+    service_error(
+        lambda: lam.publish_layer_version(LayerName="down", Content={"ZipFile": layer_zip()})
+    )
     status, body = readiness(server)
     assert status == 503 and '"storage"' in body
     assert lam.list_layer_versions(LayerName="down")["LayerVersions"] == []
 
 
-def test_database_down__requests_are_service_errors_and_readiness_fails(own_pg_s3_server, postgres_cluster):
+def test_database_down__requests_are_service_errors_and_readiness_fails(
+    own_pg_s3_server, postgres_cluster
+):
     server, _ = own_pg_s3_server
     lam = server.client(server.new_account())
     lam.publish_layer_version(LayerName="db", Content={"ZipFile": layer_zip()})
@@ -48,9 +52,13 @@ def test_database_down__requests_are_service_errors_and_readiness_fails(own_pg_s
     server.db.dispose()
     with postgres_cluster.connect_admin() as admin:
         admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        admin.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        admin.execute(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        )
     try:
-        service_error(lambda: lam.publish_layer_version(LayerName="db", Content={"ZipFile": layer_zip()}))
+        service_error(
+            lambda: lam.publish_layer_version(LayerName="db", Content={"ZipFile": layer_zip()})
+        )
         service_error(lambda: lam.get_layer_version(LayerName="db", VersionNumber=1))
         assert readiness(server)[0] == 503
     finally:
@@ -70,12 +78,18 @@ def test_client_disconnect_midway__publishes_nothing(strata_server, lam):
 
     body = json.dumps({"Content": {"ZipFile": base64.b64encode(data).decode()}}).encode()
     url = f"{strata_server.url}/2018-10-31/layers/half/versions"
-    signed = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
+    signed = AWSRequest(
+        method="POST", url=url, data=body, headers={"Content-Type": "application/json"}
+    )
     credentials = lam._request_signer._credentials
-    SigV4Auth(Credentials(credentials.access_key, credentials.secret_key), "lambda", "us-east-1").add_auth(signed)
-    head = "POST /2018-10-31/layers/half/versions HTTP/1.1\r\n" + "".join(
-        f"{k}: {v}\r\n" for k, v in signed.headers.items()
-    ) + f"Content-Length: {len(body)}\r\n\r\n"
+    SigV4Auth(
+        Credentials(credentials.access_key, credentials.secret_key), "lambda", "us-east-1"
+    ).add_auth(signed)
+    head = (
+        "POST /2018-10-31/layers/half/versions HTTP/1.1\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in signed.headers.items())
+        + f"Content-Length: {len(body)}\r\n\r\n"
+    )
     with socket.create_connection(("127.0.0.1", strata_server.port)) as sock:
         sock.sendall(head.encode() + body[: len(body) // 2])
     assert lam.list_layer_versions(LayerName="half")["LayerVersions"] == []

@@ -19,7 +19,9 @@ CREATED_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000")
 
 
 def publish(lam, name="numpy", data=None, **kwargs):
-    return lam.publish_layer_version(LayerName=name, Content={"ZipFile": data or layer_zip()}, **kwargs)
+    return lam.publish_layer_version(
+        LayerName=name, Content={"ZipFile": data or layer_zip()}, **kwargs
+    )
 
 
 def download(url: str) -> bytes:
@@ -71,7 +73,9 @@ def test_get_layer_version__location_is_signed_for_ten_minutes(lam, strata_serve
         assert query["X-Amz-Expires"] == ["600"] and "X-Amz-Signature" in query
         return
     assert 595 <= int(query["expires"][0]) - time.time() <= 600
-    tampered = re.sub(r"(signature=)([0-9a-f])", lambda m: m[1] + ("0" if m[2] != "0" else "1"), location, count=1)
+    tampered = re.sub(
+        r"(signature=)([0-9a-f])", lambda m: m[1] + ("0" if m[2] != "0" else "1"), location, count=1
+    )
     for forged in (tampered, location.replace("filename=tamper-1.zip", "filename=evil.zip")):
         assert forged != location
         with pytest.raises(urllib.error.HTTPError) as refused:
@@ -109,20 +113,31 @@ def test_list_layers__latest_matching_version_per_layer_with_filters(lam):
     publish(lam, "alpha", CompatibleRuntimes=["python3.12"], CompatibleArchitectures=["x86_64"])
     publish(lam, "alpha", CompatibleRuntimes=["python3.11"], CompatibleArchitectures=["arm64"])
     publish(lam, "beta", CompatibleRuntimes=["python3.12"], CompatibleArchitectures=["arm64"])
-    everything = {l["LayerName"]: l["LatestMatchingVersion"]["Version"] for l in lam.list_layers()["Layers"]}
+    everything = {
+        l["LayerName"]: l["LatestMatchingVersion"]["Version"] for l in lam.list_layers()["Layers"]
+    }
     assert everything == {"alpha": 2, "beta": 1}
     py312 = lam.list_layers(CompatibleRuntime="python3.12")["Layers"]
-    assert {l["LayerName"]: l["LatestMatchingVersion"]["Version"] for l in py312} == {"alpha": 1, "beta": 1}
+    assert {l["LayerName"]: l["LatestMatchingVersion"]["Version"] for l in py312} == {
+        "alpha": 1,
+        "beta": 1,
+    }
     arm = lam.list_layers(CompatibleRuntime="python3.12", CompatibleArchitecture="arm64")["Layers"]
     assert [l["LayerName"] for l in arm] == ["beta"]
 
 
 def test_list_layer_versions__filters_by_runtime_and_architecture(lam):
     publish(lam, "multi", CompatibleRuntimes=["python3.12"], CompatibleArchitectures=["x86_64"])
-    publish(lam, "multi", CompatibleRuntimes=["python3.11"], CompatibleArchitectures=["x86_64", "arm64"])
-    listed = lam.list_layer_versions(LayerName="multi", CompatibleArchitecture="arm64")["LayerVersions"]
+    publish(
+        lam, "multi", CompatibleRuntimes=["python3.11"], CompatibleArchitectures=["x86_64", "arm64"]
+    )
+    listed = lam.list_layer_versions(LayerName="multi", CompatibleArchitecture="arm64")[
+        "LayerVersions"
+    ]
     assert [v["Version"] for v in listed] == [2]
-    listed = lam.list_layer_versions(LayerName="multi", CompatibleRuntime="python3.12")["LayerVersions"]
+    listed = lam.list_layer_versions(LayerName="multi", CompatibleRuntime="python3.12")[
+        "LayerVersions"
+    ]
     assert [v["Version"] for v in listed] == [1]
 
 
@@ -136,7 +151,9 @@ def test_list__pagination_marks_only_when_more_remain(lam):
     assert "NextMarker" not in second
     for _ in range(4):
         publish(lam, "paged")
-    pages = lam.get_paginator("list_layer_versions").paginate(LayerName="paged", PaginationConfig={"PageSize": 3})
+    pages = lam.get_paginator("list_layer_versions").paginate(
+        LayerName="paged", PaginationConfig={"PageSize": 3}
+    )
     assert [v["Version"] for page in pages for v in page["LayerVersions"]] == [4, 3, 2, 1]
 
 
@@ -170,16 +187,25 @@ def test_publish__s3_content_from_the_configured_bucket(lam, strata_server, acco
     prefix = f"uploads/{account.account_id}/"
     if strata_server.backend != "pg-s3":
         with pytest.raises(lam.exceptions.InvalidParameterValueException) as refused:
-            lam.publish_layer_version(LayerName="s3", Content={"S3Bucket": "any-bucket", "S3Key": f"{prefix}l.zip"})
+            lam.publish_layer_version(
+                LayerName="s3", Content={"S3Bucket": "any-bucket", "S3Key": f"{prefix}l.zip"}
+            )
         assert "STRATA_STORAGE=s3" in refused.value.response["Error"]["Message"]
         return
     data = make_zip({"python/big.py": "BIG = 1\n" * 1000})
     s3 = strata_server.s3_client()
     bucket = strata_server.env["STRATA_S3_BUCKET"]
     s3.put_object(Bucket=bucket, Key=f"{prefix}big.zip", Body=data)
-    out = lam.publish_layer_version(LayerName="s3", Content={"S3Bucket": bucket, "S3Key": f"{prefix}big.zip"})
+    out = lam.publish_layer_version(
+        LayerName="s3", Content={"S3Bucket": bucket, "S3Key": f"{prefix}big.zip"}
+    )
     assert out["Content"]["CodeSize"] == len(data)
-    assert download(lam.get_layer_version(LayerName="s3", VersionNumber=1)["Content"]["Location"]) == data
+    assert (
+        download(lam.get_layer_version(LayerName="s3", VersionNumber=1)["Content"]["Location"])
+        == data
+    )
     with pytest.raises(lam.exceptions.InvalidParameterValueException) as missing:
-        lam.publish_layer_version(LayerName="s3", Content={"S3Bucket": bucket, "S3Key": f"{prefix}missing.zip"})
+        lam.publish_layer_version(
+            LayerName="s3", Content={"S3Bucket": bucket, "S3Key": f"{prefix}missing.zip"}
+        )
     assert "does not exist" in missing.value.response["Error"]["Message"]

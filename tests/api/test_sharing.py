@@ -23,7 +23,9 @@ def shared(strata_server):
     """An owner with layer 'shared' version 1, and its ARN."""
     owner = strata_server.new_account()
     lam = strata_server.client(owner)
-    arn = lam.publish_layer_version(LayerName="shared", Content={"ZipFile": layer_zip()})["LayerVersionArn"]
+    arn = lam.publish_layer_version(LayerName="shared", Content={"ZipFile": layer_zip()})[
+        "LayerVersionArn"
+    ]
     return lam, arn
 
 
@@ -34,12 +36,18 @@ def test_cross_account__get_by_arn_refused_until_granted_to_the_account(strata_s
     message = access_denied(lambda: reader.get_layer_version_by_arn(Arn=arn))
     assert "not shared" in message and "Location" not in message
     owner.add_layer_version_permission(
-        LayerName="shared", VersionNumber=1, StatementId="to-other", Action="lambda:GetLayerVersion", Principal=other.account_id
+        LayerName="shared",
+        VersionNumber=1,
+        StatementId="to-other",
+        Action="lambda:GetLayerVersion",
+        Principal=other.account_id,
     )
     assert reader.get_layer_version_by_arn(Arn=arn)["LayerVersionArn"] == arn
     name_arn, version = arn.rsplit(":", 1)
     assert reader.get_layer_version(LayerName=name_arn, VersionNumber=int(version))["Version"] == 1
-    owner.remove_layer_version_permission(LayerName="shared", VersionNumber=1, StatementId="to-other")
+    owner.remove_layer_version_permission(
+        LayerName="shared", VersionNumber=1, StatementId="to-other"
+    )
     access_denied(lambda: reader.get_layer_version_by_arn(Arn=arn))
 
 
@@ -48,8 +56,12 @@ def test_cross_account__organization_grant_reaches_members_only(strata_server, s
     member = strata_server.client(strata_server.new_account(org="o-abcdefghij"))
     outsider = strata_server.client(strata_server.new_account(org="o-zzzzzzzzzz"))
     owner.add_layer_version_permission(
-        LayerName="shared", VersionNumber=1, StatementId="org", Action="lambda:GetLayerVersion",
-        Principal="*", OrganizationId="o-abcdefghij",
+        LayerName="shared",
+        VersionNumber=1,
+        StatementId="org",
+        Action="lambda:GetLayerVersion",
+        Principal="*",
+        OrganizationId="o-abcdefghij",
     )
     assert member.get_layer_version_by_arn(Arn=arn)["Version"] == 1
     access_denied(lambda: outsider.get_layer_version_by_arn(Arn=arn))
@@ -62,7 +74,11 @@ def test_cross_account__public_grant_reaches_everyone(strata_server, shared):
     stranger = strata_server.client(strata_server.new_account())
     access_denied(lambda: stranger.get_layer_version_by_arn(Arn=arn))
     owner.add_layer_version_permission(
-        LayerName="shared", VersionNumber=1, StatementId="public", Action="lambda:GetLayerVersion", Principal="*"
+        LayerName="shared",
+        VersionNumber=1,
+        StatementId="public",
+        Action="lambda:GetLayerVersion",
+        Principal="*",
     )
     assert stranger.get_layer_version_by_arn(Arn=arn)["Version"] == 1
     owner.remove_layer_version_permission(LayerName="shared", VersionNumber=1, StatementId="public")
@@ -83,7 +99,11 @@ def test_cross_account__only_the_owner_changes_a_layer(strata_server, shared):
     access_denied(lambda: other.delete_layer_version(LayerName=layer_arn, VersionNumber=1))
     access_denied(
         lambda: other.add_layer_version_permission(
-            LayerName=layer_arn, VersionNumber=1, StatementId="x", Action="lambda:GetLayerVersion", Principal="*"
+            LayerName=layer_arn,
+            VersionNumber=1,
+            StatementId="x",
+            Action="lambda:GetLayerVersion",
+            Principal="*",
         )
     )
 
@@ -96,7 +116,11 @@ def test_list_layers__other_accounts_layers_are_not_listed(strata_server, shared
 def test_policy__statement_revision_and_document_as_aws_renders_them(strata_server, shared):
     owner, arn = shared
     out = owner.add_layer_version_permission(
-        LayerName="shared", VersionNumber=1, StatementId="xaccount", Action="lambda:GetLayerVersion", Principal="223456789012"
+        LayerName="shared",
+        VersionNumber=1,
+        StatementId="xaccount",
+        Action="lambda:GetLayerVersion",
+        Principal="223456789012",
     )
     statement = json.loads(out["Statement"])
     assert statement == {
@@ -114,15 +138,27 @@ def test_policy__statement_revision_and_document_as_aws_renders_them(strata_serv
 def test_policy__stale_revision_is_precondition_failed(strata_server, shared):
     owner, _ = shared
     first = owner.add_layer_version_permission(
-        LayerName="shared", VersionNumber=1, StatementId="a", Action="lambda:GetLayerVersion", Principal="*"
+        LayerName="shared",
+        VersionNumber=1,
+        StatementId="a",
+        Action="lambda:GetLayerVersion",
+        Principal="*",
     )
     owner.add_layer_version_permission(
-        LayerName="shared", VersionNumber=1, StatementId="b", Action="lambda:GetLayerVersion", Principal="*",
+        LayerName="shared",
+        VersionNumber=1,
+        StatementId="b",
+        Action="lambda:GetLayerVersion",
+        Principal="*",
         RevisionId=first["RevisionId"],
     )
     with pytest.raises(owner.exceptions.PreconditionFailedException):
         owner.add_layer_version_permission(
-            LayerName="shared", VersionNumber=1, StatementId="c", Action="lambda:GetLayerVersion", Principal="*",
+            LayerName="shared",
+            VersionNumber=1,
+            StatementId="c",
+            Action="lambda:GetLayerVersion",
+            Principal="*",
             RevisionId=first["RevisionId"],
         )
     with pytest.raises(owner.exceptions.PreconditionFailedException):
@@ -133,7 +169,13 @@ def test_policy__stale_revision_is_precondition_failed(strata_server, shared):
 
 def test_policy__duplicate_statement_id_is_resource_conflict(strata_server, shared):
     owner, _ = shared
-    grant = dict(LayerName="shared", VersionNumber=1, StatementId="dup", Action="lambda:GetLayerVersion", Principal="*")
+    grant = dict(
+        LayerName="shared",
+        VersionNumber=1,
+        StatementId="dup",
+        Action="lambda:GetLayerVersion",
+        Principal="*",
+    )
     owner.add_layer_version_permission(**grant)
     with pytest.raises(owner.exceptions.ResourceConflictException):
         owner.add_layer_version_permission(**grant)
@@ -144,4 +186,6 @@ def test_policy__none_yet_is_resource_not_found(strata_server, shared):
     with pytest.raises(owner.exceptions.ResourceNotFoundException):
         owner.get_layer_version_policy(LayerName="shared", VersionNumber=1)
     with pytest.raises(owner.exceptions.ResourceNotFoundException):
-        owner.remove_layer_version_permission(LayerName="shared", VersionNumber=1, StatementId="nope")
+        owner.remove_layer_version_permission(
+            LayerName="shared", VersionNumber=1, StatementId="nope"
+        )

@@ -16,16 +16,22 @@ from registry.accounts import Caller, KeyRecord
 from registry.api import sigv4
 from registry.errors import InvalidSignature, MissingAuthenticationToken, UnrecognizedClient
 
-KEYS = {"AKIDEXAMPLE": KeyRecord(Caller("123456789012"), "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")}
+KEYS = {
+    "AKIDEXAMPLE": KeyRecord(Caller("123456789012"), "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+}
 
 
-def signed(url: str, method: str = "GET", body: bytes = b"", headers=None, secret=None, service="lambda") -> sigv4.SignedRequest:
+def signed(
+    url: str, method: str = "GET", body: bytes = b"", headers=None, secret=None, service="lambda"
+) -> sigv4.SignedRequest:
     request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
     key = KEYS["AKIDEXAMPLE"].secret_access_key if secret is None else secret
     SigV4Auth(Credentials("AKIDEXAMPLE", key), service, "us-east-1").add_auth(request)
     parts = urlsplit(url)
     sent = Headers(list(request.headers.items()) + [("Host", parts.netloc)])
-    return sigv4.SignedRequest(method, parts.path, parts.query, sent, hashlib.sha256(body).hexdigest())
+    return sigv4.SignedRequest(
+        method, parts.path, parts.query, sent, hashlib.sha256(body).hexdigest()
+    )
 
 
 @pytest.mark.parametrize(
@@ -43,17 +49,30 @@ def test_verify__accepts_botocore_signatures(url):
 
 
 def test_verify__accepts_signed_json_body():
-    request = signed("http://h/2018-10-31/layers/x/versions", "POST", b'{"a": 1}', {"Content-Type": "application/json"})
+    request = signed(
+        "http://h/2018-10-31/layers/x/versions",
+        "POST",
+        b'{"a": 1}',
+        {"Content-Type": "application/json"},
+    )
     assert sigv4.verify(request, KEYS.get).account_id == "123456789012"
 
 
 @pytest.mark.parametrize(
     "tamper",
     [
-        lambda r: sigv4.SignedRequest(r.method, r.raw_path + "x", r.raw_query, r.headers, r.payload_sha256),
-        lambda r: sigv4.SignedRequest(r.method, r.raw_path, "MaxItems=11", r.headers, r.payload_sha256),
-        lambda r: sigv4.SignedRequest("DELETE", r.raw_path, r.raw_query, r.headers, r.payload_sha256),
-        lambda r: sigv4.SignedRequest(r.method, r.raw_path, r.raw_query, r.headers, hashlib.sha256(b"{}").hexdigest()),
+        lambda r: sigv4.SignedRequest(
+            r.method, r.raw_path + "x", r.raw_query, r.headers, r.payload_sha256
+        ),
+        lambda r: sigv4.SignedRequest(
+            r.method, r.raw_path, "MaxItems=11", r.headers, r.payload_sha256
+        ),
+        lambda r: sigv4.SignedRequest(
+            "DELETE", r.raw_path, r.raw_query, r.headers, r.payload_sha256
+        ),
+        lambda r: sigv4.SignedRequest(
+            r.method, r.raw_path, r.raw_query, r.headers, hashlib.sha256(b"{}").hexdigest()
+        ),
     ],
 )
 def test_verify__any_change_breaks_the_signature(tamper):
@@ -63,8 +82,16 @@ def test_verify__any_change_breaks_the_signature(tamper):
 
 
 def test_verify__decoded_path_does_not_verify():
-    request = signed("http://h/2018-10-31/layers/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Alayer%3Ax/versions")
-    decoded = sigv4.SignedRequest(request.method, request.raw_path.replace("%3A", ":"), "", request.headers, request.payload_sha256)
+    request = signed(
+        "http://h/2018-10-31/layers/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Alayer%3Ax/versions"
+    )
+    decoded = sigv4.SignedRequest(
+        request.method,
+        request.raw_path.replace("%3A", ":"),
+        "",
+        request.headers,
+        request.payload_sha256,
+    )
     with pytest.raises(InvalidSignature):
         sigv4.verify(decoded, KEYS.get)
 
@@ -75,7 +102,12 @@ def test_verify__wrong_secret_unknown_key_missing_header_other_service():
     with pytest.raises(UnrecognizedClient):
         sigv4.verify(signed("http://h/2018-10-31/layers"), {}.get)
     with pytest.raises(MissingAuthenticationToken):
-        sigv4.verify(sigv4.SignedRequest("GET", "/2018-10-31/layers", "", {}, hashlib.sha256(b"").hexdigest()), KEYS.get)
+        sigv4.verify(
+            sigv4.SignedRequest(
+                "GET", "/2018-10-31/layers", "", {}, hashlib.sha256(b"").hexdigest()
+            ),
+            KEYS.get,
+        )
     with pytest.raises(InvalidSignature, match="service"):
         sigv4.verify(signed("http://h/2018-10-31/layers", service="s3"), KEYS.get)
 

@@ -24,12 +24,16 @@ BODY = b'{"Content": {"ZipFile": "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="}}'
 
 def _headers(*, key: str = "AKIDEXAMPLE", region: str = "us-east-1", body: bytes = BODY) -> Headers:
     request = AWSRequest(method="POST", url=URL, data=body, headers={"Host": "127.0.0.1:8000"})
-    SigV4Auth(Credentials(key, KEYS["AKIDEXAMPLE"].secret_access_key), "lambda", region).add_auth(request)
+    SigV4Auth(Credentials(key, KEYS["AKIDEXAMPLE"].secret_access_key), "lambda", region).add_auth(
+        request
+    )
     return Headers(list(request.headers.items()))
 
 
 def _request(headers: Headers, body: bytes = BODY) -> sigv4.SignedRequest:
-    return sigv4.SignedRequest("POST", "/2018-10-31/layers/name/versions", "", headers, hashlib.sha256(body).hexdigest())
+    return sigv4.SignedRequest(
+        "POST", "/2018-10-31/layers/name/versions", "", headers, hashlib.sha256(body).hexdigest()
+    )
 
 
 def test_header_check__needs_no_body_and_names_what_the_signature_claims():

@@ -63,7 +63,9 @@ def sign(
             hashlib.sha256(body).hexdigest(),
         ]
     )
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    to_sign = "\n".join(
+        ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
+    )
     key = _hmac(f"AWS4{secret}".encode(), scope_date)
     for part in (region, service, "aws4_request"):
         key = _hmac(key, part)
@@ -72,7 +74,9 @@ def sign(
         f"AWS4-HMAC-SHA256 Credential={credential or f'{KEY_ID}/{scope}'}, "
         f"SignedHeaders={';'.join(signed_headers)}, Signature={signature}"
     )
-    return sigv4.SignedRequest(method, path, query, Headers(list(sent.items())), hashlib.sha256(body).hexdigest())
+    return sigv4.SignedRequest(
+        method, path, query, Headers(list(sent.items())), hashlib.sha256(body).hexdigest()
+    )
 
 
 def verify(request: sigv4.SignedRequest, now: datetime = WHEN) -> Caller:
@@ -82,7 +86,9 @@ def verify(request: sigv4.SignedRequest, now: datetime = WHEN) -> Caller:
 def with_authorization(request: sigv4.SignedRequest, authorization: str) -> sigv4.SignedRequest:
     headers = Headers(list(request.headers.items()))
     headers["Authorization"] = authorization
-    return sigv4.SignedRequest(request.method, request.raw_path, request.raw_query, headers, request.payload_sha256)
+    return sigv4.SignedRequest(
+        request.method, request.raw_path, request.raw_query, headers, request.payload_sha256
+    )
 
 
 def test_signer__makes_requests_the_verifier_accepts():
@@ -149,7 +155,9 @@ def test_x_amz_date__up_to_fifteen_minutes_from_the_server_clock_is_accepted(off
     assert verify(sign(), now=WHEN + offset) == Caller(ACCOUNT)
 
 
-@pytest.mark.parametrize("offset", [timedelta(minutes=15, seconds=1), -timedelta(minutes=15, seconds=1)])
+@pytest.mark.parametrize(
+    "offset", [timedelta(minutes=15, seconds=1), -timedelta(minutes=15, seconds=1)]
+)
 def test_x_amz_date__more_than_fifteen_minutes_away_is_refused(offset):
     with pytest.raises(InvalidSignature, match="expired"):
         verify(sign(), now=WHEN + offset)
@@ -163,13 +171,17 @@ def test_x_amz_date__defaults_to_the_real_clock():
     assert sigv4.verify(fresh, KEYS.get) == Caller(ACCOUNT)
 
 
-@pytest.mark.parametrize("amz_date", ["", "20260102", "2026-01-02T00:01:00Z", "20260102T000100", "20261302T000100Z"])
+@pytest.mark.parametrize(
+    "amz_date", ["", "20260102", "2026-01-02T00:01:00Z", "20260102T000100", "20261302T000100Z"]
+)
 def test_x_amz_date__missing_or_malformed_is_refused(amz_date):
     request = sign(amz_date=amz_date or "20260102T000100Z", scope_date="20260102")
     headers = Headers([(k, v) for k, v in request.headers.items() if k != "X-Amz-Date"])
     if amz_date:
         headers["X-Amz-Date"] = amz_date
-    request = sigv4.SignedRequest(request.method, request.raw_path, request.raw_query, headers, request.payload_sha256)
+    request = sigv4.SignedRequest(
+        request.method, request.raw_path, request.raw_query, headers, request.payload_sha256
+    )
     with pytest.raises(InvalidSignature, match="X-Amz-Date"):
         verify(request)
 
@@ -186,7 +198,9 @@ def test_signed_headers__without_host_are_refused():
 def test_signed_header__missing_from_the_request_is_refused():
     request = sign(headers={"X-Extra": "1"}, signed_headers=("host", "x-amz-date", "x-extra"))
     headers = Headers([(k, v) for k, v in request.headers.items() if k != "X-Extra"])
-    stripped = sigv4.SignedRequest(request.method, request.raw_path, request.raw_query, headers, request.payload_sha256)
+    stripped = sigv4.SignedRequest(
+        request.method, request.raw_path, request.raw_query, headers, request.payload_sha256
+    )
     with pytest.raises(InvalidSignature, match="x-extra"):
         verify(stripped)
 
@@ -204,7 +218,9 @@ def test_signed_header__changed_value_is_refused():
     request = sign(headers={"X-Extra": "a"}, signed_headers=("host", "x-amz-date", "x-extra"))
     headers = Headers(list(request.headers.items()))
     headers["X-Extra"] = "b"
-    changed = sigv4.SignedRequest(request.method, request.raw_path, request.raw_query, headers, request.payload_sha256)
+    changed = sigv4.SignedRequest(
+        request.method, request.raw_path, request.raw_query, headers, request.payload_sha256
+    )
     with pytest.raises(InvalidSignature, match="does not match"):
         verify(changed)
 
@@ -223,7 +239,11 @@ def test_authorization__missing_is_a_missing_token():
 
 def test_authorization__with_extra_spaces_is_accepted():
     request = sign()
-    spaced = request.headers["Authorization"].replace(", ", " ,  ").replace("AWS4-HMAC-SHA256 ", "AWS4-HMAC-SHA256   ")
+    spaced = (
+        request.headers["Authorization"]
+        .replace(", ", " ,  ")
+        .replace("AWS4-HMAC-SHA256 ", "AWS4-HMAC-SHA256   ")
+    )
     assert verify(with_authorization(request, f"  {spaced}  ")) == Caller(ACCOUNT)
 
 
@@ -241,8 +261,18 @@ def test_authorization__with_extra_spaces_is_accepted():
         lambda a: a + ", Extra=1",
         lambda a: "Bearer " + a,
     ],
-    ids=["algorithm", "no-space", "uppercase-hex", "short-signature", "long-signature", "no-signature",
-         "no-signed-headers", "comma-in-signed-headers", "trailing-field", "prefixed"],
+    ids=[
+        "algorithm",
+        "no-space",
+        "uppercase-hex",
+        "short-signature",
+        "long-signature",
+        "no-signature",
+        "no-signed-headers",
+        "comma-in-signed-headers",
+        "trailing-field",
+        "prefixed",
+    ],
 )
 def test_authorization__not_in_aws_form_is_refused(mangle):
     request = sign()
@@ -253,7 +283,9 @@ def test_authorization__not_in_aws_form_is_refused(mangle):
 # -- what the signature covers ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sent", ["MaxItems=10&Marker=", "MaxItems=10&Marker", "Marker=&MaxItems=10"])
+@pytest.mark.parametrize(
+    "sent", ["MaxItems=10&Marker=", "MaxItems=10&Marker", "Marker=&MaxItems=10"]
+)
 def test_query__an_added_blank_parameter_breaks_the_signature(sent):
     request = sign(query=sent, signed_query="MaxItems=10")
     with pytest.raises(InvalidSignature, match="does not match"):
@@ -262,7 +294,9 @@ def test_query__an_added_blank_parameter_breaks_the_signature(sent):
 
 def test_query__blank_parameters_that_were_signed_are_accepted():
     assert verify(sign(query="Marker=&MaxItems=10")) == Caller(ACCOUNT)
-    assert verify(sign(query="Marker&MaxItems=10", signed_query="Marker=&MaxItems=10")) == Caller(ACCOUNT)
+    assert verify(sign(query="Marker&MaxItems=10", signed_query="Marker=&MaxItems=10")) == Caller(
+        ACCOUNT
+    )
 
 
 def test_query__is_signed_sorted_and_percent_encoded():
@@ -272,27 +306,35 @@ def test_query__is_signed_sorted_and_percent_encoded():
 
 def test_method__is_compared_in_upper_case():
     request = sign(method="GET")
-    lower = sigv4.SignedRequest("get", request.raw_path, request.raw_query, request.headers, request.payload_sha256)
+    lower = sigv4.SignedRequest(
+        "get", request.raw_path, request.raw_query, request.headers, request.payload_sha256
+    )
     assert verify(lower) == Caller(ACCOUNT)
 
 
 def test_method__changed_breaks_the_signature():
     request = sign(method="GET")
-    other = sigv4.SignedRequest("PUT", request.raw_path, request.raw_query, request.headers, request.payload_sha256)
+    other = sigv4.SignedRequest(
+        "PUT", request.raw_path, request.raw_query, request.headers, request.payload_sha256
+    )
     with pytest.raises(InvalidSignature):
         verify(other)
 
 
 def test_body__changed_breaks_the_signature():
     request = sign(method="POST", body=b'{"a":1}')
-    other = sigv4.SignedRequest("POST", request.raw_path, "", request.headers, hashlib.sha256(b'{"a":2}').hexdigest())
+    other = sigv4.SignedRequest(
+        "POST", request.raw_path, "", request.headers, hashlib.sha256(b'{"a":2}').hexdigest()
+    )
     with pytest.raises(InvalidSignature):
         verify(other)
 
 
 def test_region_and_service__are_part_of_the_signing_key():
     # Signed for us-west-2 but claiming us-east-1 in the scope: the key differs, so the signature does.
-    request = sign(region="us-west-2", credential=f"{KEY_ID}/{WHEN:%Y%m%d}/us-east-1/lambda/aws4_request")
+    request = sign(
+        region="us-west-2", credential=f"{KEY_ID}/{WHEN:%Y%m%d}/us-east-1/lambda/aws4_request"
+    )
     with pytest.raises(InvalidSignature):
         verify(request)
 

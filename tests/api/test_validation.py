@@ -8,7 +8,14 @@ import stat
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.zips import bomb_zip, layer_zip, lying_size_zip, make_zip, special_file_zip, symlink_zip
+from tests.support.zips import (
+    bomb_zip,
+    layer_zip,
+    lying_size_zip,
+    make_zip,
+    special_file_zip,
+    symlink_zip,
+)
 
 MALFORMED = {
     "not a zip": b"this is not a zip archive at all",
@@ -39,7 +46,9 @@ def test_publish__malformed_zip_is_rejected_with_nothing_stored(kind, lam, strat
     assert lam.list_layers()["Layers"] == []
     assert not strata_server.store().exists(hashlib.sha256(data).hexdigest())
     # The rejected publish spent no number.
-    assert lam.publish_layer_version(LayerName="bad", Content={"ZipFile": layer_zip()})["Version"] == 1
+    assert (
+        lam.publish_layer_version(LayerName="bad", Content={"ZipFile": layer_zip()})["Version"] == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -70,15 +79,29 @@ def test_publish__invalid_parameter_names_the_field(params, field, lam):
         lambda lam: lam.list_layers(CompatibleRuntime="cobol"),
         lambda lam: lam.list_layers(MaxItems=51),
         lambda lam: lam.list_layers(Marker="%%%not-a-marker"),
-        lambda lam: lam.get_layer_version_by_arn(Arn="arn:aws:lambda:us-east-1:123456789012:layer:x"),
-        lambda lam: lam.add_layer_version_permission(
-            LayerName="v", VersionNumber=1, StatementId="s", Action="lambda:InvokeFunction", Principal="*"
+        lambda lam: lam.get_layer_version_by_arn(
+            Arn="arn:aws:lambda:us-east-1:123456789012:layer:x"
         ),
         lambda lam: lam.add_layer_version_permission(
-            LayerName="v", VersionNumber=1, StatementId="s", Action="lambda:GetLayerVersion", Principal="someone"
+            LayerName="v",
+            VersionNumber=1,
+            StatementId="s",
+            Action="lambda:InvokeFunction",
+            Principal="*",
         ),
         lambda lam: lam.add_layer_version_permission(
-            LayerName="v", VersionNumber=1, StatementId="s", Action="lambda:GetLayerVersion", Principal="*",
+            LayerName="v",
+            VersionNumber=1,
+            StatementId="s",
+            Action="lambda:GetLayerVersion",
+            Principal="someone",
+        ),
+        lambda lam: lam.add_layer_version_permission(
+            LayerName="v",
+            VersionNumber=1,
+            StatementId="s",
+            Action="lambda:GetLayerVersion",
+            Principal="*",
             OrganizationId="org-1",
         ),
     ],

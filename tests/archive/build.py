@@ -48,7 +48,9 @@ def zip_bytes(*entries, streamed: bool = False) -> bytes:
     target = _Unseekable(buffer) if streamed else buffer
     with zipfile.ZipFile(target, "w") as archive:
         for entry in entries:
-            info = zipfile.ZipInfo(entry.name if not isinstance(entry, Dir) else entry.name.rstrip("/") + "/")
+            info = zipfile.ZipInfo(
+                entry.name if not isinstance(entry, Dir) else entry.name.rstrip("/") + "/"
+            )
             info.date_time = (2024, 1, 1, 0, 0, 0)
             if isinstance(entry, File):
                 info.create_system = entry.host
@@ -106,8 +108,14 @@ def central_offsets(data: bytes) -> list[int]:
 
 def patch_central(data: bytes, index: int, **fields) -> bytes:
     """Rewrite fields of one central directory record (flags, size, crc, offset, made_by)."""
-    layout = {"made_by": (4, "<H"), "flags": (8, "<H"), "crc": (16, "<L"),
-              "compressed_size": (20, "<L"), "size": (24, "<L"), "offset": (42, "<L")}
+    layout = {
+        "made_by": (4, "<H"),
+        "flags": (8, "<H"),
+        "crc": (16, "<L"),
+        "compressed_size": (20, "<L"),
+        "size": (24, "<L"),
+        "offset": (42, "<L"),
+    }
     out = bytearray(data)
     pos = central_offsets(data)[index]
     for name, value in fields.items():
@@ -127,7 +135,9 @@ def with_zip64_end_record(data: bytes) -> bytes:
     eocd = data.rindex(b"PK\x05\x06")
     _, _, _, _, count, cd_size, cd_offset, _ = struct.unpack_from("<4s4H2LH", data, eocd)
     zip64_pos = eocd
-    record = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, cd_size, cd_offset)
+    record = struct.pack(
+        "<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, cd_size, cd_offset
+    )
     locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, zip64_pos, 1)
     end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
     return data[:eocd] + record + locator + end

@@ -10,14 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from registry.errors import InvalidZip
 from registry.archive.limits import ZipLimits
 from registry.archive.reader import Archive, check_zip
-from tests.support import require_service
+from registry.errors import InvalidZip
 from tests.archive.build import (
-    WINDOWS, Dir, File, Link, make_zip, patch_central, replace_name_bytes, with_zip64_end_record,
+    WINDOWS,
+    Dir,
+    File,
+    Link,
+    make_zip,
+    patch_central,
+    replace_name_bytes,
+    with_zip64_end_record,
     zip_bytes,
 )
+from tests.support import require_service
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
@@ -52,13 +59,18 @@ def test_bytes_are_read_like_a_path():
 
 
 def test_several_threads__give_the_same_summary_as_one():
-    data = zip_bytes(*(File(f"python/m{i}.py", f"VALUE = {i}\n".encode() * (i + 1)) for i in range(200)))
+    data = zip_bytes(
+        *(File(f"python/m{i}.py", f"VALUE = {i}\n".encode() * (i + 1)) for i in range(200))
+    )
     assert check_zip(data, threads=2) == check_zip(data, threads=1)
 
 
 @pytest.mark.parametrize("corrupt", [0, 99, 199], ids=["first", "middle", "last"])
 def test_several_threads__reject_a_corrupt_entry_wherever_it_lies(corrupt):
-    files = [File(f"m{i}.txt", f"entry {i:03d}".encode(), compress=zipfile.ZIP_STORED) for i in range(200)]
+    files = [
+        File(f"m{i}.txt", f"entry {i:03d}".encode(), compress=zipfile.ZIP_STORED)
+        for i in range(200)
+    ]
     data = bytearray(zip_bytes(*files))
     data[data.index(f"entry {corrupt:03d}".encode())] = ord("E")
     with pytest.raises(InvalidZip, match="CRC-32") as raised:

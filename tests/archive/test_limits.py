@@ -7,9 +7,9 @@ import zipfile
 
 import pytest
 
-from registry.errors import InvalidZip
 from registry.archive.limits import NodeBudget, ZipLimits, enforce_limits
 from registry.archive.reader import check_zip
+from registry.errors import InvalidZip
 from tests.archive.build import CENTRAL, Dir, File, central_offsets, patch_central, zip_bytes
 
 MiB = 1024 * 1024
@@ -116,7 +116,9 @@ def test_node_budget__counts_the_characters_of_every_path_once():
 def test_long_paths_within_the_node_cap__are_refused_by_their_total_length():
     # 16 components of 255 characters: 16 nodes but some 32,000 characters a record, which a
     # tree would hold in memory; 100 such records pass the node cap but not 1,000,000 characters.
-    records = [File("/".join([f"{i:03d}" + "x" * 252] + ["y" * 255] * 14 + ["f"])) for i in range(100)]
+    records = [
+        File("/".join([f"{i:03d}" + "x" * 252] + ["y" * 255] * 14 + ["f"])) for i in range(100)
+    ]
     data = zip_bytes(*records)
     with pytest.raises(InvalidZip, match="paths of more than 1000000 characters"):
         check_zip(io.BytesIO(data), limits=ZipLimits(max_path_chars=1_000_000))

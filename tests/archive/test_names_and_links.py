@@ -12,12 +12,12 @@ import zlib
 
 import pytest
 
-from registry.errors import InvalidZip
 from registry.archive.entries import DIR, FILE, SYMLINK, ZipSummary
 from registry.archive.limits import ZipLimits, enforce_limits
 from registry.archive.names import check_link_target, link_stays_inside, normalise_name
 from registry.archive.reader import Archive, check_zip
 from registry.archive.tree import Node, Tree
+from registry.errors import InvalidZip
 from tests.archive.build import UNIX, WINDOWS, Dir, File, Link, patch_central, zip_bytes
 
 # -- entry names ----------------------------------------------------------------------------------
@@ -158,7 +158,8 @@ def test_link_target__relative_and_plain_is_accepted(target):
 
 
 @pytest.mark.parametrize(
-    "target, reason", [("", "empty"), ("C:/x", "absolute"), ("x\\y", "backslash"), ("a\x00b", "NUL")]
+    "target, reason",
+    [("", "empty"), ("C:/x", "absolute"), ("x\\y", "backslash"), ("a\x00b", "NUL")],
 )
 def test_link_target__bad_ones_are_refused_in_a_real_archive(target, reason):
     data = zip_bytes(File("python/a.py", b"x"), Link("python/link", target))
@@ -229,7 +230,9 @@ def test_symlink_target__expands_another_links_target_in_order():
 
 
 def test_symlink_target__replaces_the_link_by_its_target_not_appends_to_it():
-    links = {"a/lib": "real"}.get  # a/lib -> a/real; "a/lib/../.." is the root, one more ".." leaves
+    links = {
+        "a/lib": "real"
+    }.get  # a/lib -> a/real; "a/lib/../.." is the root, one more ".." leaves
     assert link_stays_inside("a/l", "lib/../..", links)
     assert not link_stays_inside("a/l", "lib/../../..", links)
 
@@ -263,7 +266,9 @@ def test_symlink_target__with_dot_slash_or_double_slash_is_refused_in_a_real_arc
 
 
 def test_symlinks__each_link_in_an_archive_is_checked_whatever_its_order():
-    data = zip_bytes(Link("a/ok", "../x"), File("x", b"1"), Link("a/bad", "./../../x"), Link("z", "x"))
+    data = zip_bytes(
+        Link("a/ok", "../x"), File("x", b"1"), Link("a/bad", "./../../x"), Link("z", "x")
+    )
     with pytest.raises(InvalidZip) as caught:
         check_zip(data)
     assert caught.value.entry == "a/bad"
@@ -295,9 +300,16 @@ def test_modes__only_the_executable_bit_survives():
 
 
 def test_kinds__directories_by_type_by_slash_or_by_dos_attribute_and_links_by_type():
-    data = zip_bytes(Dir("d1"), File("d2/", b""), Link("l", "d1"), File("f", b"x", host=WINDOWS, mode=0))
+    data = zip_bytes(
+        Dir("d1"), File("d2/", b""), Link("l", "d1"), File("f", b"x", host=WINDOWS, mode=0)
+    )
     data = patch_central(data, 3, made_by=WINDOWS << 8)
-    assert entries_of(data) == [("d1", "dir", 0o755), ("d2", "dir", 0o755), ("l", "symlink", 0o777), ("f", "file", 0o644)]
+    assert entries_of(data) == [
+        ("d1", "dir", 0o755),
+        ("d2", "dir", 0o755),
+        ("l", "symlink", 0o777),
+        ("f", "file", 0o644),
+    ]
 
 
 def test_kinds__dos_directory_attribute_counts_only_on_windows_hosts():
@@ -353,7 +365,11 @@ def test_tree__a_directory_entry_named_like_a_symlink_replaces_it():
 
 
 def test_tree__later_entries_replace_earlier_ones_and_are_reported():
-    summary = check_zip(zip_bytes(Dir("d"), File("d/a", b"1"), File("d", b"file now"), File("x", b"1"), File("x", b"2")))
+    summary = check_zip(
+        zip_bytes(
+            Dir("d"), File("d/a", b"1"), File("d", b"file now"), File("x", b"1"), File("x", b"2")
+        )
+    )
     assert (summary.files, summary.dirs) == (2, 0)
     assert summary.duplicates == ("d", "d/a", "x")
 
@@ -382,8 +398,12 @@ def test_tree__an_implied_directory_named_later_becomes_explicit():
 def test_tree__implied_directories_record_who_implied_them():
     tree = Tree()
     tree.put("a/b/f", Node(FILE, 7))
-    assert [(path, node.kind, node.source, node.explicit) for path, node in sorted(tree.nodes.items())] == [
-        ("a", DIR, 7, False), ("a/b", DIR, 7, False), ("a/b/f", FILE, 7, True),
+    assert [
+        (path, node.kind, node.source, node.explicit) for path, node in sorted(tree.nodes.items())
+    ] == [
+        ("a", DIR, 7, False),
+        ("a/b", DIR, 7, False),
+        ("a/b/f", FILE, 7, True),
     ]
 
 
@@ -409,18 +429,37 @@ def test_tree__root_entry_is_skipped():
 
 
 def summary(**fields) -> ZipSummary:
-    base = dict(entries=10, files=10, dirs=0, symlinks=0, unzipped_bytes=1000, archive_bytes=1000,
-                duplicates=(), max_entry_ratio=1.0)
+    base = dict(
+        entries=10,
+        files=10,
+        dirs=0,
+        symlinks=0,
+        unzipped_bytes=1000,
+        archive_bytes=1000,
+        duplicates=(),
+        max_entry_ratio=1.0,
+    )
     return ZipSummary(**{**base, **fields})
 
 
-LIMITS = ZipLimits(max_unzipped_bytes=10_000, max_entries=10, max_entry_ratio=100.0, max_total_ratio=50.0,
-                   ratio_floor_bytes=1000)
+LIMITS = ZipLimits(
+    max_unzipped_bytes=10_000,
+    max_entries=10,
+    max_entry_ratio=100.0,
+    max_total_ratio=50.0,
+    ratio_floor_bytes=1000,
+)
 
 
 def test_enforce_limits__at_every_limit_is_accepted():
-    enforce_limits(summary(entries=10, unzipped_bytes=10_000, archive_bytes=200, max_entry_ratio=100.0), LIMITS, "a.zip")
-    enforce_limits(summary(unzipped_bytes=1000, archive_bytes=1), LIMITS, "a.zip")  # at the ratio floor
+    enforce_limits(
+        summary(entries=10, unzipped_bytes=10_000, archive_bytes=200, max_entry_ratio=100.0),
+        LIMITS,
+        "a.zip",
+    )
+    enforce_limits(
+        summary(unzipped_bytes=1000, archive_bytes=1), LIMITS, "a.zip"
+    )  # at the ratio floor
 
 
 @pytest.mark.parametrize(
@@ -442,7 +481,12 @@ def test_enforce_limits__past_any_limit_is_refused_naming_the_archive(fields, re
 
 def test_enforce_limits__every_file_directory_and_symlink_counts_against_the_entry_cap():
     enforce_limits(summary(entries=5, files=5, dirs=3, symlinks=2), LIMITS, "a.zip")
-    for nodes in ({"files": 5, "dirs": 3, "symlinks": 3}, {"files": 11}, {"dirs": 11}, {"symlinks": 11}):
+    for nodes in (
+        {"files": 5, "dirs": 3, "symlinks": 3},
+        {"files": 11},
+        {"dirs": 11},
+        {"symlinks": 11},
+    ):
         with pytest.raises(InvalidZip) as caught:
             enforce_limits(summary(entries=5, **{"files": 0, **nodes}), LIMITS, "nodes.zip")
         assert caught.value.archive == "nodes.zip"

@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from registry.errors import InvalidZip
 from registry.archive.reader import check_zip
+from registry.errors import InvalidZip
 from tests.archive.build import WINDOWS, Dir, File, Link, Special, replace_name_bytes, zip_bytes
 
 

@@ -15,7 +15,14 @@ from click.testing import CliRunner
 
 from registry.cli import main
 
-_CLEARED = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_SESSION_TOKEN")
+_CLEARED = (
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_LAMBDA",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_SESSION_TOKEN",
+)
 
 
 @dataclass
@@ -37,7 +44,9 @@ class Cli:
         return result
 
 
-def make_cli(tmp_path: Path, endpoint: str, key: str, secret: str, region: str = "us-east-1") -> Cli:
+def make_cli(
+    tmp_path: Path, endpoint: str, key: str, secret: str, region: str = "us-east-1"
+) -> Cli:
     env = {name: None for name in _CLEARED}
     env.update(
         STRATA_ENDPOINT_URL=endpoint,
@@ -69,7 +78,13 @@ def build_zip(files: dict[str, bytes | str], modes: dict[str, int] | None = None
 @pytest.fixture
 def cli(tmp_path, strata_server, account) -> Cli:
     """`strata` as the test's own account on the real server."""
-    return make_cli(tmp_path, strata_server.url, account.access_key_id, account.secret_access_key, strata_server.region)
+    return make_cli(
+        tmp_path,
+        strata_server.url,
+        account.access_key_id,
+        account.secret_access_key,
+        strata_server.region,
+    )
 
 
 @pytest.fixture

@@ -147,12 +147,20 @@ class CuttingProxy:
             headers = dict(l.decode().split(":", 1) for l in lines[1:] if b":" in l)
             self.requests.append((path, {k.strip().lower(): v.strip() for k, v in headers.items()}))
             kept = [l for l in lines[1:] if not l.lower().startswith(b"connection:")]
-            length = next((int(l.split(b":")[1]) for l in kept if l.lower().startswith(b"content-length:")), 0)
+            length = next(
+                (int(l.split(b":")[1]) for l in kept if l.lower().startswith(b"content-length:")), 0
+            )
             while len(rest) < length:
                 rest += downstream.recv(65536)
-            upstream.sendall(b"\r\n".join([lines[0], *kept, b"Connection: close"]) + b"\r\n\r\n" + rest)
+            upstream.sendall(
+                b"\r\n".join([lines[0], *kept, b"Connection: close"]) + b"\r\n\r\n" + rest
+            )
             with self._lock:
-                cut = self.cuts == 0 and self.cut_path is not None and bool(self.cut_path.search(path))
+                cut = (
+                    self.cuts == 0
+                    and self.cut_path is not None
+                    and bool(self.cut_path.search(path))
+                )
                 if cut:
                     self.cuts += 1
             sent = 0

@@ -65,7 +65,9 @@ def test_cache__dir_info_purge(cli, publish, tmp_path):
     assert "Layer zips: 0 " in cli("cache", "info").stdout
 
 
-@pytest.mark.parametrize("argv, code", [(["install", "bad name", "-t", "x"], 2), (["install", "-t", "x"], 2)])
+@pytest.mark.parametrize(
+    "argv, code", [(["install", "bad name", "-t", "x"], 2), (["install", "-t", "x"], 2)]
+)
 def test_cli__usage_errors_exit_2(cli, argv, code):
     result = cli(*argv, expect=code)
     assert "error" in result.stderr.lower()
@@ -80,7 +82,10 @@ def test_cli__installed_console_script_reports_exit_code_and_message(cli, tmp_pa
     env = {k: v for k, v in {**os.environ, **cli.env}.items() if v is not None}
     done = subprocess.run(
         [str(strata), "install", "absent-layer==2", "-t", str(tmp_path / "site")],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 3
     assert done.stderr.startswith("error: absent-layer==2: ")

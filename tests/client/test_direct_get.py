@@ -26,13 +26,19 @@ def _direct(strata_server, account, secret=None):
 
 
 def test_direct_get__answers_exactly_what_botocore_parses(strata_server, account, lam):
-    published = lam.publish_layer_version(LayerName="direct", Content={"ZipFile": build_zip({"python/a.py": "A = 1\n"})},
-                                          CompatibleRuntimes=["python3.12"], Description="for the direct path")
+    published = lam.publish_layer_version(
+        LayerName="direct",
+        Content={"ZipFile": build_zip({"python/a.py": "A = 1\n"})},
+        CompatibleRuntimes=["python3.12"],
+        Description="for the direct path",
+    )
     expected = lam.get_layer_version(LayerName="direct", VersionNumber=published["Version"])
     expected.pop("ResponseMetadata")
     direct = _direct(strata_server, account)("direct", published["Version"])
     # Download links are signed at the time of asking: the same object, perhaps another expiry.
-    assert _unsigned(direct["Content"].pop("Location")) == _unsigned(expected["Content"].pop("Location"))
+    assert _unsigned(direct["Content"].pop("Location")) == _unsigned(
+        expected["Content"].pop("Location")
+    )
     assert direct == expected
     by_arn = _direct(strata_server, account)(published["LayerArn"], published["Version"])
     assert by_arn["LayerVersionArn"] == published["LayerVersionArn"]
@@ -50,7 +56,9 @@ def test_direct_get__a_way_that_failed_once_is_not_tried_again():
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        direct = DirectGetLayerVersion(f"http://127.0.0.1:{listener.getsockname()[1]}", "us-east-1", Credentials("a", "b"))
+        direct = DirectGetLayerVersion(
+            f"http://127.0.0.1:{listener.getsockname()[1]}", "us-east-1", Credentials("a", "b")
+        )
         sent = direct.send("layer", 1)
         accepted, _ = listener.accept()
         accepted.close()  # the connection drops before an answer
@@ -63,8 +71,14 @@ def test_direct_get__a_way_that_failed_once_is_not_tried_again():
 
 def test_prefetch__every_pinned_layer_in_flight_at_once_and_read_later(strata_server, account, lam):
     for name in ("one", "two"):
-        lam.publish_layer_version(LayerName=name, Content={"ZipFile": build_zip({f"{name}.txt": name})})
-    requirements = [parse_requirement("one==1"), parse_requirement("two"), parse_requirement("two==1")]
+        lam.publish_layer_version(
+            LayerName=name, Content={"ZipFile": build_zip({f"{name}.txt": name})}
+        )
+    requirements = [
+        parse_requirement("one==1"),
+        parse_requirement("two"),
+        parse_requirement("two==1"),
+    ]
     resolver = Resolver(lam, direct_get=_direct(strata_server, account))
     sent = resolver.prefetch(requirements)
     assert sorted(sent) == [0, 2]  # "two" has no pinned version: it needs the version list first
@@ -92,7 +106,11 @@ def test_resolve__falls_back_to_botocore_when_the_direct_call_declines(strata_se
 
     layer = Resolver(lam, direct_get=declining).resolve(parse_requirement("direct==1"))
     assert asked == [("direct", 1)]
-    assert (layer.name, layer.version, layer.size) == ("direct", 1, layer.response["Content"]["CodeSize"])
+    assert (layer.name, layer.version, layer.size) == (
+        "direct",
+        1,
+        layer.response["Content"]["CodeSize"],
+    )
 
 
 def test_direct_get__a_kept_alive_connection_the_server_closed_is_replaced_not_given_up():
@@ -116,7 +134,9 @@ def test_direct_get__a_kept_alive_connection_the_server_closed_is_replaced_not_g
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        direct = DirectGetLayerVersion(f"http://127.0.0.1:{server.server_port}", "us-east-1", Credentials("a", "b"))
+        direct = DirectGetLayerVersion(
+            f"http://127.0.0.1:{server.server_port}", "us-east-1", Credentials("a", "b")
+        )
         assert direct("layer", 1) == {"Version": 1}
         time.sleep(0.1)  # the server has closed that connection by now
         assert direct("layer", 1) == {"Version": 2}

@@ -47,7 +47,9 @@ def test_fetch__cut_stream_resumes_with_range_and_verifies(blobs, tmp_path):
     assert (tmp_path / "out").read_bytes() == BODY
     first, second = blobs.gets("/blob")
     assert "Range" not in first["headers"]
-    assert second["headers"]["Range"].startswith("bytes=") and second["headers"]["Range"] != "bytes=0-"
+    assert (
+        second["headers"]["Range"].startswith("bytes=") and second["headers"]["Range"] != "bytes=0-"
+    )
     assert second["headers"]["If-Range"] == '"v1"'
 
 
@@ -109,14 +111,30 @@ def test_fetch__longer_body_than_announced_is_a_mismatch(blobs, tmp_path):
 
 def test_fetch__missing_blob_is_not_retried(blobs, tmp_path):
     with pytest.raises(NetworkError, match="HTTP 404") as err:
-        fetch(blobs.url + "/missing", tmp_path / "out", sha256=SHA, size=1, subject="x", pool=make_pool(1), policy=FAST)
+        fetch(
+            blobs.url + "/missing",
+            tmp_path / "out",
+            sha256=SHA,
+            size=1,
+            subject="x",
+            pool=make_pool(1),
+            policy=FAST,
+        )
     assert not isinstance(err.value, LinkRefused)
     assert len(blobs.gets("/missing")) == 1
 
 
 def test_fetch__refused_link_is_reported_as_such(blobs, tmp_path):
     with pytest.raises(LinkRefused, match="HTTP 403"):
-        fetch(blobs.url + "/expired", tmp_path / "out", sha256=SHA, size=1, subject="x", pool=make_pool(1), policy=FAST)
+        fetch(
+            blobs.url + "/expired",
+            tmp_path / "out",
+            sha256=SHA,
+            size=1,
+            subject="x",
+            pool=make_pool(1),
+            policy=FAST,
+        )
     assert len(blobs.gets("/expired")) == 1
 
 
@@ -127,7 +145,15 @@ def test_fetch__unreachable_host_fails_after_retries(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(NetworkError, match="failed after 3 retries"):
-        fetch(f"http://127.0.0.1:{port}/b", tmp_path / "out", sha256=SHA, size=1, subject="x", pool=make_pool(1), policy=FAST)
+        fetch(
+            f"http://127.0.0.1:{port}/b",
+            tmp_path / "out",
+            sha256=SHA,
+            size=1,
+            subject="x",
+            pool=make_pool(1),
+            policy=FAST,
+        )
 
 
 def test_fetch__non_http_location_is_explained(tmp_path):

@@ -3,8 +3,19 @@ import subprocess
 import sys
 
 SERVER_MODULES = (
-    "flask", "sqlalchemy", "alembic", "minio", "werkzeug", "gunicorn", "storage",
-    "registry.api", "registry.db", "registry.models", "registry.layers", "registry.accounts", "registry.commands",
+    "flask",
+    "sqlalchemy",
+    "alembic",
+    "minio",
+    "werkzeug",
+    "gunicorn",
+    "storage",
+    "registry.api",
+    "registry.db",
+    "registry.models",
+    "registry.layers",
+    "registry.accounts",
+    "registry.commands",
 )
 
 
@@ -17,7 +28,9 @@ def test_client_never_imports_server_code():
         "import registry.merge\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
     loaded = json.loads(out)
     offenders = [m for m in loaded if m.startswith(SERVER_MODULES)]
     assert offenders == []

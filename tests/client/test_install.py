@@ -21,15 +21,34 @@ def sha(path) -> str:
 @pytest.fixture
 def three_layers(publish):
     """Three overlapping layers: later ones shadow files of earlier ones; one keeps an exec bit."""
-    a = publish("base", {"python/common.py": "A = 1\n", "python/base.py": "B = 1\n", "bin/tool": "#!/bin/sh\necho base\n"}, modes={"bin/tool": 0o755})
+    a = publish(
+        "base",
+        {
+            "python/common.py": "A = 1\n",
+            "python/base.py": "B = 1\n",
+            "bin/tool": "#!/bin/sh\necho base\n",
+        },
+        modes={"bin/tool": 0o755},
+    )
     b = publish("mid", {"python/common.py": "A = 2\n", "python/mid.py": "M = 1\n"})
-    c = publish("top", {"bin/tool": "#!/bin/sh\necho top\n", "python/top/__init__.py": ""}, modes={"bin/tool": 0o755})
+    c = publish(
+        "top",
+        {"bin/tool": "#!/bin/sh\necho top\n", "python/top/__init__.py": ""},
+        modes={"bin/tool": 0o755},
+    )
     return [a, b, c]
 
 
-def test_install__three_layers_from_requirements_file_with_hashes_equals_strata_merge(cli, three_layers, tmp_path):
-    lines = [f"{r['LayerArn'].rsplit(':', 1)[1]}=={r['Version']} --hash=sha256:{sha(p)}" for r, p in three_layers]
-    (tmp_path / "layers.txt").write_text("# shared layers, in overlay order\n" + "\n".join(lines) + "\n")
+def test_install__three_layers_from_requirements_file_with_hashes_equals_strata_merge(
+    cli, three_layers, tmp_path
+):
+    lines = [
+        f"{r['LayerArn'].rsplit(':', 1)[1]}=={r['Version']} --hash=sha256:{sha(p)}"
+        for r, p in three_layers
+    ]
+    (tmp_path / "layers.txt").write_text(
+        "# shared layers, in overlay order\n" + "\n".join(lines) + "\n"
+    )
 
     result = cli("install", "-r", tmp_path / "layers.txt", "-t", tmp_path / "site")
     assert "Installed 3 layer(s)" in result.stdout
@@ -60,7 +79,9 @@ def test_install__rerun_after_the_tree_was_damaged_reinstalls(cli, publish, tmp_
     assert (tmp_path / "site" / "python" / "mended.py").read_text() == "M = 1\n"
 
 
-def test_install__copy_gives_a_tree_that_can_be_edited_without_touching_the_cache(cli, publish, tmp_path):
+def test_install__copy_gives_a_tree_that_can_be_edited_without_touching_the_cache(
+    cli, publish, tmp_path
+):
     publish("editable", {"python/editable.py": "E = 1\n"})
     cli("install", "editable", "--copy", "-t", tmp_path / "mine")
     (tmp_path / "mine" / "python" / "editable.py").write_text("E = 'patched'\n")
@@ -96,7 +117,9 @@ def test_install__refuses_a_target_with_foreign_files(cli, publish, tmp_path):
 
 
 @SQLITE_ONLY
-def test_install__tampered_blob_fails_verification_and_leaves_target_untouched(cli, publish, strata_server, tmp_path):
+def test_install__tampered_blob_fails_verification_and_leaves_target_untouched(
+    cli, publish, strata_server, tmp_path
+):
     publish("good", {"python/good.py": "G = 1\n"})
     bad, bad_zip = publish("victim", {"python/victim.py": "V = 1\n" * 50})
     cli("install", "good", "-t", tmp_path / "site")
@@ -118,12 +141,16 @@ def test_install__tampered_blob_fails_verification_and_leaves_target_untouched(c
 
 
 @SQLITE_ONLY
-def test_install__download_cut_midway_resumes_and_verifies(strata_server, account, publish, tmp_path):
+def test_install__download_cut_midway_resumes_and_verifies(
+    strata_server, account, publish, tmp_path
+):
     import os
 
     payload = os.urandom(2 * 1024 * 1024)
     _, zip_path = publish("big", {"data/blob.bin": payload})
-    with CuttingProxy(strata_server.port, cut_path=re.compile(r"^/(?!2018-10-31/)"), cut_after=600_000) as proxy:
+    with CuttingProxy(
+        strata_server.port, cut_path=re.compile(r"^/(?!2018-10-31/)"), cut_after=600_000
+    ) as proxy:
         cli = make_cli(tmp_path, proxy.url, account.access_key_id, account.secret_access_key)
         cli("install", "big", "-t", tmp_path / "site")
     assert (tmp_path / "site" / "data" / "blob.bin").read_bytes() == payload
@@ -134,7 +161,9 @@ def test_install__download_cut_midway_resumes_and_verifies(strata_server, accoun
 
 
 @SQLITE_ONLY
-def test_install__second_install_is_served_from_cache_without_download(strata_server, account, publish, tmp_path):
+def test_install__second_install_is_served_from_cache_without_download(
+    strata_server, account, publish, tmp_path
+):
     publish("cached", {"python/cached.py": "C = 1\n"})
     with CuttingProxy(strata_server.port) as proxy:
         cli = make_cli(tmp_path, proxy.url, account.access_key_id, account.secret_access_key)
@@ -145,11 +174,15 @@ def test_install__second_install_is_served_from_cache_without_download(strata_se
     assert "0 downloaded, 1 from cache" in result.stdout
     assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
     [download] = proxy.downloads()
-    assert "authorization" not in download and "x-amz-date" not in download, "no AWS credentials on a Location"
+    assert "authorization" not in download and "x-amz-date" not in download, (
+        "no AWS credentials on a Location"
+    )
 
 
 @SQLITE_ONLY
-def test_install__no_cache_downloads_every_time_and_leaves_no_cache(strata_server, account, publish, tmp_path):
+def test_install__no_cache_downloads_every_time_and_leaves_no_cache(
+    strata_server, account, publish, tmp_path
+):
     publish("fresh", {"python/fresh.py": ""})
     with CuttingProxy(strata_server.port) as proxy:
         cli = make_cli(tmp_path, proxy.url, account.access_key_id, account.secret_access_key)
@@ -165,7 +198,9 @@ def test_lock_then_install_require_hashes_reproduces_the_tree_digest(cli, publis
     cli("lock", "alpha>=1", "beta", "-o", tmp_path / "layers.lock")
     cli("install", "alpha>=1", "beta", "-t", tmp_path / "direct")
 
-    publish("alpha", {"python/alpha.py": "A = 2\n"})  # a newer version must not leak into the locked install
+    publish(
+        "alpha", {"python/alpha.py": "A = 2\n"}
+    )  # a newer version must not leak into the locked install
     cli("install", "-r", tmp_path / "layers.lock", "--require-hashes", "-t", tmp_path / "locked")
     assert tree_digest(tmp_path / "locked") == tree_digest(tmp_path / "direct")
     assert snapshot(tmp_path / "locked") == snapshot(tmp_path / "direct")
@@ -181,14 +216,18 @@ def test_install__require_hashes_refuses_unpinned_or_unhashed_requirements(cli, 
 def test_install__hash_mismatch_aborts_the_whole_install_before_writing(cli, publish, tmp_path):
     _, good = publish("fine", {"python/fine.py": ""})
     publish("wrong", {"python/wrong.py": ""})
-    (tmp_path / "layers.txt").write_text(f"fine==1 --hash=sha256:{sha(good)}\nwrong==1 --hash=sha256:{'0' * 64}\n")
+    (tmp_path / "layers.txt").write_text(
+        f"fine==1 --hash=sha256:{sha(good)}\nwrong==1 --hash=sha256:{'0' * 64}\n"
+    )
     result = cli("install", "-r", tmp_path / "layers.txt", "-t", tmp_path / "site", expect=5)
     assert "layers.txt:2" in result.stderr and "0" * 64 in result.stderr
     assert not (tmp_path / "site").exists()
     assert not list((tmp_path / "cache").rglob("*.zip")), "nothing was downloaded"
 
 
-def test_install__cross_account_layer_by_arn_fails_clearly_before_sharing(strata_server, publish, account, tmp_path):
+def test_install__cross_account_layer_by_arn_fails_clearly_before_sharing(
+    strata_server, publish, account, tmp_path
+):
     response, _ = publish("shared", {"python/shared.py": "S = 1\n"})
     other = strata_server.new_account()
     reader = make_cli(tmp_path, strata_server.url, other.access_key_id, other.secret_access_key)
@@ -199,7 +238,11 @@ def test_install__cross_account_layer_by_arn_fails_clearly_before_sharing(strata
     assert not (tmp_path / "site").exists()
 
     strata_server.client(account).add_layer_version_permission(
-        LayerName="shared", VersionNumber=1, StatementId="reader", Action="lambda:GetLayerVersion", Principal=other.account_id
+        LayerName="shared",
+        VersionNumber=1,
+        StatementId="reader",
+        Action="lambda:GetLayerVersion",
+        Principal=other.account_id,
     )
     reader("install", arn, "-t", tmp_path / "site")
     assert (tmp_path / "site" / "python" / "shared.py").read_text() == "S = 1\n"
@@ -210,9 +253,24 @@ def test_install__cross_account_layer_by_arn_fails_clearly_before_sharing(strata
 
 
 def test_install__filters_pick_the_newest_compatible_version(cli, publish, tmp_path):
-    publish("rt", {"python/v.py": "V = 1\n"}, CompatibleRuntimes=["python3.11"], CompatibleArchitectures=["x86_64"])
-    publish("rt", {"python/v.py": "V = 2\n"}, CompatibleRuntimes=["python3.12"], CompatibleArchitectures=["arm64"])
-    publish("rt", {"python/v.py": "V = 3\n"}, CompatibleRuntimes=["python3.12"], CompatibleArchitectures=["x86_64"])
+    publish(
+        "rt",
+        {"python/v.py": "V = 1\n"},
+        CompatibleRuntimes=["python3.11"],
+        CompatibleArchitectures=["x86_64"],
+    )
+    publish(
+        "rt",
+        {"python/v.py": "V = 2\n"},
+        CompatibleRuntimes=["python3.12"],
+        CompatibleArchitectures=["arm64"],
+    )
+    publish(
+        "rt",
+        {"python/v.py": "V = 3\n"},
+        CompatibleRuntimes=["python3.12"],
+        CompatibleArchitectures=["x86_64"],
+    )
     cli("install", "rt", "--runtime", "python3.12", "--arch", "arm64", "-t", tmp_path / "arm")
     assert (tmp_path / "arm" / "python" / "v.py").read_text() == "V = 2\n"
     cli("install", "rt<3", "--runtime", "python3.12", "-t", tmp_path / "older")
@@ -223,7 +281,10 @@ def test_install__no_matching_version_lists_the_nearest(cli, publish, tmp_path):
     publish("few", {"a": "1"}, CompatibleRuntimes=["python3.11"])
     publish("few", {"a": "2"}, CompatibleRuntimes=["python3.11"])
     result = cli("install", "few>=5", "-t", tmp_path / "site", expect=3)
-    assert "few>=5" in result.stderr and "nearest versions: 1 (python3.11), 2 (python3.11)" in result.stderr
+    assert (
+        "few>=5" in result.stderr
+        and "nearest versions: 1 (python3.11), 2 (python3.11)" in result.stderr
+    )
     result = cli("install", "few", "--runtime", "python3.12", "-t", tmp_path / "site", expect=3)
     assert "runtime python3.12" in result.stderr
 
@@ -261,7 +322,9 @@ def test_install__unwritable_target_is_refused_before_download(cli, publish, tmp
     assert str(target) in result.stderr
 
 
-def test_install__newer_version_since_the_last_install_wins_over_the_remembered_one(cli, publish, tmp_path):
+def test_install__newer_version_since_the_last_install_wins_over_the_remembered_one(
+    cli, publish, tmp_path
+):
     publish("moving", {"python/moving.py": "V = 1\n"})
     cli("install", "moving", "-t", tmp_path / "first")
     publish("moving", {"python/moving.py": "V = 2\n"})
@@ -271,7 +334,9 @@ def test_install__newer_version_since_the_last_install_wins_over_the_remembered_
     assert ":layer:moving:2" in (tmp_path / "second" / "bundle.json").read_text()
 
 
-def test_install__failure_after_a_warm_start_leaves_nothing_beside_the_target(cli, publish, lam, tmp_path):
+def test_install__failure_after_a_warm_start_leaves_nothing_beside_the_target(
+    cli, publish, lam, tmp_path
+):
     publish("fleeting", {"python/fleeting.py": "F = 1\n" * 1000})
     cli("install", "fleeting", "-t", tmp_path / "site")
     lam.delete_layer_version(LayerName="fleeting", VersionNumber=1)

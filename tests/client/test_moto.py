@@ -14,15 +14,17 @@ import zipfile
 
 import pytest
 
-from registry.client.publish import LayerSpec, account_id, publish
 from registry.client.connection import Connection, lambda_client, s3_client
+from registry.client.publish import LayerSpec, account_id, publish
 from registry.client.zipdir import zip_directory
 from tests.client.conftest import make_cli
 
 
 @pytest.fixture
 def moto_cli(s3_server, tmp_path):
-    return make_cli(tmp_path, s3_server.url, s3_server.access_key, s3_server.secret_key, s3_server.region)
+    return make_cli(
+        tmp_path, s3_server.url, s3_server.access_key, s3_server.secret_key, s3_server.region
+    )
 
 
 @pytest.fixture
@@ -37,7 +39,9 @@ def _unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def test_moto__publish_lock_and_filters_work_while_install_explains_the_location(moto_cli, layer_dir, tmp_path):
+def test_moto__publish_lock_and_filters_work_while_install_explains_the_location(
+    moto_cli, layer_dir, tmp_path
+):
     name = _unique("peer")
     moto_cli("publish", layer_dir, "--name", name, "--runtime", "python3.11")
     (layer_dir / "python" / "m.py").write_text("M = 2\n")
@@ -47,7 +51,9 @@ def test_moto__publish_lock_and_filters_work_while_install_explains_the_location
     assert f":layer:{name}:1 \\" in lock, "moto ignores the filter, the client must not"
     zip_directory(layer_dir, tmp_path / "v2.zip")
     latest = moto_cli("lock", name).stdout
-    assert f"--hash=sha256:{hashlib.sha256((tmp_path / 'v2.zip').read_bytes()).hexdigest()}" in latest
+    assert (
+        f"--hash=sha256:{hashlib.sha256((tmp_path / 'v2.zip').read_bytes()).hexdigest()}" in latest
+    )
 
     versions = moto_cli("layers", "versions", name).stdout.splitlines()
     assert [line.split()[0] for line in versions[1:]] == ["2", "1"]
@@ -57,7 +63,9 @@ def test_moto__publish_lock_and_filters_work_while_install_explains_the_location
     assert not (tmp_path / "site").exists()
 
 
-def test_moto__publish_over_the_direct_limit_goes_through_s3(s3_server, layer_dir, tmp_path, monkeypatch):
+def test_moto__publish_over_the_direct_limit_goes_through_s3(
+    s3_server, layer_dir, tmp_path, monkeypatch
+):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_server.url)
@@ -74,12 +82,18 @@ def test_moto__publish_over_the_direct_limit_goes_through_s3(s3_server, layer_di
         direct_upload_limit=10,
     )
     zip_directory(layer_dir, tmp_path / "expected.zip")
-    expected = base64.b64encode(hashlib.sha256((tmp_path / "expected.zip").read_bytes()).digest()).decode()
+    expected = base64.b64encode(
+        hashlib.sha256((tmp_path / "expected.zip").read_bytes()).digest()
+    ).decode()
     assert response["Content"]["CodeSha256"] == expected
-    assert s3_client(conn).list_objects_v2(Bucket=bucket)["KeyCount"] == 0, "the staged zip is removed"
+    assert s3_client(conn).list_objects_v2(Bucket=bucket)["KeyCount"] == 0, (
+        "the staged zip is removed"
+    )
 
 
-def test_moto__the_account_id_naming_the_upload_prefix_is_found_through_the_lambda_api(s3_server, monkeypatch):
+def test_moto__the_account_id_naming_the_upload_prefix_is_found_through_the_lambda_api(
+    s3_server, monkeypatch
+):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
     conn = Connection(endpoint_url=s3_server.url, region=s3_server.region)
@@ -90,7 +104,9 @@ def response_account(client) -> str:
     """The account moto serves, read from an ARN of a real resource."""
     name = _unique("acct")
     client.publish_layer_version(LayerName=name, Content={"ZipFile": _tiny_zip()})
-    return client.list_layer_versions(LayerName=name)["LayerVersions"][0]["LayerVersionArn"].split(":")[4]
+    return client.list_layer_versions(LayerName=name)["LayerVersions"][0]["LayerVersionArn"].split(
+        ":"
+    )[4]
 
 
 def _tiny_zip() -> bytes:

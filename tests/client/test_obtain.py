@@ -60,14 +60,25 @@ def test_obtain__downloads_in_parallel_then_serves_from_cache(server, tmp_path):
 
 def test_obtain__same_bytes_twice_download_once(server, tmp_path):
     layer = _layer(server, "twin", b"same" * 1000)
-    got = obtain([layer, replace(layer, name="twin2")], BlobCache(tmp_path), jobs=2, progress=PlainProgress(Lines()))
+    got = obtain(
+        [layer, replace(layer, name="twin2")],
+        BlobCache(tmp_path),
+        jobs=2,
+        progress=PlainProgress(Lines()),
+    )
     assert got.downloaded == 1 and got.paths[0] == got.paths[1]
 
 
 def test_obtain__refused_link_is_resolved_again_once(server, tmp_path):
     stale = _layer(server, "fresh", b"payload" * 1000, path="/expired")
     fresh = replace(stale, location=f"{server.url}/fresh?signature=new")
-    got = obtain([stale], BlobCache(tmp_path), jobs=1, progress=PlainProgress(Lines()), refresh=lambda layer: fresh)
+    got = obtain(
+        [stale],
+        BlobCache(tmp_path),
+        jobs=1,
+        progress=PlainProgress(Lines()),
+        refresh=lambda layer: fresh,
+    )
     assert got.paths[0].read_bytes() == b"payload" * 1000
 
 
@@ -75,7 +86,13 @@ def test_obtain__refreshed_layer_with_other_bytes_is_refused(server, tmp_path):
     stale = _layer(server, "moved", b"old" * 100, path="/expired")
     changed = replace(stale, sha256="0" * 64, location=f"{server.url}/moved")
     with pytest.raises(HashMismatch, match="changed while it was being installed"):
-        obtain([stale], BlobCache(tmp_path), jobs=1, progress=PlainProgress(Lines()), refresh=lambda layer: changed)
+        obtain(
+            [stale],
+            BlobCache(tmp_path),
+            jobs=1,
+            progress=PlainProgress(Lines()),
+            refresh=lambda layer: changed,
+        )
 
 
 def test_obtain__refused_link_without_refresh_says_it_may_have_expired(server, tmp_path):

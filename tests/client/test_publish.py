@@ -61,9 +61,11 @@ def test_publish__not_a_zip_is_refused(cli, tmp_path):
 
 
 @pytest.mark.parametrize("strata_server", ["pg-s3"], indirect=True)
-def test_publish__over_the_direct_limit_goes_through_the_servers_bucket(strata_server, account, cli, tmp_path, monkeypatch):
-    from registry.client.publish import LayerSpec, publish
+def test_publish__over_the_direct_limit_goes_through_the_servers_bucket(
+    strata_server, account, cli, tmp_path, monkeypatch
+):
     from registry.client.connection import Connection, lambda_client, s3_client
+    from registry.client.publish import LayerSpec, publish
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", account.access_key_id)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", account.secret_access_key)

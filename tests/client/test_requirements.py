@@ -35,7 +35,12 @@ def test_parse_requirement__other_account_by_id():
 
 def test_parse_requirement__version_arn_is_pinned():
     req = parse_requirement(f"{ARN}:4")
-    assert (req.layer_arn, req.account, req.name, req.pinned_version) == (ARN, "123456789012", "numpy", 4)
+    assert (req.layer_arn, req.account, req.name, req.pinned_version) == (
+        ARN,
+        "123456789012",
+        "numpy",
+        4,
+    )
 
 
 def test_parse_requirement__layer_arn_with_specifier():
@@ -46,7 +51,15 @@ def test_parse_requirement__layer_arn_with_specifier():
 
 @pytest.mark.parametrize(
     "text",
-    ["numpy==1.2", "numpy~=3", "num py", "numpy==", "arn:aws:lambda:us-east-1:123:layer:x:1", f"{ARN}:3==3", "1234/numpy"],
+    [
+        "numpy==1.2",
+        "numpy~=3",
+        "num py",
+        "numpy==",
+        "arn:aws:lambda:us-east-1:123:layer:x:1",
+        f"{ARN}:3==3",
+        "1234/numpy",
+    ],
 )
 def test_parse_requirement__malformed_names_the_requirement(text):
     with pytest.raises(RequirementError) as err:

@@ -23,7 +23,11 @@ def snapshot(root: Path, *, skip: tuple[str, ...] = ("bundle.json",)) -> dict[st
             elif stat.S_ISDIR(st.st_mode):
                 found[rel] = ("dir",)
             else:
-                found[rel] = ("file", stat.S_IMODE(st.st_mode), hashlib.sha256(path.read_bytes()).hexdigest())
+                found[rel] = (
+                    "file",
+                    stat.S_IMODE(st.st_mode),
+                    hashlib.sha256(path.read_bytes()).hexdigest(),
+                )
     return found
 
 

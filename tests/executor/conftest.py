@@ -37,8 +37,11 @@ def bundles():
     os.chmod(root, 0o755)
     counter = iter(range(10**6))
 
-    def make(task: dict[str, str] | None = None, opt: dict[str, str] | None = None,
-             executables: tuple[str, ...] = ()) -> Path:
+    def make(
+        task: dict[str, str] | None = None,
+        opt: dict[str, str] | None = None,
+        executables: tuple[str, ...] = (),
+    ) -> Path:
         bundle = root / f"b{next(counter)}"
         for part, files in (("task", task or {}), ("opt", opt or {})):
             (bundle / part).mkdir(parents=True, exist_ok=True)
@@ -59,7 +62,9 @@ def bundles():
 
 def _isolation_host(name: str, host: HostCapabilities) -> HostCapabilities:
     if name == "strict":
-        require_service(strict_available(host), "strict isolation needs root, bubblewrap and cgroup v1")
+        require_service(
+            strict_available(host), "strict isolation needs root, bubblewrap and cgroup v1"
+        )
         return host
     require_service(host.root, "the fallback tests run the sandbox uid drop, which needs root")
     return host.without("bwrap", "cgroups", "loop")
@@ -81,12 +86,20 @@ def pool(isolation, host):
     assert_nothing_left(before, pool)
 
 
-def spec_for(bundle: Path, handler: str = "app.handler", runtime: str = PYTHON_RUNTIME,
-             isolation: str = "best-effort", **kw) -> FunctionSpec:
-    return FunctionSpec(bundle_dir=bundle, handler=handler, runtime=runtime, isolation=isolation, **kw)
+def spec_for(
+    bundle: Path,
+    handler: str = "app.handler",
+    runtime: str = PYTHON_RUNTIME,
+    isolation: str = "best-effort",
+    **kw,
+) -> FunctionSpec:
+    return FunctionSpec(
+        bundle_dir=bundle, handler=handler, runtime=runtime, isolation=isolation, **kw
+    )
 
 
 # ---- leftovers -----------------------------------------------------------------------------
+
 
 def _executor_cgroups() -> set[str]:
     found = set()

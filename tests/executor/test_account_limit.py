@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
@@ -14,12 +13,14 @@ from registry.executor.pool import account_of
 from tests.executor.conftest import spec_for
 from tests.support import require_service
 
-HANDLER = {"app.py": """
+HANDLER = {
+    "app.py": """
     import os, time
     def handler(event, context):
         time.sleep(event.get("sleep", 0))
         return {"pid": os.getpid()}
-"""}
+"""
+}
 
 
 @pytest.fixture
@@ -29,8 +30,11 @@ def fallback(host):
 
 
 def _spec(bundles, account: str, name: str):
-    return spec_for(bundles(task=HANDLER), function_name=name,
-                    function_arn=f"arn:aws:lambda:us-east-1:{account}:function:{name}")
+    return spec_for(
+        bundles(task=HANDLER),
+        function_name=name,
+        function_arn=f"arn:aws:lambda:us-east-1:{account}:function:{name}",
+    )
 
 
 def _live(pool, account):

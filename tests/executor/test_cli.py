@@ -14,7 +14,8 @@ from tests.executor.conftest import strict_available
 from tests.support import require_service
 
 STRATA = str(Path(sys.executable).with_name("strata"))
-APP = {"app.py": """
+APP = {
+    "app.py": """
     import time
     calls = 0
     def handler(event, context):
@@ -25,7 +26,8 @@ APP = {"app.py": """
             raise RuntimeError("nope")
         time.sleep(event.get("sleep", 0))
         return {"calls": calls}
-"""}
+"""
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +38,27 @@ def app(bundles, host):
 
 def strata_run(*args, event: str = "{}"):
     env = {k: v for k, v in os.environ.items() if k != "STRATA_EXECUTOR_DISABLE"}
-    return subprocess.run([STRATA, "run", *args, "--event", "-"], input=event.encode(),
-                          capture_output=True, timeout=60, env=env)
+    return subprocess.run(
+        [STRATA, "run", *args, "--event", "-"],
+        input=event.encode(),
+        capture_output=True,
+        timeout=60,
+        env=env,
+    )
 
 
 def test_run__prints_the_response_on_stdout_and_logs_with_report_on_stderr(app):
-    done = strata_run(str(app), "--handler", "app.handler", "--runtime", "python3.11",
-                      "--repeat", "2", "--isolation", "strict")
+    done = strata_run(
+        str(app),
+        "--handler",
+        "app.handler",
+        "--runtime",
+        "python3.11",
+        "--repeat",
+        "2",
+        "--isolation",
+        "strict",
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().splitlines() == ['{"calls": 1}', '{"calls": 2}']
     stderr = done.stderr.decode()
@@ -50,13 +66,24 @@ def test_run__prints_the_response_on_stdout_and_logs_with_report_on_stderr(app):
     assert "log line 2" in stderr
 
 
-@pytest.mark.parametrize("event, extra, code, outcome", [
-    ('{"fail": true}', [], 1, "function_error"),
-    ('{"sleep": 5}', ["--timeout", "1"], 3, "timeout"),
-])
+@pytest.mark.parametrize(
+    "event, extra, code, outcome",
+    [
+        ('{"fail": true}', [], 1, "function_error"),
+        ('{"sleep": 5}', ["--timeout", "1"], 3, "timeout"),
+    ],
+)
 def test_run__exit_status_and_json_say_what_happened(app, event, extra, code, outcome):
-    done = strata_run(str(app), "--handler", "app.handler", "--runtime", "python3.11", "--json",
-                      *extra, event=event)
+    done = strata_run(
+        str(app),
+        "--handler",
+        "app.handler",
+        "--runtime",
+        "python3.11",
+        "--json",
+        *extra,
+        event=event,
+    )
     assert done.returncode == code, done.stderr
     document = json.loads(done.stdout)
     assert document["outcome"] == outcome and document["function_error"] == "Unhandled"
@@ -64,7 +91,9 @@ def test_run__exit_status_and_json_say_what_happened(app, event, extra, code, ou
 
 
 def test_run__bundle_json_supplies_handler_and_runtime(app):
-    (app / "bundle.json").write_text(json.dumps({"handler": "app.handler", "runtime": "python3.11"}))
+    (app / "bundle.json").write_text(
+        json.dumps({"handler": "app.handler", "runtime": "python3.11"})
+    )
     try:
         done = strata_run(str(app))
     finally:
@@ -73,6 +102,7 @@ def test_run__bundle_json_supplies_handler_and_runtime(app):
 
 
 def test_run__limits_outside_lambdas_ranges_are_usage_errors(app):
-    done = strata_run(str(app), "--handler", "app.handler", "--runtime", "python3.11",
-                      "--memory", "64")
+    done = strata_run(
+        str(app), "--handler", "app.handler", "--runtime", "python3.11", "--memory", "64"
+    )
     assert done.returncode == 2 and b"--memory" in done.stderr

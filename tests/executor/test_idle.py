@@ -26,8 +26,11 @@ def _cpu_over(uid: int, seconds: float) -> float:
 def _freezers(host):
     """Every idle mechanism this host has: cgroup2 and v1 freezers, and SIGSTOP."""
     require_service(strict_available(host), "freezing needs root and cgroups")
-    kinds = {"cgroup2": host, "cgroup1": dataclasses.replace(host, cgroup_freezer="cgroup1"),
-             "sigstop": host.without("freezer")}
+    kinds = {
+        "cgroup2": host,
+        "cgroup1": dataclasses.replace(host, cgroup_freezer="cgroup1"),
+        "sigstop": host.without("freezer"),
+    }
     return kinds
 
 
@@ -136,10 +139,12 @@ def test_sweep_stale__frozen_groups_of_a_dead_executor_are_emptied_and_removed(h
     require_service(strict_available(host), "needs root and cgroups")
     dead = subprocess.Popen(["/bin/true"])
     dead.wait()  # a pid no executor has any more
-    group = cgroups.EnvironmentCgroups(f"{dead.pid}-stale", memory=False, memsw=False,
-                                       pids=False, freezer=kind)
-    sleeper = subprocess.Popen(["/bin/sh", "-c", f"echo $$ > {group.freezer}/cgroup.procs; "
-                                "exec sleep 60"])
+    group = cgroups.EnvironmentCgroups(
+        f"{dead.pid}-stale", memory=False, memsw=False, pids=False, freezer=kind
+    )
+    sleeper = subprocess.Popen(
+        ["/bin/sh", "-c", f"echo $$ > {group.freezer}/cgroup.procs; exec sleep 60"]
+    )
     deadline = time.monotonic() + 5
     while not group.procs() and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -11,7 +11,8 @@ from registry.executor import EnvironmentPool
 from tests.executor.conftest import processes_of_uid, spec_for
 from tests.support import require_service
 
-APP = {"app.py": """
+APP = {
+    "app.py": """
     import errno, os, subprocess, tempfile, time
     calls = 0
 
@@ -52,7 +53,8 @@ APP = {"app.py": """
             subprocess.Popen(["/bin/sh", "-c", "sleep 300 & sleep 300"], start_new_session=True)
             time.sleep(60)
         return {"calls": calls, "uid": os.getuid()}
-"""}
+"""
+}
 
 
 @pytest.fixture(scope="module")
@@ -150,14 +152,29 @@ def test_runtime_exit__is_runtime_exit_error_and_the_environment_is_rebuilt(pool
     assert invoke(pool, spec, {}).outcome == "success"
 
 
-@pytest.mark.parametrize("files, handler, error_type, message", [
-    ({"app.py": "import not_installed_anywhere\n"}, "app.handler", "Runtime.ImportModuleError",
-     "Unable to import module 'app': No module named 'not_installed_anywhere'"),
-    ({"app.py": "def handler(:\n"}, "app.handler", "Runtime.UserCodeSyntaxError",
-     "Syntax error in module 'app'"),
-    ({"app.py": "x = 1\n"}, "app.handler", "Runtime.HandlerNotFound",
-     "Handler 'handler' missing on module 'app'"),
-])
+@pytest.mark.parametrize(
+    "files, handler, error_type, message",
+    [
+        (
+            {"app.py": "import not_installed_anywhere\n"},
+            "app.handler",
+            "Runtime.ImportModuleError",
+            "Unable to import module 'app': No module named 'not_installed_anywhere'",
+        ),
+        (
+            {"app.py": "def handler(:\n"},
+            "app.handler",
+            "Runtime.UserCodeSyntaxError",
+            "Syntax error in module 'app'",
+        ),
+        (
+            {"app.py": "x = 1\n"},
+            "app.handler",
+            "Runtime.HandlerNotFound",
+            "Handler 'handler' missing on module 'app'",
+        ),
+    ],
+)
 def test_init_error__is_reported_like_lambda(pool, bundles, files, handler, error_type, message):
     result = pool.invoke(spec_for(bundles(task=files), handler=handler), b"{}")
 
@@ -168,8 +185,9 @@ def test_init_error__is_reported_like_lambda(pool, bundles, files, handler, erro
 
 
 def test_init_error__bad_bootstrap_of_a_custom_runtime(pool, bundles):
-    bundle = bundles(task={"bootstrap": "#!/bin/sh\necho starting; exit 7\n"},
-                     executables=("task/bootstrap",))
+    bundle = bundles(
+        task={"bootstrap": "#!/bin/sh\necho starting; exit 7\n"}, executables=("task/bootstrap",)
+    )
 
     result = pool.invoke(spec_for(bundle, runtime="provided.al2023"), b"{}")
 
@@ -185,7 +203,9 @@ def test_init_error__missing_bootstrap_is_an_invalid_entrypoint(pool, bundles):
 
 
 def test_output__oversized_response_and_chatty_logs_are_capped(pool, bundles):
-    bundle = bundles(task={"app.py": """
+    bundle = bundles(
+        task={
+            "app.py": """
         import sys
         def handler(event, context):
             if event.get("chatty"):
@@ -193,7 +213,9 @@ def test_output__oversized_response_and_chatty_logs_are_capped(pool, bundles):
                     sys.stdout.write("y" * 1023 + "\\n")
                 return "done"
             return "x" * (7 * 1024 * 1024)
-    """})
+    """
+        }
+    )
     spec = spec_for(bundle, memory_mb=256)
 
     big = pool.invoke(spec, b"{}")
@@ -202,12 +224,16 @@ def test_output__oversized_response_and_chatty_logs_are_capped(pool, bundles):
     assert (big.outcome, big.function_error) == ("function_error", "Unhandled")
     assert json.loads(big.payload)["errorType"] == "Function.ResponseSizeTooLarge"
     assert chatty.outcome == "success"
-    assert len(chatty.logs) < 1.1 * (1 << 20) and "bytes of earlier log output dropped" in chatty.logs
+    assert (
+        len(chatty.logs) < 1.1 * (1 << 20) and "bytes of earlier log output dropped" in chatty.logs
+    )
     assert chatty.logs.rstrip().splitlines()[-1].startswith("REPORT RequestId:")
 
 
 def test_pids__a_fork_bomb_stops_at_the_process_cap(pool, bundles):
-    bundle = bundles(task={"app.py": """
+    bundle = bundles(
+        task={
+            "app.py": """
         import errno, os, signal
         def handler(event, context):
             children = []
@@ -225,7 +251,9 @@ def test_pids__a_fork_bomb_stops_at_the_process_cap(pool, bundles):
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
             return {"forked": len(children), "stopped_by": stopped_by}
-    """})
+    """
+        }
+    )
 
     # enough memory that the process cap, not the OOM killer, stops the bomb
     result = pool.invoke(spec_for(bundle, memory_mb=2048, timeout_s=60), b"{}")
@@ -237,14 +265,18 @@ def test_pids__a_fork_bomb_stops_at_the_process_cap(pool, bundles):
 
 def test_tmp__fallback_watchdog_stops_an_environment_whose_tmp_outgrows_its_size(host, bundles):
     require_service(host.root, "the fallback's uid drop needs root")
-    bundle = bundles(task={"app.py": """
+    bundle = bundles(
+        task={
+            "app.py": """
         import os, tempfile, time
         def handler(event, context):
             for i in range(4):  # each file stays under RLIMIT_FSIZE, together they do not
                 with open(os.path.join(tempfile.gettempdir(), f"part{i}"), "wb") as f:
                     f.write(b"x" * (6 << 20))
             time.sleep(30)
-    """})
+    """
+        }
+    )
     with EnvironmentPool(host=host.without("bwrap", "cgroups", "loop")) as pool:
         result = pool.invoke(spec_for(bundle, tmp_mb=16, timeout_s=10), b"{}")
 

@@ -16,7 +16,8 @@ from registry.merge import MergeInput, extracted_path, merge
 from tests.executor.conftest import spec_for, strict_available
 from tests.support import require_service
 
-WALK_OPT = {"app.py": """
+WALK_OPT = {
+    "app.py": """
     import hashlib, os
     def handler(event, context):
         seen = {}
@@ -29,11 +30,16 @@ WALK_OPT = {"app.py": """
                 with open(path, "rb") as f:
                     seen[os.path.relpath(path, "/opt")] = hashlib.sha256(f.read()).hexdigest()
         return seen
-"""}
+"""
+}
 
 LAYERS = [
-    {"python/shared.py": "first = 1\n", "python/pkg/__init__.py": "", "python/pkg/one.py": "1\n",
-     "bin/tool": "#!/bin/sh\necho one\n"},
+    {
+        "python/shared.py": "first = 1\n",
+        "python/pkg/__init__.py": "",
+        "python/pkg/one.py": "1\n",
+        "bin/tool": "#!/bin/sh\necho one\n",
+    },
     {"python/shared.py": "second = 2\n", "python/pkg/two.py": "2\n", "lib/data.txt": "lib\n"},
     {"bin/tool": "#!/bin/sh\necho three\n", "python/pkg/one.py": "3\n"},
 ]
@@ -41,8 +47,10 @@ LAYERS = [
 
 @pytest.fixture(scope="module")
 def overlay_pool(host):
-    require_service(strict_available(host) and host.overlay,
-                    "the /opt overlay needs root, bubblewrap and overlayfs")
+    require_service(
+        strict_available(host) and host.overlay,
+        "the /opt overlay needs root, bubblewrap and overlayfs",
+    )
     with EnvironmentPool(host=host) as pool:
         yield pool
 
@@ -69,9 +77,13 @@ def test_overlay__later_layers_win_and_directories_merge(overlay_pool, bundles):
 
     assert result.outcome == "success", result.logs
     assert json.loads(result.payload) == {
-        "python/shared.py": _sha("second = 2\n"), "python/pkg/__init__.py": _sha(""),
-        "python/pkg/one.py": _sha("3\n"), "python/pkg/two.py": _sha("2\n"),
-        "lib/data.txt": _sha("lib\n"), "bin/tool": _sha("#!/bin/sh\necho three\n")}
+        "python/shared.py": _sha("second = 2\n"),
+        "python/pkg/__init__.py": _sha(""),
+        "python/pkg/one.py": _sha("3\n"),
+        "python/pkg/two.py": _sha("2\n"),
+        "lib/data.txt": _sha("lib\n"),
+        "bin/tool": _sha("#!/bin/sh\necho three\n"),
+    }
     assert result.mechanisms["opt"] == "overlayfs of 3 layer extractions (no copy)"
 
 
@@ -102,10 +114,19 @@ class Symlink:
 
 
 CONFLICTS = [
-    {"python/a.py": "1\n", "python/keep.py": "k\n", "x/inner.txt": "a dir in layer 1\n",
-     "y": "a file in layer 1\n", "link": Symlink("python")},
-    {"x": "a file in layer 2\n", "y/inner.txt": "a dir in layer 2\n", "python/a.py": "2\n",
-     "link2": Symlink("python/a.py")},
+    {
+        "python/a.py": "1\n",
+        "python/keep.py": "k\n",
+        "x/inner.txt": "a dir in layer 1\n",
+        "y": "a file in layer 1\n",
+        "link": Symlink("python"),
+    },
+    {
+        "x": "a file in layer 2\n",
+        "y/inner.txt": "a dir in layer 2\n",
+        "python/a.py": "2\n",
+        "link2": Symlink("python/a.py"),
+    },
     {"link": Symlink("x"), "python/deep/er.py": "3\n"},
 ]
 
@@ -113,8 +134,9 @@ CONFLICTS = [
 def test_overlay__agrees_with_the_merge_engine_on_every_winner(overlay_pool, bundles, tmp_path):
     zips = [_zip(tmp_path / f"layer{i}.zip", layer) for i, layer in enumerate(CONFLICTS)]
     cache = tmp_path / "cache"
-    manifest = merge([MergeInput(path=z, name=z.stem) for z in zips], tmp_path / "bundle",
-                     cache_dir=cache)
+    manifest = merge(
+        [MergeInput(path=z, name=z.stem) for z in zips], tmp_path / "bundle", cache_dir=cache
+    )
     # the merge engine's own cached extractions, overlaid as they are: nothing is copied
     layers = [extracted_path(cache, item["sha256"]) for item in manifest["inputs"]]
     root = bundles(task=WALK_OPT)
@@ -122,7 +144,11 @@ def test_overlay__agrees_with_the_merge_engine_on_every_winner(overlay_pool, bun
     result = overlay_pool.invoke(spec_for(root, opt_layers=layers), b"{}")
 
     assert result.outcome == "success", result.logs
-    expected = {entry["path"][len("opt/"):]: "-> " + entry["target"] if entry["type"] == "symlink" else entry["sha256"]
-                for entry in manifest["entries"] if entry["path"].startswith("opt/")
-                and entry["type"] in ("file", "symlink")}
+    expected = {
+        entry["path"][len("opt/") :]: "-> " + entry["target"]
+        if entry["type"] == "symlink"
+        else entry["sha256"]
+        for entry in manifest["entries"]
+        if entry["path"].startswith("opt/") and entry["type"] in ("file", "symlink")
+    }
     assert json.loads(result.payload) == expected

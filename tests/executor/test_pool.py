@@ -12,7 +12,8 @@ from registry.executor import EnvironmentPool, SandboxError
 from tests.executor.conftest import processes_of_uid, spec_for, strict_available
 from tests.support import require_service
 
-COUNTER = {"app.py": """
+COUNTER = {
+    "app.py": """
     import os, time
     calls = 0
     def handler(event, context):
@@ -21,7 +22,8 @@ COUNTER = {"app.py": """
         time.sleep(event.get("sleep", 0))
         return {"calls": calls, "pid": os.getpid(), "uid": os.getuid(),
                 "init": os.environ["AWS_LAMBDA_INITIALIZATION_TYPE"]}
-"""}
+"""
+}
 
 
 def test_warm__module_state_persists_between_invocations(pool, bundles):

@@ -12,9 +12,17 @@ from registry.executor.sandbox import plan
 from tests.executor.conftest import spec_for
 from tests.support import require_service
 
-BASE = HostCapabilities(root=True, bwrap=None, cgroup_memory=False, cgroup_memsw=False,
-                        cgroup_pids=False, loop_tmp=False, enter_netns=False, overlay=False,
-                        sandbox_python="/usr/bin/python3")
+BASE = HostCapabilities(
+    root=True,
+    bwrap=None,
+    cgroup_memory=False,
+    cgroup_memsw=False,
+    cgroup_pids=False,
+    loop_tmp=False,
+    enter_netns=False,
+    overlay=False,
+    sandbox_python="/usr/bin/python3",
+)
 
 
 @pytest.fixture
@@ -23,19 +31,39 @@ def bundle(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("bwrap, enter_netns, drop_uid, network, python, tier", [
-    (True, True, True, False, True, "netns"),
-    (True, False, True, False, True, "peer-uid"),  # root, namespaces not entered
-    (False, False, True, False, True, "peer-uid"),  # root without bubblewrap
-    (True, True, True, True, True, "peer-uid"),  # host network asked for
-    (True, False, False, False, True, "sandbox-listener"),  # bubblewrap without root
-    (True, False, False, False, False, "shared-loopback"),  # ... but no interpreter for the helper
-    (True, False, False, True, True, "shared-loopback"),  # ... and host network
-    (False, False, False, False, True, "shared-loopback"),  # neither
-])
-def test_choose__the_strongest_tier_the_host_allows(bwrap, enter_netns, drop_uid, network, python, tier):
-    assert runtime_access.choose(bwrap=bwrap, enter_netns=enter_netns, drop_uid=drop_uid,
-                                 network=network, sandbox_python=python) == tier
+@pytest.mark.parametrize(
+    "bwrap, enter_netns, drop_uid, network, python, tier",
+    [
+        (True, True, True, False, True, "netns"),
+        (True, False, True, False, True, "peer-uid"),  # root, namespaces not entered
+        (False, False, True, False, True, "peer-uid"),  # root without bubblewrap
+        (True, True, True, True, True, "peer-uid"),  # host network asked for
+        (True, False, False, False, True, "sandbox-listener"),  # bubblewrap without root
+        (
+            True,
+            False,
+            False,
+            False,
+            False,
+            "shared-loopback",
+        ),  # ... but no interpreter for the helper
+        (True, False, False, True, True, "shared-loopback"),  # ... and host network
+        (False, False, False, False, True, "shared-loopback"),  # neither
+    ],
+)
+def test_choose__the_strongest_tier_the_host_allows(
+    bwrap, enter_netns, drop_uid, network, python, tier
+):
+    assert (
+        runtime_access.choose(
+            bwrap=bwrap,
+            enter_netns=enter_netns,
+            drop_uid=drop_uid,
+            network=network,
+            sandbox_python=python,
+        )
+        == tier
+    )
 
 
 def test_plan__unprivileged_bubblewrap_gets_a_private_network_and_the_helper(host, bundle):
@@ -60,7 +88,10 @@ def test_plan__no_bubblewrap_and_no_root_reports_the_shared_loopback(bundle):
     chosen = plan(spec_for(bundle), bare)
 
     assert chosen.runtime_api == "shared-loopback"
-    assert "other environments of this user can reach it" in chosen.mechanisms(spec_for(bundle))["runtime_api"]
+    assert (
+        "other environments of this user can reach it"
+        in chosen.mechanisms(spec_for(bundle))["runtime_api"]
+    )
     with pytest.raises(IsolationUnavailable) as refused:
         plan(spec_for(bundle, isolation="strict"), bare)
     assert "runtime_api" in refused.value.missing
@@ -68,8 +99,10 @@ def test_plan__no_bubblewrap_and_no_root_reports_the_shared_loopback(bundle):
 
 def test_isolation_none__still_checks_the_peer_uid_as_root(bundle):
     assert plan(spec_for(bundle, isolation="none"), BASE).runtime_api == "peer-uid"
-    assert plan(spec_for(bundle, isolation="none"),
-                dataclasses.replace(BASE, root=False)).runtime_api == "shared-loopback"
+    assert (
+        plan(spec_for(bundle, isolation="none"), dataclasses.replace(BASE, root=False)).runtime_api
+        == "shared-loopback"
+    )
 
 
 def test_node_report__says_whether_tenants_are_separated():

@@ -10,8 +10,12 @@ import threading
 import pytest
 
 from registry.executor.netns import listen_on_host
-from registry.executor.runtime_api import (MAX_RESPONSE_BYTES, Invocation, RuntimeApiServer,
-                                           RuntimeChannel)
+from registry.executor.runtime_api import (
+    MAX_RESPONSE_BYTES,
+    Invocation,
+    RuntimeApiServer,
+    RuntimeChannel,
+)
 
 BASE = "/2018-06-01/runtime"
 
@@ -27,9 +31,14 @@ def api():
 
 
 def submit(channel, request_id="req-1"):
-    invocation = Invocation(request_id=request_id, payload=b'{"n": 1}', deadline_ms=1234,
-                            function_arn="arn:aws:lambda:us-east-1:000000000000:function:f",
-                            trace_id="Root=1-0-0;Sampled=0", client_context='{"c": 1}')
+    invocation = Invocation(
+        request_id=request_id,
+        payload=b'{"n": 1}',
+        deadline_ms=1234,
+        function_arn="arn:aws:lambda:us-east-1:000000000000:function:f",
+        trace_id="Root=1-0-0;Sampled=0",
+        client_context='{"c": 1}',
+    )
     channel.submit(invocation)
     return invocation
 
@@ -73,8 +82,12 @@ def test_error__keeps_the_error_type_header(api):
     conn.request("GET", f"{BASE}/invocation/next")
     conn.getresponse().read()
 
-    conn.request("POST", f"{BASE}/invocation/req-1/error", b'{"errorType": "X"}',
-                 {"Lambda-Runtime-Function-Error-Type": "Unhandled"})
+    conn.request(
+        "POST",
+        f"{BASE}/invocation/req-1/error",
+        b'{"errorType": "X"}',
+        {"Lambda-Runtime-Function-Error-Type": "Unhandled"},
+    )
 
     assert conn.getresponse().status == 202
     assert (invocation.error, invocation.error_type) == (b'{"errorType": "X"}', "Unhandled")
@@ -97,8 +110,12 @@ def test_init_error__is_recorded_before_any_invocation(api):
     channel, port = api
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
 
-    conn.request("POST", f"{BASE}/init/error", b'{"errorType": "Runtime.Boom"}',
-                 {"Lambda-Runtime-Function-Error-Type": "Runtime.Boom"})
+    conn.request(
+        "POST",
+        f"{BASE}/init/error",
+        b'{"errorType": "Runtime.Boom"}',
+        {"Lambda-Runtime-Function-Error-Type": "Runtime.Boom"},
+    )
 
     assert conn.getresponse().status == 202
     assert channel.init_error == (b'{"errorType": "Runtime.Boom"}', "Runtime.Boom")
@@ -111,11 +128,13 @@ def test_expect_continue_and_chunked_bodies_are_understood(api):
     conn.request("GET", f"{BASE}/invocation/next")
     conn.getresponse().read()
     raw = socket.create_connection(("127.0.0.1", port), timeout=5)
-    raw.sendall(f"POST {BASE}/invocation/req-1/response HTTP/1.1\r\nHost: x\r\n"
-                "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+    raw.sendall(
+        f"POST {BASE}/invocation/req-1/response HTTP/1.1\r\nHost: x\r\n"
+        "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+    )
     assert raw.recv(64).startswith(b"HTTP/1.1 100 Continue")
 
-    raw.sendall(b"3\r\n\"ab\r\n2\r\nc\"\r\n0\r\n\r\n")
+    raw.sendall(b'3\r\n"ab\r\n2\r\nc"\r\n0\r\n\r\n')
 
     assert raw.recv(1024).startswith(b"HTTP/1.1 202")
     assert invocation.response == b'"abc"'
@@ -140,6 +159,7 @@ def test_next__waits_until_an_invocation_arrives(api):
 
 
 # ---- what a hostile runtime sends -----------------------------------------------------------
+
 
 def taken(channel, port, request_id="req-1"):
     """An invocation the runtime has taken with GET /next (over its own connection)."""
@@ -174,7 +194,7 @@ def raw_exchange(port, head: bytes, body: bytes = b"") -> tuple[int, dict, bool]
                 more = sock.recv(65536)
                 if not more:
                     break
-        except socket.timeout:
+        except TimeoutError:
             closed = False
         except ConnectionResetError:
             pass
@@ -184,8 +204,11 @@ def raw_exchange(port, head: bytes, body: bytes = b"") -> tuple[int, dict, bool]
 
 
 def post(path: str, *headers: str) -> bytes:
-    return (f"POST {BASE}/{path} HTTP/1.1\r\nHost: x\r\n" + "".join(h + "\r\n" for h in headers)
-            + "\r\n").encode()
+    return (
+        f"POST {BASE}/{path} HTTP/1.1\r\nHost: x\r\n"
+        + "".join(h + "\r\n" for h in headers)
+        + "\r\n"
+    ).encode()
 
 
 @pytest.mark.parametrize("length", ["-1", "abc", "+5", "0x10", "1 2", "", "99999999999999999999"])
@@ -194,7 +217,8 @@ def test_response__with_a_malformed_content_length_is_refused_and_not_read(api, 
     invocation = taken(channel, port)
 
     status, answer, closed = raw_exchange(
-        port, post("invocation/req-1/response", f"Content-Length: {length}"), b'"sneaky"')
+        port, post("invocation/req-1/response", f"Content-Length: {length}"), b'"sneaky"'
+    )
 
     assert (status, answer["errorType"], closed) == (400, "InvalidRequest", True)
     assert not invocation.answered
@@ -213,9 +237,11 @@ def test_duplicated_or_conflicting_framing_is_refused(api):
     channel, port = api
     invocation = taken(channel, port)
 
-    for headers in (("Content-Length: 2", "Content-Length: 8"),
-                    ("Content-Length: 8", "Transfer-Encoding: chunked"),
-                    ("Transfer-Encoding: gzip, chunked",)):
+    for headers in (
+        ("Content-Length: 2", "Content-Length: 8"),
+        ("Content-Length: 8", "Transfer-Encoding: chunked"),
+        ("Transfer-Encoding: gzip, chunked",),
+    ):
         status, _, closed = raw_exchange(port, post("invocation/req-1/response", *headers), b'"a"')
         assert (status, closed) == (400, True), headers
     assert not invocation.answered
@@ -227,7 +253,8 @@ def test_response__declaring_gigabytes_is_recorded_as_oversized_without_reading_
 
     # Nothing of the body is sent: the answer comes from the declared length alone.
     status, answer, closed = raw_exchange(
-        port, post("invocation/req-1/response", f"Content-Length: {2 << 30}"))
+        port, post("invocation/req-1/response", f"Content-Length: {2 << 30}")
+    )
 
     assert (status, answer["errorType"], closed) == (413, "RequestEntityTooLarge", True)
     assert invocation.answered and invocation.response is None
@@ -238,8 +265,13 @@ def test_response__oversized_with_expect_continue_gets_no_continue(api):
     channel, port = api
     taken(channel, port)
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    sock.sendall(post("invocation/req-1/response", f"Content-Length: {MAX_RESPONSE_BYTES + 1}",
-                      "Expect: 100-continue"))
+    sock.sendall(
+        post(
+            "invocation/req-1/response",
+            f"Content-Length: {MAX_RESPONSE_BYTES + 1}",
+            "Expect: 100-continue",
+        )
+    )
 
     assert sock.recv(64).startswith(b"HTTP/1.1 413")
     sock.close()
@@ -250,11 +282,13 @@ def test_response__one_huge_chunk_is_refused_from_its_size_line(api):
     invocation = taken(channel, port)
 
     status, _, closed = raw_exchange(
-        port, post("invocation/req-1/response", "Transfer-Encoding: chunked"),
-        b"ffffffffffff\r\n" + b"x" * 1000)
+        port,
+        post("invocation/req-1/response", "Transfer-Encoding: chunked"),
+        b"ffffffffffff\r\n" + b"x" * 1000,
+    )
 
     assert (status, closed) == (413, True)
-    assert invocation.oversized == 0xffffffffffff and invocation.response is None
+    assert invocation.oversized == 0xFFFFFFFFFFFF and invocation.response is None
 
 
 def test_response__endless_chunks_stop_at_the_limit(api):
@@ -287,8 +321,10 @@ def test_response__malformed_chunk_sizes_are_refused(api, size_line):
     invocation = taken(channel, port)
 
     status, _, closed = raw_exchange(
-        port, post("invocation/req-1/response", "Transfer-Encoding: chunked"),
-        size_line + b"\r\nabc\r\n0\r\n\r\n")
+        port,
+        post("invocation/req-1/response", "Transfer-Encoding: chunked"),
+        size_line + b"\r\nabc\r\n0\r\n\r\n",
+    )
 
     assert (status, closed) == (400, True)
     assert not invocation.answered
@@ -308,7 +344,8 @@ def test_answer_for_another_request_id_is_refused_before_its_body_is_read(api):
     invocation = taken(channel, port)
 
     status, answer, closed = raw_exchange(
-        port, post("invocation/someone-else/response", f"Content-Length: {5 << 20}"))
+        port, post("invocation/someone-else/response", f"Content-Length: {5 << 20}")
+    )
 
     assert (status, answer["errorType"], closed) == (400, "InvalidRequestID", True)
     assert not invocation.answered
@@ -318,8 +355,7 @@ def test_error__past_its_limit_is_recorded_as_too_large(api):
     channel, port = api
     invocation = taken(channel, port)
 
-    status, _, _ = raw_exchange(
-        port, post("invocation/req-1/error", f"Content-Length: {3 << 20}"))
+    status, _, _ = raw_exchange(port, post("invocation/req-1/error", f"Content-Length: {3 << 20}"))
 
     assert status == 413
     assert json.loads(invocation.error)["errorType"] == "Function.ErrorSizeTooLarge"
@@ -330,15 +366,22 @@ def test_get_next_with_a_body_is_refused(api):
     submit(channel)
 
     status, _, closed = raw_exchange(
-        port, f"GET {BASE}/invocation/next HTTP/1.1\r\nContent-Length: 5\r\n\r\n".encode(), b"abcde")
+        port, f"GET {BASE}/invocation/next HTTP/1.1\r\nContent-Length: 5\r\n\r\n".encode(), b"abcde"
+    )
 
     assert (status, closed) == (400, True)
 
 
 def test_client_context_with_crlf_never_becomes_a_header(api):
     channel, port = api
-    invocation = Invocation(request_id="req-1", payload=b"{}", deadline_ms=1, function_arn="arn",
-                            trace_id="t", client_context='{"a": "x\r\nX-Evil: 1\r\n\r\nbody"}')
+    invocation = Invocation(
+        request_id="req-1",
+        payload=b"{}",
+        deadline_ms=1,
+        function_arn="arn",
+        trace_id="t",
+        client_context='{"a": "x\r\nX-Evil: 1\r\n\r\nbody"}',
+    )
     channel.submit(invocation)
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     sock.sendall(f"GET {BASE}/invocation/next HTTP/1.1\r\n\r\n".encode())
@@ -349,14 +392,22 @@ def test_client_context_with_crlf_never_becomes_a_header(api):
     head = data.partition(b"\r\n\r\n")[0].decode("latin-1")
 
     assert "X-Evil" not in [line.partition(":")[0] for line in head.split("\r\n")]
-    context = [line for line in head.split("\r\n") if line.startswith("Lambda-Runtime-Client-Context:")]
+    context = [
+        line for line in head.split("\r\n") if line.startswith("Lambda-Runtime-Client-Context:")
+    ]
     assert context == ['Lambda-Runtime-Client-Context: {"a":"x\\r\\nX-Evil: 1\\r\\n\\r\\nbody"}']
 
 
 def test_client_context_that_is_not_json_is_dropped(api):
     channel, port = api
-    invocation = Invocation(request_id="req-1", payload=b"{}", deadline_ms=1, function_arn="arn",
-                            trace_id="t", client_context="raw\r\nX-Evil: 1")
+    invocation = Invocation(
+        request_id="req-1",
+        payload=b"{}",
+        deadline_ms=1,
+        function_arn="arn",
+        trace_id="t",
+        client_context="raw\r\nX-Evil: 1",
+    )
     channel.submit(invocation)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
 

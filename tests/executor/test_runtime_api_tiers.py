@@ -17,11 +17,15 @@ from tests.support import require_service
 
 @pytest.fixture(scope="module", params=["peer-uid", "sandbox-listener"])
 def tier_pool(request, host):
-    require_service(host.root and host.bwrap is not None, "these tiers are simulated as root with bubblewrap")
+    require_service(
+        host.root and host.bwrap is not None, "these tiers are simulated as root with bubblewrap"
+    )
     if request.param == "peer-uid":
         chosen = host.without("netns")
     else:
-        chosen = dataclasses.replace(host.without("cgroups", "loop", "netns", "overlay"), root=False)
+        chosen = dataclasses.replace(
+            host.without("cgroups", "loop", "netns", "overlay"), root=False
+        )
     before = snapshot()
     pool = EnvironmentPool(host=chosen, max_environments_per_spec=2, idle_timeout_s=60)
     pool.tier = request.param
@@ -31,11 +35,15 @@ def tier_pool(request, host):
 
 
 def test_builtin_bootstrap__reaches_its_api_and_reports_the_tier(tier_pool, bundles):
-    bundle = bundles(task={"app.py": """
+    bundle = bundles(
+        task={
+            "app.py": """
         import os
         def handler(event, context):
             return {"api": os.environ["AWS_LAMBDA_RUNTIME_API"], "event": event}
-    """})
+    """
+        }
+    )
 
     result = tier_pool.invoke(spec_for(bundle), b'{"n": 1}')
 

@@ -42,14 +42,17 @@ def test_custom_runtime__a_bash_bootstrap_serves_invocations(pool, bundles):
 def test_awslambdaric__runs_unchanged_from_a_bootstrap(pool, bundles):
     site = Path(__import__("awslambdaric").__file__).parent.parent
     bundle = bundles(
-        task={"app.py": """
+        task={
+            "app.py": """
             def handler(event, context):
                 return {"ric": True, "request": context.aws_request_id,
                         "remaining": context.get_remaining_time_in_millis() > 0, "event": event}
         """,
-              "bootstrap": "#!/bin/sh\nexport PYTHONPATH=$LAMBDA_TASK_ROOT\n"
-                           "exec /usr/bin/python3.11 -m awslambdaric \"$_HANDLER\"\n"},
-        executables=("task/bootstrap",))
+            "bootstrap": "#!/bin/sh\nexport PYTHONPATH=$LAMBDA_TASK_ROOT\n"
+            'exec /usr/bin/python3.11 -m awslambdaric "$_HANDLER"\n',
+        },
+        executables=("task/bootstrap",),
+    )
     target = bundle / "task"  # vendored into the function, as pip install -t . would do
     shutil.copytree(site / "awslambdaric", target / "awslambdaric")
     shutil.copytree(site / "simplejson", target / "simplejson")
@@ -61,8 +64,12 @@ def test_awslambdaric__runs_unchanged_from_a_bootstrap(pool, bundles):
     result = pool.invoke(spec, b'{"k": "v"}', request_id="ric-request-1")
 
     assert result.outcome == "success", result.logs
-    assert json.loads(result.payload) == {"ric": True, "request": "ric-request-1",
-                                          "remaining": True, "event": {"k": "v"}}
+    assert json.loads(result.payload) == {
+        "ric": True,
+        "request": "ric-request-1",
+        "remaining": True,
+        "event": {"k": "v"},
+    }
     failing = pool.invoke(spec_for(bundle, handler="app.missing", runtime="provided.al2023"), b"{}")
     assert json.loads(failing.payload)["errorType"] == "Runtime.HandlerNotFound"
 
@@ -70,21 +77,26 @@ def test_awslambdaric__runs_unchanged_from_a_bootstrap(pool, bundles):
 def test_layer__bin_tool_and_lib_shared_library_are_found(pool, bundles, tmp_path):
     require_service(shutil.which("gcc") is not None, "gcc is needed to build the layer library")
     bundle = bundles(
-        task={"app.py": """
+        task={
+            "app.py": """
             import ctypes, subprocess
             def handler(event, context):
                 lib = ctypes.CDLL("libgreet.so")
                 lib.greet.restype = ctypes.c_int
                 tool = subprocess.run(["layer-tool"], capture_output=True, text=True).stdout
                 return {"lib": lib.greet(), "tool": tool.strip()}
-        """},
+        """
+        },
         opt={"bin/layer-tool": "#!/bin/sh\necho from-the-layer\n"},
-        executables=("opt/bin/layer-tool",))
+        executables=("opt/bin/layer-tool",),
+    )
     source = tmp_path / "greet.c"
     source.write_text("int greet(void) { return 42; }\n")
     (bundle / "opt" / "lib").mkdir()
-    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(bundle / "opt/lib/libgreet.so"),
-                    str(source)], check=True)
+    subprocess.run(
+        ["gcc", "-shared", "-fPIC", "-o", str(bundle / "opt/lib/libgreet.so"), str(source)],
+        check=True,
+    )
     subprocess.run(["chmod", "-R", "a+rX", str(bundle)], check=True)
 
     result = pool.invoke(spec_for(bundle), b"{}")

@@ -13,12 +13,18 @@ import pytest
 from registry.errors import InvalidParameterValue
 from registry.executor import EnvironmentPool, IsolationUnavailable, SandboxError
 from registry.executor.launchers import LAUNCH_ENV, Launcher
-from registry.executor.sandbox import (ENVIRONMENT_STEP, args_data, environment_exports, plan,
-                                       staging_mounts)
+from registry.executor.sandbox import (
+    ENVIRONMENT_STEP,
+    args_data,
+    environment_exports,
+    plan,
+    staging_mounts,
+)
 from tests.executor.conftest import spec_for, strict_available
 from tests.support import require_service
 
-PROBE = {"app.py": """
+PROBE = {
+    "app.py": """
     import errno, os, socket
 
     def attempt(action):
@@ -51,7 +57,8 @@ PROBE = {"app.py": """
             "env": sorted(os.environ),
             "cwd": os.getcwd(),
         }
-"""}
+"""
+}
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +72,9 @@ def strict_pool(host):
 def probe(strict_pool, bundles):
     bundle = bundles(task=PROBE, opt={"python/helper.py": ""})
     marker = f"strata-escape-{uuid.uuid4().hex}"
-    result = strict_pool.invoke(spec_for(bundle, isolation="strict"),
-                                json.dumps({"marker": marker}).encode())
+    result = strict_pool.invoke(
+        spec_for(bundle, isolation="strict"), json.dumps({"marker": marker}).encode()
+    )
     assert result.outcome == "success", result.payload
     return json.loads(result.payload), marker
 
@@ -94,20 +102,37 @@ def test_user__handler_never_runs_as_root_and_has_no_capabilities(probe):
 
 def test_environment__is_lambdas_and_the_host_does_not_leak_in(probe, monkeypatch):
     names = set(probe[0]["env"])
-    assert {"LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "_HANDLER", "AWS_LAMBDA_RUNTIME_API",
-            "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_LOG_GROUP_NAME",
-            "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_REGION", "AWS_EXECUTION_ENV", "TZ", "LANG", "PATH",
-            "LD_LIBRARY_PATH", "PYTHONPATH"} <= names
+    assert {
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "_HANDLER",
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "TZ",
+        "LANG",
+        "PATH",
+        "LD_LIBRARY_PATH",
+        "PYTHONPATH",
+    } <= names
     assert not names & {"HOME", "USER", "VIRTUAL_ENV", "PYTEST_CURRENT_TEST", "CI"}
 
 
 def test_environment__search_paths_follow_lambda(strict_pool, bundles):
-    bundle = bundles(task={"app.py": """
+    bundle = bundles(
+        task={
+            "app.py": """
         import os, sys
         def handler(event, context):
             return {k: os.environ[k] for k in ("PATH", "LD_LIBRARY_PATH", "PYTHONPATH")}
-    """})
+    """
+        }
+    )
     paths = json.loads(strict_pool.invoke(spec_for(bundle), b"{}").payload)
     assert paths["PYTHONPATH"] == ("/var/task:/opt/python/lib/python3.11/site-packages:/opt/python")
     assert paths["PATH"].split(":")[-1] == "/opt/bin"
@@ -130,7 +155,9 @@ def test_best_effort__runs_and_reports_the_weaker_mechanisms(host, bundles):
 def test_private_bundle__strict_binds_it_in_for_the_sandbox_uid(strict_pool, tmp_path):
     # pytest's tmp_path sits below a 0700 directory the sandbox uid cannot traverse
     (tmp_path / "task").mkdir()
-    (tmp_path / "task" / "app.py").write_text("def handler(event, context):\n    return 'reached'\n")
+    (tmp_path / "task" / "app.py").write_text(
+        "def handler(event, context):\n    return 'reached'\n"
+    )
 
     result = strict_pool.invoke(spec_for(tmp_path), b"{}")
 
@@ -150,43 +177,65 @@ def test_private_bundle__fallback_refuses_with_a_sandbox_error(host, tmp_path):
 
 def test_isolation_none__no_sandbox_but_still_not_root(host, bundles):
     require_service(host.root, "the uid drop needs root")
-    bundle = bundles(task={"app.py": """
+    bundle = bundles(
+        task={
+            "app.py": """
         import os
         def handler(event, context):
             return {"uid": os.getuid(), "task": os.environ["LAMBDA_TASK_ROOT"]}
-    """})
+    """
+        }
+    )
     with EnvironmentPool(host=host) as pool:
         result = pool.invoke(spec_for(bundle, isolation="none"), b"{}")
     answer = json.loads(result.payload)
     assert answer["uid"] != 0 and answer["task"] == str(bundle / "task")
-    assert result.mechanisms["memory"] == "none" and result.mechanisms["filesystem"].startswith("none")
-
+    assert result.mechanisms["memory"] == "none" and result.mechanisms["filesystem"].startswith(
+        "none"
+    )
 
 
 # ---- the function's environment, host paths and the syscall filter -----------------------------
+
 
 def test_launcher__runs_every_step_outside_the_sandbox_with_stratas_environment_only(tmp_path):
     seen = tmp_path / "environ"
     launcher = Launcher(memory=False, memsw=False, pids=False)
     try:
-        launcher.launch(["/bin/sh", "-c", f"cat /proc/self/environ > {seen}; cat"], cwd="/",
-                        private=b"export LD_PRELOAD=/x.so\n", private_on_stdin=True)
+        launcher.launch(
+            ["/bin/sh", "-c", f"cat /proc/self/environ > {seen}; cat"],
+            cwd="/",
+            private=b"export LD_PRELOAD=/x.so\n",
+            private_on_stdin=True,
+        )
         launcher.proc.wait(timeout=10)
     finally:
         launcher.discard()
     env = dict(item.split(b"=", 1) for item in seen.read_bytes().split(b"\0") if item)
     # The shell's own PWD and OLDPWD (the launcher's cd), and nothing from the private pipe.
-    assert env.keys() <= {b"PATH", b"PWD", b"OLDPWD"} and env[b"PATH"] == LAUNCH_ENV["PATH"].encode()
+    assert (
+        env.keys() <= {b"PATH", b"PWD", b"OLDPWD"} and env[b"PATH"] == LAUNCH_ENV["PATH"].encode()
+    )
 
 
 def test_function_variables__reach_the_runtime_intact_in_every_tier(pool, bundles):
-    tricky = {"QUOTES": "a'b\"c", "SUBST": "$(echo no) `echo no` $HOME", "LINES": "one\ntwo\n",
-              "SPACES": "  padded  ", "EMPTY": "", "LD_LIBRARY_PATH": "/custom/lib"}
-    bundle = bundles(task={"app.py": """
+    tricky = {
+        "QUOTES": "a'b\"c",
+        "SUBST": "$(echo no) `echo no` $HOME",
+        "LINES": "one\ntwo\n",
+        "SPACES": "  padded  ",
+        "EMPTY": "",
+        "LD_LIBRARY_PATH": "/custom/lib",
+    }
+    bundle = bundles(
+        task={
+            "app.py": """
         import os
         def handler(event, context):
             return {name: os.environ.get(name) for name in event}
-    """})
+    """
+        }
+    )
     result = pool.invoke(spec_for(bundle, env=tricky), json.dumps(list(tricky)).encode())
     assert json.loads(result.payload) == tricky
 
@@ -194,8 +243,13 @@ def test_function_variables__reach_the_runtime_intact_in_every_tier(pool, bundle
 def test_environment_step__evaluates_nothing_of_the_values(tmp_path):
     planted = tmp_path / "planted"
     env = {"A": f"$(touch {planted})", "B": f"`touch {planted}`; touch {planted}"}
-    done = subprocess.run([*ENVIRONMENT_STEP, "/usr/bin/env"], input=environment_exports(env),
-                          capture_output=True, env={"PATH": "/usr/bin:/bin"}, timeout=10)
+    done = subprocess.run(
+        [*ENVIRONMENT_STEP, "/usr/bin/env"],
+        input=environment_exports(env),
+        capture_output=True,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=10,
+    )
     assert done.returncode == 0 and not planted.exists()
     lines = done.stdout.decode().splitlines()
     assert f"A=$(touch {planted})" in lines and f"B=`touch {planted}`; touch {planted}" in lines
@@ -214,14 +268,30 @@ def test_staging_mounts__overlays_name_no_host_path_and_the_last_layer_wins(host
     for layer, text in (("one", "first"), ("two", "second")):
         (private / layer).mkdir(parents=True)
         (private / layer / "file").write_text(text + "\n")
-    commands, mounted = staging_mounts({"opt": [private / "one", private / "two"],
-                                        "task": [private / "one"]}, {}, tmp_path / "stage")
+    commands, mounted = staging_mounts(
+        {"opt": [private / "one", private / "two"], "task": [private / "one"]},
+        {},
+        tmp_path / "stage",
+    )
     assert mounted == {"opt": tmp_path / "stage" / "opt", "task": tmp_path / "stage" / "task"}
     script = "".join(f"{c} || exit 125; " for c in commands)
     seen = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-         script + f'cat "$1"/opt/file "$1"/task/file; grep " $1/" /proc/self/mountinfo',
-         "test", str(tmp_path / "stage")], capture_output=True, text=True, timeout=10)
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "/bin/sh",
+            "-c",
+            script + 'cat "$1"/opt/file "$1"/task/file; grep " $1/" /proc/self/mountinfo',
+            "test",
+            str(tmp_path / "stage"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert seen.returncode == 0, seen.stderr
     lines = seen.stdout.splitlines()
     assert lines[:2] == ["second", "first"]
@@ -230,7 +300,8 @@ def test_staging_mounts__overlays_name_no_host_path_and_the_last_layer_wins(host
     assert [fields[3] for fields in mounts] == ["/", "/"]
     options = [line.split(" - ")[1] for line in lines[2:]]
     assert len(options) == 2 and all(
-        o.startswith("overlay strata ro,lowerdir=/proc/self/fd/3:/proc/self/fd/4") for o in options)
+        o.startswith("overlay strata ro,lowerdir=/proc/self/fd/3:/proc/self/fd/4") for o in options
+    )
 
 
 def test_strict__refuses_without_neutral_paths(host, bundles):
@@ -245,7 +316,10 @@ def test_strict__reports_neutral_paths_and_the_syscall_filter(probe, strict_pool
     spec = spec_for(bundles(task={"app.py": ""}), isolation="strict")
     mechanisms = plan(spec, strict_pool.host).mechanisms(spec)
     assert mechanisms["paths"].startswith("neutral")
-    assert mechanisms["syscalls"].startswith("seccomp") and "--disable-userns" in mechanisms["syscalls"]
+    assert (
+        mechanisms["syscalls"].startswith("seccomp")
+        and "--disable-userns" in mechanisms["syscalls"]
+    )
     fallback = plan(spec_for(spec.bundle_dir), strict_pool.host.without("bwrap"))
     assert fallback.mechanisms(spec)["paths"].startswith("host paths visible")
     assert fallback.mechanisms(spec)["syscalls"].startswith("no seccomp")
@@ -256,8 +330,9 @@ def test_launcher__arguments_larger_than_a_pipe_reach_the_chain_whole(tmp_path):
     private = b"x" * (300 * 1024)
     launcher = Launcher(memory=False, memsw=False, pids=False)
     try:
-        launcher.launch(["/bin/sh", "-c", f"cat > {seen}"], cwd="/", private=private,
-                        private_on_stdin=True)
+        launcher.launch(
+            ["/bin/sh", "-c", f"cat > {seen}"], cwd="/", private=private, private_on_stdin=True
+        )
         launcher.proc.wait(timeout=10)
     finally:
         launcher.discard()

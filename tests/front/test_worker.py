@@ -19,10 +19,14 @@ from tests.support.zips import layer_zip
 pytestmark = pytest.mark.parametrize("strata_server", ["sqlite-fs"], indirect=True)
 
 
-def _signed(server, account, method: str, path: str, body: bytes = b"", **headers) -> dict[str, str]:
+def _signed(
+    server, account, method: str, path: str, body: bytes = b"", **headers
+) -> dict[str, str]:
     headers = {"Host": f"127.0.0.1:{server.port}", **headers}
     request = AWSRequest(method=method, url=server.url + path, data=body, headers=headers)
-    SigV4Auth(Credentials(account.access_key_id, account.secret_access_key), "lambda", server.region).add_auth(request)
+    SigV4Auth(
+        Credentials(account.access_key_id, account.secret_access_key), "lambda", server.region
+    ).add_auth(request)
     return dict(request.headers.items())
 
 
@@ -46,7 +50,13 @@ def _read_response(sock: socket.socket, pending: bytearray | None = None) -> tup
         pending += chunk
     end = pending.index(b"\r\n\r\n")
     head = bytes(pending[:end])
-    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    length = int(
+        next(
+            line.split(b":")[1]
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+    )
     while len(pending) < end + 4 + length:
         chunk = sock.recv(65536)
         assert chunk
@@ -78,7 +88,9 @@ def test_keep_alive__many_requests_share_one_connection(strata_server, account, 
 
 def test_pipelined_requests__are_answered_in_order(strata_server):
     with _connect(strata_server) as sock:
-        sock.sendall(_head("GET", "/healthz", {"Host": "x"}) + _head("GET", "/nowhere", {"Host": "x"}))
+        sock.sendall(
+            _head("GET", "/healthz", {"Host": "x"}) + _head("GET", "/nowhere", {"Host": "x"})
+        )
         pending = bytearray()
         assert _read_response(sock, pending)[0] == 200
         assert _read_response(sock, pending)[0] == 404
@@ -87,7 +99,9 @@ def test_pipelined_requests__are_answered_in_order(strata_server):
 def test_expect_100_continue__signed_publish_is_invited_then_stored(strata_server, account, lam):
     body = _publish_body()
     path = "/2018-10-31/layers/continued/versions"
-    headers = _signed(strata_server, account, "POST", path, body, **{"Content-Type": "application/json"})
+    headers = _signed(
+        strata_server, account, "POST", path, body, **{"Content-Type": "application/json"}
+    )
     headers.update({"Content-Length": str(len(body)), "Expect": "100-continue"})
     with _connect(strata_server) as sock:
         sock.sendall(_head("POST", path, headers))
@@ -101,7 +115,9 @@ def test_expect_100_continue__signed_publish_is_invited_then_stored(strata_serve
 def test_expect_100_continue__unsigned_request_is_refused_without_an_invitation(strata_server):
     path = "/2018-10-31/layers/uninvited/versions"
     with _connect(strata_server) as sock:
-        sock.sendall(_head("POST", path, {"Host": "x", "Content-Length": "1000", "Expect": "100-continue"}))
+        sock.sendall(
+            _head("POST", path, {"Host": "x", "Content-Length": "1000", "Expect": "100-continue"})
+        )
         status, answer = _read_response(sock)
     assert status == 403
     assert json.loads(answer)["__type"] == "MissingAuthenticationTokenException"
@@ -111,10 +127,17 @@ def test_chunked_body__signed_publish_is_stored(strata_server, account, lam):
     body = _publish_body()
     path = "/2018-10-31/layers/chunked/versions"
     headers = _signed(
-        strata_server, account, "POST", path, body,
+        strata_server,
+        account,
+        "POST",
+        path,
+        body,
         **{"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
     )
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + 100]), body[i : i + 100]) for i in range(0, len(body), 100))
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(body[i : i + 100]), body[i : i + 100])
+        for i in range(0, len(body), 100)
+    )
     with _connect(strata_server) as sock:
         sock.sendall(_head("POST", path, headers) + chunks + b"0\r\n\r\n")
         status, answer = _read_response(sock)
@@ -124,7 +147,9 @@ def test_chunked_body__signed_publish_is_stored(strata_server, account, lam):
 
 def test_malformed_chunks__answer_400_and_store_nothing(strata_server, account, lam):
     path = "/2018-10-31/layers/badchunks/versions"
-    headers = _signed(strata_server, account, "POST", path, b"{}", **{"Transfer-Encoding": "chunked"})
+    headers = _signed(
+        strata_server, account, "POST", path, b"{}", **{"Transfer-Encoding": "chunked"}
+    )
     with _connect(strata_server) as sock:
         sock.sendall(_head("POST", path, headers) + b"2\r\n{}XX")
         status, _ = _read_response(sock)
@@ -148,6 +173,8 @@ def test_body_over_the_api_limit__answers_413_without_reading_it(strata_server, 
 
 def test_head_too_large__answers_431(strata_server):
     with _connect(strata_server) as sock:
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"a" * 70_000 + b"\r\n\r\n")
+        sock.sendall(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"a" * 70_000 + b"\r\n\r\n"
+        )
         status, _ = _read_response(sock)
     assert status in (400, 431)

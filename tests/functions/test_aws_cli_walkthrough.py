@@ -13,24 +13,73 @@ from tests.support.zips import layer_zip
 
 def test_aws_cli__walkthrough_layer_grant_function_invoke(strata_server, tmp_path):
     platform, team = strata_server.new_account(), strata_server.new_account()
-    (tmp_path / "greetings.zip").write_bytes(layer_zip("greetings", "def greet(name):\n    return 'hello ' + name\n"))
-    (tmp_path / "function.zip").write_bytes(
-        handler_zip("import greetings\n\ndef handler(event, context):\n    return greetings.greet(event['name'])\n")
+    (tmp_path / "greetings.zip").write_bytes(
+        layer_zip("greetings", "def greet(name):\n    return 'hello ' + name\n")
     )
-    layer = aws(strata_server, platform, "publish-layer-version", "--layer-name", "greetings",
-                "--zip-file", f"fileb://{tmp_path / 'greetings.zip'}", "--compatible-runtimes", "python3.11")
-    aws(strata_server, platform, "add-layer-version-permission", "--layer-name", "greetings",
-        "--version-number", "1", "--statement-id", "team", "--action", "lambda:GetLayerVersion",
-        "--principal", team.account_id)
-    created = aws(strata_server, team, "create-function", "--function-name", "hello",
-                  "--runtime", "python3.11", "--handler", "app.handler", "--role", ROLE,
-                  "--zip-file", f"fileb://{tmp_path / 'function.zip'}", "--layers", layer["LayerVersionArn"])
+    (tmp_path / "function.zip").write_bytes(
+        handler_zip(
+            "import greetings\n\ndef handler(event, context):\n    return greetings.greet(event['name'])\n"
+        )
+    )
+    layer = aws(
+        strata_server,
+        platform,
+        "publish-layer-version",
+        "--layer-name",
+        "greetings",
+        "--zip-file",
+        f"fileb://{tmp_path / 'greetings.zip'}",
+        "--compatible-runtimes",
+        "python3.11",
+    )
+    aws(
+        strata_server,
+        platform,
+        "add-layer-version-permission",
+        "--layer-name",
+        "greetings",
+        "--version-number",
+        "1",
+        "--statement-id",
+        "team",
+        "--action",
+        "lambda:GetLayerVersion",
+        "--principal",
+        team.account_id,
+    )
+    created = aws(
+        strata_server,
+        team,
+        "create-function",
+        "--function-name",
+        "hello",
+        "--runtime",
+        "python3.11",
+        "--handler",
+        "app.handler",
+        "--role",
+        ROLE,
+        "--zip-file",
+        f"fileb://{tmp_path / 'function.zip'}",
+        "--layers",
+        layer["LayerVersionArn"],
+    )
     assert created["Layers"][0]["Arn"] == layer["LayerVersionArn"]
     aws(strata_server, team, "wait", "function-active-v2", "--function-name", "hello")
 
     out = tmp_path / "out.json"
-    result = aws(strata_server, team, "invoke", "--function-name", "hello", "--payload", '{"name": "strata"}',
-                 "--log-type", "Tail", str(out))
+    result = aws(
+        strata_server,
+        team,
+        "invoke",
+        "--function-name",
+        "hello",
+        "--payload",
+        '{"name": "strata"}',
+        "--log-type",
+        "Tail",
+        str(out),
+    )
     assert result["StatusCode"] == 200 and "FunctionError" not in result
     assert json.loads(out.read_text()) == "hello strata"
     assert "REPORT RequestId:" in base64.b64decode(result["LogResult"]).decode()

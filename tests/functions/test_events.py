@@ -25,7 +25,9 @@ def wait_for_status(server, request_id: str, status: str, timeout: float) -> Fun
         if row is not None and row.status == status:
             return row
         time.sleep(0.2)
-    raise AssertionError(f"event {request_id} is {row and row.status}, not {status}:\n{server.log()[-3000:]}")
+    raise AssertionError(
+        f"event {request_id} is {row and row.status}, not {status}:\n{server.log()[-3000:]}"
+    )
 
 
 def send_event(lam, name: str, payload: bytes = b"{}") -> str:
@@ -35,7 +37,13 @@ def send_event(lam, name: str, payload: bytes = b"{}") -> str:
 
 
 def test_event__accepted_with_202_and_run_once(lam, strata_server):
-    create(lam, "async-ok", handler_zip("import time\n\ndef handler(event, context):\n    time.sleep(1)\n    return 'done'\n"))
+    create(
+        lam,
+        "async-ok",
+        handler_zip(
+            "import time\n\ndef handler(event, context):\n    time.sleep(1)\n    return 'done'\n"
+        ),
+    )
     started = time.monotonic()
     request_id = send_event(lam, "async-ok")
     assert time.monotonic() - started < 0.9  # answered before the handler could finish
@@ -44,7 +52,11 @@ def test_event__accepted_with_202_and_run_once(lam, strata_server):
 
 
 def test_event__function_error_is_retried_twice_with_growing_delays(lam, strata_server):
-    create(lam, "async-fails", handler_zip("def handler(event, context):\n    raise RuntimeError('always')\n"))
+    create(
+        lam,
+        "async-fails",
+        handler_zip("def handler(event, context):\n    raise RuntimeError('always')\n"),
+    )
     started = time.monotonic()
     request_id = send_event(lam, "async-fails", b'{"try": 1}')
     row = wait_for_status(strata_server, request_id, "failed", 60)
@@ -63,7 +75,13 @@ def own_server(tmp_path, request):
 
 def test_event__accepted_events_survive_a_server_killed_midway(own_server):
     lam = own_server.client(own_server.new_account())
-    create(lam, "durable", handler_zip("import time\n\ndef handler(event, context):\n    time.sleep(2)\n    return 'done'\n"))
+    create(
+        lam,
+        "durable",
+        handler_zip(
+            "import time\n\ndef handler(event, context):\n    time.sleep(2)\n    return 'done'\n"
+        ),
+    )
     running = send_event(lam, "durable", b'{"n": 1}')
     queued = [send_event(lam, "durable", b'{"n": %d}' % n) for n in range(2, 6)]
     deadline = time.monotonic() + 10
@@ -81,15 +99,20 @@ def test_event__accepted_events_survive_a_server_killed_midway(own_server):
 @pytest.fixture
 def unsandboxable_server(tmp_path, request):
     """A server told to require strict isolation on a host without the cgroups it needs."""
-    env = {**backend_env("sqlite-fs", tmp_path, request),
-           "STRATA_EXECUTOR_ISOLATION": "strict", "STRATA_EXECUTOR_DISABLE": "cgroups"}
+    env = {
+        **backend_env("sqlite-fs", tmp_path, request),
+        "STRATA_EXECUTOR_ISOLATION": "strict",
+        "STRATA_EXECUTOR_DISABLE": "cgroups",
+    }
     server = StrataServer(data_dir=tmp_path, env=env)
     server.start()
     yield server
     server.stop(signal.SIGKILL)
 
 
-def test_sandbox_failure__invoke_is_a_service_exception_and_events_are_retried(unsandboxable_server):
+def test_sandbox_failure__invoke_is_a_service_exception_and_events_are_retried(
+    unsandboxable_server,
+):
     lam = unsandboxable_server.client(unsandboxable_server.new_account())
     create(lam, "unrunnable")
     started = time.monotonic()
@@ -98,6 +121,8 @@ def test_sandbox_failure__invoke_is_a_service_exception_and_events_are_retried(u
     assert time.monotonic() - started < 10
     assert failed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
     assert "strict isolation is not available" in failed.value.response["Error"]["Message"]
-    request_id = send_event(lam, "unrunnable")  # accepted; a sandbox failure is retried like an error
+    request_id = send_event(
+        lam, "unrunnable"
+    )  # accepted; a sandbox failure is retried like an error
     row = wait_for_status(unsandboxable_server, request_id, "failed", 30)
     assert row.attempts == 3 and "strict isolation" in row.last_error

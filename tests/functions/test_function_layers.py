@@ -17,7 +17,9 @@ from tests.support.zips import layer_zip, make_zip
 
 
 def publish(lam, name: str, data: bytes, **kwargs) -> str:
-    return lam.publish_layer_version(LayerName=name, Content={"ZipFile": data}, **kwargs)["LayerVersionArn"]
+    return lam.publish_layer_version(LayerName=name, Content={"ZipFile": data}, **kwargs)[
+        "LayerVersionArn"
+    ]
 
 
 def big_layer(megabytes: int) -> bytes:
@@ -33,26 +35,46 @@ def big_layer(megabytes: int) -> bytes:
 def test_walkthrough__a_layer_shared_by_grant_runs_in_another_accounts_function(strata_server):
     publisher_account, user_account = strata_server.new_account(), strata_server.new_account()
     publisher, user = strata_server.client(publisher_account), strata_server.client(user_account)
-    arn = publish(publisher, "greetings", layer_zip("greetings", "def greet(name):\n    return f'hello {name}'\n"),
-                  CompatibleRuntimes=["python3.11"])
-    handler = handler_zip("import greetings\n\ndef handler(event, context):\n    return greetings.greet(event['name'])\n")
+    arn = publish(
+        publisher,
+        "greetings",
+        layer_zip("greetings", "def greet(name):\n    return f'hello {name}'\n"),
+        CompatibleRuntimes=["python3.11"],
+    )
+    handler = handler_zip(
+        "import greetings\n\ndef handler(event, context):\n    return greetings.greet(event['name'])\n"
+    )
     with pytest.raises(ClientError) as denied:
         create(user, "greeter", handler, Layers=[arn])
     assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
 
     publisher.add_layer_version_permission(
-        LayerName="greetings", VersionNumber=1, StatementId="user", Action="lambda:GetLayerVersion",
+        LayerName="greetings",
+        VersionNumber=1,
+        StatementId="user",
+        Action="lambda:GetLayerVersion",
         Principal=user_account.account_id,
     )
     created = create(user, "greeter", handler, Layers=[arn])
-    assert created["Layers"] == [{"Arn": arn, "CodeSize": len(layer_zip("greetings", "def greet(name):\n    return f'hello {name}'\n"))}]
+    assert created["Layers"] == [
+        {
+            "Arn": arn,
+            "CodeSize": len(
+                layer_zip("greetings", "def greet(name):\n    return f'hello {name}'\n")
+            ),
+        }
+    ]
     response, payload = invoke(user, "greeter", {"name": "strata"})
     assert response["StatusCode"] == 200 and "FunctionError" not in response
     assert payload == "hello strata"
 
 
 def test_layers__a_later_layer_overrides_a_module_of_an_earlier_one(lam):
-    first = publish(lam, "base", make_zip({"python/shared.py": "WHO = 'base'\n", "python/only_base.py": "X = 1\n"}))
+    first = publish(
+        lam,
+        "base",
+        make_zip({"python/shared.py": "WHO = 'base'\n", "python/only_base.py": "X = 1\n"}),
+    )
     second = publish(lam, "middle", make_zip({"python/other.py": "WHO = 'middle'\n"}))
     third = publish(lam, "override", make_zip({"python/shared.py": "WHO = 'override'\n"}))
     handler = handler_zip(
@@ -65,7 +87,12 @@ def test_layers__a_later_layer_overrides_a_module_of_an_earlier_one(lam):
     )
     create(lam, "layered", handler, Layers=[first, second, third])
     _, payload = invoke(lam, "layered")
-    assert payload == {"who": "override", "file": "/opt/python/shared.py", "base": 1, "other": "middle"}
+    assert payload == {
+        "who": "override",
+        "file": "/opt/python/shared.py",
+        "base": 1,
+        "other": "middle",
+    }
     lam.update_function_configuration(FunctionName="layered", Layers=[third, second, first])
     _, payload = invoke(lam, "layered")
     assert payload["who"] == "base"
@@ -133,8 +160,13 @@ def test_layers__a_deleted_layer_version_keeps_working_and_gc_keeps_the_blobs(la
     env = {**os.environ, **strata_server.env}
     subprocess.run([STRATA, "gc", "--grace-minutes", "0"], env=env, capture_output=True, check=True)
     store = strata_server.store()
-    assert store.exists(hashlib.sha256(data).hexdigest()) and store.exists(hashlib.sha256(code).hexdigest())
-    lam.update_function_code(FunctionName="keeper", ZipFile=handler_zip("import kept\n\ndef handler(e, c):\n    return 'v2 ' + kept.VALUE\n"))
+    assert store.exists(hashlib.sha256(data).hexdigest()) and store.exists(
+        hashlib.sha256(code).hexdigest()
+    )
+    lam.update_function_code(
+        FunctionName="keeper",
+        ZipFile=handler_zip("import kept\n\ndef handler(e, c):\n    return 'v2 ' + kept.VALUE\n"),
+    )
     assert invoke(lam, "keeper")[1] == "v2 still here"  # a new bundle, built after the delete
     assert invoke(lam, "keeper", Qualifier="1")[1] == "still here"
     # Unrelated changes keep the attached (deleted) layer version.

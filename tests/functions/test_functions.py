@@ -17,9 +17,15 @@ LAST_MODIFIED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000")
 
 def test_create_function__answers_the_configuration_lambda_returns(lam, account):
     out = create(
-        lam, "shape", MemorySize=256, Timeout=7, Description="d",
-        Environment={"Variables": {"GREETING": "hi"}}, EphemeralStorage={"Size": 1024},
-        Architectures=["arm64"], Tags={"team": "core"},
+        lam,
+        "shape",
+        MemorySize=256,
+        Timeout=7,
+        Description="d",
+        Environment={"Variables": {"GREETING": "hi"}},
+        EphemeralStorage={"Size": 1024},
+        Architectures=["arm64"],
+        Tags={"team": "core"},
     )
     assert out["ResponseMetadata"]["HTTPStatusCode"] == 201
     assert out["FunctionArn"] == f"arn:aws:lambda:us-east-1:{account.account_id}:function:shape"
@@ -31,17 +37,28 @@ def test_create_function__answers_the_configuration_lambda_returns(lam, account)
     assert out["Version"] == "$LATEST"
     assert out["CodeSha256"] == base64.b64encode(hashlib.sha256(ECHO).digest()).decode()
     assert out["CodeSize"] == len(ECHO)
-    assert (out["State"], out["LastUpdateStatus"], out["PackageType"]) == ("Active", "Successful", "Zip")
+    assert (out["State"], out["LastUpdateStatus"], out["PackageType"]) == (
+        "Active",
+        "Successful",
+        "Zip",
+    )
     assert LAST_MODIFIED.fullmatch(out["LastModified"])
     assert lam.get_function(FunctionName="shape")["Tags"] == {"team": "core"}
 
 
 def test_create_function__defaults_are_lambdas(lam):
     out = lam.create_function(
-        FunctionName="defaults", Runtime=RUNTIME, Role=ROLE, Handler="app.handler", Code={"ZipFile": ECHO}
+        FunctionName="defaults",
+        Runtime=RUNTIME,
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"ZipFile": ECHO},
     )
     assert (out["MemorySize"], out["Timeout"], out["EphemeralStorage"], out["Architectures"]) == (
-        128, 3, {"Size": 512}, ["x86_64"]
+        128,
+        3,
+        {"Size": 512},
+        ["x86_64"],
     )
     assert "Environment" not in out and "Layers" not in out
 
@@ -57,7 +74,10 @@ def test_get_function__by_name_partial_arn_full_arn_and_qualifier(lam, account):
     partial = f"{account.account_id}:function:named"
     for name in ("named", partial, arn, f"{arn}:$LATEST", "named:$LATEST"):
         assert lam.get_function_configuration(FunctionName=name)["FunctionArn"].startswith(arn)
-    assert lam.get_function(FunctionName="named", Qualifier="$LATEST")["Configuration"]["Version"] == "$LATEST"
+    assert (
+        lam.get_function(FunctionName="named", Qualifier="$LATEST")["Configuration"]["Version"]
+        == "$LATEST"
+    )
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         lam.get_function(FunctionName="named:1", Qualifier="2")
 
@@ -87,7 +107,9 @@ def test_update_function_code__new_sha_new_revision_and_revision_precondition(la
     newer = handler_zip("def handler(e, c):\n    return 2\n")
     with pytest.raises(lam.exceptions.PreconditionFailedException):
         lam.update_function_code(FunctionName="coded", ZipFile=newer, RevisionId="not-the-revision")
-    out = lam.update_function_code(FunctionName="coded", ZipFile=newer, RevisionId=first["RevisionId"])
+    out = lam.update_function_code(
+        FunctionName="coded", ZipFile=newer, RevisionId=first["RevisionId"]
+    )
     assert out["CodeSha256"] == base64.b64encode(hashlib.sha256(newer).digest()).decode()
     assert out["RevisionId"] != first["RevisionId"]
     assert lam.get_function_configuration(FunctionName="coded")["CodeSha256"] == out["CodeSha256"]
@@ -97,35 +119,57 @@ def test_update_function_code__invalid_zip_is_refused_and_nothing_changes(lam):
     first = create(lam, "unharmed")
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         lam.update_function_code(FunctionName="unharmed", ZipFile=b"PK\x03\x04 not a zip at all")
-    assert lam.get_function_configuration(FunctionName="unharmed")["RevisionId"] == first["RevisionId"]
+    assert (
+        lam.get_function_configuration(FunctionName="unharmed")["RevisionId"] == first["RevisionId"]
+    )
 
 
-def test_update_function_code__dry_run_checks_and_answers_but_stores_and_changes_nothing(lam, strata_server, account):
+def test_update_function_code__dry_run_checks_and_answers_but_stores_and_changes_nothing(
+    lam, strata_server, account
+):
     first = create(lam, "rehearsed")
     newer = handler_zip("def handler(e, c):\n    return 3\n")
     digest = hashlib.sha256(newer).hexdigest()
     out = lam.update_function_code(FunctionName="rehearsed", ZipFile=newer, DryRun=True)
-    assert (out["CodeSha256"], out["CodeSize"]) == (base64.b64encode(bytes.fromhex(digest)).decode(), len(newer))
-    assert lam.get_function_configuration(FunctionName="rehearsed")["RevisionId"] == first["RevisionId"]
+    assert (out["CodeSha256"], out["CodeSize"]) == (
+        base64.b64encode(bytes.fromhex(digest)).decode(),
+        len(newer),
+    )
+    assert (
+        lam.get_function_configuration(FunctionName="rehearsed")["RevisionId"]
+        == first["RevisionId"]
+    )
     assert not strata_server.store().exists(digest)
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
-        lam.update_function_code(FunctionName="rehearsed", ZipFile=b"PK\x03\x04 not a zip at all", DryRun=True)
+        lam.update_function_code(
+            FunctionName="rehearsed", ZipFile=b"PK\x03\x04 not a zip at all", DryRun=True
+        )
     if strata_server.backend == "pg-s3":
         bucket = strata_server.env["STRATA_S3_BUCKET"]
         key = f"uploads/{account.account_id}/rehearsed.zip"
         strata_server.s3_client().put_object(Bucket=bucket, Key=key, Body=newer)
-        out = lam.update_function_code(FunctionName="rehearsed", S3Bucket=bucket, S3Key=key, DryRun=True)
+        out = lam.update_function_code(
+            FunctionName="rehearsed", S3Bucket=bucket, S3Key=key, DryRun=True
+        )
         assert out["CodeSize"] == len(newer)
         assert not strata_server.store().exists(digest)
 
 
 def test_update_function_configuration__changes_only_what_is_given(lam):
     first = create(lam, "configured", MemorySize=256, Environment={"Variables": {"AB": "1x"}})
-    out = lam.update_function_configuration(FunctionName="configured", Timeout=30, RevisionId=first["RevisionId"])
-    assert (out["Timeout"], out["MemorySize"], out["Environment"]) == (30, 256, {"Variables": {"AB": "1x"}})
+    out = lam.update_function_configuration(
+        FunctionName="configured", Timeout=30, RevisionId=first["RevisionId"]
+    )
+    assert (out["Timeout"], out["MemorySize"], out["Environment"]) == (
+        30,
+        256,
+        {"Variables": {"AB": "1x"}},
+    )
     assert out["RevisionId"] != first["RevisionId"]
     with pytest.raises(lam.exceptions.PreconditionFailedException):
-        lam.update_function_configuration(FunctionName="configured", Timeout=31, RevisionId=first["RevisionId"])
+        lam.update_function_configuration(
+            FunctionName="configured", Timeout=31, RevisionId=first["RevisionId"]
+        )
 
 
 def test_waiters__function_active_and_updated_return(lam):
@@ -144,7 +188,10 @@ def test_waiters__function_active_and_updated_return(lam):
         ({"MemorySize": 10241}, "MemorySize must be between 128 and 10240"),
         ({"MemorySize": 32768}, "MemorySize must be between 128 and 10240"),
         ({"Timeout": 901}, "Timeout must be between 1 and 900"),
-        ({"EphemeralStorage": {"Size": 10241}}, "EphemeralStorage.Size must be between 512 and 10240"),
+        (
+            {"EphemeralStorage": {"Size": 10241}},
+            "EphemeralStorage.Size must be between 512 and 10240",
+        ),
         ({"Runtime": "python9.9"}, "Runtime 'python9.9' is not a Lambda runtime"),
         ({"Handler": "a" * 129}, "Handler must be between 1 and 128"),
         ({"Handler": "app handler"}, "whitespace"),
@@ -153,7 +200,10 @@ def test_waiters__function_active_and_updated_return(lam):
         ({"Architectures": ["sparc"]}, "use x86_64 or arm64"),
         ({"Description": "d" * 257}, "Description must be between 0 and 256"),
         ({"Environment": {"Variables": {"1BAD": "x"}}}, "Environment variable name '1BAD'"),
-        ({"Environment": {"Variables": {"AWS_REGION": "x"}}}, "Reserved keys used in this request: AWS_REGION"),
+        (
+            {"Environment": {"Variables": {"AWS_REGION": "x"}}},
+            "Reserved keys used in this request: AWS_REGION",
+        ),
         ({"Environment": {"Variables": {"BIG": "x" * 4100}}}, "exceeded the 4KB limit"),
         ({"FunctionName": "f" * 65}, "at most 64 characters"),
         ({"FunctionName": "bad name"}, "FunctionName 'bad name' is not valid"),
@@ -177,9 +227,16 @@ def test_list_functions__pages_by_name_and_lists_versions_with_all(lam):
     assert [f["FunctionName"] for f in second["Functions"]] == ["list-c"]
     assert "NextMarker" not in second
     assert "State" not in first["Functions"][0]  # ListFunctions answers the subset, as Lambda does
-    pages = lam.get_paginator("list_functions").paginate(FunctionVersion="ALL", PaginationConfig={"PageSize": 1})
+    pages = lam.get_paginator("list_functions").paginate(
+        FunctionVersion="ALL", PaginationConfig={"PageSize": 1}
+    )
     listed = [(f["FunctionName"], f["Version"]) for page in pages for f in page["Functions"]]
-    assert listed == [("list-a", "$LATEST"), ("list-b", "$LATEST"), ("list-b", "1"), ("list-c", "$LATEST")]
+    assert listed == [
+        ("list-a", "$LATEST"),
+        ("list-b", "$LATEST"),
+        ("list-b", "1"),
+        ("list-c", "$LATEST"),
+    ]
 
 
 def test_delete_function__whole_function_with_versions_and_aliases(lam):
@@ -193,10 +250,14 @@ def test_delete_function__whole_function_with_versions_and_aliases(lam):
 
 def test_delete_function__one_version_and_not_latest(lam):
     create(lam, "pruned", Publish=True)
-    lam.update_function_code(FunctionName="pruned", ZipFile=handler_zip("def handler(e, c):\n    return 2\n"))
+    lam.update_function_code(
+        FunctionName="pruned", ZipFile=handler_zip("def handler(e, c):\n    return 2\n")
+    )
     lam.publish_version(FunctionName="pruned")
     assert lam.delete_function(FunctionName="pruned", Qualifier="1")["StatusCode"] == 204
-    versions = [v["Version"] for v in lam.list_versions_by_function(FunctionName="pruned")["Versions"]]
+    versions = [
+        v["Version"] for v in lam.list_versions_by_function(FunctionName="pruned")["Versions"]
+    ]
     assert versions == ["$LATEST", "2"]
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         lam.delete_function(FunctionName="pruned", Qualifier="$LATEST")

@@ -10,6 +10,7 @@ import pytest
 
 from tests.functions.conftest import create, handler_zip, invoke
 
+
 def returns(text: str) -> bytes:
     return handler_zip(f"def handler(event, context):\n    return {text!r}\n")
 
@@ -49,16 +50,29 @@ def test_invoke__configuration_reaches_the_handler(lam):
             }
         """
     )
-    create(lam, "configured-run", code, MemorySize=256, Environment={"Variables": {"GREETING": "hi"}})
+    create(
+        lam, "configured-run", code, MemorySize=256, Environment={"Variables": {"GREETING": "hi"}}
+    )
     _, payload = invoke(lam, "configured-run")
-    assert (payload["greeting"], payload["memory"], payload["name"]) == ("hi", "256", "configured-run")
-    assert payload["arn"].endswith(":function:configured-run:$LATEST") and payload["remaining_ms_positive"]
-    lam.update_function_configuration(FunctionName="configured-run", Environment={"Variables": {"GREETING": "hello"}})
+    assert (payload["greeting"], payload["memory"], payload["name"]) == (
+        "hi",
+        "256",
+        "configured-run",
+    )
+    assert (
+        payload["arn"].endswith(":function:configured-run:$LATEST")
+        and payload["remaining_ms_positive"]
+    )
+    lam.update_function_configuration(
+        FunctionName="configured-run", Environment={"Variables": {"GREETING": "hello"}}
+    )
     assert invoke(lam, "configured-run")[1]["greeting"] == "hello"
 
 
 def test_invoke__function_error_is_200_with_unhandled_and_the_error_document(lam):
-    create(lam, "raises", handler_zip("def handler(event, context):\n    raise ValueError('boom')\n"))
+    create(
+        lam, "raises", handler_zip("def handler(event, context):\n    raise ValueError('boom')\n")
+    )
     response, payload = invoke(lam, "raises")
     assert response["StatusCode"] == 200
     assert response["FunctionError"] == "Unhandled"
@@ -67,17 +81,30 @@ def test_invoke__function_error_is_200_with_unhandled_and_the_error_document(lam
 
 
 def test_invoke__timeout_answers_lambdas_task_timed_out(lam):
-    create(lam, "sleepy", handler_zip("import time\n\ndef handler(event, context):\n    time.sleep(10)\n"), Timeout=1)
+    create(
+        lam,
+        "sleepy",
+        handler_zip("import time\n\ndef handler(event, context):\n    time.sleep(10)\n"),
+        Timeout=1,
+    )
     started = time.monotonic()
     response, payload = invoke(lam, "sleepy")
     assert time.monotonic() - started < 5
     assert response["FunctionError"] == "Unhandled"
     assert "Task timed out after 1.00 seconds" in payload["errorMessage"]
-    assert invoke(lam, "sleepy", {"again": True})[0]["FunctionError"] == "Unhandled"  # a fresh environment
+    assert (
+        invoke(lam, "sleepy", {"again": True})[0]["FunctionError"] == "Unhandled"
+    )  # a fresh environment
 
 
 def test_invoke__out_of_memory_is_a_function_error(lam):
-    create(lam, "hungry", handler_zip("def handler(event, context):\n    blob = bytearray(400 * 1024 * 1024)\n    return len(blob)\n"))
+    create(
+        lam,
+        "hungry",
+        handler_zip(
+            "def handler(event, context):\n    blob = bytearray(400 * 1024 * 1024)\n    return len(blob)\n"
+        ),
+    )
     response, payload = invoke(lam, "hungry", LogType="Tail")
     assert response["FunctionError"] == "Unhandled"
     assert payload["errorType"] in ("Runtime.OutOfMemory", "MemoryError")
@@ -85,7 +112,13 @@ def test_invoke__out_of_memory_is_a_function_error(lam):
 
 
 def test_invoke__log_tail_is_the_last_4_kb_with_the_report_line(lam):
-    create(lam, "chatty", handler_zip("def handler(event, context):\n    print('x' * 9000)\n    print('last words')\n    return 1\n"))
+    create(
+        lam,
+        "chatty",
+        handler_zip(
+            "def handler(event, context):\n    print('x' * 9000)\n    print('last words')\n    return 1\n"
+        ),
+    )
     response, _ = invoke(lam, "chatty", LogType="Tail")
     log = base64.b64decode(response["LogResult"])
     assert len(log) <= 4096
@@ -107,7 +140,9 @@ def test_invoke__payload_limits_are_request_too_large(lam):
     with pytest.raises(lam.exceptions.RequestTooLargeException):
         lam.invoke(FunctionName="limits", Payload=b'"' + b"x" * (6 * 1024 * 1024) + b'"')
     with pytest.raises(lam.exceptions.RequestTooLargeException):
-        lam.invoke(FunctionName="limits", InvocationType="Event", Payload=b'"' + b"x" * (256 * 1024) + b'"')
+        lam.invoke(
+            FunctionName="limits", InvocationType="Event", Payload=b'"' + b"x" * (256 * 1024) + b'"'
+        )
 
 
 def test_invoke__dry_run_is_204_after_checking_the_function(lam, strata_server):
@@ -130,7 +165,9 @@ def test_invoke__runtime_the_executor_cannot_run_is_a_clear_error(lam):
 
 
 def test_invoke__warm_environment_keeps_module_state(lam):
-    code = handler_zip("COUNT = 0\n\ndef handler(event, context):\n    global COUNT\n    COUNT += 1\n    return COUNT\n")
+    code = handler_zip(
+        "COUNT = 0\n\ndef handler(event, context):\n    global COUNT\n    COUNT += 1\n    return COUNT\n"
+    )
     create(lam, "warm", code)
     counts = {invoke(lam, "warm")[1] for _ in range(6)}
     assert max(counts) > 1  # at least one environment served twice
@@ -144,8 +181,11 @@ def test_provisioned_concurrency__prewarmed_environments_report_no_init_duration
     )
     assert put["ResponseMetadata"]["HTTPStatusCode"] == 202
     got = lam.get_provisioned_concurrency_config(FunctionName="provisioned", Qualifier="live")
-    assert (got["Status"], got["RequestedProvisionedConcurrentExecutions"],
-            got["AvailableProvisionedConcurrentExecutions"]) == ("READY", 2, 2)
+    assert (
+        got["Status"],
+        got["RequestedProvisionedConcurrentExecutions"],
+        got["AvailableProvisionedConcurrentExecutions"],
+    ) == ("READY", 2, 2)
     time.sleep(2.5)  # every app process picks the setting up within a second or two
     for _ in range(4):
         response, _ = invoke(lam, "provisioned", Qualifier="live", LogType="Tail")
@@ -160,7 +200,11 @@ def test_provisioned_concurrency__prewarmed_environments_report_no_init_duration
 
 
 def test_invoke__client_context_reaches_the_handler(lam):
-    create(lam, "contextual", handler_zip("def handler(event, context):\n    return context.client_context\n"))
+    create(
+        lam,
+        "contextual",
+        handler_zip("def handler(event, context):\n    return context.client_context\n"),
+    )
     context = {"custom": {"tenant": "blue"}, "env": {"locale": "en"}}
     encoded = base64.b64encode(json.dumps(context).encode()).decode()
     assert invoke(lam, "contextual", ClientContext=encoded)[1] == context

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from registry.errors import InvalidParameterValue
-from registry.functions.names import FunctionRef, check_qualifier, check_version, parse_function_name
+from registry.functions.names import (
+    FunctionRef,
+    check_qualifier,
+    check_version,
+    parse_function_name,
+)
 from registry.validation import MAX_VERSION_NUMBER
 
 REGION = "us-east-1"
@@ -19,7 +24,11 @@ REGION = "us-east-1"
         ("fn", "$LATEST", FunctionRef("fn", None, "$LATEST")),
         ("fn", str(MAX_VERSION_NUMBER), FunctionRef("fn", None, str(MAX_VERSION_NUMBER))),
         ("123456789012:function:fn:live", None, FunctionRef("fn", "123456789012", "live")),
-        ("arn:aws:lambda:us-east-1:123456789012:function:fn", "3", FunctionRef("fn", "123456789012", "3")),
+        (
+            "arn:aws:lambda:us-east-1:123456789012:function:fn",
+            "3",
+            FunctionRef("fn", "123456789012", "3"),
+        ),
     ],
 )
 def test_parse_function_name__accepts_the_forms_lambda_accepts(value, qualifier, expected):
@@ -50,7 +59,9 @@ def test_check_version__accepts_storable_numbers(value):
     assert check_version(value) == value
 
 
-@pytest.mark.parametrize("value", [str(MAX_VERSION_NUMBER + 1), "1" * 400, "\u00b2", "-1", "1.0", ""])
+@pytest.mark.parametrize(
+    "value", [str(MAX_VERSION_NUMBER + 1), "1" * 400, "\u00b2", "-1", "1.0", ""]
+)
 def test_check_version__refuses_numbers_no_version_can_have(value):
     with pytest.raises(InvalidParameterValue):
         check_version(value)

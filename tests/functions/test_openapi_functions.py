@@ -11,11 +11,17 @@ from tests.test_openapi import call, check
 
 def test_openapi__function_responses_match_the_schemas(strata_server, account):
     creds = (account.access_key_id, account.secret_access_key)
-    create = json.dumps({
-        "FunctionName": "spec", "Runtime": RUNTIME, "Role": ROLE, "Handler": "app.handler",
-        "Code": {"ZipFile": base64.b64encode(ECHO).decode()}, "Environment": {"Variables": {"KEY": "v"}},
-        "Tags": {"t": "v"},
-    }).encode()
+    create = json.dumps(
+        {
+            "FunctionName": "spec",
+            "Runtime": RUNTIME,
+            "Role": ROLE,
+            "Handler": "app.handler",
+            "Code": {"ZipFile": base64.b64encode(ECHO).decode()},
+            "Environment": {"Variables": {"KEY": "v"}},
+            "Tags": {"t": "v"},
+        }
+    ).encode()
     functions = "/2015-03-31/functions"
     exchanges = [
         (functions, "post", functions, create),
@@ -23,17 +29,51 @@ def test_openapi__function_responses_match_the_schemas(strata_server, account):
         (functions, "get", functions + "?FunctionVersion=ALL", None),
         (functions + "/{FunctionName}", "get", functions + "/spec", None),
         (functions + "/{FunctionName}", "get", functions + "/missing", None),
-        (functions + "/{FunctionName}/configuration", "put", functions + "/spec/configuration", b'{"MemorySize": 256}'),
-        (functions + "/{FunctionName}/configuration", "put", functions + "/spec/configuration", b'{"MemorySize": 99999}'),
+        (
+            functions + "/{FunctionName}/configuration",
+            "put",
+            functions + "/spec/configuration",
+            b'{"MemorySize": 256}',
+        ),
+        (
+            functions + "/{FunctionName}/configuration",
+            "put",
+            functions + "/spec/configuration",
+            b'{"MemorySize": 99999}',
+        ),
         (functions + "/{FunctionName}/versions", "post", functions + "/spec/versions", b"{}"),
         (functions + "/{FunctionName}/versions", "get", functions + "/spec/versions", None),
-        (functions + "/{FunctionName}/configuration", "get", functions + "/spec%3A1/configuration", None),
-        (functions + "/{FunctionName}/aliases", "post", functions + "/spec/aliases", b'{"Name": "live", "FunctionVersion": "1"}'),
+        (
+            functions + "/{FunctionName}/configuration",
+            "get",
+            functions + "/spec%3A1/configuration",
+            None,
+        ),
+        (
+            functions + "/{FunctionName}/aliases",
+            "post",
+            functions + "/spec/aliases",
+            b'{"Name": "live", "FunctionVersion": "1"}',
+        ),
         (functions + "/{FunctionName}/aliases", "get", functions + "/spec/aliases", None),
-        (functions + "/{FunctionName}/aliases/{Name}", "get", functions + "/spec/aliases/live", None),
-        ("/2019-09-30/functions/{FunctionName}/provisioned-concurrency", "get",
-         "/2019-09-30/functions/spec/provisioned-concurrency?Qualifier=live", None),
-        (functions + "/{FunctionName}/aliases/{Name}", "delete", functions + "/spec/aliases/live", None),
+        (
+            functions + "/{FunctionName}/aliases/{Name}",
+            "get",
+            functions + "/spec/aliases/live",
+            None,
+        ),
+        (
+            "/2019-09-30/functions/{FunctionName}/provisioned-concurrency",
+            "get",
+            "/2019-09-30/functions/spec/provisioned-concurrency?Qualifier=live",
+            None,
+        ),
+        (
+            functions + "/{FunctionName}/aliases/{Name}",
+            "delete",
+            functions + "/spec/aliases/live",
+            None,
+        ),
         (functions + "/{FunctionName}", "delete", functions + "/spec?Qualifier=1", None),
         (functions + "/{FunctionName}", "delete", functions + "/spec", None),
     ]

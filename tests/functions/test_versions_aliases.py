@@ -21,7 +21,9 @@ def test_publish_version__numbers_never_reused(lam):
     lam.delete_function(FunctionName="counted", Qualifier="3")
     lam.update_function_code(FunctionName="counted", ZipFile=returns(4))
     assert lam.publish_version(FunctionName="counted")["Version"] == "4"
-    listed = [v["Version"] for v in lam.list_versions_by_function(FunctionName="counted")["Versions"]]
+    listed = [
+        v["Version"] for v in lam.list_versions_by_function(FunctionName="counted")["Versions"]
+    ]
     assert listed == ["$LATEST", "1", "2", "4"]
 
 
@@ -37,11 +39,15 @@ def test_publish_version__unchanged_latest_returns_the_newest_version(lam):
 def test_publish_version__is_an_immutable_snapshot(lam):
     create(lam, "frozen", returns(1), MemorySize=256, Environment={"Variables": {"MODE": "one"}})
     published = lam.publish_version(FunctionName="frozen", Description="first release")
-    lam.update_function_configuration(FunctionName="frozen", MemorySize=512, Environment={"Variables": {"MODE": "two"}})
+    lam.update_function_configuration(
+        FunctionName="frozen", MemorySize=512, Environment={"Variables": {"MODE": "two"}}
+    )
     lam.update_function_code(FunctionName="frozen", ZipFile=returns(2))
     version = lam.get_function_configuration(FunctionName="frozen", Qualifier="1")
     assert (version["MemorySize"], version["Environment"], version["CodeSha256"]) == (
-        256, {"Variables": {"MODE": "one"}}, published["CodeSha256"]
+        256,
+        {"Variables": {"MODE": "one"}},
+        published["CodeSha256"],
     )
     assert version["Description"] == "first release"
     assert version["FunctionArn"].endswith(":frozen:1")
@@ -55,11 +61,15 @@ def test_publish_version__code_sha_and_revision_preconditions(lam):
         lam.publish_version(FunctionName="guarded", CodeSha256="AAAA")
     with pytest.raises(lam.exceptions.PreconditionFailedException):
         lam.publish_version(FunctionName="guarded", RevisionId="stale")
-    out = lam.publish_version(FunctionName="guarded", CodeSha256=created["CodeSha256"], RevisionId=created["RevisionId"])
+    out = lam.publish_version(
+        FunctionName="guarded", CodeSha256=created["CodeSha256"], RevisionId=created["RevisionId"]
+    )
     assert out["Version"] == "1"
 
 
-def test_publish_version__concurrent_publishes_of_distinct_code_get_distinct_numbers(strata_server, account):
+def test_publish_version__concurrent_publishes_of_distinct_code_get_distinct_numbers(
+    strata_server, account
+):
     lam = strata_server.client(account)
     create(lam, "racing")
 
@@ -69,7 +79,9 @@ def test_publish_version__concurrent_publishes_of_distinct_code_get_distinct_num
 
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(publish, range(6)))
-    versions = [v["Version"] for v in lam.list_versions_by_function(FunctionName="racing")["Versions"]][1:]
+    versions = [
+        v["Version"] for v in lam.list_versions_by_function(FunctionName="racing")["Versions"]
+    ][1:]
     assert len(versions) == len(set(versions))
     assert sorted(map(int, versions)) == list(range(1, len(versions) + 1))
 
@@ -81,24 +93,46 @@ def test_list_versions_by_function__pages_without_gaps(lam):
     pages = lam.get_paginator("list_versions_by_function").paginate(
         FunctionName="paged", PaginationConfig={"PageSize": 2}
     )
-    assert [v["Version"] for page in pages for v in page["Versions"]] == ["$LATEST", "1", "2", "3", "4"]
+    assert [v["Version"] for page in pages for v in page["Versions"]] == [
+        "$LATEST",
+        "1",
+        "2",
+        "3",
+        "4",
+    ]
 
 
 def test_alias__create_get_update_list_delete(lam, account):
     create(lam, "aliased", returns(1), Publish=True)
     lam.update_function_code(FunctionName="aliased", ZipFile=returns(2), Publish=True)
-    created = lam.create_alias(FunctionName="aliased", Name="prod", FunctionVersion="1", Description="live")
-    assert created["AliasArn"] == f"arn:aws:lambda:us-east-1:{account.account_id}:function:aliased:prod"
+    created = lam.create_alias(
+        FunctionName="aliased", Name="prod", FunctionVersion="1", Description="live"
+    )
+    assert (
+        created["AliasArn"]
+        == f"arn:aws:lambda:us-east-1:{account.account_id}:function:aliased:prod"
+    )
     assert (created["FunctionVersion"], created["Description"]) == ("1", "live")
     assert lam.get_alias(FunctionName="aliased", Name="prod")["RevisionId"] == created["RevisionId"]
     with pytest.raises(lam.exceptions.PreconditionFailedException):
-        lam.update_alias(FunctionName="aliased", Name="prod", FunctionVersion="2", RevisionId="stale")
-    updated = lam.update_alias(FunctionName="aliased", Name="prod", FunctionVersion="2", RevisionId=created["RevisionId"])
+        lam.update_alias(
+            FunctionName="aliased", Name="prod", FunctionVersion="2", RevisionId="stale"
+        )
+    updated = lam.update_alias(
+        FunctionName="aliased", Name="prod", FunctionVersion="2", RevisionId=created["RevisionId"]
+    )
     assert updated["FunctionVersion"] == "2" and updated["RevisionId"] != created["RevisionId"]
     lam.create_alias(FunctionName="aliased", Name="canary", FunctionVersion="$LATEST")
-    assert [a["Name"] for a in lam.list_aliases(FunctionName="aliased")["Aliases"]] == ["canary", "prod"]
-    assert [a["Name"] for a in lam.list_aliases(FunctionName="aliased", FunctionVersion="2")["Aliases"]] == ["prod"]
-    assert lam.get_function_configuration(FunctionName="aliased", Qualifier="prod")["Version"] == "2"
+    assert [a["Name"] for a in lam.list_aliases(FunctionName="aliased")["Aliases"]] == [
+        "canary",
+        "prod",
+    ]
+    assert [
+        a["Name"] for a in lam.list_aliases(FunctionName="aliased", FunctionVersion="2")["Aliases"]
+    ] == ["prod"]
+    assert (
+        lam.get_function_configuration(FunctionName="aliased", Qualifier="prod")["Version"] == "2"
+    )
     lam.delete_alias(FunctionName="aliased", Name="canary")
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.get_alias(FunctionName="aliased", Name="canary")
@@ -115,7 +149,8 @@ def test_alias__refuses_missing_versions_duplicates_numeric_names_and_weights(la
         lam.create_alias(FunctionName="strict-alias", Name="123", FunctionVersion="1")
     with pytest.raises(lam.exceptions.InvalidParameterValueException) as weighted:
         lam.update_alias(
-            FunctionName="strict-alias", Name="prod",
+            FunctionName="strict-alias",
+            Name="prod",
             RoutingConfig={"AdditionalVersionWeights": {"1": 0.5}},
         )
     assert "Weighted alias routing" in weighted.value.response["Error"]["Message"]

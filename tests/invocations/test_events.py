@@ -29,7 +29,11 @@ def test_in_turn__within_an_account_its_functions_take_turns():
     served(events, "A", 1)
     served(events, "B", 9)
     served(events, "A", 2)
-    assert events._in_turn([("A", 1, 1), ("A", 2, 2), ("A", 3, 3)]) == [("A", 3, 3), ("A", 1, 1), ("A", 2, 2)]
+    assert events._in_turn([("A", 1, 1), ("A", 2, 2), ("A", 3, 3)]) == [
+        ("A", 3, 3),
+        ("A", 1, 1),
+        ("A", 2, 2),
+    ]
 
 
 def test_in_turn__an_account_never_holds_every_worker_of_a_process():

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from registry.layers import policy
 from registry.accounts import Caller
+from registry.layers import policy
 from registry.models import LayerVersionGrant
 
 OWNER, B, C = "111111111111", "222222222222", "333333333333"
@@ -18,7 +18,10 @@ RESOURCE = f"arn:aws:lambda:us-east-1:{OWNER}:layer:shared:1"
 
 def grant(principal: str, organization_id: str | None = None, sid: str = "s1") -> LayerVersionGrant:
     return LayerVersionGrant(
-        statement_id=sid, action=policy.GET_LAYER_VERSION, principal=principal, organization_id=organization_id
+        statement_id=sid,
+        action=policy.GET_LAYER_VERSION,
+        principal=principal,
+        organization_id=organization_id,
     )
 
 
@@ -60,7 +63,12 @@ def test_arn_grant__names_the_account_in_the_account_field():
 
 def test_public_grant__reaches_every_account_with_or_without_an_organization():
     assert readers(grant("*")) == {
-        Caller(OWNER), Caller(B), Caller(C), Caller(B, ORG), Caller(C, ORG), Caller(C, OTHER_ORG)
+        Caller(OWNER),
+        Caller(B),
+        Caller(C),
+        Caller(B, ORG),
+        Caller(C, ORG),
+        Caller(C, OTHER_ORG),
     }
 
 
@@ -70,7 +78,12 @@ def test_organization_grant__reaches_members_of_that_organization_only():
 
 def test_one_matching_grant_among_others__is_enough():
     assert readers(grant(C, sid="a"), grant(B, sid="b")) == {
-        Caller(OWNER), Caller(B), Caller(C), Caller(B, ORG), Caller(C, ORG), Caller(C, OTHER_ORG)
+        Caller(OWNER),
+        Caller(B),
+        Caller(C),
+        Caller(B, ORG),
+        Caller(C, ORG),
+        Caller(C, OTHER_ORG),
     }
 
 
@@ -104,19 +117,39 @@ def test_statement__renders_each_grant_as_aws_does(principal, organization_id, e
 
 
 def test_policy_document__is_compact_json_with_every_statement_in_order():
-    grants = [grant(B, sid="b"), grant("*", ORG, sid="org"), grant(f"arn:aws:iam::{C}:root", sid="c")]
+    grants = [
+        grant(B, sid="b"),
+        grant("*", ORG, sid="org"),
+        grant(f"arn:aws:iam::{C}:root", sid="c"),
+    ]
     text = policy.policy_document(grants, RESOURCE)
     assert text == json.dumps(json.loads(text), separators=(",", ":"))
     assert json.loads(text) == {
         "Version": "2012-10-17",
         "Id": "default",
         "Statement": [
-            {"Sid": "b", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{B}:root"},
-             "Action": "lambda:GetLayerVersion", "Resource": RESOURCE},
-            {"Sid": "org", "Effect": "Allow", "Principal": "*", "Action": "lambda:GetLayerVersion",
-             "Resource": RESOURCE, "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG}}},
-            {"Sid": "c", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{C}:root"},
-             "Action": "lambda:GetLayerVersion", "Resource": RESOURCE},
+            {
+                "Sid": "b",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{B}:root"},
+                "Action": "lambda:GetLayerVersion",
+                "Resource": RESOURCE,
+            },
+            {
+                "Sid": "org",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "lambda:GetLayerVersion",
+                "Resource": RESOURCE,
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG}},
+            },
+            {
+                "Sid": "c",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{C}:root"},
+                "Action": "lambda:GetLayerVersion",
+                "Resource": RESOURCE,
+            },
         ],
     }
 

@@ -12,10 +12,8 @@ from datetime import datetime, timezone
 import pytest
 
 from registry import db as database
-from registry.layers import policy
 from registry.accounts import Caller
 from registry.archives import ZipContent
-from registry.layers.arns import LayerRef
 from registry.errors import (
     AccessDenied,
     InvalidParameterValue,
@@ -24,6 +22,8 @@ from registry.errors import (
     ResourceConflict,
     ResourceNotFound,
 )
+from registry.layers import policy
+from registry.layers.arns import LayerRef
 from registry.layers.service import LayerService
 from registry.models import Account, LayerVersionGrant
 from storage.filesystem import FilesystemBlobStore
@@ -49,7 +49,13 @@ def new_caller(service):
     def make(organization_id: str | None = None) -> Caller:
         account_id = f"{next(_ids) % 10**12:012d}"
         with service._db.write() as session:
-            session.add(Account(id=account_id, organization_id=organization_id, created_at=datetime.now(timezone.utc)))
+            session.add(
+                Account(
+                    id=account_id,
+                    organization_id=organization_id,
+                    created_at=datetime.now(timezone.utc),
+                )
+            )
         return Caller(account_id, organization_id)
 
     return make
@@ -68,10 +74,23 @@ def ref_of(owner: Caller) -> LayerRef:
     return LayerRef("shared", owner.account_id)
 
 
-def share(service, owner: Caller, principal: str, organization_id: str | None = None, *, version: int = 1, sid: str = "s"):
+def share(
+    service,
+    owner: Caller,
+    principal: str,
+    organization_id: str | None = None,
+    *,
+    version: int = 1,
+    sid: str = "s",
+):
     return service.add_permission(
-        owner, LayerRef("shared", None), version, statement_id=sid, action=policy.GET_LAYER_VERSION,
-        principal=principal, organization_id=organization_id,
+        owner,
+        LayerRef("shared", None),
+        version,
+        statement_id=sid,
+        action=policy.GET_LAYER_VERSION,
+        principal=principal,
+        organization_id=organization_id,
     )
 
 
@@ -80,7 +99,10 @@ def can_get(service, caller: Caller, owner: Caller, version: int = 1) -> bool:
         view = service.get_version(caller, ref_of(owner), version)
     except AccessDenied:
         return False
-    assert view.layer_version_arn == f"arn:aws:lambda:{REGION}:{owner.account_id}:layer:shared:{version}"
+    assert (
+        view.layer_version_arn
+        == f"arn:aws:lambda:{REGION}:{owner.account_id}:layer:shared:{version}"
+    )
     return True
 
 
@@ -88,7 +110,9 @@ def listed(service, caller: Caller, owner: Caller) -> list[int]:
     return [view.version for view in service.list_versions(caller, ref_of(owner)).items]
 
 
-def test_unshared_version__is_refused_to_other_accounts_by_get_and_hidden_by_list(service, owner, new_caller):
+def test_unshared_version__is_refused_to_other_accounts_by_get_and_hidden_by_list(
+    service, owner, new_caller
+):
     other = new_caller()
     with pytest.raises(AccessDenied, match="not shared"):
         service.get_version(other, ref_of(owner), 1)
@@ -123,14 +147,18 @@ def test_organization_grant__reaches_its_members_only(service, owner, new_caller
     assert listed(service, member, owner) == [1]
 
 
-def test_public_grant__reaches_accounts_with_and_without_an_organization(service, owner, new_caller):
+def test_public_grant__reaches_accounts_with_and_without_an_organization(
+    service, owner, new_caller
+):
     share(service, owner, "*")
     for caller in (new_caller(), new_caller(ORG)):
         assert can_get(service, caller, owner)
         assert listed(service, caller, owner) == [1]
 
 
-def test_missing_version__is_not_found_for_the_owner_and_denied_to_others(service, owner, new_caller):
+def test_missing_version__is_not_found_for_the_owner_and_denied_to_others(
+    service, owner, new_caller
+):
     with pytest.raises(ResourceNotFound):
         service.get_version(owner, ref_of(owner), 9)
     with pytest.raises(AccessDenied, match="does not exist"):
@@ -142,13 +170,18 @@ def test_owner__reads_its_own_versions_by_name_and_by_arn(service, owner):
     assert service.get_version(owner, ref_of(owner), 1).version == 1
 
 
-def test_add_permission__answers_the_statement_and_get_policy_the_whole_document(service, owner, new_caller):
+def test_add_permission__answers_the_statement_and_get_policy_the_whole_document(
+    service, owner, new_caller
+):
     reader = new_caller()
     arn = f"arn:aws:lambda:{REGION}:{owner.account_id}:layer:shared:1"
     statement, revision = share(service, owner, f"arn:aws:iam::{reader.account_id}:root", sid="arn")
     assert json.loads(statement) == {
-        "Sid": "arn", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{reader.account_id}:root"},
-        "Action": "lambda:GetLayerVersion", "Resource": arn,
+        "Sid": "arn",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{reader.account_id}:root"},
+        "Action": "lambda:GetLayerVersion",
+        "Resource": arn,
     }
     _, revision = share(service, owner, "*", ORG, sid="org")
     document, policy_revision = service.get_policy(owner, LayerRef("shared", None), 1)
@@ -158,8 +191,14 @@ def test_add_permission__answers_the_statement_and_get_policy_the_whole_document
         "Id": "default",
         "Statement": [
             json.loads(statement),
-            {"Sid": "org", "Effect": "Allow", "Principal": "*", "Action": "lambda:GetLayerVersion",
-             "Resource": arn, "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG}}},
+            {
+                "Sid": "org",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "lambda:GetLayerVersion",
+                "Resource": arn,
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG}},
+            },
         ],
     }
 
@@ -175,11 +214,17 @@ def test_get_policy__of_another_accounts_version_is_denied(service, owner, new_c
         service.get_policy(new_caller(), ref_of(owner), 1)
 
 
-def test_add_permission__to_another_accounts_layer_is_denied_and_grants_nothing(service, owner, new_caller):
+def test_add_permission__to_another_accounts_layer_is_denied_and_grants_nothing(
+    service, owner, new_caller
+):
     attacker = new_caller()
     with pytest.raises(AccessDenied):
         service.add_permission(
-            attacker, ref_of(owner), 1, statement_id="mine", action=policy.GET_LAYER_VERSION,
+            attacker,
+            ref_of(owner),
+            1,
+            statement_id="mine",
+            action=policy.GET_LAYER_VERSION,
             principal=attacker.account_id,
         )
     assert not can_get(service, attacker, owner)
@@ -196,13 +241,28 @@ def test_add_permission__to_another_accounts_layer_is_denied_and_grants_nothing(
         ("123456789012", ORG, policy.GET_LAYER_VERSION),
         ("*", "o-BAD", policy.GET_LAYER_VERSION),
     ],
-    ids=["other-action", "wildcard-action", "short-account", "user-arn", "arn-with-org", "account-with-org", "bad-org"],
+    ids=[
+        "other-action",
+        "wildcard-action",
+        "short-account",
+        "user-arn",
+        "arn-with-org",
+        "account-with-org",
+        "bad-org",
+    ],
 )
-def test_add_permission__refuses_grants_aws_refuses_and_stores_nothing(service, owner, new_caller, principal, organization_id, action):
+def test_add_permission__refuses_grants_aws_refuses_and_stores_nothing(
+    service, owner, new_caller, principal, organization_id, action
+):
     with pytest.raises(InvalidParameterValue):
         service.add_permission(
-            owner, LayerRef("shared", None), 1, statement_id="bad", action=action,
-            principal=principal, organization_id=organization_id,
+            owner,
+            LayerRef("shared", None),
+            1,
+            statement_id="bad",
+            action=action,
+            principal=principal,
+            organization_id=organization_id,
         )
     with pytest.raises(ResourceNotFound):
         service.get_policy(owner, LayerRef("shared", None), 1)
@@ -223,8 +283,13 @@ def test_add_permission__stale_revision_id_is_refused(service, owner, new_caller
     share(service, owner, reader.account_id, sid="two")
     with pytest.raises(PreconditionFailed):
         service.add_permission(
-            owner, LayerRef("shared", None), 1, statement_id="three", action=policy.GET_LAYER_VERSION,
-            principal=reader.account_id, revision_id=revision,
+            owner,
+            LayerRef("shared", None),
+            1,
+            statement_id="three",
+            action=policy.GET_LAYER_VERSION,
+            principal=reader.account_id,
+            revision_id=revision,
         )
 
 
@@ -249,8 +314,17 @@ def test_refusals__name_the_exact_layer_version_and_action(service, owner, new_c
         f"on resource: {arn}:2 (the layer version is not shared with your account)"
     )
     for action, call in (
-        ("lambda:AddLayerVersionPermission", lambda: service.add_permission(
-            other, ref_of(owner), 1, statement_id="x", action=policy.GET_LAYER_VERSION, principal="*")),
+        (
+            "lambda:AddLayerVersionPermission",
+            lambda: service.add_permission(
+                other,
+                ref_of(owner),
+                1,
+                statement_id="x",
+                action=policy.GET_LAYER_VERSION,
+                principal="*",
+            ),
+        ),
         ("lambda:GetLayerVersionPolicy", lambda: service.get_policy(other, ref_of(owner), 1)),
     ):
         with pytest.raises(AccessDenied) as refused:
@@ -268,7 +342,10 @@ def test_add_permission__policy_may_reach_exactly_twenty_kib_and_no_more(service
     arn = f"arn:aws:lambda:{REGION}:{owner.account_id}:layer:shared:1"
 
     def size(sids):
-        grants = [LayerVersionGrant(statement_id=s, action=policy.GET_LAYER_VERSION, principal="*") for s in sids]
+        grants = [
+            LayerVersionGrant(statement_id=s, action=policy.GET_LAYER_VERSION, principal="*")
+            for s in sids
+        ]
         return len(policy.policy_document(grants, arn))
 
     fixed = [f"s{i:03d}" for i in range(200)]
@@ -297,7 +374,10 @@ def catalogue(service, new_caller):
     service.publish(caller, own, ZipContent(zip_file=layer_zip()))
     service.publish(caller, own, ZipContent(zip_file=layer_zip()))
     service.publish(
-        caller, own, ZipContent(zip_file=layer_zip()), compatible_runtimes=["python3.12"],
+        caller,
+        own,
+        ZipContent(zip_file=layer_zip()),
+        compatible_runtimes=["python3.12"],
         compatible_architectures=["arm64"],
     )
     service.publish(caller, LayerRef("other", None), ZipContent(zip_file=layer_zip()))
@@ -314,11 +394,17 @@ def test_list_versions__lists_only_live_versions_of_the_named_layer(service, cat
     assert page.next_marker is None
 
 
-def test_list_versions__by_another_account_shows_shared_versions_with_the_owners_arn(service, catalogue, new_caller):
+def test_list_versions__by_another_account_shows_shared_versions_with_the_owners_arn(
+    service, catalogue, new_caller
+):
     reader = new_caller()
     for version in (1, 3):
         service.add_permission(
-            catalogue, LayerRef("shared", None), version, statement_id="r", action=policy.GET_LAYER_VERSION,
+            catalogue,
+            LayerRef("shared", None),
+            version,
+            statement_id="r",
+            action=policy.GET_LAYER_VERSION,
             principal=reader.account_id,
         )
     page = service.list_versions(reader, ref_of(catalogue))
@@ -326,15 +412,25 @@ def test_list_versions__by_another_account_shows_shared_versions_with_the_owners
         f"arn:aws:lambda:{REGION}:{catalogue.account_id}:layer:shared:3",
         f"arn:aws:lambda:{REGION}:{catalogue.account_id}:layer:shared:1",
     ]
-    assert [v.version for v in service.list_versions(reader, ref_of(catalogue), max_items=1).items] == [3]
+    assert [
+        v.version for v in service.list_versions(reader, ref_of(catalogue), max_items=1).items
+    ] == [3]
 
 
 def test_list_versions__filters_by_runtime_and_architecture(service, catalogue):
     own = LayerRef("shared", None)
-    assert [v.version for v in service.list_versions(catalogue, own, runtime="python3.12").items] == [3]
-    assert [v.version for v in service.list_versions(catalogue, own, runtime="nodejs20.x").items] == []
-    assert [v.version for v in service.list_versions(catalogue, own, architecture="arm64").items] == [3]
-    assert [v.version for v in service.list_versions(catalogue, own, architecture="x86_64").items] == []
+    assert [
+        v.version for v in service.list_versions(catalogue, own, runtime="python3.12").items
+    ] == [3]
+    assert [
+        v.version for v in service.list_versions(catalogue, own, runtime="nodejs20.x").items
+    ] == []
+    assert [
+        v.version for v in service.list_versions(catalogue, own, architecture="arm64").items
+    ] == [3]
+    assert [
+        v.version for v in service.list_versions(catalogue, own, architecture="x86_64").items
+    ] == []
 
 
 def test_list_versions__pages_follow_the_marker_and_the_last_page_has_none(service, catalogue):
@@ -357,9 +453,15 @@ def test_list_versions__a_marker_that_is_not_a_version_number_is_refused(service
 
 def test_list_versions__the_largest_version_number_is_a_valid_marker(service, catalogue):
     marker = base64.urlsafe_b64encode(str(2**31 - 1).encode()).decode()
-    assert [v.version for v in service.list_versions(catalogue, LayerRef("shared", None), marker=marker).items] == [3, 1]
+    assert [
+        v.version
+        for v in service.list_versions(catalogue, LayerRef("shared", None), marker=marker).items
+    ] == [3, 1]
     marker = base64.urlsafe_b64encode(b"3").decode()
-    assert [v.version for v in service.list_versions(catalogue, LayerRef("shared", None), marker=marker).items] == [1]
+    assert [
+        v.version
+        for v in service.list_versions(catalogue, LayerRef("shared", None), marker=marker).items
+    ] == [1]
 
 
 def test_list_versions__pages_hold_fifty_versions_by_default(service, new_caller):

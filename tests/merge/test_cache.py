@@ -10,8 +10,8 @@ from pathlib import Path
 
 from registry.merge import MergeInput, extracted_path, merge
 from registry.merge.cache import cache_root
-from tests.merge.trees import read_tree
 from tests.archive.build import File, Link, make_zip
+from tests.merge.trees import read_tree
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,9 @@ def test_extracted_path__is_the_cached_tree_of_one_archive(tmp_path, layer, cach
 
 def test_stale_temporary_extractions_are_ignored_and_swept(tmp_path, layer, cache_dir):
     archive = layer("a.zip", File("python/a.py", b"real"))
-    sha = merge([archive], tmp_path / "probe", cache_dir=tmp_path / "probe-cache")["inputs"][0]["sha256"]
+    sha = merge([archive], tmp_path / "probe", cache_dir=tmp_path / "probe-cache")["inputs"][0][
+        "sha256"
+    ]
     # What a process killed mid-extraction leaves: a temporary directory with a partial file.
     leftover = cache_root(cache_dir) / ".tmp" / f"{sha}-99999-deadbeef"
     (leftover / "tree/python").mkdir(parents=True)
@@ -60,13 +62,17 @@ def test_stale_temporary_extractions_are_ignored_and_swept(tmp_path, layer, cach
 
 
 def test_a_process_killed_mid_extraction_leaves_nothing_that_is_used(tmp_path, cache_dir):
-    big = make_zip(tmp_path / "big.zip", *[File(f"python/f{i}.bin", os.urandom(64 * 1024), compress=0)
-                                          for i in range(400)])
+    big = make_zip(
+        tmp_path / "big.zip",
+        *[File(f"python/f{i}.bin", os.urandom(64 * 1024), compress=0) for i in range(400)],
+    )
     script = (
         "import sys; from pathlib import Path; from registry.merge import merge, MergeInput; "
         "merge([MergeInput(Path(sys.argv[1]))], Path(sys.argv[2]), cache_dir=Path(sys.argv[3]), workers=1)"
     )
-    process = subprocess.Popen([sys.executable, "-c", script, big, tmp_path / "killed", cache_dir], cwd=REPO)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, big, tmp_path / "killed", cache_dir], cwd=REPO
+    )
     staging = cache_root(cache_dir) / ".tmp"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not any(staging.glob("*/tree/python/f*.bin")):
@@ -83,17 +89,36 @@ def test_concurrent_merges_of_overlapping_layers_from_four_processes(tmp_path):
     zips = tmp_path / "zips"
     zips.mkdir()
     shared_files = {f"python/s{i}.py": os.urandom(2000) for i in range(200)}
-    shared = make_zip(zips / "shared.zip", *[File(name, data) for name, data in shared_files.items()])
-    patches = [make_zip(zips / f"p{n}.zip", File("python/s0.py", f"patch {n}".encode()),
-                        File(f"python/only{n}.py", b"x")) for n in range(4)]
+    shared = make_zip(
+        zips / "shared.zip", *[File(name, data) for name, data in shared_files.items()]
+    )
+    patches = [
+        make_zip(
+            zips / f"p{n}.zip",
+            File("python/s0.py", f"patch {n}".encode()),
+            File(f"python/only{n}.py", b"x"),
+        )
+        for n in range(4)
+    ]
     # Process n merges shared, patch n, patch n+1: every layer is wanted by two processes at once.
     stacks = [[shared, patches[n], patches[(n + 1) % 4]] for n in range(4)]
     cache = tmp_path / "cache"
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "registry.cli", "merge", *[arg for z in stack for arg in ("--layer", z)],
-             "-o", tmp_path / f"out{n}", "--cache-dir", cache],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "registry.cli",
+                "merge",
+                *[arg for z in stack for arg in ("--layer", z)],
+                "-o",
+                tmp_path / f"out{n}",
+                "--cache-dir",
+                cache,
+            ],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         for n, stack in enumerate(stacks)
     ]
@@ -103,7 +128,11 @@ def test_concurrent_merges_of_overlapping_layers_from_four_processes(tmp_path):
         tree = read_tree(tmp_path / f"out{n}/opt")
         expected = {name: ("file", 0o644, data) for name, data in shared_files.items()}
         expected["python/s0.py"] = ("file", 0o644, f"patch {(n + 1) % 4}".encode())
-        expected[f"python/only{n}.py"] = expected[f"python/only{(n + 1) % 4}.py"] = ("file", 0o644, b"x")
+        expected[f"python/only{n}.py"] = expected[f"python/only{(n + 1) % 4}.py"] = (
+            "file",
+            0o644,
+            b"x",
+        )
         expected["python"] = ("dir", 0o755)
         assert tree == expected
     assert list((cache_root(cache) / ".tmp").iterdir()) == []

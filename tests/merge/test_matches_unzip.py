@@ -6,9 +6,9 @@ import shutil
 import subprocess
 
 from registry.merge import merge
+from tests.archive.build import Dir, File, Link
 from tests.merge.trees import read_tree
 from tests.support import require_service
-from tests.archive.build import Dir, File, Link
 
 
 def normalised(tree):
@@ -26,14 +26,30 @@ def normalised(tree):
 def test_merge_equals_unzip_o_in_order(tmp_path, layer, cache_dir):
     require_service(shutil.which("unzip") is not None, "the unzip tool is not installed")
     layers = [
-        layer("requests.zip", *[File(f"python/requests/m{i}.py", os.urandom(500)) for i in range(30)],
-              File("python/requests/__init__.py", b"version = 1\n"), Dir("python/requests/empty")),
-        layer("native.zip", File("lib/libx.so.1", os.urandom(4000), mode=0o755), Link("lib/libx.so", "libx.so.1"),
-              File("bin/tool", b"#!/bin/sh\necho 1\n", mode=0o750), File("python/requests/m3.py", b"native\n")),
-        layer("data.zip", *[File(f"python/data/d{i}.json", b'{"x": %d}\n' % i * 50) for i in range(40)],
-              File("lib/readme.txt", b"text", mode=0o600)),
-        layer("patch.zip", File("python/requests/__init__.py", b"version = 2\n"), File("bin/tool", b"#!/bin/sh\necho 2\n", mode=0o755),
-              File("python/data/d7.json", b"{}\n")),
+        layer(
+            "requests.zip",
+            *[File(f"python/requests/m{i}.py", os.urandom(500)) for i in range(30)],
+            File("python/requests/__init__.py", b"version = 1\n"),
+            Dir("python/requests/empty"),
+        ),
+        layer(
+            "native.zip",
+            File("lib/libx.so.1", os.urandom(4000), mode=0o755),
+            Link("lib/libx.so", "libx.so.1"),
+            File("bin/tool", b"#!/bin/sh\necho 1\n", mode=0o750),
+            File("python/requests/m3.py", b"native\n"),
+        ),
+        layer(
+            "data.zip",
+            *[File(f"python/data/d{i}.json", b'{"x": %d}\n' % i * 50) for i in range(40)],
+            File("lib/readme.txt", b"text", mode=0o600),
+        ),
+        layer(
+            "patch.zip",
+            File("python/requests/__init__.py", b"version = 2\n"),
+            File("bin/tool", b"#!/bin/sh\necho 2\n", mode=0o755),
+            File("python/data/d7.json", b"{}\n"),
+        ),
     ]
     reference = tmp_path / "unzipped"
     reference.mkdir()

@@ -4,12 +4,12 @@ import hashlib
 import random
 import stat
 
-from registry.merge import merge, plan
-from registry.merge.overlay import _by_the_rules, _without_conflicts
 from registry.archive.entries import DIR, FILE
 from registry.archive.tree import Node, Tree
-from tests.merge.trees import read_tree
+from registry.merge import merge, plan
+from registry.merge.overlay import _by_the_rules, _without_conflicts
 from tests.archive.build import Dir, File, Link
+from tests.merge.trees import read_tree
 
 
 def shadowed_of(document):
@@ -28,7 +28,9 @@ def test_file_over_file__later_layer_wins(tmp_path, layer, cache_dir):
     assert entry["source"] == "layer:2"
 
 
-def test_file_over_directory__later_wins_and_the_whole_subtree_is_recorded(tmp_path, layer, cache_dir):
+def test_file_over_directory__later_wins_and_the_whole_subtree_is_recorded(
+    tmp_path, layer, cache_dir
+):
     first = layer("a.zip", File("python/pkg/__init__.py", b""), File("python/pkg/sub/x.py", b"x"))
     second = layer("b.zip", File("python/pkg", b"now a file"))
     document = merge([first, second], tmp_path / "out", cache_dir=cache_dir)
@@ -67,23 +69,43 @@ def test_executable_bits_are_kept_as_0755_and_others_normalised_to_0644(tmp_path
     )
     document = merge([archive], tmp_path / "out", cache_dir=cache_dir)
     modes = {path: value[1] for path, value in read_tree(tmp_path / "out/opt").items()}
-    assert modes == {"bin": 0o755, "bin/tool": 0o755, "lib": 0o755, "lib/data.txt": 0o644,
-                     "lib/private.txt": 0o644}
+    assert modes == {
+        "bin": 0o755,
+        "bin/tool": 0o755,
+        "lib": 0o755,
+        "lib/data.txt": 0o644,
+        "lib/private.txt": 0o644,
+    }
     recorded = {e["path"]: e["mode"] for e in document["entries"]}
-    assert recorded == {"opt/bin/tool": "0755", "opt/lib/data.txt": "0644", "opt/lib/private.txt": "0644"}
+    assert recorded == {
+        "opt/bin/tool": "0755",
+        "opt/lib/data.txt": "0644",
+        "opt/lib/private.txt": "0644",
+    }
 
 
 def test_symlinks_inside_their_root_are_kept(tmp_path, layer, cache_dir):
-    archive = layer("a.zip", File("lib/libz.so.1.3", b"\x7fELF"), Link("lib/libz.so.1", "libz.so.1.3"),
-                    Link("python/lib", "../lib"))
+    archive = layer(
+        "a.zip",
+        File("lib/libz.so.1.3", b"\x7fELF"),
+        Link("lib/libz.so.1", "libz.so.1.3"),
+        Link("python/lib", "../lib"),
+    )
     document = merge([archive], tmp_path / "out", cache_dir=cache_dir)
     tree = read_tree(tmp_path / "out/opt")
     assert tree["lib/libz.so.1"] == ("symlink", "libz.so.1.3")
     assert tree["python/lib"] == ("symlink", "../lib")
     assert (tmp_path / "out/opt/python/lib/libz.so.1").read_bytes() == b"\x7fELF"
     link = next(e for e in document["entries"] if e["path"] == "opt/python/lib")
-    assert link == {"path": "opt/python/lib", "type": "symlink", "mode": "0777", "size": 6,
-                    "sha256": hashlib.sha256(b"../lib").hexdigest(), "target": "../lib", "source": "layer:1"}
+    assert link == {
+        "path": "opt/python/lib",
+        "type": "symlink",
+        "mode": "0777",
+        "size": 6,
+        "sha256": hashlib.sha256(b"../lib").hexdigest(),
+        "target": "../lib",
+        "source": "layer:1",
+    }
 
 
 def test_symlink_over_file_and_file_over_symlink__later_wins(tmp_path, layer, cache_dir):
@@ -99,7 +121,12 @@ def test_empty_directories_are_kept(tmp_path, layer, cache_dir):
     archive = layer("a.zip", Dir("python/empty"), File("python/x.py", b"x"))
     document = merge([archive], tmp_path / "out", cache_dir=cache_dir)
     assert (tmp_path / "out/opt/python/empty").is_dir()
-    assert {"path": "opt/python/empty", "type": "dir", "mode": "0755", "source": "layer:1"} in document["entries"]
+    assert {
+        "path": "opt/python/empty",
+        "type": "dir",
+        "mode": "0755",
+        "source": "layer:1",
+    } in document["entries"]
 
 
 def test_duplicate_names_in_one_zip__last_entry_wins_and_is_reported(tmp_path, layer, cache_dir):
@@ -114,7 +141,9 @@ def test_duplicate_names_in_one_zip__last_entry_wins_and_is_reported(tmp_path, l
 
 
 def test_function_code_goes_to_task_and_never_shadows_layers(tmp_path, layer, cache_dir):
-    code = layer("code.zip", File("app.py", b"def handler(e, c): pass\n"), File("python/x.py", b"task"))
+    code = layer(
+        "code.zip", File("app.py", b"def handler(e, c): pass\n"), File("python/x.py", b"task")
+    )
     lib = layer("lib.zip", File("python/x.py", b"opt"))
     document = merge([lib], tmp_path / "out", function=code, cache_dir=cache_dir)
     assert (tmp_path / "out/task/app.py").exists()
@@ -157,8 +186,10 @@ def _random_input(rng, index):
 
 
 def _shape(result):
-    return ({p: (n.kind, n.source, n.explicit) for p, n in result.nodes.items()},
-            [(s.path, s.kind, s.lost, s.won, s.by) for s in result.shadowed])
+    return (
+        {p: (n.kind, n.source, n.explicit) for p, n in result.nodes.items()},
+        [(s.path, s.kind, s.lost, s.won, s.by) for s in result.shadowed],
+    )
 
 
 def test_bulk_overlay__agrees_with_the_rules_wherever_it_applies():

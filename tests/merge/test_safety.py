@@ -6,10 +6,10 @@ import stat
 
 import pytest
 
+from registry.archive.limits import ZipLimits
 from registry.errors import InvalidZip
 from registry.merge import MergeInput, OutputExists, merge, plan
 from registry.merge.cache import cache_root
-from registry.archive.limits import ZipLimits
 from tests.archive.build import WINDOWS, File, Link, Special, replace_name_bytes, zip_bytes
 
 
@@ -45,8 +45,17 @@ def rejected(tmp_path, cache_dir, layers, *, cached_ok=False, **options) -> Inva
         Link("python/passwd", "/etc/passwd"),
         Link("python/up", "../../.."),
     ],
-    ids=["absolute", "dotdot", "drive", "windows-dotdot", "unix-backslash", "device", "fifo",
-         "absolute-symlink", "escaping-symlink"],
+    ids=[
+        "absolute",
+        "dotdot",
+        "drive",
+        "windows-dotdot",
+        "unix-backslash",
+        "device",
+        "fifo",
+        "absolute-symlink",
+        "escaping-symlink",
+    ],
 )
 def test_unsafe_entry__rejected_naming_zip_and_entry(tmp_path, layer, cache_dir, bad):
     good = layer("good.zip", File("python/ok.py", b"ok"))
@@ -89,15 +98,22 @@ def test_a_directory_entry_replaces_an_earlier_symlink(tmp_path, layer, cache_di
     document = merge([planted, replacer], tmp_path / "out", cache_dir=cache_dir)
     assert not (tmp_path / "out/opt/python/lib").is_symlink()
     assert not (tmp_path / "out/opt/python/real/y.py").exists()
-    assert {"path": "opt/python/lib", "type": "symlink", "lost": "layer:1", "won": "layer:2",
-            "by": "opt/python/lib"} in document["shadowed"]
+    assert {
+        "path": "opt/python/lib",
+        "type": "symlink",
+        "lost": "layer:1",
+        "won": "layer:2",
+        "by": "opt/python/lib",
+    } in document["shadowed"]
 
 
 def test_total_unzipped_size_of_function_and_layers__capped(tmp_path, layer, cache_dir):
     payload = os.urandom(60_000)
     layers = [layer(f"l{i}.zip", File(f"python/{i}.bin", payload)) for i in range(2)]
     code = layer("code.zip", File("app.bin", payload))
-    error = rejected(tmp_path, cache_dir, layers, function=code, limits=ZipLimits(max_unzipped_bytes=150_000))
+    error = rejected(
+        tmp_path, cache_dir, layers, function=code, limits=ZipLimits(max_unzipped_bytes=150_000)
+    )
     assert "more than the limit of 150000" in str(error)
 
 
@@ -106,7 +122,12 @@ def test_total_cap_also_holds_for_inputs_already_cached(tmp_path, layer, cache_d
     layers = [layer(f"l{i}.zip", File(f"python/{i}.bin", payload)) for i in range(3)]
     merge(layers, tmp_path / "first", cache_dir=cache_dir)
     with pytest.raises(InvalidZip, match="limit of 150000"):
-        merge(layers, tmp_path / "out", cache_dir=cache_dir, limits=ZipLimits(max_unzipped_bytes=150_000))
+        merge(
+            layers,
+            tmp_path / "out",
+            cache_dir=cache_dir,
+            limits=ZipLimits(max_unzipped_bytes=150_000),
+        )
     assert not (tmp_path / "out").exists()
 
 
@@ -115,19 +136,33 @@ def _deep_layer(layer, name: str, top: str, records: int = 10):
     return layer(name, *[File(f"{top}{i}/" + "d/" * 8 + "f", b"x") for i in range(records)])
 
 
-def test_node_cap_holds_for_the_union_of_function_and_layers__before_extracting(tmp_path, layer, cache_dir):
+def test_node_cap_holds_for_the_union_of_function_and_layers__before_extracting(
+    tmp_path, layer, cache_dir
+):
     # Each input holds 100 nodes, within a cap of 250; together they hold 300.
     layers = [_deep_layer(layer, "a.zip", "a"), _deep_layer(layer, "b.zip", "b")]
     code = _deep_layer(layer, "code.zip", "c")
     error = rejected(tmp_path, cache_dir, layers, function=code, limits=ZipLimits(max_entries=250))
-    assert "function and layers together hold more than the limit of 250 files, directories" in str(error)
-    assert merge(layers[:1], tmp_path / "one", function=code, cache_dir=cache_dir,
-                 limits=ZipLimits(max_entries=250))["totals"]["directories"] == 180
+    assert "function and layers together hold more than the limit of 250 files, directories" in str(
+        error
+    )
+    assert (
+        merge(
+            layers[:1],
+            tmp_path / "one",
+            function=code,
+            cache_dir=cache_dir,
+            limits=ZipLimits(max_entries=250),
+        )["totals"]["directories"]
+        == 180
+    )
 
 
 def test_node_cap_counts_shared_directories_once(tmp_path, layer, cache_dir):
     layers = [_deep_layer(layer, f"l{i}.zip", "same") for i in range(3)]  # the same 100 paths
-    document = merge(layers, tmp_path / "out", cache_dir=cache_dir, limits=ZipLimits(max_entries=100))
+    document = merge(
+        layers, tmp_path / "out", cache_dir=cache_dir, limits=ZipLimits(max_entries=100)
+    )
     assert document["totals"]["files"] == 10
 
 

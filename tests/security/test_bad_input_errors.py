@@ -30,7 +30,9 @@ def client_error(call) -> dict:
     status = response["ResponseMetadata"]["HTTPStatusCode"]
     assert 400 <= status < 500, response
     assert response["Error"]["Code"].endswith("Exception")
-    assert response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == response["Error"]["Code"]
+    assert (
+        response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == response["Error"]["Code"]
+    )
     assert "Traceback" not in response["Error"]["Message"]
     return response
 
@@ -55,7 +57,9 @@ def test_huge_version_number__is_a_client_error_on_every_operation(lam, huge):
     for call in calls:
         assert client_error(call)["Error"]["Code"] == "InvalidParameterValueException"
     assert invoke(lam, "numbered", Qualifier="1")[1]["version"] == "1"
-    assert [v["Version"] for v in lam.list_versions_by_function(FunctionName="numbered")["Versions"]] == ["$LATEST", "1"]
+    assert [
+        v["Version"] for v in lam.list_versions_by_function(FunctionName="numbered")["Versions"]
+    ] == ["$LATEST", "1"]
     assert lam.get_layer_version(LayerName="numbered", VersionNumber=1)["Version"] == 1
 
 
@@ -96,9 +100,13 @@ def test_marker_with_nul__is_invalid_parameter_value_on_every_list(lam):
 # Only the filesystem backend's download URLs are this server's own (S3 hands out presigned URLs).
 @pytest.mark.parametrize("strata_server", ["sqlite-fs"], indirect=True)
 @pytest.mark.parametrize("expires", ["\u00b2", "9" * 400, "-1", "1e9"])
-def test_download_url_with_forged_expiry__is_refused_and_the_real_one_still_works(strata_server, lam, expires):
+def test_download_url_with_forged_expiry__is_refused_and_the_real_one_still_works(
+    strata_server, lam, expires
+):
     data = layer_zip()
-    location = lam.publish_layer_version(LayerName="dl", Content={"ZipFile": data})["Content"]["Location"]
+    location = lam.publish_layer_version(LayerName="dl", Content={"ZipFile": data})["Content"][
+        "Location"
+    ]
     assert location.startswith(strata_server.url)
     forged = re.sub(r"expires=\d+", "expires=" + requests.utils.quote(expires), location)
 
@@ -115,14 +123,22 @@ def test_nul_characters_in_members_and_parameters__are_invalid_parameter_value(l
     lam.create_alias(FunctionName="nul", Name="live", FunctionVersion="$LATEST")
     lam.publish_layer_version(LayerName="nul", Content={"ZipFile": layer_zip()})
     calls = [
-        lambda: lam.publish_layer_version(LayerName="nul", Description="a\x00b", Content={"ZipFile": layer_zip()}),
-        lambda: lam.publish_layer_version(LayerName="nul", LicenseInfo="a\x00b", Content={"ZipFile": layer_zip()}),
+        lambda: lam.publish_layer_version(
+            LayerName="nul", Description="a\x00b", Content={"ZipFile": layer_zip()}
+        ),
+        lambda: lam.publish_layer_version(
+            LayerName="nul", LicenseInfo="a\x00b", Content={"ZipFile": layer_zip()}
+        ),
         lambda: lam.update_alias(FunctionName="nul", Name="live", Description="a\x00b"),
         lambda: lam.update_function_configuration(FunctionName="nul", Description="a\x00b"),
         lambda: create(lam, "nul-tags", Tags={"k\x00": "v"}),
         lambda: lam.list_aliases(FunctionName="nul", FunctionVersion="1\x00"),
         lambda: lam.add_layer_version_permission(
-            LayerName="nul", VersionNumber=1, StatementId="s", Action="lambda:GetLayerVersion", Principal="*",
+            LayerName="nul",
+            VersionNumber=1,
+            StatementId="s",
+            Action="lambda:GetLayerVersion",
+            Principal="*",
             RevisionId="r\x00",
         ),
     ]
@@ -132,16 +148,31 @@ def test_nul_characters_in_members_and_parameters__are_invalid_parameter_value(l
     assert [v["Version"] for v in lam.list_layer_versions(LayerName="nul")["LayerVersions"]] == [1]
 
 
-def test_body_nested_past_the_parser_and_non_ascii_max_items__are_client_errors(strata_server, account):
+def test_body_nested_past_the_parser_and_non_ascii_max_items__are_client_errors(
+    strata_server, account
+):
     from tests.security.test_http_contract_fuzz import SigV4
 
     auth = SigV4(account.access_key_id, account.secret_access_key, strata_server.region)
     session = requests.Session()
     session.trust_env = False
     for body in (b"[" * 100000 + b"]" * 100000, b'{"a":' * 50000 + b"1" + b"}" * 50000):
-        answer = session.post(f"{strata_server.url}/2018-10-31/layers/deep/versions", data=body, auth=auth,
-                              headers={"Content-Type": "application/json"}, timeout=30)
-        assert answer.status_code == 400 and answer.headers["x-amzn-ErrorType"] == "InvalidRequestContentException"
+        answer = session.post(
+            f"{strata_server.url}/2018-10-31/layers/deep/versions",
+            data=body,
+            auth=auth,
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
+        assert (
+            answer.status_code == 400
+            and answer.headers["x-amzn-ErrorType"] == "InvalidRequestContentException"
+        )
     for query in ("MaxItems=%C2%B2", "FunctionVersion=ALL&MaxItems=%C2%B2"):
-        answer = session.get(f"{strata_server.url}/2015-03-31/functions?{query}", auth=auth, timeout=30)
-        assert answer.status_code == 400 and answer.headers["x-amzn-ErrorType"] == "InvalidParameterValueException"
+        answer = session.get(
+            f"{strata_server.url}/2015-03-31/functions?{query}", auth=auth, timeout=30
+        )
+        assert (
+            answer.status_code == 400
+            and answer.headers["x-amzn-ErrorType"] == "InvalidParameterValueException"
+        )

@@ -77,7 +77,9 @@ def _open_stalled(server: StrataServer, prefix: bytes) -> list[socket.socket]:
     return sockets
 
 
-def _signed_publish_head(server: StrataServer, account, declared: int, *, known_key: bool = True) -> bytes:
+def _signed_publish_head(
+    server: StrataServer, account, declared: int, *, known_key: bool = True
+) -> bytes:
     """The head of a PublishLayerVersion whose signature headers are all valid, for a body of
     `declared` zero bytes (of which the attacker sends almost nothing)."""
     key = account.access_key_id if known_key else "AKIAUNKNOWN000000000"
@@ -89,9 +91,13 @@ def _signed_publish_head(server: StrataServer, account, declared: int, *, known_
     request.context["payload_signing_enabled"] = True
     # SigV4 signs the payload's sha256; a stalled attacker never sends the body it signed.
     request.headers["X-Amz-Content-SHA256"] = _zeros_sha256(declared)
-    SigV4Auth(Credentials(key, account.secret_access_key), "lambda", server.region).add_auth(request)
+    SigV4Auth(Credentials(key, account.secret_access_key), "lambda", server.region).add_auth(
+        request
+    )
     lines = [f"POST {PUBLISH_PATH} HTTP/1.1", f"Host: 127.0.0.1:{server.port}"]
-    lines += [f"{name}: {value}" for name, value in request.headers.items() if name.lower() != "host"]
+    lines += [
+        f"{name}: {value}" for name, value in request.headers.items() if name.lower() != "host"
+    ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
@@ -100,7 +106,9 @@ def _zeros_sha256(length: int) -> str:
     return hashlib.sha256(bytes(length)).hexdigest()
 
 
-def _latencies(server: StrataServer, lam, layer_version_arn: str, count: int = 5) -> tuple[list[float], list[float]]:
+def _latencies(
+    server: StrataServer, lam, layer_version_arn: str, count: int = 5
+) -> tuple[list[float], list[float]]:
     health, get_layer = [], []
     for _ in range(count):
         started = time.monotonic()
@@ -144,7 +152,7 @@ def _answer_and_close(sock: socket.socket, deadline: float) -> bytes:
         sock.settimeout(max(deadline - time.monotonic(), 0.01))
         try:
             chunk = sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             break
         except ConnectionResetError:
             return received + b"<reset>"
@@ -162,7 +170,9 @@ def _wait_for_answers(sockets: list[socket.socket], count: int, within: float) -
         waiting = [sock for sock in sockets if sock not in answered]
         readable, _, _ = select.select(waiting, [], [], max(deadline - time.monotonic(), 0))
         answered.update(readable)
-    assert len(answered) >= count, f"only {len(answered)} of {len(sockets)} answered within {within} s"
+    assert len(answered) >= count, (
+        f"only {len(answered)} of {len(sockets)} answered within {within} s"
+    )
 
 
 def _send_quietly(sock: socket.socket, data: bytes) -> None:
@@ -183,16 +193,24 @@ def _wait_until_closed(sockets: list[socket.socket], within: float) -> list[byte
     return [_answer_and_close(sock, deadline) for sock in sockets]
 
 
-def test_64_connections_stalled_in_their_headers__leave_healthz_and_get_layer_version_fast_and_are_cut(server, victim):
+def test_64_connections_stalled_in_their_headers__leave_healthz_and_get_layer_version_fast_and_are_cut(
+    server, victim
+):
     account, lam = victim
     arn = lam.list_layer_versions(LayerName="victim")["LayerVersions"][0]["LayerVersionArn"]
-    _latencies(server, lam, arn, count=1)  # warm the measuring client's connection and the key cache
+    _latencies(
+        server, lam, arn, count=1
+    )  # warm the measuring client's connection and the key cache
 
-    stalled = _open_stalled(server, b"GET /2018-10-31/layers/victim/versions/1 HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    stalled = _open_stalled(
+        server, b"GET /2018-10-31/layers/victim/versions/1 HTTP/1.1\r\nHost: x\r\nX-Slow: "
+    )
     try:
         opened = time.monotonic()
         health, get_layer = _latencies(server, lam, arn)
-        assert time.monotonic() - opened < HEADER_TIMEOUT, "measured too late: the stalls may already be cut"
+        assert time.monotonic() - opened < HEADER_TIMEOUT, (
+            "measured too late: the stalls may already be cut"
+        )
         assert all(_still_waiting(sock) for sock in stalled)
 
         assert max(health) < LATENCY_BAR, health
@@ -205,7 +223,9 @@ def test_64_connections_stalled_in_their_headers__leave_healthz_and_get_layer_ve
 
 
 @pytest.mark.parametrize("signature", ["unsigned", "unknown-key", "stale-date"])
-def test_unauthenticated_posts_declaring_69_mb__are_refused_before_the_body_and_cost_no_memory(server, victim, signature):
+def test_unauthenticated_posts_declaring_69_mb__are_refused_before_the_body_and_cost_no_memory(
+    server, victim, signature
+):
     account, lam = victim
     arn = lam.list_layer_versions(LayerName="victim")["LayerVersions"][0]["LayerVersionArn"]
     if signature == "unsigned":
@@ -239,7 +259,9 @@ def test_unauthenticated_posts_declaring_69_mb__are_refused_before_the_body_and_
 
 
 @pytest.mark.parametrize("pace", ["stalled", "trickling"])
-def test_validly_signed_posts_that_stall_their_body__block_no_one_and_are_cut_at_the_body_timeout(server, victim, pace):
+def test_validly_signed_posts_that_stall_their_body__block_no_one_and_are_cut_at_the_body_timeout(
+    server, victim, pace
+):
     account, lam = victim
     arn = lam.list_layer_versions(LayerName="victim")["LayerVersions"][0]["LayerVersionArn"]
     head = _signed_publish_head(server, account, ACCEPTABLE)
@@ -270,14 +292,18 @@ def test_validly_signed_posts_that_stall_their_body__block_no_one_and_are_cut_at
     throttled = [ending for ending in endings if ending.startswith(b"HTTP/1.1 429 ")]
     assert len(cut) + len(throttled) == ATTACKERS, {e[:80] for e in endings}
     assert 1 <= len(cut) <= 2 * BODIES_PER_WORKER
-    assert all(ending.endswith((b"<closed>", b"<reset>")) for ending in endings), {e[-40:] for e in endings}
+    assert all(ending.endswith((b"<closed>", b"<reset>")) for ending in endings), {
+        e[-40:] for e in endings
+    }
     growth_mb = {pid: (after[pid] - before[pid]) / 1024 for pid in before if pid in after}
     assert max(growth_mb.values()) < 4, growth_mb
     versions = lam.list_layer_versions(LayerName="victim")["LayerVersions"]
     assert [v["Version"] for v in versions] == [1]
 
 
-def test_validly_signed_posts_that_send_megabytes_then_stall__hold_no_more_than_the_budget(server, victim):
+def test_validly_signed_posts_that_send_megabytes_then_stall__hold_no_more_than_the_budget(
+    server, victim
+):
     account, lam = victim
     head = _signed_publish_head(server, account, ACCEPTABLE)
     sent_each = 6 * 1024 * 1024
@@ -299,7 +325,9 @@ def test_validly_signed_posts_that_send_megabytes_then_stall__hold_no_more_than_
     # Without the budget each worker would hold half the attackers' bytes: 192 MB.
     growth_mb = {pid: (during[pid] - before[pid]) / 1024 for pid in before if pid in during}
     assert max(growth_mb.values()) < BODIES_PER_WORKER * sent_each / 2**20 + 16, growth_mb
-    assert [v["Version"] for v in lam.list_layer_versions(LayerName="victim")["LayerVersions"]] == [1]
+    assert [v["Version"] for v in lam.list_layer_versions(LayerName="victim")["LayerVersions"]] == [
+        1
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -307,12 +335,18 @@ def big_download(server) -> tuple[str, bytes]:
     """The path of a download of the attacker's own layer: incompressible, and far larger than
     what socket buffers absorb."""
     attacker = server.client(server.new_account())
-    big = make_zip({"python/noise.bin": os.urandom(20 * 1024 * 1024)}, compression=zipfile.ZIP_STORED)
-    location = attacker.publish_layer_version(LayerName="big", Content={"ZipFile": big})["Content"]["Location"]
+    big = make_zip(
+        {"python/noise.bin": os.urandom(20 * 1024 * 1024)}, compression=zipfile.ZIP_STORED
+    )
+    location = attacker.publish_layer_version(LayerName="big", Content={"ZipFile": big})["Content"][
+        "Location"
+    ]
     return location.split(f"127.0.0.1:{server.port}", 1)[1], big
 
 
-def test_downloads_the_client_never_reads__hold_no_request_thread_and_are_cut(server, victim, big_download):
+def test_downloads_the_client_never_reads__hold_no_request_thread_and_are_cut(
+    server, victim, big_download
+):
     account, lam = victim
     arn = lam.list_layer_versions(LayerName="victim")["LayerVersions"][0]["LayerVersionArn"]
     target, big = big_download
@@ -334,11 +368,15 @@ def test_downloads_the_client_never_reads__hold_no_request_thread_and_are_cut(se
         endings = [_answer_and_close(sock, time.monotonic() + 3) for sock in readers]
     finally:
         _close_all(readers)
-    assert all(ending.endswith((b"<closed>", b"<reset>")) for ending in endings), [e[-20:] for e in endings]
+    assert all(ending.endswith((b"<closed>", b"<reset>")) for ending in endings), [
+        e[-20:] for e in endings
+    ]
     assert all(len(ending) < len(big) for ending in endings), [len(e) for e in endings]
 
 
-def test_a_download_read_slowly_but_steadily__is_delivered_whole_past_the_body_timeout(server, big_download):
+def test_a_download_read_slowly_but_steadily__is_delivered_whole_past_the_body_timeout(
+    server, big_download
+):
     target, big = big_download
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())

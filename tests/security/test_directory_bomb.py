@@ -70,7 +70,14 @@ def test_publish_of_a_directory_bomb__is_refused_in_under_a_second_without_growi
     message = refused.value.response["Error"]["Message"]
     assert f"more than the limit of {NODE_CAP} files, directories and symlinks" in message
     assert elapsed < 1.0, f"refused after {elapsed:.2f} s"
-    growth_mb = max(_status_kb(pid, "VmHWM") - before[pid] for pid in workers if Path(f"/proc/{pid}").exists()) / 1024
+    growth_mb = (
+        max(
+            _status_kb(pid, "VmHWM") - before[pid]
+            for pid in workers
+            if Path(f"/proc/{pid}").exists()
+        )
+        / 1024
+    )
     assert growth_mb < 100, f"a worker's peak memory grew by {growth_mb:.0f} MB"
     # Nothing was published, and the server still answers.
     assert lam.list_layer_versions(LayerName="bomb")["LayerVersions"] == []
@@ -95,9 +102,25 @@ def test_merge_of_layers_each_under_the_cap__refuses_their_union_before_extracti
 
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "registry.cli", "merge", "--layer", first, "--layer", second,
-         "-o", tmp_path / "bundle", "--cache-dir", cache],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "registry.cli",
+            "merge",
+            "--layer",
+            first,
+            "--layer",
+            second,
+            "-o",
+            tmp_path / "bundle",
+            "--cache-dir",
+            cache,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     elapsed = time.monotonic() - started
 
@@ -110,8 +133,22 @@ def test_merge_of_layers_each_under_the_cap__refuses_their_union_before_extracti
     assert sum(1 for _ in cache.rglob("*") if _.is_dir()) < 10
 
     alone = subprocess.run(
-        [sys.executable, "-m", "registry.cli", "merge", "--layer", first, "-o", tmp_path / "one",
-         "--cache-dir", cache],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "registry.cli",
+            "merge",
+            "--layer",
+            first,
+            "-o",
+            tmp_path / "one",
+            "--cache-dir",
+            cache,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert alone.returncode == 0, alone.stderr

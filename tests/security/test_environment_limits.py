@@ -30,7 +30,10 @@ def server(tmp_path_factory, request):
 
     require_service(os.geteuid() == 0, "the executor's freezer and uid drop need root")
     data_dir = tmp_path_factory.mktemp("strata-limits")
-    env = {**backend_env("sqlite-fs", data_dir, request), "STRATA_ACCOUNT_MAX_ENVIRONMENTS": str(BOUND)}
+    env = {
+        **backend_env("sqlite-fs", data_dir, request),
+        "STRATA_ACCOUNT_MAX_ENVIRONMENTS": str(BOUND),
+    }
     server = StrataServer(data_dir=data_dir, env=env)
     server.start("--workers", "1")
     try:
@@ -102,7 +105,9 @@ def test_account_invokes_many_functions_at_once__holds_no_more_environments_than
     for thread in holders:
         thread.join()
     after = _invoke(lam, "busy-2", {})  # now idle ones of its other functions make room
-    live = {uid for uid in {a["uid"] for a in answers.values()} | {after["uid"]} if pids_of_uid(uid)}
+    live = {
+        uid for uid in {a["uid"] for a in answers.values()} | {after["uid"]} if pids_of_uid(uid)
+    }
 
     error = refused.value.response
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 429
@@ -122,7 +127,9 @@ def _event_when(server, request_id: str, condition, timeout: float) -> FunctionE
     deadline = time.monotonic() + timeout
     while True:
         with server.db.read() as session:
-            row = session.scalar(select(FunctionEvent).where(FunctionEvent.request_id == request_id))
+            row = session.scalar(
+                select(FunctionEvent).where(FunctionEvent.request_id == request_id)
+            )
         if (row is not None and condition(row)) or time.monotonic() > deadline:
             return row
         time.sleep(0.05)

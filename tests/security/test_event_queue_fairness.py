@@ -14,15 +14,19 @@ from tests.functions.conftest import create, handler_zip
 from tests.support.server import StrataServer, backend_env
 
 QUEUE_BOUND = 12
-SLOW = handler_zip("import time\n\ndef handler(event, context):\n    time.sleep(3)\n    return 'slow'\n")
+SLOW = handler_zip(
+    "import time\n\ndef handler(event, context):\n    time.sleep(3)\n    return 'slow'\n"
+)
 QUICK = handler_zip("def handler(event, context):\n    return 'quick'\n")
 
 
 @pytest.fixture(scope="module", params=["sqlite-fs", "pg-s3"])
 def server(request, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp(f"fair-{request.param}")
-    env = {**backend_env(request.param, data_dir, request),
-           "STRATA_EVENT_QUEUE_MAX_PER_ACCOUNT": str(QUEUE_BOUND)}
+    env = {
+        **backend_env(request.param, data_dir, request),
+        "STRATA_EVENT_QUEUE_MAX_PER_ACCOUNT": str(QUEUE_BOUND),
+    }
     server = StrataServer(data_dir=data_dir, env=env)
     server.start()
     try:
@@ -45,7 +49,9 @@ def event_row(server, request_id: str) -> FunctionEvent | None:
 def pending_of(server, account_id: str) -> int:
     with server.db.read() as session:
         return session.scalar(
-            select(func.count()).select_from(FunctionEvent).join(Function, Function.id == FunctionEvent.function_id)
+            select(func.count())
+            .select_from(FunctionEvent)
+            .join(Function, Function.id == FunctionEvent.function_id)
             .where(Function.account_id == account_id, FunctionEvent.status == "pending")
         )
 
@@ -53,7 +59,9 @@ def pending_of(server, account_id: str) -> int:
 def events_of(server, account_id: str) -> int:
     with server.db.read() as session:
         return session.scalar(
-            select(func.count()).select_from(FunctionEvent).join(Function, Function.id == FunctionEvent.function_id)
+            select(func.count())
+            .select_from(FunctionEvent)
+            .join(Function, Function.id == FunctionEvent.function_id)
             .where(Function.account_id == account_id)
         )
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import botocore.exceptions
 import pytest
 
-from registry.invocations.bundles import bundle_key
 from registry.executor import EnvironmentPool, FunctionSpec, HostCapabilities
+from registry.invocations.bundles import bundle_key
 from tests.functions.conftest import create, invoke
 from tests.support import require_service
 from tests.support.zips import make_zip
@@ -57,8 +57,10 @@ def handler(event, context):
 
 
 def _shell_marker(markers: Path, name: str) -> str:
-    return (f"#!/bin/sh\n/usr/bin/touch {markers}/{name}-$(/usr/bin/id -u) 2>/dev/null\n"
-            f"exec /usr/bin/{name} \"$@\"\n")
+    return (
+        f"#!/bin/sh\n/usr/bin/touch {markers}/{name}-$(/usr/bin/id -u) 2>/dev/null\n"
+        f'exec /usr/bin/{name} "$@"\n'
+    )
 
 
 @pytest.fixture
@@ -74,10 +76,17 @@ def _attack_zip(markers: Path, workdir: Path) -> bytes:
     source = workdir / "planted.c"
     source.write_text(PRELOAD_SOURCE)
     library = workdir / "planted.so"
-    subprocess.run(["gcc", "-shared", "-fPIC", f'-DMARKERS="{markers}"', "-o", str(library),
-                    str(source)], check=True, capture_output=True, timeout=60)
-    files = {"app.py": textwrap.dedent(HANDLER), "planted.so": library.read_bytes(),
-             "planted.sh": f"/usr/bin/touch {markers}/shell-startup-$(/usr/bin/id -u) 2>/dev/null\n"}
+    subprocess.run(
+        ["gcc", "-shared", "-fPIC", f'-DMARKERS="{markers}"', "-o", str(library), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    files = {
+        "app.py": textwrap.dedent(HANDLER),
+        "planted.so": library.read_bytes(),
+        "planted.sh": f"/usr/bin/touch {markers}/shell-startup-$(/usr/bin/id -u) 2>/dev/null\n",
+    }
     # Commands the chain runs by name, in case PATH leaked into it.
     tools = ("mount", "setpriv", "bwrap", "unshare", "prlimit", "cat")
     files.update({f"bin/{tool}": _shell_marker(markers, tool) for tool in tools})
@@ -97,12 +106,18 @@ def _hostile_environment(task: Path) -> dict[str, str]:
 
 
 def test_function_env_ld_preload__never_reaches_the_privileged_launch_chain(
-        strata_server, lam, markers, tmp_path):
+    strata_server, lam, markers, tmp_path
+):
     code = _attack_zip(markers, tmp_path)
-    task = (Path(strata_server.data_dir) / "cache" / "functions" / "bundles"
-            / bundle_key(hashlib.sha256(code).hexdigest(), []) / "task").resolve()
-    create(lam, "preload-host-path", code,
-           Environment={"Variables": _hostile_environment(task)})
+    task = (
+        Path(strata_server.data_dir)
+        / "cache"
+        / "functions"
+        / "bundles"
+        / bundle_key(hashlib.sha256(code).hexdigest(), [])
+        / "task"
+    ).resolve()
+    create(lam, "preload-host-path", code, Environment={"Variables": _hostile_environment(task)})
 
     response, answer = invoke(lam, "preload-host-path")
 
@@ -114,9 +129,14 @@ def test_function_env_ld_preload__never_reaches_the_privileged_launch_chain(
 
 
 def test_function_env_ld_preload__still_applies_to_the_functions_own_processes(
-        strata_server, lam, markers, tmp_path):
-    create(lam, "preload-in-sandbox", _attack_zip(markers, tmp_path),
-           Environment={"Variables": {"LD_PRELOAD": "/var/task/planted.so"}})
+    strata_server, lam, markers, tmp_path
+):
+    create(
+        lam,
+        "preload-in-sandbox",
+        _attack_zip(markers, tmp_path),
+        Environment={"Variables": {"LD_PRELOAD": "/var/task/planted.so"}},
+    )
 
     response, answer = invoke(lam, "preload-in-sandbox")
 
@@ -126,7 +146,8 @@ def test_function_env_ld_preload__still_applies_to_the_functions_own_processes(
 
 
 def test_function_env_loader_variables__never_reach_the_launch_chain_without_bubblewrap(
-        markers, tmp_path):
+    markers, tmp_path
+):
     host = HostCapabilities.detect()
     require_service(host.root, "the fallback's uid drop needs root")
     fallback = host.without("bwrap", "cgroups", "loop")
@@ -141,8 +162,13 @@ def test_function_env_loader_variables__never_reach_the_launch_chain_without_bub
                 os.chmod(task / info.filename, (info.external_attr >> 16) & 0o777)
         for path in [task, *(p for p in task.rglob("*") if p.is_dir())]:
             path.chmod(0o755)
-        spec = FunctionSpec(bundle_dir=bundle, handler="app.handler", runtime="python3.11",
-                            isolation="best-effort", env=_hostile_environment(task))
+        spec = FunctionSpec(
+            bundle_dir=bundle,
+            handler="app.handler",
+            runtime="python3.11",
+            isolation="best-effort",
+            env=_hostile_environment(task),
+        )
         with EnvironmentPool(host=fallback, max_environments_per_spec=1) as pool:
             result = pool.invoke(spec, b"{}")
         answer = json.loads(result.payload)
@@ -155,25 +181,41 @@ def test_function_env_loader_variables__never_reach_the_launch_chain_without_bub
         shutil.rmtree(bundle, ignore_errors=True)
 
 
-@pytest.mark.parametrize("name", ["AWS_REGION", "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT",
-                                  "AWS_SECRET_ACCESS_KEY", "_HANDLER", "_X_AMZN_TRACE_ID"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "AWS_REGION",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "AWS_SECRET_ACCESS_KEY",
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+    ],
+)
 def test_reserved_env_names__are_refused_at_create_and_update(lam, name):
-    message = ("Lambda was unable to configure your environment variables because the environment "
-               "variables you have provided contains reserved keys that are currently not "
-               f"supported for modification. Reserved keys used in this request: {name}")
+    message = (
+        "Lambda was unable to configure your environment variables because the environment "
+        "variables you have provided contains reserved keys that are currently not "
+        f"supported for modification. Reserved keys used in this request: {name}"
+    )
     with pytest.raises(botocore.exceptions.ClientError) as refused:
         create(lam, "reserved-on-create", Environment={"Variables": {name: "forged"}})
-    assert refused.value.response["Error"] == {"Code": "InvalidParameterValueException",
-                                               "Message": message}
+    assert refused.value.response["Error"] == {
+        "Code": "InvalidParameterValueException",
+        "Message": message,
+    }
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.get_function(FunctionName="reserved-on-create")
 
     create(lam, "reserved-on-update", Environment={"Variables": {"KEPT": "1"}})
     with pytest.raises(botocore.exceptions.ClientError) as refused:
-        lam.update_function_configuration(FunctionName="reserved-on-update",
-                                          Environment={"Variables": {name: "forged"}})
-    assert refused.value.response["Error"] == {"Code": "InvalidParameterValueException",
-                                               "Message": message}
+        lam.update_function_configuration(
+            FunctionName="reserved-on-update", Environment={"Variables": {name: "forged"}}
+        )
+    assert refused.value.response["Error"] == {
+        "Code": "InvalidParameterValueException",
+        "Message": message,
+    }
     kept = lam.get_function_configuration(FunctionName="reserved-on-update")
     assert kept["Environment"]["Variables"] == {"KEPT": "1"}

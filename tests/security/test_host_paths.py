@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from registry.invocations.bundles import bundle_key
 from registry.executor.errors import InterpreterNotFound
 from registry.executor.interpreters import find_python
+from registry.invocations.bundles import bundle_key
 from tests.functions.conftest import create, handler_zip, invoke
 
 INTROSPECTING_HANDLER = """
@@ -72,11 +72,20 @@ def test_sandbox_introspection__shows_no_host_path(strata_server, lam):
     }
     if prefix is not None:
         forbidden["the interpreter's installation"] = str(prefix)
-    leaks = {(what, source) for source, text in seen.items()
-             for what, needle in forbidden.items() if needle in text}
+    leaks = {
+        (what, source)
+        for source, text in seen.items()
+        for what, needle in forbidden.items()
+        if needle in text
+    }
     assert leaks == set()
     # The sandbox's mounts are there, under neutral names.
     mounts = [line.split()[4] for line in seen["/proc/self/mountinfo"].splitlines()]
     assert {"/var/task", "/var/runtime"} <= set(mounts)
-    assert (Path(strata_server.data_dir) / "cache" / "functions" / "bundles"
-            / bundle_key(hashlib.sha256(code).hexdigest(), [])).is_dir()
+    assert (
+        Path(strata_server.data_dir)
+        / "cache"
+        / "functions"
+        / "bundles"
+        / bundle_key(hashlib.sha256(code).hexdigest(), [])
+    ).is_dir()

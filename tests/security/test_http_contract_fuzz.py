@@ -15,13 +15,12 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import pytest
 import requests
+import schemathesis
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
-
-import schemathesis
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -37,7 +36,12 @@ from tests.support.zips import layer_zip
 OPENAPI = Path(__file__).resolve().parents[2] / "openapi.yaml"
 # Per operation and mode; raise it for a deeper run (e.g. STRATA_FUZZ_EXAMPLES=200).
 EXAMPLES_PER_OPERATION = int(os.environ.get("STRATA_FUZZ_EXAMPLES") or 8)
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 class SigV4(requests.auth.AuthBase):
@@ -53,8 +57,12 @@ class SigV4(requests.auth.AuthBase):
         query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in pairs)
         prepared.url = urlunsplit(parts._replace(query=query))
         body = prepared.body or b""
-        signed = AWSRequest(method=prepared.method, url=prepared.url, data=body,
-                            headers={k: v for k, v in prepared.headers.items() if k.lower() != "authorization"})
+        signed = AWSRequest(
+            method=prepared.method,
+            url=prepared.url,
+            data=body,
+            headers={k: v for k, v in prepared.headers.items() if k.lower() != "authorization"},
+        )
         self._auth.add_auth(signed)
         for name in ("Authorization", "X-Amz-Date"):
             prepared.headers[name] = signed.headers[name]
@@ -80,13 +88,20 @@ def fuzzed_account(strata_server):
 @pytest.mark.slow
 # PostgreSQL is the stricter database (no NUL in text, 32-bit integers), so it finds more.
 @pytest.mark.parametrize("strata_server", ["pg-s3"], indirect=True)
-def test_http_contract__fuzzed_requests_never_get_a_5xx_or_an_answer_outside_openapi(strata_server, fuzzed_account):
-    auth = SigV4(fuzzed_account.access_key_id, fuzzed_account.secret_access_key, strata_server.region)
+def test_http_contract__fuzzed_requests_never_get_a_5xx_or_an_answer_outside_openapi(
+    strata_server, fuzzed_account
+):
+    auth = SigV4(
+        fuzzed_account.access_key_id, fuzzed_account.secret_access_key, strata_server.region
+    )
     session = requests.Session()
     session.trust_env = False  # loopback only, never a proxy from the environment
     failures: list[str] = []
 
-    for operation, mode in product(_operations(), (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)):
+    for operation, mode in product(
+        _operations(), (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    ):
+
         @settings(
             max_examples=EXAMPLES_PER_OPERATION,
             derandomize=True,
@@ -103,7 +118,9 @@ def test_http_contract__fuzzed_requests_never_get_a_5xx_or_an_answer_outside_ope
             try:
                 case.validate_response(response, checks=CHECKS)
             except (AssertionError, FailureGroup) as failure:
-                failures.append(f"{operation.label} ({mode.value}): {response.status_code} {response.text[:300]}\n{failure}")
+                failures.append(
+                    f"{operation.label} ({mode.value}): {response.status_code} {response.text[:300]}\n{failure}"
+                )
                 raise
 
         try:

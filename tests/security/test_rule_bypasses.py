@@ -71,7 +71,9 @@ def signed_request(
             hashlib.sha256(body).hexdigest(),
         ]
     )
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    to_sign = "\n".join(
+        ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
+    )
     key = f"AWS4{account.secret_access_key}".encode()
     for part in (scope_date, server.region, "lambda", "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -80,8 +82,16 @@ def signed_request(
         f"AWS4-HMAC-SHA256 Credential={account.access_key_id}/{scope}, "
         f"SignedHeaders={';'.join(signed_headers)}, Signature={signature}"
     )
-    sent = {"X-Amz-Date": amz_date, "Content-Type": "application/json", "Authorization": authorization}
-    url = server.url + path + (f"?{query if sent_query is None else sent_query}" if (sent_query or query) else "")
+    sent = {
+        "X-Amz-Date": amz_date,
+        "Content-Type": "application/json",
+        "Authorization": authorization,
+    }
+    url = (
+        server.url
+        + path
+        + (f"?{query if sent_query is None else sent_query}" if (sent_query or query) else "")
+    )
     return requests.request(method, url, data=body, headers=sent, timeout=10)
 
 
@@ -90,15 +100,24 @@ def publish_body() -> bytes:
 
 
 def test_signer__a_correct_hand_signed_publish_is_accepted(strata_server, account, lam):
-    response = signed_request(strata_server, account, "POST", "/2018-10-31/layers/hand/versions", body=publish_body())
+    response = signed_request(
+        strata_server, account, "POST", "/2018-10-31/layers/hand/versions", body=publish_body()
+    )
     assert response.status_code == 201, response.text
     assert [v["Version"] for v in lam.list_layer_versions(LayerName="hand")["LayerVersions"]] == [1]
 
 
-def test_credential_scoped_to_another_day_than_x_amz_date__is_refused_and_publishes_nothing(strata_server, account, lam):
+def test_credential_scoped_to_another_day_than_x_amz_date__is_refused_and_publishes_nothing(
+    strata_server, account, lam
+):
     yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y%m%d")
     response = signed_request(
-        strata_server, account, "POST", "/2018-10-31/layers/dated/versions", body=publish_body(), scope_date=yesterday
+        strata_server,
+        account,
+        "POST",
+        "/2018-10-31/layers/dated/versions",
+        body=publish_body(),
+        scope_date=yesterday,
     )
     assert response.status_code == 403, response.text
     assert response.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
@@ -106,9 +125,15 @@ def test_credential_scoped_to_another_day_than_x_amz_date__is_refused_and_publis
     assert lam.list_layer_versions(LayerName="dated")["LayerVersions"] == []
 
 
-def test_signature_that_leaves_host_unsigned__is_refused_and_publishes_nothing(strata_server, account, lam):
+def test_signature_that_leaves_host_unsigned__is_refused_and_publishes_nothing(
+    strata_server, account, lam
+):
     response = signed_request(
-        strata_server, account, "POST", "/2018-10-31/layers/hostless/versions", body=publish_body(),
+        strata_server,
+        account,
+        "POST",
+        "/2018-10-31/layers/hostless/versions",
+        body=publish_body(),
         signed_headers=("x-amz-date",),
     )
     assert response.status_code == 403, response.text
@@ -118,9 +143,13 @@ def test_signature_that_leaves_host_unsigned__is_refused_and_publishes_nothing(s
 
 @pytest.mark.parametrize("sent", ["MaxItems=10&Marker=", "MaxItems=10&CompatibleRuntime"])
 def test_blank_query_parameter_added_to_a_signed_request__is_refused(strata_server, account, sent):
-    accepted = signed_request(strata_server, account, "GET", "/2018-10-31/layers", query="MaxItems=10")
+    accepted = signed_request(
+        strata_server, account, "GET", "/2018-10-31/layers", query="MaxItems=10"
+    )
     assert accepted.status_code == 200, accepted.text
-    response = signed_request(strata_server, account, "GET", "/2018-10-31/layers", query="MaxItems=10", sent_query=sent)
+    response = signed_request(
+        strata_server, account, "GET", "/2018-10-31/layers", query="MaxItems=10", sent_query=sent
+    )
     assert response.status_code == 403, response.text
     assert response.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
 
@@ -131,79 +160,140 @@ def test_blank_query_parameter_added_to_a_signed_request__is_refused(strata_serv
 @pytest.fixture
 def private_version(strata_server):
     owner = strata_server.client(strata_server.new_account())
-    arn = owner.publish_layer_version(LayerName="private", Content={"ZipFile": layer_zip()})["LayerVersionArn"]
+    arn = owner.publish_layer_version(LayerName="private", Content={"ZipFile": layer_zip()})[
+        "LayerVersionArn"
+    ]
     return owner, arn
 
 
-def test_arn_grant_to_one_account__does_not_let_any_other_account_read_the_version(strata_server, private_version):
+def test_arn_grant_to_one_account__does_not_let_any_other_account_read_the_version(
+    strata_server, private_version
+):
     owner, arn = private_version
     friend = strata_server.new_account()
     attackers = [strata_server.new_account(), strata_server.new_account(org="o-abcdefghij")]
     owner.add_layer_version_permission(
-        LayerName="private", VersionNumber=1, StatementId="friend", Action="lambda:GetLayerVersion",
+        LayerName="private",
+        VersionNumber=1,
+        StatementId="friend",
+        Action="lambda:GetLayerVersion",
         Principal=f"arn:aws:iam::{friend.account_id}:root",
     )
     assert strata_server.client(friend).get_layer_version_by_arn(Arn=arn)["Version"] == 1
     for attacker in attackers:
         client = strata_server.client(attacker)
-        assert refused(lambda: client.get_layer_version_by_arn(Arn=arn))["Error"]["Code"] == "AccessDeniedException"
+        assert (
+            refused(lambda: client.get_layer_version_by_arn(Arn=arn))["Error"]["Code"]
+            == "AccessDeniedException"
+        )
         assert client.list_layer_versions(LayerName=arn.rsplit(":", 1)[0])["LayerVersions"] == []
-    policy = json.loads(owner.get_layer_version_policy(LayerName="private", VersionNumber=1)["Policy"])
+    policy = json.loads(
+        owner.get_layer_version_policy(LayerName="private", VersionNumber=1)["Policy"]
+    )
     assert policy == {
         "Version": "2012-10-17",
         "Id": "default",
         "Statement": [
-            {"Sid": "friend", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{friend.account_id}:root"},
-             "Action": "lambda:GetLayerVersion", "Resource": arn},
+            {
+                "Sid": "friend",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{friend.account_id}:root"},
+                "Action": "lambda:GetLayerVersion",
+                "Resource": arn,
+            },
         ],
     }
 
 
-def test_public_grant__also_reaches_accounts_that_belong_to_an_organization(strata_server, private_version):
+def test_public_grant__also_reaches_accounts_that_belong_to_an_organization(
+    strata_server, private_version
+):
     owner, arn = private_version
     owner.add_layer_version_permission(
-        LayerName="private", VersionNumber=1, StatementId="public", Action="lambda:GetLayerVersion", Principal="*"
+        LayerName="private",
+        VersionNumber=1,
+        StatementId="public",
+        Action="lambda:GetLayerVersion",
+        Principal="*",
     )
     for account in (strata_server.new_account(org="o-abcdefghij"), strata_server.new_account()):
         assert strata_server.client(account).get_layer_version_by_arn(Arn=arn)["Version"] == 1
 
 
-def test_organization_grant__its_policy_document_names_the_organization(strata_server, private_version):
+def test_organization_grant__its_policy_document_names_the_organization(
+    strata_server, private_version
+):
     owner, arn = private_version
     owner.add_layer_version_permission(
-        LayerName="private", VersionNumber=1, StatementId="org", Action="lambda:GetLayerVersion",
-        Principal="*", OrganizationId="o-abcdefghij",
+        LayerName="private",
+        VersionNumber=1,
+        StatementId="org",
+        Action="lambda:GetLayerVersion",
+        Principal="*",
+        OrganizationId="o-abcdefghij",
     )
     outsider = strata_server.client(strata_server.new_account())
-    assert refused(lambda: outsider.get_layer_version_by_arn(Arn=arn))["Error"]["Code"] == "AccessDeniedException"
-    policy = json.loads(owner.get_layer_version_policy(LayerName="private", VersionNumber=1)["Policy"])
+    assert (
+        refused(lambda: outsider.get_layer_version_by_arn(Arn=arn))["Error"]["Code"]
+        == "AccessDeniedException"
+    )
+    policy = json.loads(
+        owner.get_layer_version_policy(LayerName="private", VersionNumber=1)["Policy"]
+    )
     assert policy["Statement"] == [
-        {"Sid": "org", "Effect": "Allow", "Principal": "*", "Action": "lambda:GetLayerVersion", "Resource": arn,
-         "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}}},
+        {
+            "Sid": "org",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "lambda:GetLayerVersion",
+            "Resource": arn,
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}},
+        },
     ]
 
 
-def test_arn_grant_naming_a_user_instead_of_the_account_root__is_refused(strata_server, private_version):
+def test_arn_grant_naming_a_user_instead_of_the_account_root__is_refused(
+    strata_server, private_version
+):
     owner, arn = private_version
     response = refused(
         lambda: owner.add_layer_version_permission(
-            LayerName="private", VersionNumber=1, StatementId="user", Action="lambda:GetLayerVersion",
+            LayerName="private",
+            VersionNumber=1,
+            StatementId="user",
+            Action="lambda:GetLayerVersion",
             Principal="arn:aws:iam::123456789012:user/anyone",
         )
     )
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert refused(lambda: owner.get_layer_version_policy(LayerName="private", VersionNumber=1))["Error"]["Code"] == (
-        "ResourceNotFoundException"
-    )
+    assert refused(lambda: owner.get_layer_version_policy(LayerName="private", VersionNumber=1))[
+        "Error"
+    ]["Code"] == ("ResourceNotFoundException")
 
 
 # -- zip names and symlinks -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("target", ["./../../x", "a//../../../x", "./../../../etc/passwd", "//etc/passwd", "C:/x", "x\\..\\..\\y", ""])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "./../../x",
+        "a//../../../x",
+        "./../../../etc/passwd",
+        "//etc/passwd",
+        "C:/x",
+        "x\\..\\..\\y",
+        "",
+    ],
+)
 def test_symlink_spelled_to_leave_the_root__is_refused_and_publishes_nothing(lam, target):
-    data = zip_with(("python/mod.py", b"VALUE = 1\n", stat.S_IFREG | 0o644), ("python/link", target.encode(), stat.S_IFLNK | 0o777))
-    response = refused(lambda: lam.publish_layer_version(LayerName="escape", Content={"ZipFile": data}))
+    data = zip_with(
+        ("python/mod.py", b"VALUE = 1\n", stat.S_IFREG | 0o644),
+        ("python/link", target.encode(), stat.S_IFLNK | 0o777),
+    )
+    response = refused(
+        lambda: lam.publish_layer_version(LayerName="escape", Content={"ZipFile": data})
+    )
     assert response["Error"]["Code"] == "InvalidParameterValueException"
     assert "python/link" in response["Error"]["Message"]
     assert lam.list_layer_versions(LayerName="escape")["LayerVersions"] == []
@@ -214,9 +304,13 @@ def test_symlink_spelled_to_leave_the_root__is_refused_and_publishes_nothing(lam
     ["d/" * 129 + "f", "a" * 256, "/".join(["a" * 250] * 17)],
     ids=["depth-129", "component-256-bytes", "path-4266-bytes"],
 )
-def test_entry_name_past_the_depth_component_or_path_limit__is_refused_and_publishes_nothing(lam, name):
+def test_entry_name_past_the_depth_component_or_path_limit__is_refused_and_publishes_nothing(
+    lam, name
+):
     data = zip_with((name, b"x", stat.S_IFREG | 0o644))
-    response = refused(lambda: lam.publish_layer_version(LayerName="long", Content={"ZipFile": data}))
+    response = refused(
+        lambda: lam.publish_layer_version(LayerName="long", Content={"ZipFile": data})
+    )
     assert response["Error"]["Code"] == "InvalidParameterValueException"
     assert lam.list_layer_versions(LayerName="long")["LayerVersions"] == []
 

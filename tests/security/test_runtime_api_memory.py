@@ -19,7 +19,8 @@ from tests.support.server import StrataServer, backend_env
 SEND_CAP = 256 << 20  # what the handler would send if nothing stopped it
 GROWTH_MB = 40
 
-FLOODER = handler_zip(r'''
+FLOODER = handler_zip(
+    r"""
     import os, select, socket, time
 
     HOST, _, PORT = os.environ["AWS_LAMBDA_RUNTIME_API"].rpartition(":")
@@ -70,7 +71,9 @@ FLOODER = handler_zip(r'''
             return [flood(response, h, cap=1 << 20)["status"] for h in (
                 ["Content-Length: 12abc"], ["Content-Length: 5", "Content-Length: 50000000"],
                 ["Content-Length: 5", "Transfer-Encoding: chunked"])]
-''' % SEND_CAP)
+"""
+    % SEND_CAP
+)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +91,13 @@ def server(tmp_path_factory, request):
 @pytest.fixture(scope="module")
 def lam(server):
     lam = server.client(server.new_account())
-    create(lam, "floods-runtime-api", FLOODER, Timeout=20, Environment={"Variables": {"FLOOD_INIT": "1"}})
+    create(
+        lam,
+        "floods-runtime-api",
+        FLOODER,
+        Timeout=20,
+        Environment={"Variables": {"FLOOD_INIT": "1"}},
+    )
     return lam
 
 
@@ -131,7 +140,9 @@ class PeakGrowth:
 
 
 def _invoke(lam, kind: str) -> tuple[dict, object]:
-    response = lam.invoke(FunctionName="floods-runtime-api", Payload=json.dumps({"kind": kind}).encode())
+    response = lam.invoke(
+        FunctionName="floods-runtime-api", Payload=json.dumps({"kind": kind}).encode()
+    )
     return response, json.loads(response["Payload"].read())
 
 
@@ -157,7 +168,8 @@ def test_response_with_content_length_minus_one__is_refused_not_read_to_eof(serv
 
 @pytest.mark.parametrize("kind", ["declared-gigabytes", "gigabyte-chunk", "endless-chunks"])
 def test_response_streaming_gigabytes__ends_as_response_size_too_large_without_buffering(
-        server, lam, kind):
+    server, lam, kind
+):
     _invoke(lam, "garbled")  # warm
     growth = PeakGrowth(server)
 

@@ -34,7 +34,7 @@ VICTIM = handler_zip(VICTIM_SOURCE)
 
 # Connects to every port listening on 127.0.0.1 (bounded), asks each for its next invocation and
 # posts an answer for anything it gets, then reports what every port did.
-SCANNER_SOURCE = r'''
+SCANNER_SOURCE = r"""
     import os, socket, time
 
     NEXT = b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -87,7 +87,7 @@ SCANNER_SOURCE = r'''
                                  b"Content-Length: 9\r\n\r\n\"stolen!\"" % request_id.encode())
             sock.close()
         return {"scanned": ports, "outcome": outcome, "stolen": stolen}
-'''
+"""
 SCANNER = handler_zip(SCANNER_SOURCE)
 
 
@@ -113,19 +113,28 @@ def test_function_scanning_loopback_for_runtime_apis__cannot_take_another_accoun
     victim, attacker = server.client(server.new_account()), server.client(server.new_account())
     create(victim, "waits-for-events", VICTIM)
     create(attacker, "scans-loopback", SCANNER, Timeout=15)
-    victim_port = int(_payload(victim.invoke(FunctionName="waits-for-events"))["api"].rpartition(":")[2])
+    victim_port = int(
+        _payload(victim.invoke(FunctionName="waits-for-events"))["api"].rpartition(":")[2]
+    )
     scan = {}
 
     # The scanner's GETs wait at every Runtime API it reaches while the victim's next event arrives.
     def attack():
-        scan.update(_payload(attacker.invoke(FunctionName="scans-loopback",
-                                             Payload=json.dumps({"wait": 5}).encode())))
+        scan.update(
+            _payload(
+                attacker.invoke(
+                    FunctionName="scans-loopback", Payload=json.dumps({"wait": 5}).encode()
+                )
+            )
+        )
 
     thread = threading.Thread(target=attack)
     thread.start()
     time.sleep(2.5)
     secret = f"account-a-only-{uuid.uuid4()}"
-    response = victim.invoke(FunctionName="waits-for-events", Payload=json.dumps({"secret": secret}).encode())
+    response = victim.invoke(
+        FunctionName="waits-for-events", Payload=json.dumps({"secret": secret}).encode()
+    )
     answer = _payload(response)
     thread.join(30)
     # Separated tenants: the invocation carries no isolation warning.
@@ -141,12 +150,17 @@ def test_readyz__says_which_runtime_api_isolation_the_node_gives(server):
     with urllib.request.urlopen(server.url + "/readyz", timeout=5) as response:
         isolation = json.loads(response.read())["isolation"]
 
-    assert isolation == {"level": "best-effort", "runtime_api": "peer-uid", "tenants_separated": True,
-                         "detail": isolation["detail"]}
+    assert isolation == {
+        "level": "best-effort",
+        "runtime_api": "peer-uid",
+        "tenants_separated": True,
+        "detail": isolation["detail"],
+    }
     assert "only this environment" in isolation["detail"]
 
 
 # ---- the tiers without root, simulated on the executor's pool --------------------------------
+
 
 def _bundle(root: Path, source: str) -> Path:
     (root / "task").mkdir(parents=True)
@@ -159,7 +173,9 @@ def _bundle(root: Path, source: str) -> Path:
 def _unprivileged(host: HostCapabilities, *off: str) -> HostCapabilities:
     """What a deployment without root detects: no cgroups, loop devices or namespaces entered,
     and no uid of its own per environment."""
-    return dataclasses.replace(host.without("cgroups", "loop", "netns", "overlay", *off), root=False)
+    return dataclasses.replace(
+        host.without("cgroups", "loop", "netns", "overlay", *off), root=False
+    )
 
 
 def _scan_during_victims_event(pool, victim, scanner) -> tuple[dict, dict, object]:
@@ -184,10 +200,17 @@ def _scan_during_victims_event(pool, victim, scanner) -> tuple[dict, dict, objec
 def test_function_scanning_loopback_without_root__finds_no_other_sandboxes_runtime_api(tmp_path):
     host = HostCapabilities.detect()
     require_service(host.bwrap is not None, "the unprivileged sandbox tier needs bubblewrap")
-    victim = FunctionSpec(bundle_dir=_bundle(tmp_path / "a" / "victim", VICTIM_SOURCE),
-                          handler="app.handler", runtime="python3.11")
-    scanner = FunctionSpec(bundle_dir=_bundle(tmp_path / "b" / "scanner", SCANNER_SOURCE),
-                           handler="app.handler", runtime="python3.11", timeout_s=15)
+    victim = FunctionSpec(
+        bundle_dir=_bundle(tmp_path / "a" / "victim", VICTIM_SOURCE),
+        handler="app.handler",
+        runtime="python3.11",
+    )
+    scanner = FunctionSpec(
+        bundle_dir=_bundle(tmp_path / "b" / "scanner", SCANNER_SOURCE),
+        handler="app.handler",
+        runtime="python3.11",
+        timeout_s=15,
+    )
     with EnvironmentPool(host=_unprivileged(host), workdir=tmp_path) as pool:
         first, scan, result = _scan_during_victims_event(pool, victim, scanner)
 
@@ -197,10 +220,15 @@ def test_function_scanning_loopback_without_root__finds_no_other_sandboxes_runti
     assert "only this environment" in result.mechanisms["runtime_api"]
 
 
-def test_runtime_api_on_a_shared_loopback__is_reported_in_every_result_and_refused_by_strict(tmp_path):
+def test_runtime_api_on_a_shared_loopback__is_reported_in_every_result_and_refused_by_strict(
+    tmp_path,
+):
     host = _unprivileged(HostCapabilities.detect(), "bwrap")
-    victim = FunctionSpec(bundle_dir=_bundle(tmp_path / "a" / "victim", VICTIM_SOURCE),
-                          handler="app.handler", runtime="python3.11")
+    victim = FunctionSpec(
+        bundle_dir=_bundle(tmp_path / "a" / "victim", VICTIM_SOURCE),
+        handler="app.handler",
+        runtime="python3.11",
+    )
     strict = dataclasses.replace(victim, isolation="strict")
     with EnvironmentPool(host=host, workdir=tmp_path) as pool:
         results = [pool.invoke(victim, b"{}") for _ in range(2)]

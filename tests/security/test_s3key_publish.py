@@ -30,7 +30,9 @@ def _refusal(call, **kwargs) -> tuple[int, str, str]:
     return status, response["Error"]["Code"], response["Error"].get("Message", "")
 
 
-def test_publish_naming_another_accounts_upload__is_refused_and_yields_none_of_its_bytes(strata_server):
+def test_publish_naming_another_accounts_upload__is_refused_and_yields_none_of_its_bytes(
+    strata_server,
+):
     owner, attacker = strata_server.new_account(), strata_server.new_account()
     a, b = owner.account_id, attacker.account_id
     victim, lam = strata_server.client(owner), strata_server.client(attacker)
@@ -67,11 +69,20 @@ def test_publish_naming_another_accounts_upload__is_refused_and_yields_none_of_i
         f"uploads/{b}/a\r\nb.zip",
     ]
     attempts = [
-        (lam.publish_layer_version, lambda key: {"LayerName": "stolen", "Content": {"S3Bucket": bucket, "S3Key": key}}),
-        (lam.create_function, lambda key: {
-            "FunctionName": "stolen", "Runtime": "python3.12", "Handler": "private.handler",
-            "Role": f"arn:aws:iam::{b}:role/x", "Code": {"S3Bucket": bucket, "S3Key": key},
-        }),
+        (
+            lam.publish_layer_version,
+            lambda key: {"LayerName": "stolen", "Content": {"S3Bucket": bucket, "S3Key": key}},
+        ),
+        (
+            lam.create_function,
+            lambda key: {
+                "FunctionName": "stolen",
+                "Runtime": "python3.12",
+                "Handler": "private.handler",
+                "Role": f"arn:aws:iam::{b}:role/x",
+                "Code": {"S3Bucket": bucket, "S3Key": key},
+            },
+        ),
     ]
     for call, arguments in attempts:
         for key in denied:
@@ -86,28 +97,42 @@ def test_publish_naming_another_accounts_upload__is_refused_and_yields_none_of_i
 
     # The attacker's own prefix, with nothing there (AWS's answer for a missing object), or keys
     # object storage itself would refuse: each a 400, none a 500.
-    for key in (f"uploads/{b}/missing.zip", f"uploads/{b}/a?b#c%d&e=f.zip", f"uploads/{b}/" + "\u00e9" * 600,
-                f"uploads/{b}/\ud800.zip"):
+    for key in (
+        f"uploads/{b}/missing.zip",
+        f"uploads/{b}/a?b#c%d&e=f.zip",
+        f"uploads/{b}/" + "\u00e9" * 600,
+        f"uploads/{b}/\ud800.zip",
+    ):
         status, code, message = _refusal(attempts[0][0], **attempts[0][1](key))
         assert (status, code) == (400, "InvalidParameterValueException"), (key, message)
 
     # UpdateFunctionCode of the attacker's own function is held to the same rule.
     small = _private_zip("mine")
     lam.create_function(
-        FunctionName="mine", Runtime="python3.12", Handler="private.handler",
-        Role=f"arn:aws:iam::{b}:role/x", Code={"ZipFile": small},
+        FunctionName="mine",
+        Runtime="python3.12",
+        Handler="private.handler",
+        Role=f"arn:aws:iam::{b}:role/x",
+        Code={"ZipFile": small},
     )
     before = lam.get_function_configuration(FunctionName="mine")
     for key in (own_key, f"blobs/sha256/{digest[:2]}/{digest}"):
         for dry_run in (True, False):
             status, code, _ = _refusal(
-                lam.update_function_code, FunctionName="mine", S3Bucket=bucket, S3Key=key, DryRun=dry_run
+                lam.update_function_code,
+                FunctionName="mine",
+                S3Bucket=bucket,
+                S3Key=key,
+                DryRun=dry_run,
             )
             assert (status, code) == (403, "AccessDeniedException"), key
 
     # Nothing the attacker aimed at changed, and it holds nothing of the owner's.
     after = lam.get_function_configuration(FunctionName="mine")
-    assert (after["CodeSha256"], after["RevisionId"]) == (before["CodeSha256"], before["RevisionId"])
+    assert (after["CodeSha256"], after["RevisionId"]) == (
+        before["CodeSha256"],
+        before["RevisionId"],
+    )
     assert lam.list_layers()["Layers"] == []
     assert [f["FunctionName"] for f in lam.list_functions()["Functions"]] == ["mine"]
     assert victim.list_layer_versions(LayerName="private")["LayerVersions"][0]["Version"] == 1

@@ -90,10 +90,28 @@ def handler(event, context):
 """
 
 PERMISSION_DENIED = [
-    "unshare_newuser", "setns", "keyctl", "add_key", "request_key", "bpf", "ptrace_attach",
-    "mount", "umount2", "pivot_root", "init_module", "finit_module", "delete_module",
-    "kexec_load", "kexec_file_load", "swapon", "fsopen", "open_tree", "move_mount", "fsmount",
-    "fspick", "mount_setattr",
+    "unshare_newuser",
+    "setns",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "bpf",
+    "ptrace_attach",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "kexec_load",
+    "kexec_file_load",
+    "swapon",
+    "fsopen",
+    "open_tree",
+    "move_mount",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
 ]
 
 
@@ -116,8 +134,14 @@ def test_sandbox_privileged_syscalls__are_refused_and_ordinary_code_still_works(
 
     assert "FunctionError" not in response, answer
     tried = answer["tried"]
-    assert {name: tried[name] for name in PERMISSION_DENIED} == dict.fromkeys(PERMISSION_DENIED, "EPERM")
+    assert {name: tried[name] for name in PERMISSION_DENIED} == dict.fromkeys(
+        PERMISSION_DENIED, "EPERM"
+    )
     # clone3's flags are out of a filter's reach: it is refused as unknown, and libc uses clone.
     assert tried["clone3"] == "ENOSYS"
-    assert answer["ordinary"] == {"thread": True, "subprocess": "hi\n", "socketpair": "ping",
-                                  "fork": 7}
+    assert answer["ordinary"] == {
+        "thread": True,
+        "subprocess": "hi\n",
+        "socketpair": "ping",
+        "fork": 7,
+    }

@@ -47,8 +47,13 @@ def server(request):
 
 
 def strata_cli(server: StrataServer, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([STRATA, *args], env={**os.environ, **server.env}, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [STRATA, *args],
+        env={**os.environ, **server.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def as_nobody(paths: list[Path]) -> dict[str, str]:
@@ -65,9 +70,20 @@ def as_nobody(paths: list[Path]) -> dict[str, str]:
         "print(json.dumps(out))\n"
     )
     done = subprocess.run(
-        ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "/usr/bin/python3", "-c",
-         probe, *map(str, paths)],
-        capture_output=True, text=True, timeout=30, cwd="/",
+        [
+            "setpriv",
+            f"--reuid={NOBODY}",
+            f"--regid={NOBODY}",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+            probe,
+            *map(str, paths),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd="/",
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -76,7 +92,8 @@ def as_nobody(paths: list[Path]) -> dict[str, str]:
 def stored_secret(server: StrataServer, access_key_id: str) -> str | None:
     with server.db.connect() as connection:
         return connection.execute(
-            text("SELECT secret_access_key FROM access_keys WHERE access_key_id = :k"), {"k": access_key_id}
+            text("SELECT secret_access_key FROM access_keys WHERE access_key_id = :k"),
+            {"k": access_key_id},
         ).scalar()
 
 
@@ -91,8 +108,12 @@ def test_local_user__cannot_read_the_data_dir_the_database_or_the_key_files(serv
     data_dir = server.data_dir
     secret_files = [data_dir / "secret.key"]
     if server.backend == "sqlite-fs":
-        secret_files += [data_dir / "signing.key", data_dir / "strata.db", data_dir / "strata.db-wal",
-                         data_dir / "strata.db-shm"]
+        secret_files += [
+            data_dir / "signing.key",
+            data_dir / "strata.db",
+            data_dir / "strata.db-wal",
+            data_dir / "strata.db-shm",
+        ]
     for path in secret_files:
         assert path.exists(), path
     assert os.stat(data_dir).st_mode & 0o777 == 0o700
@@ -106,7 +127,9 @@ def test_local_user__cannot_read_the_data_dir_the_database_or_the_key_files(serv
     assert as_nobody([data_dir.parent]) == {str(data_dir.parent): "ok"}
 
 
-def test_local_user__without_bubblewrap_still_cannot_read_the_database_the_keys_or_the_blobs(server):
+def test_local_user__without_bubblewrap_still_cannot_read_the_database_the_keys_or_the_blobs(
+    server,
+):
     """As root without bubblewrap, handlers run as their own uid against the real paths of their
     bundles in the cache, so others may pass through the data dir, but reach nothing secret."""
     require_service(os.geteuid() == 0, "acting as another local user needs root")
@@ -121,7 +144,12 @@ def test_local_user__without_bubblewrap_still_cannot_read_the_database_the_keys_
     assert os.stat(data_dir).st_mode & 0o777 == 0o711
     secret = [data_dir / "secret.key"]
     if server.backend == "sqlite-fs":
-        secret += [data_dir / "signing.key", data_dir / "strata.db", data_dir / "strata.db-wal", data_dir / "blobs"]
+        secret += [
+            data_dir / "signing.key",
+            data_dir / "strata.db",
+            data_dir / "strata.db-wal",
+            data_dir / "blobs",
+        ]
     seen = as_nobody([data_dir, *secret])
     assert seen == {str(path): "PermissionError" for path in [data_dir, *secret]}
 
@@ -144,7 +172,9 @@ def test_copy_of_the_database__holds_no_plaintext_secret(server):
         assert secret.encode() not in raw
     else:
         with server.db.connect() as connection:
-            dump = connection.execute(text("SELECT string_agg(t::text, '|') FROM access_keys t")).scalar()
+            dump = connection.execute(
+                text("SELECT string_agg(t::text, '|') FROM access_keys t")
+            ).scalar()
         assert credentials["access_key_id"] in dump and secret not in dump
 
 
@@ -154,8 +184,16 @@ def test_rotated_key__the_old_secret_stops_authenticating_and_the_new_one_works(
     old_client = server.client(old)
     assert old_client.list_layers()["Layers"] == []  # cached by the server now
 
-    rotated = strata_cli(server, "accounts", "rotate-key", "--access-key-id", old.access_key_id, "--json",
-                         "--data-dir", str(server.data_dir))
+    rotated = strata_cli(
+        server,
+        "accounts",
+        "rotate-key",
+        "--access-key-id",
+        old.access_key_id,
+        "--json",
+        "--data-dir",
+        str(server.data_dir),
+    )
     assert rotated.returncode == 0, rotated.stderr
     new = json.loads(rotated.stdout)
     assert new["account_id"] == old.account_id and new["access_key_id"] != old.access_key_id
@@ -176,7 +214,9 @@ def test_rotated_key__the_old_secret_stops_authenticating_and_the_new_one_works(
         with pytest.raises(old_client.exceptions.ClientError):
             old_client.list_layers()
     # The new key acts for the same account: it sees what the account owns.
-    assert [layer["LayerName"] for layer in new_client.list_layers()["Layers"]] == ["after-rotation"]
+    assert [layer["LayerName"] for layer in new_client.list_layers()["Layers"]] == [
+        "after-rotation"
+    ]
     assert stored_secret(server, old.access_key_id) is None
 
 
@@ -186,10 +226,15 @@ def test_plaintext_database_from_before__is_sealed_by_the_migration_and_its_keys
     engine = create_engine(server.database_url)
     now = datetime.now(timezone.utc)
     with engine.begin() as connection:
-        connection.execute(text("INSERT INTO accounts (id, created_at) VALUES ('111122223333', :now)"), {"now": now})
         connection.execute(
-            text("INSERT INTO access_keys (access_key_id, account_id, secret_access_key, created_at) "
-                 "VALUES ('AKIAOLDRELEASE00001', '111122223333', :secret, :now)"),
+            text("INSERT INTO accounts (id, created_at) VALUES ('111122223333', :now)"),
+            {"now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO access_keys (access_key_id, account_id, secret_access_key, created_at) "
+                "VALUES ('AKIAOLDRELEASE00001', '111122223333', :secret, :now)"
+            ),
             {"secret": secret, "now": now},
         )
     engine.dispose()

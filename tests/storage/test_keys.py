@@ -28,7 +28,14 @@ def test_blob_key__shards_by_the_first_two_hex_digits():
         "",
     ],
     ids=[
-        "traversal", "absolute", "uppercase", "short", "long", "non-hex", "dotdot", "newline",
+        "traversal",
+        "absolute",
+        "uppercase",
+        "short",
+        "long",
+        "non-hex",
+        "dotdot",
+        "newline",
         "empty",
     ],
 )

@@ -29,7 +29,6 @@ MAX_CONNECTIONS = 200
 START_TIMEOUT_S = 30.0
 
 
-
 class PostgresUnavailable(RuntimeError):
     """PostgreSQL is not installed here, or the cluster did not start."""
 
@@ -90,10 +89,14 @@ def _initdb(bin_dir: Path, data_dir: Path, user: str, run_as: dict) -> None:
     result = subprocess.run(
         [
             str(bin_dir / "initdb"),
-            "--pgdata", str(data_dir),
-            "--username", user,
-            "--auth", "trust",
-            "--encoding", "UTF8",
+            "--pgdata",
+            str(data_dir),
+            "--username",
+            user,
+            "--auth",
+            "trust",
+            "--encoding",
+            "UTF8",
             "--no-locale",
             "--no-sync",
             "--no-instructions",
@@ -152,15 +155,24 @@ def start_cluster(attempts: int = 3) -> PostgresCluster:
                 process = subprocess.Popen(
                     [
                         str(bin_dir / "postgres"),
-                        "-D", str(data_dir),
-                        "-p", str(port),
-                        "-k", str(root),
-                        "-c", "listen_addresses=127.0.0.1",
-                        "-c", f"max_connections={MAX_CONNECTIONS}",
-                        "-c", "shared_buffers=32MB",
-                        "-c", "fsync=off",
-                        "-c", "synchronous_commit=off",
-                        "-c", "full_page_writes=off",
+                        "-D",
+                        str(data_dir),
+                        "-p",
+                        str(port),
+                        "-k",
+                        str(root),
+                        "-c",
+                        "listen_addresses=127.0.0.1",
+                        "-c",
+                        f"max_connections={MAX_CONNECTIONS}",
+                        "-c",
+                        "shared_buffers=32MB",
+                        "-c",
+                        "fsync=off",
+                        "-c",
+                        "synchronous_commit=off",
+                        "-c",
+                        "full_page_writes=off",
                     ],
                     stdout=log,
                     stderr=subprocess.STDOUT,

@@ -47,7 +47,10 @@ class StrataServer:
 
     @property
     def database_url(self) -> str:
-        return self.env.get("STRATA_DATABASE_URL") or f"sqlite:///{(self.data_dir / 'strata.db').resolve()}"
+        return (
+            self.env.get("STRATA_DATABASE_URL")
+            or f"sqlite:///{(self.data_dir / 'strata.db').resolve()}"
+        )
 
     @property
     def dev_credentials(self) -> tuple[str, str]:
@@ -62,7 +65,17 @@ class StrataServer:
         self.log_path = self.data_dir / f"server-{self.port}.log"
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [STRATA, "serve", "--dev", "--migrate", "--port", str(self.port), "--workers", "2", *extra_args],
+            [
+                STRATA,
+                "serve",
+                "--dev",
+                "--migrate",
+                "--port",
+                str(self.port),
+                "--workers",
+                "2",
+                *extra_args,
+            ],
             env={**os.environ, **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -99,7 +112,11 @@ class StrataServer:
         self.start()
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+        return (
+            self.log_path.read_text(errors="replace")
+            if self.log_path and self.log_path.exists()
+            else ""
+        )
 
     @property
     def db(self) -> Database:
@@ -134,7 +151,12 @@ class StrataServer:
     def new_account(self, org: str | None = None) -> Credentials:
         return create_account(self.db, box=self.secret_box, organization_id=org)
 
-    def client(self, credentials: Credentials | tuple[str, str] | None = None, service: str = "lambda", **config):
+    def client(
+        self,
+        credentials: Credentials | tuple[str, str] | None = None,
+        service: str = "lambda",
+        **config,
+    ):
         if credentials is None:
             key, secret = self.dev_credentials
         elif isinstance(credentials, Credentials):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-
 BACKENDS = ["sqlite-fs", "pg-s3"]
 
 
@@ -44,7 +43,11 @@ def own_pg_s3_server(request, tmp_path):
 
     s3 = start_server()
     server = StrataServer(data_dir=tmp_path, env=backend_env("pg-s3", tmp_path, request))
-    server.env.update(STRATA_S3_ENDPOINT=s3.endpoint, STRATA_S3_ACCESS_KEY=s3.access_key, STRATA_S3_SECRET_KEY=s3.secret_key)
+    server.env.update(
+        STRATA_S3_ENDPOINT=s3.endpoint,
+        STRATA_S3_ACCESS_KEY=s3.access_key,
+        STRATA_S3_SECRET_KEY=s3.secret_key,
+    )
     server.start()
     yield server, s3
     server.stop()

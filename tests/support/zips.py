@@ -7,7 +7,12 @@ import stat
 import zipfile
 
 
-def make_zip(files: dict[str, bytes | str], *, compression=zipfile.ZIP_DEFLATED, modes: dict[str, int] | None = None) -> bytes:
+def make_zip(
+    files: dict[str, bytes | str],
+    *,
+    compression=zipfile.ZIP_DEFLATED,
+    modes: dict[str, int] | None = None,
+) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as archive:
         for name, data in files.items():
