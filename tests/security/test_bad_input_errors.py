@@ -10,7 +10,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from tests.functions.conftest import create, invoke
+from tests.support.functions import create, invoke
 from tests.support.zips import layer_zip
 
 HUGE_VERSION = "1" * 30

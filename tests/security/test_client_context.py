@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.functions.conftest import create, handler_zip, invoke
+from tests.support.functions import create, handler_zip, invoke
 from tests.support.zips import make_zip
 
 INJECTION = "\r\nX-Injected: 1\r\nLambda-Runtime-Aws-Request-Id: forged"

@@ -13,9 +13,9 @@ from botocore.exceptions import ClientError
 from sqlalchemy import select
 
 from registry.models import FunctionEvent
-from tests.functions.conftest import create, handler_zip
 from tests.support import require_service
 from tests.support.cpu import SPINNER_SOURCE, cpu_seconds_of_uid, pids_of_uid
+from tests.support.functions import create, handler_zip
 from tests.support.server import StrataServer, backend_env
 
 BOUND = 2

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from registry.models import Function, FunctionEvent
-from tests.functions.conftest import create, handler_zip
+from tests.support.functions import create, handler_zip
 from tests.support.server import StrataServer, backend_env
 
 QUEUE_BOUND = 12

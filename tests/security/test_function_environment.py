@@ -24,8 +24,8 @@ import pytest
 
 from registry.executor import EnvironmentPool, FunctionSpec, HostCapabilities
 from registry.invocations.bundles import bundle_key
-from tests.functions.conftest import create, invoke
 from tests.support import require_service
+from tests.support.functions import create, invoke
 from tests.support.zips import make_zip
 
 PRELOAD_SOURCE = r"""

@@ -13,7 +13,7 @@ from pathlib import Path
 from registry.executor.errors import InterpreterNotFound
 from registry.executor.interpreters import find_python
 from registry.invocations.bundles import bundle_key
-from tests.functions.conftest import create, handler_zip, invoke
+from tests.support.functions import create, handler_zip, invoke
 
 INTROSPECTING_HANDLER = """
 import os, sys

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.functions.conftest import create
+from tests.support.functions import create
 from tests.support.zips import layer_zip
 
 OPENAPI = Path(__file__).resolve().parents[2] / "openapi.yaml"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.functions.conftest import create, handler_zip
 from tests.support import require_service
+from tests.support.functions import create, handler_zip
 from tests.support.server import StrataServer, backend_env
 
 SEND_CAP = 256 << 20  # what the handler would send if nothing stopped it

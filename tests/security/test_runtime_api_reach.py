@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from registry.executor import EnvironmentPool, FunctionSpec, HostCapabilities, IsolationUnavailable
-from tests.functions.conftest import create, handler_zip
 from tests.support import require_service
+from tests.support.functions import create, handler_zip
 from tests.support.server import StrataServer, backend_env
 
 VICTIM_SOURCE = """

@@ -9,7 +9,7 @@ all succeed for an unprivileged uid.
 
 from __future__ import annotations
 
-from tests.functions.conftest import create, handler_zip, invoke
+from tests.support.functions import create, handler_zip, invoke
 
 ATTEMPTS_HANDLER = r"""
 import ctypes, errno, os, platform, socket, subprocess, threading

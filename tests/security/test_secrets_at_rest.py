@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from registry.db import upgrade
-from tests.functions.conftest import create, invoke
 from tests.support import require_service
+from tests.support.functions import create, invoke
 from tests.support.server import StrataServer, backend_env
 
 STRATA = str(Path(sys.executable).with_name("strata"))

@@ -1,5 +1,5 @@
-"""Helpers for the function tests: deployment packages with real handler code, and creating
-functions through boto3."""
+"""Helpers for tests that run functions: deployment packages with real handler code, and
+creating and invoking functions through boto3."""
 
 from __future__ import annotations
 

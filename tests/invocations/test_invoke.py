@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.functions.conftest import create, handler_zip, invoke
+from tests.support.functions import create, handler_zip, invoke
 
 
 def returns(text: str) -> bytes:

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.functions.conftest import create, handler_zip
+from tests.support.functions import create, handler_zip
 
 
 def returns(value: int) -> bytes:

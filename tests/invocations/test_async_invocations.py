@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from registry.models import FunctionEvent
-from tests.functions.conftest import create, handler_zip
+from tests.support.functions import create, handler_zip
 from tests.support.server import StrataServer, backend_env
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from tests.functions.conftest import ECHO, ROLE, RUNTIME
+from tests.support.functions import ECHO, ROLE, RUNTIME
 from tests.test_openapi import call, check
 
 

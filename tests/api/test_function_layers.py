@@ -11,7 +11,7 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.functions.conftest import create, handler_zip, invoke
+from tests.support.functions import create, handler_zip, invoke
 from tests.support.server import STRATA
 from tests.support.zips import layer_zip, make_zip
 

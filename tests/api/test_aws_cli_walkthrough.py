@@ -7,7 +7,7 @@ import base64
 import json
 
 from tests.api.test_aws_cli import aws
-from tests.functions.conftest import ROLE, handler_zip
+from tests.support.functions import ROLE, handler_zip
 from tests.support.zips import layer_zip
 
 

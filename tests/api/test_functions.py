@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.functions.conftest import ECHO, ROLE, RUNTIME, create, handler_zip
+from tests.support.functions import ECHO, ROLE, RUNTIME, create, handler_zip
 
 LAST_MODIFIED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000")
 
