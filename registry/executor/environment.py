@@ -35,7 +35,8 @@ from registry.executor.netns import (
 )
 from registry.executor.peers import only_uid
 from registry.executor.report import InvocationResult, Report
-from registry.executor.runtime_api import Invocation, RuntimeApiServer, RuntimeChannel
+from registry.executor.runtime_api import RuntimeApiServer
+from registry.executor.runtime_channel import Invocation, RuntimeChannel
 from registry.executor.sandbox import (
     ENVIRONMENT_STEP,
     Plan,

@@ -10,12 +10,8 @@ import threading
 import pytest
 
 from registry.executor.netns import listen_on_host
-from registry.executor.runtime_api import (
-    MAX_RESPONSE_BYTES,
-    Invocation,
-    RuntimeApiServer,
-    RuntimeChannel,
-)
+from registry.executor.runtime_api import RuntimeApiServer
+from registry.executor.runtime_channel import MAX_RESPONSE_BYTES, Invocation, RuntimeChannel
 
 BASE = "/2018-06-01/runtime"
 
