@@ -61,41 +61,49 @@ class StrataServer:
         return DEV_ACCOUNT_ID
 
     def start(self, *extra_args: str) -> None:
+        # The port is free when picked, but another test's process may bind it before this server
+        # does (migrating a PostgreSQL database first takes a second or two): then try another.
+        for _ in range(3):
+            if self._start_once(extra_args):
+                return
+        raise RuntimeError(f"strata serve found no free port:\n{self.log()}")
+
+    def _start_once(self, extra_args: tuple[str, ...]) -> bool:
         self.port = free_loopback_port()
         self.log_path = self.data_dir / f"server-{self.port}.log"
-        log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            [
-                STRATA,
-                "serve",
-                "--dev",
-                "--migrate",
-                "--port",
-                str(self.port),
-                "--workers",
-                "2",
-                *extra_args,
-            ],
-            env={**os.environ, **self.env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,
-            # Its own process group, so a test can kill the master and its workers at once.
-            start_new_session=True,
-        )
+        command = [STRATA, "serve", "--dev", "--migrate", "--port", str(self.port)]
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [*command, "--workers", "2", *extra_args],
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
+                # Its own process group, so a test can kill the master and its workers at once.
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"strata serve exited early:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
+            if "Connection in use" in self.log():
+                self.stop()
+                return False
+            # Whoever answers on the port is this server only once it says it listens there.
+            if f"Listening at: {self.url}" in self.log():
+                try:
+                    with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as response:
+                        if response.status == 200:
+                            return True
+                except OSError:
+                    pass
+            time.sleep(0.1)
         raise RuntimeError(f"strata serve did not become ready:\n{self.log()}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is not None:
+            # Shown with a failing test's output: why the server was gone before its test ended.
+            print(f"strata serve had exited ({self.process.returncode}):\n{self.log()[-4000:]}")
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, sig)
             try:
@@ -174,7 +182,8 @@ class StrataServer:
 
 
 def backend_env(kind: str, data_dir: Path, request) -> dict[str, str]:
-    """STRATA_* settings for a backend pair: "sqlite-fs" (embedded) or "pg-s3" (production-shaped)."""
+    """STRATA_* settings for a backend pair: "sqlite-fs" (embedded) or "pg-s3" (production
+    shaped)."""
     env = {"STRATA_DATA_DIR": str(data_dir), "STRATA_STORAGE": "filesystem"}
     for name in ("STRATA_DATABASE_URL", "STRATA_S3_ENDPOINT", "STRATA_DEV"):
         env[name] = ""
