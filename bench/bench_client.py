@@ -1,7 +1,9 @@
-"""Client benchmark: `strata install` of the 5-layer realistic set against a local `strata serve`.
+"""Client benchmark: `strata install` of the 5-layer realistic set against a local
+`strata serve`.
 
 Measured in one run, on the same machine, each figure next to its baseline:
-  cold install (empty cache)  vs  plain HTTP download of the same Content.Location bytes + cold merge
+  cold install (empty cache)  vs  plain HTTP download of the same Content.Location bytes
+                                  + cold merge
   warm install (cached)       vs  warm merge alone (layers already extracted)
 Targets (issue 6): cold <= 1.3x, warm <= 1.2x.
 
@@ -53,7 +55,7 @@ def lambda_client(url: str):
 
 
 def paired_ratio(installs: list[float], baselines: list[float]) -> str:
-    ratios = [i / b for i, b in zip(installs, baselines)]
+    ratios = [i / b for i, b in zip(installs, baselines, strict=True)]
     return f"ratio {statistics.median(ratios):.2f}x (pairs {min(ratios):.2f}-{max(ratios):.2f}x)"
 
 
@@ -89,7 +91,8 @@ def main() -> None:
             )
             requirements.append(parse_requirement(f"{name}=={response['Version']}"))
         total_mb = sum(p.stat().st_size for p in zips) / 2**20
-        # The resolver `strata install` builds: credentials from the environment, as a user has them.
+        # The resolver `strata install` builds: credentials from the environment, as a user has
+        # them.
         os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
         resolver = resolver_for(
             Connection(endpoint_url=url, region="us-east-1", max_pool=args.jobs)
@@ -120,7 +123,7 @@ def main() -> None:
 
         def do_merge(paths: list[Path], out: Path, cache_dir: Path) -> None:
             merge(
-                [MergeInput(path=p, sha256=d) for p, d in zip(paths, digests)],
+                [MergeInput(path=p, sha256=d) for p, d in zip(paths, digests, strict=True)],
                 out,
                 cache_dir=cache_dir,
             )
@@ -196,7 +199,8 @@ def main() -> None:
                     lambda: subprocess.run(cli_args, env=env, check=True, stdout=subprocess.DEVNULL)
                 )
             )
-            # Nothing is deleted until the end: file creation slows for minutes after large deletions.
+            # Nothing is deleted until the end: file creation slows for minutes after large
+            # deletions.
 
         med = {k: statistics.median(v) for k, v in rows.items()}
         for key, values in rows.items():
@@ -207,14 +211,17 @@ def main() -> None:
         )
         print(f"cold install                      {med['cold_install']:.3f} s")
         print(
-            f"  baseline: plain HTTP + cold merge {med['cold_baseline']:.3f} s   {paired_ratio(rows['cold_install'], rows['cold_baseline'])} (target <= 1.3x)"
+            f"  baseline: plain HTTP + cold merge {med['cold_baseline']:.3f} s   "
+            f"{paired_ratio(rows['cold_install'], rows['cold_baseline'])} (target <= 1.3x)"
         )
         print(f"warm install                      {med['warm_install']:.3f} s")
         print(
-            f"  baseline: warm merge alone        {med['warm_baseline']:.3f} s   {paired_ratio(rows['warm_install'], rows['warm_baseline'])} (target <= 1.2x)"
+            f"  baseline: warm merge alone        {med['warm_baseline']:.3f} s   "
+            f"{paired_ratio(rows['warm_install'], rows['warm_baseline'])} (target <= 1.2x)"
         )
         print(
-            f"warm `strata install` process     {med['warm_cli']:.3f} s   (information: interpreter and botocore start included)"
+            f"warm `strata install` process     {med['warm_cli']:.3f} s   "
+            "(information: interpreter and botocore start included)"
         )
     finally:
         stop(proc)

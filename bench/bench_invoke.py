@@ -169,18 +169,22 @@ def main() -> None:
         first = finished - created
 
         print(
-            "Warm Invoke of a trivial Python handler, signed requests, gunicorn 2 workers x 4 threads:"
+            "Warm Invoke of a trivial Python handler, signed requests, "
+            "gunicorn 2 workers x 4 threads:"
         )
         print(
-            f"  p50 sequential {p50:6.2f} ms (target < 5 ms); executor alone in-process {executor:5.2f} ms;"
+            f"  p50 sequential {p50:6.2f} ms (target < 5 ms); "
+            f"executor alone in-process {executor:5.2f} ms;"
             f" HTTP + auth + lookup overhead {p50 - executor:5.2f} ms (ratio {p50 / executor:.2f}x)"
         )
         print(
-            f"  8 concurrent clients (wrk): {rps:7.0f} invocations/s (target >= 300), p50 under load {p50_load:6.2f} ms"
+            f"  8 concurrent clients (wrk): {rps:7.0f} invocations/s (target >= 300), "
+            f"p50 under load {p50_load:6.2f} ms"
         )
         print("First Invoke after CreateFunction with the five corpus layers:")
         print(
-            f"  CreateFunction {(created - started) * 1000:7.1f} ms; first Invoke (merge + cold start + run)"
+            f"  CreateFunction {(created - started) * 1000:7.1f} ms; "
+            "first Invoke (merge + cold start + run)"
             f" {first * 1000:7.1f} ms (target < 1500 ms)"
         )
         print(

@@ -149,11 +149,12 @@ def report(rows: dict[str, list[float]], zips: list[Path]) -> None:
     m = {name: statistics.median(values) for name, values in rows.items()}
 
     def ratio(name: str, baseline: str) -> float:
-        return statistics.median(a / b for a, b in zip(rows[name], rows[baseline]))
+        return statistics.median(a / b for a, b in zip(rows[name], rows[baseline], strict=True))
 
     zipped = sum(z.stat().st_size for z in zips)
     print(
-        f"corpus: {len(zips)} layers, {zipped / 1e6:.1f} MB zipped; median of {len(rows['unzip -o -q x5'])} rounds"
+        f"corpus: {len(zips)} layers, {zipped / 1e6:.1f} MB zipped; "
+        f"median of {len(rows['unzip -o -q x5'])} rounds"
     )
     print(f"{'figure':32} {'value':>9}  {'baseline':>26}  {'ratio':>6}  target")
     lines = [
@@ -165,16 +166,20 @@ def report(rows: dict[str, list[float]], zips: list[Path]) -> None:
     ]
     for name, baseline, target in lines:
         print(
-            f"{name:32} {m[name]:8.3f}s  {baseline:>19} {m[baseline]:5.3f}s  {ratio(name, baseline):5.2f}x  {target}"
+            f"{name:32} {m[name]:8.3f}s  {baseline:>19} {m[baseline]:5.3f}s  "
+            f"{ratio(name, baseline):5.2f}x  {target}"
         )
     print(
-        f"{'plan (central directories)':32} {m['plan (central directories)'] * 1000:7.1f}ms  target well under 100 ms"
+        f"{'plan (central directories)':32} {m['plan (central directories)'] * 1000:7.1f}ms  "
+        "target well under 100 ms"
     )
     print(
-        f"{'interpreter + imports':32} {m['interpreter + imports']:8.3f}s  (part of each process figure)"
+        f"{'interpreter + imports':32} {m['interpreter + imports']:8.3f}s  "
+        "(part of each process figure)"
     )
     print(
-        f"{'peak RSS, cold / warm':32} {m['cold peak RSS MB']:5.0f} / {m['warm peak RSS MB']:.0f} MB  target < 200 MB"
+        f"{'peak RSS, cold / warm':32} {m['cold peak RSS MB']:5.0f} / "
+        f"{m['warm peak RSS MB']:.0f} MB  target < 200 MB"
     )
 
 

@@ -80,7 +80,7 @@ def sequential_p50(url: str, headers: dict, count: int = 400) -> float:
 
 
 def twenty_mb_zips(count: int) -> list[bytes]:
-    """Realistic layers: installed Python packages (source, bytecode, shared objects), 20 MB zipped."""
+    """Realistic 20 MB zipped layers: installed Python packages (source, bytecode, .so files)."""
     site = Path(zipfile.__file__).parent
     files = [p for p in sorted(site.rglob("*")) if p.is_file() and p.stat().st_size < 5_000_000]
     zips = []
@@ -128,13 +128,16 @@ def main() -> None:
         m_rps, m_p50_load, m_p50 = results["moto"]
         print("GetLayerVersion, 8 concurrent clients (wrk), gunicorn 2 workers x 4 threads:")
         print(
-            f"  strata  {s_rps:8.0f} req/s   p50 under load {s_p50_load:6.2f} ms   p50 unloaded {s_p50:5.2f} ms"
+            f"  strata  {s_rps:8.0f} req/s   p50 under load {s_p50_load:6.2f} ms   "
+            f"p50 unloaded {s_p50:5.2f} ms"
         )
         print(
-            f"  moto    {m_rps:8.0f} req/s   p50 under load {m_p50_load:6.2f} ms   p50 unloaded {m_p50:5.2f} ms"
+            f"  moto    {m_rps:8.0f} req/s   p50 under load {m_p50_load:6.2f} ms   "
+            f"p50 unloaded {m_p50:5.2f} ms"
         )
         print(
-            f"  throughput ratio strata/moto: {s_rps / m_rps:.2f}x (target >= 3x); p50 unloaded {s_p50:.2f} ms (target < 3 ms)"
+            f"  throughput ratio strata/moto: {s_rps / m_rps:.2f}x (target >= 3x); "
+            f"p50 unloaded {s_p50:.2f} ms (target < 3 ms)"
         )
 
         # Nine, so the median is a steady-state publish: each worker's first large request also
@@ -156,16 +159,19 @@ def main() -> None:
         publish_s, base_s = statistics.median(times), statistics.median(base)
         print(f"Publishing a {size / 2**20:.1f} MB layer (median of {len(zips)}):")
         print(
-            f"  strata publish {publish_s * 1000:7.1f} ms; base64-decode + sha256 + write {base_s * 1000:7.1f} ms;"
+            f"  strata publish {publish_s * 1000:7.1f} ms; "
+            f"base64-decode + sha256 + write {base_s * 1000:7.1f} ms;"
             f" ratio {publish_s / base_s:.2f}x (target <= 1.5x)"
         )
         print(f"  slowest publish {max(times) * 1000:7.1f} ms = {max(times) / base_s:.2f}x")
         simd_s = statistics.median(simd)
         print(
-            f"  (baseline decoding with pybase64, as the server does: {simd_s * 1000:.1f} ms; ratio {publish_s / simd_s:.2f}x)"
+            f"  (baseline decoding with pybase64, as the server does: {simd_s * 1000:.1f} ms; "
+            f"ratio {publish_s / simd_s:.2f}x)"
         )
         print(
-            f"  server peak memory growth {growth_kb / 1024:.1f} MB = {growth_kb * 1024 / size:.2f}x the zip (target < 4x)"
+            f"  server peak memory growth {growth_kb / 1024:.1f} MB = "
+            f"{growth_kb * 1024 / size:.2f}x the zip (target < 4x)"
         )
     finally:
         stop(strata)

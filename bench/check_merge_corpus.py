@@ -82,7 +82,8 @@ def main() -> int:
         files = sum(1 for v in merged.values() if v[0] == "file")
         size = sum(v[2] for v in merged.values() if v[0] == "file")
         print(
-            f"merged tree: {files} files, {size / 1e6:.1f} MB, {len(document['shadowed'])} shadowed; "
+            f"merged tree: {files} files, {size / 1e6:.1f} MB, "
+            f"{len(document['shadowed'])} shadowed; "
             f"tree sha256 {document['tree_sha256']}"
         )
         for line in problems[:50]:

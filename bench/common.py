@@ -127,7 +127,7 @@ def wrk(
             args += ["-s", script.name]
         for key, value in headers.items():
             args += ["-H", f"{key}: {value}"]
-        out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         raise RuntimeError(f"{url}: {non2xx.group(1)} failed responses under load")

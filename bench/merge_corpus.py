@@ -2,9 +2,9 @@
 
 Downloads wheels for requests, numpy, pandas, pydantic and their dependencies for the running
 interpreter, installs each group with `pip install --target python/` (the way Lambda layers are
-usually built, bytecode included) and zips it with Info-ZIP `zip -r`, the way most layers are packed. The fifth layer
-overrides a few files of the others, as a patch layer does. Output: bench/corpus/layer{1..5}.zip
-(git-ignored; about 6,000 files, 160 MB unzipped, 52 MB zipped).
+usually built, bytecode included) and zips it with Info-ZIP `zip -r`, the way most layers are
+packed. The fifth layer overrides a few files of the others, as a patch layer does. Output:
+bench/corpus/layer{1..5}.zip (git-ignored; about 6,000 files, 160 MB unzipped, 52 MB zipped).
 
     python bench/merge_corpus.py [--out bench/corpus]
 """
