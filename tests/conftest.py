@@ -1,3 +1,8 @@
-"""Suite-wide configuration. Service fixtures (PostgreSQL, S3 server, Strata server) live in tests/support."""
+"""Suite-wide configuration. Fixtures shared across packages (PostgreSQL, S3 server, Strata server,
+the registry's services on a migrated database) live in tests/support."""
 
-pytest_plugins = ["tests.support.fixtures", "tests.support.server_fixtures"]
+pytest_plugins = [
+    "tests.support.fixtures",
+    "tests.support.server_fixtures",
+    "tests.support.service_fixtures",
+]

@@ -1,17 +1,13 @@
-"""LayerService's sharing rules on a real (SQLite) database: who may read a version, who may
+"""LayerService's sharing rules on a migrated SQLite database: who may read a version, who may
 change its policy, and what AddLayerVersionPermission accepts."""
 
 from __future__ import annotations
 
 import base64
-import itertools
 import json
-import os
-from datetime import datetime, timezone
 
 import pytest
 
-from registry import db as database
 from registry.accounts import Caller
 from registry.archives import ZipContent
 from registry.errors import (
@@ -24,41 +20,17 @@ from registry.errors import (
 )
 from registry.layers import policy
 from registry.layers.arns import LayerRef
-from registry.layers.service import LayerService
-from registry.models import Account, LayerVersionGrant
-from storage.filesystem import FilesystemBlobStore
+from registry.models import LayerVersionGrant
+from tests.support.service_fixtures import REGION
 from tests.support.zips import layer_zip
 
-REGION = "us-east-1"
 ORG, OTHER_ORG = "o-abcdefghij", "o-zzzzzzzzzz"
-_ids = itertools.count(int.from_bytes(os.urandom(3), "big") * 1000)
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
-    root = tmp_path_factory.mktemp("layers")
-    url = f"sqlite:///{root / 'strata.db'}"
-    database.upgrade(url)
-    db = database.Database(url)
-    yield LayerService(db, FilesystemBlobStore(root / "blobs", signing_key=b"k"), region=REGION)
-    db.dispose()
-
-
-@pytest.fixture
-def new_caller(service):
-    def make(organization_id: str | None = None) -> Caller:
-        account_id = f"{next(_ids) % 10**12:012d}"
-        with service._db.write() as session:
-            session.add(
-                Account(
-                    id=account_id,
-                    organization_id=organization_id,
-                    created_at=datetime.now(timezone.utc),
-                )
-            )
-        return Caller(account_id, organization_id)
-
-    return make
+def service(layer_service):
+    """The LayerService on a migrated database (tests/support/service_fixtures.py)."""
+    return layer_service
 
 
 @pytest.fixture
