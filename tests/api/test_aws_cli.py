@@ -67,7 +67,7 @@ def test_aws_cli__publish_list_and_download(strata_server, account, tmp_path):
     )
     assert published["LayerVersionArn"].endswith(f"{account.account_id}:layer:numpy:1")
     listed = aws(strata_server, account, "list-layers", "--compatible-runtime", "python3.12")
-    assert [l["LayerName"] for l in listed["Layers"]] == ["numpy"]
+    assert [layer["LayerName"] for layer in listed["Layers"]] == ["numpy"]
     fetched = aws(
         strata_server,
         account,

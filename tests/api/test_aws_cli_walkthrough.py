@@ -18,7 +18,8 @@ def test_aws_cli__walkthrough_layer_grant_function_invoke(strata_server, tmp_pat
     )
     (tmp_path / "function.zip").write_bytes(
         handler_zip(
-            "import greetings\n\ndef handler(event, context):\n    return greetings.greet(event['name'])\n"
+            "import greetings\n\n"
+            "def handler(event, context):\n    return greetings.greet(event['name'])\n"
         )
     )
     layer = aws(

@@ -66,7 +66,8 @@ def test_isolation_refusal__says_which_limits_are_missing_but_not_why(caplog):
 
     assert status == 500
     assert body["Message"] == (
-        "strict isolation is not available on this host (missing: cgroups, netns). Request id: req-123."
+        "strict isolation is not available on this host (missing: cgroups, netns). "
+        "Request id: req-123."
     )
     assert "10.1.2.3" in "\n".join(record.getMessage() for record in caplog.records)
 

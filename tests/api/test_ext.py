@@ -1,4 +1,4 @@
-"""The signed download route, in process: only a valid signature gets bytes, and ranges are exact."""
+"""The signed download route, in process: only a valid signature gets bytes; ranges are exact."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Outages and broken clients: AWS-shaped 5xx errors, never tracebacks, and nothing half-published."""
+"""Outages and broken clients: AWS-shaped 5xx errors, never tracebacks, nothing half-published."""
 
 from __future__ import annotations
 

@@ -42,7 +42,8 @@ def test_walkthrough__a_layer_shared_by_grant_runs_in_another_accounts_function(
         CompatibleRuntimes=["python3.11"],
     )
     handler = handler_zip(
-        "import greetings\n\ndef handler(event, context):\n    return greetings.greet(event['name'])\n"
+        "import greetings\n\n"
+        "def handler(event, context):\n    return greetings.greet(event['name'])\n"
     )
     with pytest.raises(ClientError) as denied:
         create(user, "greeter", handler, Layers=[arn])
@@ -82,7 +83,12 @@ def test_layers__a_later_layer_overrides_a_module_of_an_earlier_one(lam):
         import only_base, other, shared
 
         def handler(event, context):
-            return {"who": shared.WHO, "file": shared.__file__, "base": only_base.X, "other": other.WHO}
+            return {
+                "who": shared.WHO,
+                "file": shared.__file__,
+                "base": only_base.X,
+                "other": other.WHO,
+            }
         """
     )
     create(lam, "layered", handler, Layers=[first, second, third])

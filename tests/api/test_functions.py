@@ -1,4 +1,4 @@
-"""Function artifact operations through boto3 against a real `strata serve`, on both backend pairs."""
+"""Function artifact operations through boto3 against a real `strata serve`, both backend pairs."""
 
 from __future__ import annotations
 

@@ -114,16 +114,17 @@ def test_list_layers__latest_matching_version_per_layer_with_filters(lam):
     publish(lam, "alpha", CompatibleRuntimes=["python3.11"], CompatibleArchitectures=["arm64"])
     publish(lam, "beta", CompatibleRuntimes=["python3.12"], CompatibleArchitectures=["arm64"])
     everything = {
-        l["LayerName"]: l["LatestMatchingVersion"]["Version"] for l in lam.list_layers()["Layers"]
+        layer["LayerName"]: layer["LatestMatchingVersion"]["Version"]
+        for layer in lam.list_layers()["Layers"]
     }
     assert everything == {"alpha": 2, "beta": 1}
     py312 = lam.list_layers(CompatibleRuntime="python3.12")["Layers"]
-    assert {l["LayerName"]: l["LatestMatchingVersion"]["Version"] for l in py312} == {
+    assert {layer["LayerName"]: layer["LatestMatchingVersion"]["Version"] for layer in py312} == {
         "alpha": 1,
         "beta": 1,
     }
     arm = lam.list_layers(CompatibleRuntime="python3.12", CompatibleArchitecture="arm64")["Layers"]
-    assert [l["LayerName"] for l in arm] == ["beta"]
+    assert [layer["LayerName"] for layer in arm] == ["beta"]
 
 
 def test_list_layer_versions__filters_by_runtime_and_architecture(lam):
@@ -145,9 +146,9 @@ def test_list__pagination_marks_only_when_more_remain(lam):
     for name in ("p1", "p2", "p3"):
         publish(lam, name)
     first = lam.list_layers(MaxItems=2)
-    assert [l["LayerName"] for l in first["Layers"]] == ["p1", "p2"]
+    assert [layer["LayerName"] for layer in first["Layers"]] == ["p1", "p2"]
     second = lam.list_layers(MaxItems=2, Marker=first["NextMarker"])
-    assert [l["LayerName"] for l in second["Layers"]] == ["p3"]
+    assert [layer["LayerName"] for layer in second["Layers"]] == ["p3"]
     assert "NextMarker" not in second
     for _ in range(4):
         publish(lam, "paged")

@@ -28,7 +28,7 @@ def signed(
     key = KEYS["AKIDEXAMPLE"].secret_access_key if secret is None else secret
     SigV4Auth(Credentials("AKIDEXAMPLE", key), service, "us-east-1").add_auth(request)
     parts = urlsplit(url)
-    sent = Headers(list(request.headers.items()) + [("Host", parts.netloc)])
+    sent = Headers([*request.headers.items(), ("Host", parts.netloc)])
     return sigv4.SignedRequest(
         method, parts.path, parts.query, sent, hashlib.sha256(body).hexdigest()
     )

@@ -96,7 +96,7 @@ def test_signer__makes_requests_the_verifier_accepts():
     assert verify(sign(method="POST", body=b'{"a":1}')) == Caller(ACCOUNT)
 
 
-# -- the credential scope ---------------------------------------------------------------------------
+# -- the credential scope --------------------------------------------------------------------------
 
 
 def test_credential_date__differing_from_x_amz_date_is_refused():
@@ -147,7 +147,7 @@ def test_wrong_secret__is_refused():
         verify(sign(secret=SECRET + "x"))
 
 
-# -- the clock --------------------------------------------------------------------------------------
+# -- the clock -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("offset", [timedelta(minutes=15), -timedelta(minutes=15), timedelta(0)])
@@ -186,7 +186,7 @@ def test_x_amz_date__missing_or_malformed_is_refused(amz_date):
         verify(request)
 
 
-# -- signed headers ---------------------------------------------------------------------------------
+# -- signed headers --------------------------------------------------------------------------------
 
 
 def test_signed_headers__without_host_are_refused():
@@ -225,7 +225,7 @@ def test_signed_header__changed_value_is_refused():
         verify(changed)
 
 
-# -- the Authorization header -----------------------------------------------------------------------
+# -- the Authorization header ----------------------------------------------------------------------
 
 
 def test_authorization__missing_is_a_missing_token():
@@ -280,7 +280,7 @@ def test_authorization__not_in_aws_form_is_refused(mangle):
         verify(with_authorization(request, mangle(request.headers["Authorization"])))
 
 
-# -- what the signature covers ----------------------------------------------------------------------
+# -- what the signature covers ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -331,7 +331,8 @@ def test_body__changed_breaks_the_signature():
 
 
 def test_region_and_service__are_part_of_the_signing_key():
-    # Signed for us-west-2 but claiming us-east-1 in the scope: the key differs, so the signature does.
+    # Signed for us-west-2 but claiming us-east-1 in the scope: the key differs, so does the
+    # signature.
     request = sign(
         region="us-west-2", credential=f"{KEY_ID}/{WHEN:%Y%m%d}/us-east-1/lambda/aws4_request"
     )
@@ -339,7 +340,7 @@ def test_region_and_service__are_part_of_the_signing_key():
         verify(request)
 
 
-# -- canonical forms --------------------------------------------------------------------------------
+# -- canonical forms -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Asynchronous invocations: 202 at once, Lambda's retries, and no accepted event lost to a restart."""
+"""Asynchronous invocations: 202 at once, Lambda's retries, no accepted event lost to a restart."""
 
 from __future__ import annotations
 

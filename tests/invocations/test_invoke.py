@@ -102,7 +102,9 @@ def test_invoke__out_of_memory_is_a_function_error(lam):
         lam,
         "hungry",
         handler_zip(
-            "def handler(event, context):\n    blob = bytearray(400 * 1024 * 1024)\n    return len(blob)\n"
+            "def handler(event, context):\n"
+            "    blob = bytearray(400 * 1024 * 1024)\n"
+            "    return len(blob)\n"
         ),
     )
     response, payload = invoke(lam, "hungry", LogType="Tail")
@@ -116,7 +118,10 @@ def test_invoke__log_tail_is_the_last_4_kb_with_the_report_line(lam):
         lam,
         "chatty",
         handler_zip(
-            "def handler(event, context):\n    print('x' * 9000)\n    print('last words')\n    return 1\n"
+            "def handler(event, context):\n"
+            "    print('x' * 9000)\n"
+            "    print('last words')\n"
+            "    return 1\n"
         ),
     )
     response, _ = invoke(lam, "chatty", LogType="Tail")
@@ -166,7 +171,8 @@ def test_invoke__runtime_the_executor_cannot_run_is_a_clear_error(lam):
 
 def test_invoke__warm_environment_keeps_module_state(lam):
     code = handler_zip(
-        "COUNT = 0\n\ndef handler(event, context):\n    global COUNT\n    COUNT += 1\n    return COUNT\n"
+        "COUNT = 0\n\n"
+        "def handler(event, context):\n    global COUNT\n    COUNT += 1\n    return COUNT\n"
     )
     create(lam, "warm", code)
     counts = {invoke(lam, "warm")[1] for _ in range(6)}

@@ -277,12 +277,14 @@ def test_refusals__name_the_exact_layer_version_and_action(service, owner, new_c
     with pytest.raises(AccessDenied) as hidden:
         service.get_version(other, ref_of(owner), 7)
     assert str(hidden.value) == (
-        f"Layer version {arn}:7 does not exist (no such layer version in account {owner.account_id})."
+        f"Layer version {arn}:7 does not exist "
+        f"(no such layer version in account {owner.account_id})."
     )
     with pytest.raises(AccessDenied) as denied:
         service.get_version(other, ref_of(owner), 2)
     assert str(denied.value) == (
-        f"User: arn:aws:iam::{other.account_id}:root is not authorized to perform: lambda:GetLayerVersion "
+        f"User: arn:aws:iam::{other.account_id}:root is not authorized to perform: "
+        "lambda:GetLayerVersion "
         f"on resource: {arn}:2 (the layer version is not shared with your account)"
     )
     for action, call in (
@@ -321,11 +323,11 @@ def test_add_permission__policy_may_reach_exactly_twenty_kib_and_no_more(service
         return len(policy.policy_document(grants, arn))
 
     fixed = [f"s{i:03d}" for i in range(200)]
-    count = max(n for n in range(200) if size(fixed[:n] + ["a", "b"]) <= policy.MAX_POLICY_BYTES)
+    count = max(n for n in range(200) if size([*fixed[:n], "a", "b"]) <= policy.MAX_POLICY_BYTES)
     # Two statements whose ids (up to 100 characters each) take up what is left to the byte.
-    need = policy.MAX_POLICY_BYTES - size(fixed[:count] + ["a", "b"])
+    need = policy.MAX_POLICY_BYTES - size([*fixed[:count], "a", "b"])
     assert 0 <= need <= 198
-    sids = fixed[:count] + ["a" + "x" * min(need, 99), "b" + "y" * (need - min(need, 99))]
+    sids = [*fixed[:count], "a" + "x" * min(need, 99), "b" + "y" * (need - min(need, 99))]
     assert size(sids) == policy.MAX_POLICY_BYTES
     for sid in sids:
         share(service, owner, "*", sid=sid)
@@ -335,12 +337,13 @@ def test_add_permission__policy_may_reach_exactly_twenty_kib_and_no_more(service
     assert len(document) == policy.MAX_POLICY_BYTES
 
 
-# -- listing: only readable versions, of that layer, page by page ------------------------------------
+# -- listing: only readable versions, of that layer, page by page ----------------------------------
 
 
 @pytest.fixture
 def catalogue(service, new_caller):
-    """An owner with layer "shared" v1..v3 (v2 deleted, v3 for python3.12 on arm64), and "other" v1."""
+    """An owner with layer "shared" v1..v3 (v2 deleted, v3 for python3.12 on arm64) and "other"
+    v1."""
     caller = new_caller()
     own = LayerRef("shared", None)
     service.publish(caller, own, ZipContent(zip_file=layer_zip()))

@@ -126,7 +126,7 @@ def _wait_until_accepting(cluster: PostgresCluster, log_path: Path) -> None:
             if time.monotonic() > deadline:
                 raise PostgresUnavailable(
                     f"postgres did not accept connections in {START_TIMEOUT_S}s"
-                )
+                ) from None
             time.sleep(0.05)
 
 
