@@ -27,8 +27,8 @@ from registry.executor.environment import Environment
 from registry.executor.errors import SandboxError
 from registry.executor.host import HostCapabilities
 from registry.executor.launchers import Launchers
+from registry.executor.plan import plan
 from registry.executor.report import InvocationResult
-from registry.executor.sandbox import plan
 from registry.executor.spec import FunctionSpec
 from registry.executor.tmpvolumes import TmpVolumes
 

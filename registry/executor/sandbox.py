@@ -1,18 +1,4 @@
-"""Chooses, per limit, the strongest mechanism the host allows, and builds the launch command.
-
-| limit      | strongest (root)                              | fallback                            |
-|------------|-----------------------------------------------|-------------------------------------|
-| memory     | cgroup v1 memory (+memsw), OOM = SIGKILL      | RLIMIT_AS, MALLOC_ARENA_MAX=2       |
-| tmp        | loop-mounted ext4 at /tmp (bwrap)             | bwrap tmpfs; else private TMPDIR    |
-| timeout    | PID namespace + cgroup sweep                  | kill every process of the env uid   |
-| pids       | cgroup v1 pids.max                            | RLIMIT_NPROC on the env uid         |
-| filesystem | bwrap: ro /var/task, /opt and /; rw /tmp only | none (real paths)                   |
-| network    | private network namespace                     | host network                        |
-| user       | a fresh host uid per environment, no caps     | the same as root; else the caller   |
-| paths      | overlays with neutral options (no host path)  | host paths visible                  |
-| syscalls   | seccomp filter, bwrap --disable-userns        | none                                |
-| idle       | cgroup2 cgroup.freeze (else the v1 freezer)   | SIGSTOP of the env uid's processes  |
-| cpu        | cgroup v1 cpu.shares + CFS quota by memory    | none                                |
+"""Builds the launch command a Plan (plan.py) asks for.
 
 The chain is launcher `sh` (joined the cgroups ahead of time, see launchers.py) -> [`unshare -m`
 + `sh` staging mounts] -> `setpriv` (drop to the environment's uid) -> `bwrap` -> [`prlimit`] ->
@@ -26,213 +12,14 @@ the sandboxed runtime, through bwrap's --clearenv/--setenv on a pipe, or ENVIRON
 
 from __future__ import annotations
 
-import functools
 import os
 import shlex
 import shutil
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
-from registry.executor import runtime_access, seccomp
-from registry.executor.cgroups import CFS_PERIOD_US, cpu_limits
-from registry.executor.errors import IsolationUnavailable, SandboxError
-from registry.executor.host import HostCapabilities
+from registry.executor.errors import SandboxError
+from registry.executor.plan import PIDS_MAX, Plan
 from registry.executor.spec import FunctionSpec
-
-PIDS_MAX = 1024
-
-
-@dataclass(frozen=True)
-class Plan:
-    isolation: str
-    bwrap: str | None
-    cgroup_memory: bool
-    memsw: bool
-    cgroup_pids: bool
-    loop_tmp: bool
-    netns: bool  # runtime API served inside the sandbox's private network namespace
-    drop_uid: bool  # run as a fresh unprivileged host uid
-    rlimit_memory: bool
-    rlimit_nproc: bool
-    overlay_opt: bool = False  # /opt is an overlay of spec.opt_layers
-    freezer: str | None = None  # "cgroup2" or "cgroup1" freezes idle environments; else SIGSTOP
-    cgroup_cpu: bool = False  # cgroup v1 cpu.shares and CFS quota by memory
-    # Who can reach the environment's Runtime API: a tier of runtime_access.py.
-    runtime_api: str = runtime_access.SHARED_LOOPBACK
-    # The sandbox shows bundles, runtime and interpreter through overlays with neutral options,
-    # so no host path appears in /proc/self/mountinfo.
-    neutral_paths: bool = False
-    syscall_filter: bool = False  # bwrap --disable-userns and the seccomp filter
-
-    @property
-    def uses_cgroups(self) -> bool:
-        return self.cgroup_memory or self.cgroup_pids
-
-    def mechanisms(self, spec: FunctionSpec) -> dict[str, str]:
-        m = {}
-        if self.cgroup_memory:
-            m["memory"] = (
-                f"cgroup-v1 memory{'+memsw' if self.memsw else ''} limit {spec.memory_mb} MB (hard)"
-            )
-        elif self.rlimit_memory:
-            m["memory"] = f"RLIMIT_AS {spec.memory_mb} MB per process (soft)"
-        else:
-            m["memory"] = "none"
-        if self.bwrap and self.loop_tmp:
-            m["tmp"] = f"loop-mounted ext4 {spec.tmp_mb} MB at /tmp (hard, not charged to memory)"
-        elif self.bwrap:
-            m["tmp"] = f"bwrap tmpfs {spec.tmp_mb} MB at /tmp (hard, charged to memory)"
-        elif self.isolation == "none":
-            m["tmp"] = "private TMPDIR (no limit)"
-        else:
-            m["tmp"] = f"private TMPDIR, RLIMIT_FSIZE and usage watchdog {spec.tmp_mb} MB (soft)"
-        if self.bwrap:
-            m["timeout"] = "pid-namespace kill" + (" + cgroup sweep" if self.uses_cgroups else "")
-        elif self.drop_uid:
-            m["timeout"] = "kill every process of the environment uid"
-        else:
-            m["timeout"] = "process-group kill (a setsid() descendant may escape)"
-        if self.cgroup_pids:
-            m["pids"] = f"cgroup-v1 pids.max={PIDS_MAX} (hard)"
-        elif self.rlimit_nproc:
-            m["pids"] = f"RLIMIT_NPROC={PIDS_MAX} on the environment uid"
-        else:
-            m["pids"] = "none"
-        if self.overlay_opt:
-            m["opt"] = f"overlayfs of {len(spec.opt_layers)} layer extractions (no copy)"
-        m["filesystem"] = (
-            "bwrap: read-only /var/task, /opt and /; writable /tmp only"
-            if self.bwrap
-            else "none: host filesystem, real bundle paths"
-        )
-        if self.neutral_paths:
-            m["paths"] = (
-                "neutral: /var/task, /opt, /var/runtime and /var/lang are overlays "
-                "naming no host path; bwrap's options come on a pipe, not its argv"
-            )
-        elif self.bwrap:
-            m["paths"] = (
-                "host paths visible in /proc/self/mountinfo (hiding them needs root and overlayfs)"
-            )
-        else:
-            m["paths"] = "host paths visible: the runtime runs at the bundle's real path"
-        if self.syscall_filter:
-            m["syscalls"] = seccomp.summary() + "; bwrap --disable-userns"
-        elif self.bwrap:
-            m["syscalls"] = "no seccomp filter (libseccomp or bwrap --disable-userns missing)"
-        else:
-            m["syscalls"] = "no seccomp filter (needs bubblewrap)"
-        if spec.network:
-            m["network"] = "host network (requested)"
-        elif self.netns:
-            m["network"] = "private network namespace (loopback only)"
-        else:
-            m["network"] = "host network (no network namespace available)"
-        m["user"] = (
-            "a fresh unprivileged uid, no capabilities" if self.drop_uid else "the calling user"
-        )
-        m["runtime_api"] = runtime_access.DESCRIPTIONS[self.runtime_api]
-        m["idle"] = self._idle_mechanism()
-        if self.cgroup_cpu:
-            shares, quota = cpu_limits(spec.memory_mb)
-            m["cpu"] = (
-                f"cgroup-v1 cpu.shares={shares}, CFS quota {quota / CFS_PERIOD_US:.2f} vCPU (hard)"
-            )
-        else:
-            m["cpu"] = "none: the host scheduler shares CPU per process"
-        return m
-
-    def _idle_mechanism(self) -> str:
-        if self.freezer == "cgroup2":
-            return "cgroup2 freezer (cgroup.freeze) between invocations"
-        if self.freezer == "cgroup1":
-            return "cgroup-v1 freezer between invocations"
-        if self.drop_uid:
-            return "SIGSTOP of every process of the environment uid between invocations"
-        if self.bwrap:
-            return "SIGSTOP of the sandbox's pid namespace between invocations"
-        return (
-            "SIGSTOP of the runtime's process tree between invocations (a process that "
-            "leaves the tree keeps running)"
-        )
-
-
-def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
-    """The mechanisms for `spec` on `host`; raises IsolationUnavailable for strict when any is soft."""
-    if spec.isolation == "none":
-        # No sandbox and no limits but the timeout; still never the caller's root.
-        return Plan(
-            "none",
-            None,
-            False,
-            False,
-            False,
-            False,
-            False,
-            host.root,
-            False,
-            False,
-            runtime_api=runtime_access.PEER_UID if host.root else runtime_access.SHARED_LOOPBACK,
-        )
-    bwrap = host.bwrap
-    runtime_api = runtime_access.choose(
-        bwrap=bool(bwrap),
-        enter_netns=host.enter_netns,
-        drop_uid=host.root,
-        network=spec.network,
-        sandbox_python=host.sandbox_python is not None,
-    )
-    chosen = Plan(
-        isolation=spec.isolation,
-        bwrap=bwrap,
-        cgroup_memory=host.cgroup_memory,
-        memsw=host.cgroup_memsw,
-        cgroup_pids=host.cgroup_pids,
-        loop_tmp=bool(bwrap) and host.loop_tmp,
-        netns=runtime_api in (runtime_access.NETNS, runtime_access.SANDBOX_LISTENER),
-        drop_uid=host.root,
-        rlimit_memory=not host.cgroup_memory,
-        rlimit_nproc=not host.cgroup_pids and host.root,
-        overlay_opt=bool(spec.opt_layers),
-        neutral_paths=bool(bwrap) and host.root and host.overlay,
-        syscall_filter=bool(bwrap)
-        and seccomp.program() is not None
-        and _bwrap_supports(bwrap, "--disable-userns"),
-        freezer=host.cgroup_freezer,
-        cgroup_cpu=host.cgroup_cpu,
-        runtime_api=runtime_api,
-    )
-    if spec.opt_layers and not (bwrap and host.overlay):
-        raise SandboxError(
-            "assembling /opt from layer directories needs root, overlayfs and "
-            "bubblewrap; run a merged bundle instead"
-        )
-    if spec.isolation == "strict":
-        missing = {}
-        if not chosen.cgroup_memory:
-            missing["memory"] = "no writable cgroup v1 memory controller (needs root)"
-        if not bwrap:
-            missing["tmp"] = missing["filesystem"] = (
-                "bubblewrap is missing or cannot create namespaces"
-            )
-        if not chosen.cgroup_pids:
-            missing["pids"] = "no writable cgroup v1 pids controller (needs root)"
-        if not chosen.cgroup_cpu:
-            missing["cpu"] = "no writable cgroup v1 cpu controller (needs root)"
-        if not chosen.drop_uid:
-            missing["user"] = "dropping to a fresh uid needs root"
-        if not spec.network and not chosen.netns:
-            missing["network"] = "serving the Runtime API in a private network namespace needs root"
-        if bwrap and not chosen.neutral_paths:
-            missing["paths"] = "hiding host paths needs root and overlayfs"
-        if chosen.runtime_api not in runtime_access.SEPARATED:
-            missing["runtime_api"] = runtime_access.DESCRIPTIONS[chosen.runtime_api]
-        if bwrap and not chosen.syscall_filter:
-            missing["syscalls"] = "a seccomp filter needs libseccomp and bubblewrap 0.8 or later"
-        if missing:
-            raise IsolationUnavailable(missing)
-    return chosen
 
 
 def reachable_by_others(path: Path) -> bool:
@@ -410,17 +197,6 @@ def launcher_argv(mounts: list[str], uid: int | None) -> list[str]:
             "--no-new-privs",
         ]
     return argv
-
-
-@functools.lru_cache(maxsize=8)
-def _bwrap_supports(bwrap: str, option: str) -> bool:
-    try:
-        usage = subprocess.run(
-            [bwrap, "--help"], capture_output=True, timeout=10, env={"PATH": os.defpath}
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return option.encode() in usage
 
 
 def rlimit_argv(spec: FunctionSpec, plan: Plan) -> list[str]:

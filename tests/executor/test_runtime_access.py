@@ -8,7 +8,7 @@ import pytest
 
 from registry.executor import IsolationUnavailable, runtime_access
 from registry.executor.host import HostCapabilities
-from registry.executor.sandbox import plan
+from registry.executor.plan import plan
 from tests.executor.conftest import spec_for
 from tests.support import require_service
 

@@ -13,11 +13,11 @@ import pytest
 from registry.errors import InvalidParameterValue
 from registry.executor import EnvironmentPool, IsolationUnavailable, SandboxError
 from registry.executor.launchers import LAUNCH_ENV, Launcher
+from registry.executor.plan import plan
 from registry.executor.sandbox import (
     ENVIRONMENT_STEP,
     args_data,
     environment_exports,
-    plan,
     staging_mounts,
 )
 from tests.executor.conftest import spec_for, strict_available

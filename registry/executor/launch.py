@@ -1,0 +1,129 @@
+"""The steps of starting one environment's runtime that need none of its state: the runtime dir's
+files, the launcher's command, the sandbox listener's handoff, the sandbox's pid from bwrap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from registry.executor.errors import SandboxError
+from registry.executor.host import sandbox_python
+from registry.executor.launchers import Launcher
+from registry.executor.logs import LogPipe
+from registry.executor.netns import RUNTIME_API_PORT, handoff_socket
+from registry.executor.plan import Plan
+from registry.executor.runtime_view import RuntimeView
+from registry.executor.sandbox import (
+    ENVIRONMENT_STEP,
+    args_data,
+    bwrap_options,
+    environment_exports,
+    environment_options,
+    launcher_argv,
+    rlimit_argv,
+    sandbox_argv,
+)
+
+INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase
+_BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+_LISTENER = Path(__file__).with_name("sandbox_listener.py")
+HANDOFF = "api-handoff.sock"
+
+
+def install_runtime(runtime_dir: Path) -> None:
+    """The runtime dir, world-readable, with the built-in bootstrap in it."""
+    runtime_dir.mkdir(mode=0o755, parents=True)
+    os.chmod(runtime_dir.parent, 0o755)
+    shutil.copyfile(_BOOTSTRAP, runtime_dir / "bootstrap.py")
+    os.chmod(runtime_dir / "bootstrap.py", 0o644)
+
+
+def runtime_api_address(plan: Plan, listener: socket.socket | None) -> str:
+    """AWS_LAMBDA_RUNTIME_API: the fixed port in the sandbox's network, else the host listener's."""
+    port = RUNTIME_API_PORT if plan.netns else listener.getsockname()[1]
+    return f"127.0.0.1:{port}"
+
+
+def listener_helper(view: RuntimeView, entry: list[str]):
+    """The handoff socket and the entry that runs sandbox_listener.py before the runtime."""
+    runtime_dir = view.runtime_dir
+    shutil.copyfile(_LISTENER, runtime_dir / _LISTENER.name)
+    os.chmod(runtime_dir / _LISTENER.name, 0o644)
+    handoff = handoff_socket(runtime_dir, HANDOFF)
+    runtime = view.root("runtime")
+    return handoff, [
+        sandbox_python(),
+        "-S",
+        "-I",
+        f"{runtime}/{_LISTENER.name}",
+        f"{runtime}/{HANDOFF}",
+        *entry,
+    ]
+
+
+def launch_command(
+    plan: Plan,
+    view: RuntimeView,
+    launcher: Launcher,
+    entry: list[str],
+    env: dict[str, str],
+    *,
+    tmp_path: Path,
+    tmp_is_volume: bool,
+    uid: int | None,
+    netns: bool,
+) -> tuple[list[str], bytes]:
+    """The launcher's argv, and the private data it hands on: bwrap's options, else `export`s."""
+    spec = view.spec
+    if plan.bwrap:
+        sources, mounts = view.sandbox_sources(tmp_path, uid is not None)
+        # bwrap reports the sandbox's pid once it is built: a sandbox that fails to
+        # build is a SandboxError, not a runtime that died.
+        options = bwrap_options(
+            plan,
+            spec,
+            sources,
+            tmp_is_volume,
+            launcher.info_fd,
+            launcher.block_fd if netns else None,
+            launcher.seccomp_fd if plan.syscall_filter else None,
+        )
+        private = args_data(options + environment_options(env))
+        argv = launcher_argv(mounts, uid) + sandbox_argv(plan.bwrap, launcher.args_fd)
+        argv += rlimit_argv(spec, plan) + entry
+    else:
+        if uid is not None:
+            view.check_reachable()
+        private = environment_exports(env)
+        argv = launcher_argv([], uid) + rlimit_argv(spec, plan) + ENVIRONMENT_STEP + entry
+    return argv, private
+
+
+def sandbox_pid(info_r: int, proc: subprocess.Popen, logs: LogPipe) -> int:
+    """The sandbox's pid from bwrap's info; SandboxError if bwrap exits without one."""
+    data = b""
+    deadline = time.monotonic() + INIT_TIMEOUT_S
+    while True:
+        try:
+            info = json.loads(data)
+            break
+        except ValueError:
+            pass
+        ready, _, _ = select.select([info_r], [], [], max(0.0, deadline - time.monotonic()))
+        chunk = os.read(info_r, 4096) if ready else b""
+        if not chunk:
+            proc.wait(timeout=5)
+            logs.drain()
+            raise SandboxError(
+                f"the sandbox failed to start (exit {proc.returncode}): "
+                f"{logs.take().strip()[-2000:]}"
+            )
+        data += chunk
+    return int(info["child-pid"])

@@ -1,0 +1,164 @@
+"""What the runtime sees: where its code, layers, runtime dir and interpreter are; its variables.
+
+Under bubblewrap these are Lambda's fixed paths (/var/task, /opt, /var/runtime, /var/lang);
+without it, the bundle's real ones, which the environment's uid must then be able to read.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from registry.executor.errors import SandboxError
+from registry.executor.interpreters import find_python
+from registry.executor.plan import Plan
+from registry.executor.sandbox import reachable_by_others, staging_mounts
+from registry.executor.spec import FunctionSpec
+
+_SANDBOX_ROOTS = {"task": "/var/task", "opt": "/opt", "runtime": "/var/runtime"}
+_LANG = "/var/lang"  # where Lambda keeps its interpreter; a private one is shown there
+
+
+class RuntimeView:
+    def __init__(self, spec: FunctionSpec, plan: Plan, workdir: Path):
+        self.spec = spec
+        self.plan = plan
+        self._workdir = workdir
+        self._interpreter = None
+
+    def entrypoint(self) -> list[str] | None:
+        """The runtime's command: the built-in bootstrap under the spec's Python, else the
+        bundle's own bootstrap; None when the bundle has none."""
+        if self.spec.python_version:
+            interpreter = find_python(self.spec.python_version)
+            self._interpreter = interpreter
+            return [self.python(), "-S", f"{self.root('runtime')}/bootstrap.py"]
+        self._interpreter = None
+        for where in ("task", "opt"):
+            candidate = self.spec.bundle_dir / where / "bootstrap"
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return [f"{self.root(where)}/bootstrap"]
+        return None
+
+    def root(self, name: str) -> str:
+        """Where the runtime sees task/, opt/ or the runtime dir."""
+        if self.plan.bwrap:
+            return _SANDBOX_ROOTS[name]
+        if name == "runtime":
+            return str(self.runtime_dir)
+        return str(self.spec.bundle_dir / name)
+
+    @property
+    def runtime_dir(self) -> Path:
+        # Alone in its parent, so that the parent can be a layer of the sandbox's view.
+        return self._workdir / "src" / "runtime"
+
+    def _lang_prefix(self) -> Path | None:
+        """The interpreter's installation when the sandbox must be shown it (not under /usr)."""
+        if self._interpreter is None or not self.plan.bwrap:
+            return None
+        prefix = self._interpreter.prefix
+        if prefix == Path("/usr") or Path("/usr") in prefix.parents:
+            return None  # already in the sandbox with /usr
+        return prefix
+
+    def python(self) -> str:
+        """The interpreter as the runtime sees it: at /var/lang when host paths are hidden."""
+        prefix = self._lang_prefix()
+        if prefix is not None and self.plan.neutral_paths:
+            return f"{_LANG}/{self._interpreter.path.relative_to(prefix)}"
+        return str(self._interpreter.path)
+
+    def sandbox_sources(self, tmp_path: Path, other_uid: bool):
+        """Host paths for the sandbox's mounts, and the launcher's staging mounts. Where the plan
+        hides host paths, one overlay of the bundle and the runtime dir's parent shows task/,
+        opt/ and runtime/ (bwrap binds its subdirectories), with one more for the interpreter
+        or the layers; else binds make private directories reachable."""
+        runtime_dir = self.runtime_dir
+        bundle = self.spec.bundle_dir
+        prefix = self._lang_prefix()
+        stage = self._workdir / "mnt"
+        sources: dict[str, Path] = {"tmp": tmp_path}
+        if self.plan.neutral_paths:
+            views = {"view": [bundle, runtime_dir.parent]}  # Strata's runtime/ wins any clash
+            if self.plan.overlay_opt:
+                views["opt"] = list(self.spec.opt_layers)
+            if prefix is not None:
+                views["lang"] = [prefix]
+            mounts, mounted = staging_mounts(views, {}, stage)
+            view = mounted.pop("view")
+            sources.update(task=view / "task", runtime=view / "runtime", **mounted)
+            if not self.plan.overlay_opt and (bundle / "opt").is_dir():
+                sources["opt"] = view / "opt"
+        else:
+            wanted = {"task": bundle / "task", "runtime": runtime_dir}
+            if (bundle / "opt").is_dir():
+                wanted["opt"] = bundle / "opt"
+            if prefix is not None:
+                wanted["lang"] = prefix
+            private = {
+                name: path
+                for name, path in wanted.items()
+                if other_uid and not reachable_by_others(path)
+            }
+            mounts, mounted = staging_mounts({}, private, stage)
+            sources.update(wanted)
+            sources.update(mounted)
+        if prefix is not None:
+            sources["lang_at"] = Path(_LANG if self.plan.neutral_paths else prefix)
+        return sources, mounts
+
+    def check_reachable(self) -> None:
+        """Without bubblewrap the runtime reads the real paths as the environment's uid."""
+        paths = [self.spec.bundle_dir / "task"]
+        if self._interpreter is not None:
+            paths.append(self._interpreter.path)
+        for path in paths:
+            if not reachable_by_others(path):
+                raise SandboxError(
+                    f"{path} is not readable by the sandbox's unprivileged uid (a parent "
+                    "directory is private); move it, make it world-readable, or use bubblewrap"
+                )
+
+    def variables(self, api: str, tmp: Path, log_stream: str, provisioned: bool) -> dict[str, str]:
+        """The runtime's environment: Lambda's reserved variables, then the function's own."""
+        spec = self.spec
+        task, opt, runtime = self.root("task"), self.root("opt"), self.root("runtime")
+        # A shared-library interpreter shown at /var/lang finds its libpython there, as on Lambda.
+        lang = f"{_LANG}/lib:" if self.plan.neutral_paths and self._lang_prefix() else ""
+        env = {
+            "PATH": f"/usr/local/bin:/usr/bin/:/bin:{opt}/bin",
+            "LD_LIBRARY_PATH": (
+                f"{lang}/lib64:/usr/lib64:{runtime}:{runtime}/lib:{task}:{task}/lib:{opt}/lib"
+            ),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "PWD": task,  # the launcher shell would otherwise export its own working directory
+            "LAMBDA_TASK_ROOT": task,
+            "LAMBDA_RUNTIME_DIR": runtime,
+            "_HANDLER": spec.handler,
+            "AWS_LAMBDA_RUNTIME_API": api,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.function_version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": (
+                "provisioned-concurrency" if provisioned else "on-demand"
+            ),
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+        }
+        if spec.python_version:
+            env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{spec.runtime}"
+            env["PYTHONPATH"] = (
+                f"{task}:{opt}/python/lib/python{spec.python_version}/site-packages:{opt}/python"
+            )
+        if not self.plan.bwrap:
+            env["TMPDIR"] = str(tmp)
+        if self.plan.rlimit_memory:
+            # Under RLIMIT_AS every thread's malloc arena and OpenBLAS's per-core threads eat
+            # address space; these keep ordinary code (threads, numpy) working under the cap.
+            env.update(MALLOC_ARENA_MAX="2", OPENBLAS_NUM_THREADS="1")
+        env.update(spec.env)
+        return env
