@@ -67,69 +67,80 @@ class _Inflating:
 
     def _decompress(self, entry: ZipEntry, pos: int, left: int) -> Iterator[bytes]:
         if entry.method == STORED:
-            if entry.compressed_size != entry.size:
-                raise self.fail("stored entry's sizes disagree", entry)
-            while left:
-                chunk = self._read(pos, min(left, _READ_CHUNK), entry)
-                pos += len(chunk)
-                left -= len(chunk)
-                yield chunk
-        elif entry.method == DEFLATED and IgzipDecompressor is not None:
-            inflater = IgzipDecompressor(flag=DECOMP_DEFLATE)
-            # It allocates the whole output limit up front: ask for no more than the entry should
-            # still produce (one byte more shows a lie).
-            wanted = entry.size + 1
-            try:
-                while not inflater.eof:
-                    if inflater.needs_input:
-                        if not left:
-                            raise self.fail("compressed data ends early", entry)
-                        data = self._read(pos, min(left, _READ_CHUNK), entry)
-                        pos += len(data)
-                        left -= len(data)
-                    else:
-                        data = b""  # it holds input it has not inflated yet
-                    out = inflater.decompress(data, max(1, min(_OUT_CHUNK, wanted)))
-                    if out:
-                        wanted -= len(out)
-                        yield out
-                    elif not data and not inflater.eof:
-                        raise self.fail("corrupt deflate data (no progress)", entry)
-            except IsalError as exc:
-                raise self.fail(f"corrupt deflate data ({exc})", entry) from None
-        elif entry.method == DEFLATED:
-            inflater = zlib.decompressobj(-15)
-            try:
-                while not inflater.eof:
-                    if inflater.unconsumed_tail:
-                        data = inflater.unconsumed_tail
-                    elif left:
-                        data = self._read(pos, min(left, _READ_CHUNK), entry)
-                        pos += len(data)
-                        left -= len(data)
-                    else:
-                        data = b""
-                    out = inflater.decompress(data, _OUT_CHUNK)
-                    if not out and not data:
-                        raise self.fail("compressed data ends early", entry)
-                    if out:
-                        yield out
-            except zlib.error as exc:
-                raise self.fail(f"corrupt deflate data ({exc})", entry) from None
-        else:
-            # Imported on first use: the package imports all of zipfile, which start-up can spare.
-            from zipfile_deflate64 import deflate64
+            return self._unstore(entry, pos, left)
+        if entry.method == DEFLATED and IgzipDecompressor is not None:
+            return self._inflate_isal(entry, pos, left)
+        if entry.method == DEFLATED:
+            return self._inflate_zlib(entry, pos, left)
+        return self._inflate_deflate64(entry, pos, left)
 
-            inflater = deflate64.Deflate64()
-            try:
-                while not inflater.eof:
+    def _unstore(self, entry: ZipEntry, pos: int, left: int) -> Iterator[bytes]:
+        if entry.compressed_size != entry.size:
+            raise self.fail("stored entry's sizes disagree", entry)
+        while left:
+            chunk = self._read(pos, min(left, _READ_CHUNK), entry)
+            pos += len(chunk)
+            left -= len(chunk)
+            yield chunk
+
+    def _inflate_isal(self, entry: ZipEntry, pos: int, left: int) -> Iterator[bytes]:
+        inflater = IgzipDecompressor(flag=DECOMP_DEFLATE)
+        # It allocates the whole output limit up front: ask for no more than the entry should
+        # still produce (one byte more shows a lie).
+        wanted = entry.size + 1
+        try:
+            while not inflater.eof:
+                if inflater.needs_input:
                     if not left:
                         raise self.fail("compressed data ends early", entry)
-                    data = self._read(pos, min(left, _DEFLATE64_CHUNK), entry)
+                    data = self._read(pos, min(left, _READ_CHUNK), entry)
                     pos += len(data)
                     left -= len(data)
-                    out = inflater.decompress(data)
-                    if out:
-                        yield out
-            except (ValueError, RuntimeError, OSError) as exc:
-                raise self.fail(f"corrupt Deflate64 data ({exc})", entry) from None
+                else:
+                    data = b""  # it holds input it has not inflated yet
+                out = inflater.decompress(data, max(1, min(_OUT_CHUNK, wanted)))
+                if out:
+                    wanted -= len(out)
+                    yield out
+                elif not data and not inflater.eof:
+                    raise self.fail("corrupt deflate data (no progress)", entry)
+        except IsalError as exc:
+            raise self.fail(f"corrupt deflate data ({exc})", entry) from None
+
+    def _inflate_zlib(self, entry: ZipEntry, pos: int, left: int) -> Iterator[bytes]:
+        inflater = zlib.decompressobj(-15)
+        try:
+            while not inflater.eof:
+                if inflater.unconsumed_tail:
+                    data = inflater.unconsumed_tail
+                elif left:
+                    data = self._read(pos, min(left, _READ_CHUNK), entry)
+                    pos += len(data)
+                    left -= len(data)
+                else:
+                    data = b""
+                out = inflater.decompress(data, _OUT_CHUNK)
+                if not out and not data:
+                    raise self.fail("compressed data ends early", entry)
+                if out:
+                    yield out
+        except zlib.error as exc:
+            raise self.fail(f"corrupt deflate data ({exc})", entry) from None
+
+    def _inflate_deflate64(self, entry: ZipEntry, pos: int, left: int) -> Iterator[bytes]:
+        # Imported on first use: the package imports all of zipfile, which start-up can spare.
+        from zipfile_deflate64 import deflate64
+
+        inflater = deflate64.Deflate64()
+        try:
+            while not inflater.eof:
+                if not left:
+                    raise self.fail("compressed data ends early", entry)
+                data = self._read(pos, min(left, _DEFLATE64_CHUNK), entry)
+                pos += len(data)
+                left -= len(data)
+                out = inflater.decompress(data)
+                if out:
+                    yield out
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise self.fail(f"corrupt Deflate64 data ({exc})", entry) from None
