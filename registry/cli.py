@@ -1,7 +1,8 @@
 """The `strata` command.
 
 Subcommands live beside the code they drive and are imported only when used, so that client
-commands start fast and never pull in server modules.
+commands start fast and never pull in server modules. Errors are mapped to exit codes here, once
+for every subcommand: each error class carries its own `exit_code` (see `registry.exits`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import importlib
 
 import click
+
+from registry.exits import CommandError
 
 # name -> "module:attribute" of a click command or group
 _COMMANDS = {
@@ -30,7 +33,9 @@ _COMMANDS = {
 }
 
 
-class _LazyGroup(click.Group):
+class _StrataGroup(click.Group):
+    """Loads a subcommand's module when it runs, and ends with the exit code of its error."""
+
     def list_commands(self, ctx):
         return sorted(_COMMANDS)
 
@@ -47,8 +52,15 @@ class _LazyGroup(click.Group):
             raise
         return getattr(module, attr)
 
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CommandError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            ctx.exit(exc.exit_code)
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=_StrataGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="strata")
 def main():
     """Strata: a registry for AWS Lambda layers and function artifacts."""

@@ -2,18 +2,16 @@
 
 The domain raises these and knows nothing of HTTP; `registry.api.errors` holds the one table that
 maps each class to an AWS error code and status. Messages are written for the user: they say what
-was wrong and what to change.
+was wrong and what to change. On the command line each ends the command with its `exit_code`.
 """
 
 from __future__ import annotations
 
+from registry.exits import CommandError
 
-class StrataError(Exception):
+
+class StrataError(CommandError):
     """Base class: every error a user can be shown."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class InvalidParameterValue(StrataError):

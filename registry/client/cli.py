@@ -17,7 +17,6 @@ import click
 
 from registry.client.errors import ClientError, RequirementError
 from registry.client.requirements import RequirementSet, parse_requirement, parse_requirements_file
-from registry.errors import StrataError
 
 ARCHITECTURES = ["x86_64", "arm64"]
 EXIT_CODES = (
@@ -26,17 +25,15 @@ EXIT_CODES = (
 )
 
 
-def _fail_cleanly(fn):
+def _interrupt_leaves_target(fn):
+    """Ctrl-C ends with 130, saying that the target is untouched (installs are built aside).
+
+    Errors are not handled here: `registry.cli` maps them to exit codes for every command."""
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except ClientError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            sys.exit(exc.exit_code)
-        except StrataError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted; the target was left as it was", err=True)
             sys.exit(130)
@@ -145,7 +142,7 @@ def _cache(no_cache: bool):
 )
 @_fetch_options
 @_connection_options
-@_fail_cleanly
+@_interrupt_leaves_target
 def install(
     requirements,
     requirement_files,
@@ -200,7 +197,7 @@ def install(
 )
 @_fetch_options
 @_connection_options
-@_fail_cleanly
+@_interrupt_leaves_target
 def download(
     requirements,
     requirement_files,
@@ -249,7 +246,7 @@ def download(
     help="Lock file to write (default: standard output).",
 )
 @_connection_options
-@_fail_cleanly
+@_interrupt_leaves_target
 def lock(requirements, requirement_files, runtime, arch, output, endpoint_url, region, profile):
     """Pin every requirement to a layer version ARN and its sha256."""
     from registry.client.lockfile import render_lock
@@ -290,7 +287,7 @@ def lock(requirements, requirement_files, runtime, arch, output, endpoint_url, r
     "--json", "as_json", is_flag=True, help="Print the PublishLayerVersion response as JSON."
 )
 @_connection_options
-@_fail_cleanly
+@_interrupt_leaves_target
 def publish(
     path,
     name,
@@ -335,7 +332,7 @@ def layers():
 @click.option("--arch", type=click.Choice(ARCHITECTURES))
 @click.option("--json", "as_json", is_flag=True)
 @_connection_options
-@_fail_cleanly
+@_interrupt_leaves_target
 def layers_list(runtime, arch, as_json, endpoint_url, region, profile):
     """Layers you can see, each with its newest matching version."""
     from registry.client.browse import list_layers
@@ -364,7 +361,7 @@ def layers_list(runtime, arch, as_json, endpoint_url, region, profile):
 @click.option("--arch", type=click.Choice(ARCHITECTURES))
 @click.option("--json", "as_json", is_flag=True)
 @_connection_options
-@_fail_cleanly
+@_interrupt_leaves_target
 def layers_versions(name, runtime, arch, as_json, endpoint_url, region, profile):
     """Versions of one layer (a name, ACCOUNT/NAME or a layer ARN), newest first."""
     from registry.client.browse import list_versions
@@ -385,7 +382,7 @@ def layers_versions(name, runtime, arch, as_json, endpoint_url, region, profile)
 @click.argument("requirement")
 @click.option("--json", "as_json", is_flag=True)
 @_connection_options
-@_fail_cleanly
+@_interrupt_leaves_target
 def layers_show(requirement, as_json, endpoint_url, region, profile):
     """One layer version (NAME==N, NAME for the newest, or a version ARN)."""
     from registry.client.browse import show_version

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,6 +28,18 @@ def _secret_box(settings: Settings):
         return SecretBox.from_settings(settings)
     except ValueError as error:  # a STRATA_SECRET_KEY too short to be a key
         raise click.ClickException(f"STRATA_SECRET_KEY: {error}") from None
+
+
+@contextmanager
+def _database(settings: Settings):
+    """The configured database, disposed of when the command is done with it."""
+    from registry.db import Database
+
+    database = Database(settings.resolved_database_url)
+    try:
+        yield database
+    finally:
+        database.dispose()
 
 
 _data_dir_option = click.option(
@@ -65,9 +78,8 @@ def serve(host, port, data_dir, dev, workers, threads, migrate):
     if migrate or (migrate is None and url.startswith("sqlite")):
         db.upgrade(url, secret_box=box)
     if settings.dev:
-        database = db.Database(url)
-        seed_dev_account(database, box)
-        database.dispose()
+        with _database(settings) as database:
+            seed_dev_account(database, box)
     click.echo(
         f"Strata serving the Lambda API on http://{host}:{port} (data: {settings.data_dir})",
         err=True,
@@ -146,22 +158,15 @@ def accounts():
 def create_account(account_id, organization_id, as_json, data_dir):
     """Create an account with one access key, and print its credentials."""
     from registry.accounts import create_account as create
-    from registry.db import Database
-    from registry.errors import StrataError
 
     settings = _settings(data_dir)
-    database = Database(settings.resolved_database_url)
-    try:
+    with _database(settings) as database:
         credentials = create(
             database,
             box=_secret_box(settings),
             account_id=account_id,
             organization_id=organization_id,
         )
-    except StrataError as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        database.dispose()
     _print_credentials(credentials, as_json)
 
 
@@ -179,19 +184,12 @@ def rotate_key(access_key_id, keep_old, as_json, data_dir):
 
     Running servers refuse the old key within a few seconds."""
     from registry.accounts import rotate_access_key
-    from registry.db import Database
-    from registry.errors import StrataError
 
     settings = _settings(data_dir)
-    database = Database(settings.resolved_database_url)
-    try:
+    with _database(settings) as database:
         credentials = rotate_access_key(
             database, box=_secret_box(settings), access_key_id=access_key_id, keep_old=keep_old
         )
-    except StrataError as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        database.dispose()
     _print_credentials(credentials, as_json)
 
 
@@ -201,16 +199,9 @@ def rotate_key(access_key_id, keep_old, as_json, data_dir):
 def delete_key(access_key_id, data_dir):
     """Delete an access key; running servers refuse it within a few seconds."""
     from registry.accounts import delete_access_key
-    from registry.db import Database
-    from registry.errors import StrataError
 
-    database = Database(_settings(data_dir).resolved_database_url)
-    try:
+    with _database(_settings(data_dir)) as database:
         delete_access_key(database, access_key_id)
-    except StrataError as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        database.dispose()
     click.echo(f"deleted access key {access_key_id}", err=True)
 
 
@@ -239,18 +230,14 @@ def _print_credentials(credentials, as_json: bool) -> None:
 @_data_dir_option
 def gc(dry_run, grace_minutes, data_dir):
     """Delete stored blobs that no layer or function version references."""
-    from registry.db import Database
-    from registry.gc import collect
     from storage import open_store
+    from registry.gc import collect
 
     settings = _settings(data_dir)
-    database = Database(settings.resolved_database_url)
-    try:
+    with _database(settings) as database:
         report = collect(
             database, open_store(settings), grace=timedelta(minutes=grace_minutes), dry_run=dry_run
         )
-    finally:
-        database.dispose()
     verb = "would delete" if dry_run else "deleted"
     for digest in report.deleted:
         click.echo(f"{verb} {digest}")

@@ -12,20 +12,19 @@ from pathlib import Path
 
 import click
 
+from registry import exits
 from registry.errors import StrataError
-from registry.executor.errors import SandboxError
 from registry.executor.pool import EnvironmentPool
 from registry.executor.spec import MEMORY_MB, TIMEOUT_S, TMP_MB, FunctionSpec
 
 EXIT_CODES = {
-    "success": 0,
-    "function_error": 1,
-    "timeout": 3,
-    "out_of_memory": 4,
-    "runtime_exit": 5,
-    "init_error": 5,
+    "success": exits.OK,
+    "function_error": exits.FUNCTION_ERROR,
+    "timeout": exits.TIMEOUT,
+    "out_of_memory": exits.OUT_OF_MEMORY,
+    "runtime_exit": exits.RUNTIME_CRASH,
+    "init_error": exits.RUNTIME_CRASH,
 }
-EXIT_SANDBOX = 6
 # bundle.json keys (snake_case or Lambda's configuration names) -> option
 _BUNDLE_KEYS = {
     "handler": ("handler", "Handler"),
@@ -131,20 +130,14 @@ def run(
             isolation=isolation,
             network=network,
         )
-    except StrataError as exc:
+    except StrataError as exc:  # the spec is made of the options: a value it refuses is misused
         raise click.UsageError(exc.message) from None
-    code = 0
-    try:
-        with EnvironmentPool(max_environments_per_spec=1) as pool:
-            for _ in range(repeat):
-                result = pool.invoke(spec, payload)
-                _print(result, as_json)
-                code = EXIT_CODES[result.outcome]
-    except SandboxError as exc:
-        click.echo(f"strata run: sandbox unavailable: {exc.message}", err=True)
-        sys.exit(EXIT_SANDBOX)
-    except StrataError as exc:
-        raise click.UsageError(exc.message) from None
+    code = exits.OK
+    with EnvironmentPool(max_environments_per_spec=1) as pool:
+        for _ in range(repeat):
+            result = pool.invoke(spec, payload)
+            _print(result, as_json)
+            code = EXIT_CODES[result.outcome]
     sys.exit(code)
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from registry import exits
 from registry.errors import InvalidParameterValue, ServiceUnavailable
 
 
 class SandboxError(ServiceUnavailable):
     """The sandbox could not be built or started (bubblewrap, cgroups, mounts, interpreter)."""
+
+    exit_code = exits.SANDBOX_UNAVAILABLE
 
 
 class IsolationUnavailable(SandboxError):
@@ -20,11 +23,14 @@ class IsolationUnavailable(SandboxError):
     @property
     def client_message(self) -> str:
         """Which limits are missing, without the host detail of why (that goes to the log)."""
-        return f"strict isolation is not available on this host (missing: {', '.join(sorted(self.missing))})"
+        missing = ", ".join(sorted(self.missing))
+        return f"strict isolation is not available on this host (missing: {missing})"
 
 
 class InterpreterNotFound(InvalidParameterValue):
     """No host interpreter is configured or installed for the function's runtime."""
+
+    exit_code = exits.USAGE  # `strata run`: the runtime given (or in bundle.json) is the mistake
 
     # The detail (directories searched, the operator's settings) is for the server log.
     client_message = (

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import click
 
-from registry.errors import StrataError
-
 
 @click.command(
     "merge",
@@ -100,32 +98,29 @@ def merge(
     from registry.merge.explain import diff, explain
     from registry.merge.manifest import load
 
-    try:
-        if explain_path is not None:
-            if bundle is None:
-                raise click.UsageError("--explain PATH needs the bundle directory as argument")
-            click.echo("\n".join(explain(load(bundle), explain_path)))
-            return
-        if diff_paths:
-            lines = diff(load(diff_paths[0]), load(diff_paths[1]))
-            click.echo("\n".join(lines) if lines else "no differences")
-            sys.exit(1 if lines else 0)
-        if output is None:
-            raise click.UsageError("give -o BUNDLE_DIR (or --explain / --diff)")
-        if not layer_zips and function_zip is None:
-            raise click.UsageError("give --function and/or at least one --layer")
-        document = run_merge(
-            [MergeInput(path) for path in layer_zips],
-            output,
-            function=MergeInput(function_zip) if function_zip else None,
-            cache_dir=cache_dir,
-            limits=ZipLimits(max_unzipped_bytes=max_unzipped_mb * MiB),
-            copy=copy,
-            allow_overwrite=allow_overwrite,
-            runtime=runtime,
-        )
-    except StrataError as exc:
-        raise click.ClickException(exc.message) from None
+    if explain_path is not None:
+        if bundle is None:
+            raise click.UsageError("--explain PATH needs the bundle directory as argument")
+        click.echo("\n".join(explain(load(bundle), explain_path)))
+        return
+    if diff_paths:
+        lines = diff(load(diff_paths[0]), load(diff_paths[1]))
+        click.echo("\n".join(lines) if lines else "no differences")
+        sys.exit(1 if lines else 0)
+    if output is None:
+        raise click.UsageError("give -o BUNDLE_DIR (or --explain / --diff)")
+    if not layer_zips and function_zip is None:
+        raise click.UsageError("give --function and/or at least one --layer")
+    document = run_merge(
+        [MergeInput(path) for path in layer_zips],
+        output,
+        function=MergeInput(function_zip) if function_zip else None,
+        cache_dir=cache_dir,
+        limits=ZipLimits(max_unzipped_bytes=max_unzipped_mb * MiB),
+        copy=copy,
+        allow_overwrite=allow_overwrite,
+        runtime=runtime,
+    )
     if as_json:
         click.echo(json.dumps(document, indent=1))
         return

@@ -52,9 +52,10 @@ def test_accounts_create__duplicate_or_malformed_id_is_refused(tmp_path):
     strata(tmp_path, "db", "upgrade")
     assert strata(tmp_path, "accounts", "create", "--id", "123456789012").returncode == 0
     duplicate = strata(tmp_path, "accounts", "create", "--id", "123456789012")
-    assert duplicate.returncode != 0 and "already exists" in duplicate.stderr
+    assert duplicate.returncode == 1 and duplicate.stderr.startswith("error: ")
+    assert "already exists" in duplicate.stderr
     malformed = strata(tmp_path, "accounts", "create", "--id", "12345")
-    assert malformed.returncode != 0 and "12 digits" in malformed.stderr
+    assert malformed.returncode == 1 and "12 digits" in malformed.stderr
 
 
 def test_accounts_rotate_key__keep_old_then_delete_key(tmp_path):
@@ -85,7 +86,7 @@ def test_accounts_rotate_key__keep_old_then_delete_key(tmp_path):
     )
     assert keys.find(old["access_key_id"]) is None and keys.find(new["access_key_id"]) is not None
     unknown = strata(tmp_path, "accounts", "rotate-key", "--access-key-id", old["access_key_id"])
-    assert unknown.returncode != 0 and "does not exist" in unknown.stderr
+    assert unknown.returncode == 1 and "does not exist" in unknown.stderr
     db.dispose()
 
 

@@ -1,4 +1,4 @@
-"""`strata run`: output streams, exit codes, --json and --repeat, through the real console script."""
+"""`strata run` through the real console script: output streams, exit codes, --json, --repeat."""
 
 from __future__ import annotations
 
@@ -36,8 +36,31 @@ def app(bundles, host):
     return bundles(task=APP)
 
 
-def strata_run(*args, event: str = "{}"):
+@pytest.fixture(scope="module")
+def outcomes_app(bundles, host):
+    """Outcomes that any isolation reports alike (the default, best-effort, takes what it can)."""
+    require_service(host.root, "running a sandbox as a fresh uid needs root")
+    return bundles(task=OUTCOMES_APP)
+
+
+OUTCOMES_APP = {
+    "app.py": """
+    import os
+    def handler(event, context):
+        if event.get("allocate_mb"):
+            chunks = [bytearray(8 << 20) for _ in range(event["allocate_mb"] // 8)]
+        if event.get("exit"):
+            os._exit(3)
+        return {}
+""",
+    "broken.py": "raise ImportError('broken at import')\n",
+}
+
+
+def strata_run(*args, event: str = "{}", disable: str = ""):
     env = {k: v for k, v in os.environ.items() if k != "STRATA_EXECUTOR_DISABLE"}
+    if disable:
+        env["STRATA_EXECUTOR_DISABLE"] = disable
     return subprocess.run(
         [STRATA, "run", *args, "--event", "-"],
         input=event.encode(),
@@ -106,3 +129,59 @@ def test_run__limits_outside_lambdas_ranges_are_usage_errors(app):
         str(app), "--handler", "app.handler", "--runtime", "python3.11", "--memory", "64"
     )
     assert done.returncode == 2 and b"--memory" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "handler, event, code, outcome",
+    [
+        ("app.handler", '{"allocate_mb": 512}', 4, "out_of_memory"),
+        ("app.handler", '{"exit": true}', 5, "runtime_exit"),
+        ("broken.handler", "{}", 5, "init_error"),
+    ],
+)
+def test_run__out_of_memory_exits_4_and_a_runtime_crash_or_init_error_5(
+    outcomes_app, handler, event, code, outcome
+):
+    done = strata_run(
+        str(outcomes_app),
+        "--handler",
+        handler,
+        "--runtime",
+        "python3.11",
+        "--memory",
+        "128",
+        "--json",
+        event=event,
+    )
+    assert done.returncode == code, done.stderr
+    assert json.loads(done.stdout)["outcome"] == outcome
+
+
+def test_run__strict_isolation_the_host_cannot_give_exits_6(bundles):
+    bundle = bundles(task=APP)
+    done = strata_run(
+        str(bundle),
+        "--handler",
+        "app.handler",
+        "--runtime",
+        "python3.11",
+        "--isolation",
+        "strict",
+        disable="bwrap,cgroups",
+    )
+    assert done.returncode == 6, done.stderr
+    assert done.stderr.decode().startswith("error: strict isolation is not available on this host")
+    assert done.stdout == b""
+
+
+@pytest.mark.parametrize(
+    "runtime, message",
+    [
+        ("java21", b"runtime 'java21' is not supported by the executor"),
+        ("python3.99", b"no python3.99 interpreter found on this host"),
+    ],
+)
+def test_run__a_runtime_it_cannot_run_is_a_usage_error(bundles, runtime, message):
+    bundle = bundles(task=APP)
+    done = strata_run(str(bundle), "--handler", "app.handler", "--runtime", runtime)
+    assert done.returncode == 2 and message in done.stderr, done.stderr

@@ -74,7 +74,7 @@ def test_unsafe_layer__fails_with_the_zip_and_entry_named_and_no_output(tmp_path
     result = strata(
         "merge", "--layer", evil, "-o", tmp_path / "bundle", "--cache-dir", tmp_path / "cache"
     )
-    assert result.returncode == 1
+    assert result.returncode == 1 and result.stderr.startswith("error: ")
     assert "evil.zip" in result.stderr and "../../etc/passwd" in result.stderr
     assert not (tmp_path / "bundle").exists()
 
