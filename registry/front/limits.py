@@ -20,5 +20,6 @@ class FrontLimits:
     # body by the most it may grow to). Past it a body is refused (429) until others are done;
     # one body is always admitted.
     body_budget_bytes: int = 256 * 1024 * 1024
-    # How long a closing connection is drained, so the peer reads the last answer rather than a reset.
+    # How long a closing connection is drained, so the peer reads the last answer rather than a
+    # reset.
     linger: float = 2.0

@@ -20,7 +20,6 @@ Plain-text HTTP/1.x only: terminate TLS in front of it.
 
 from __future__ import annotations
 
-import enum
 import errno
 import resource
 import selectors
@@ -39,6 +38,7 @@ from gunicorn.http.unreader import IterUnreader
 from gunicorn.workers.gthread import ThreadWorker
 
 from registry.front.body import BodyError, ChunkedBody, LengthBody, PrefetchedBody
+from registry.front.connection import Connection, Stage
 from registry.front.limits import FrontLimits
 from registry.front.responses import OutgoingSocket, ResponseBody
 
@@ -49,35 +49,6 @@ _HEAD_RECV = 64 * 1024
 _BODY_RECV = 1024 * 1024
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _TIMEOUT_ANSWER = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-
-
-class Stage(enum.Enum):
-    HEAD = "reading the request line and headers"
-    ADMISSION = "waiting for the application to admit the body"
-    BODY = "reading the body"
-    APP = "with a request thread"
-    SENDING = "sending the rest of a response as the client reads it"
-    LINGER = "draining before close"
-    CLOSED = "closed"
-
-
-class Connection:
-    """One client connection and where its current request stands."""
-
-    def __init__(self, sock: socket.socket, client, server, deadline: float):
-        self.sock = sock
-        self.client = client
-        self.server = server
-        self.stage = Stage.HEAD
-        self.deadline = deadline
-        self.buffer = bytearray()  # received, not yet part of a request
-        self.idle = False  # kept alive, with no byte of a next request yet
-        self.watched = False
-        self.requests = 0
-        self.request: Request | None = None
-        self.body: LengthBody | ChunkedBody | None = None
-        self.sending: ResponseBody | None = None
-        self.reserved = 0  # of the worker's body budget, while this request holds a body
 
 
 class FrontWorker(ThreadWorker):
@@ -147,7 +118,9 @@ class FrontWorker(ThreadWorker):
             return
         self._next_sweep = now + _SWEEP_INTERVAL
         for conn in list(self._connections):
-            if (conn.stage is Stage.LINGER and conn.deadline <= now) or (conn.stage is Stage.HEAD and conn.idle and not self.alive):
+            if (conn.stage is Stage.LINGER and conn.deadline <= now) or (
+                conn.stage is Stage.HEAD and conn.idle and not self.alive
+            ):
                 self._close(conn)
             elif conn.stage in (Stage.HEAD, Stage.BODY) and conn.deadline <= now:
                 if not conn.idle:

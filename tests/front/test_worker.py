@@ -74,6 +74,7 @@ def test_keep_alive__many_requests_share_one_connection(strata_server, account, 
     lam.publish_layer_version(LayerName="kept", Content={"ZipFile": layer_zip()})
     path = "/2018-10-31/layers/kept/versions/1"
     connection = http.client.HTTPConnection("127.0.0.1", strata_server.port, timeout=10)
+    first_socket = None
     try:
         for _ in range(5):
             connection.request("GET", path, headers=_signed(strata_server, account, "GET", path))
