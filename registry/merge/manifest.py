@@ -41,77 +41,10 @@ def build_document(
     entries: list[dict] = []
     encoded: list[str] = []
     digest_lines: list[str] = []
-    shadowed: list[dict] = []
-    duplicates: list[dict] = []
     totals = {"files": 0, "symlinks": 0, "directories": 0, "bytes": 0}
     ids = [record.id for record in inputs]
     for root, result in sorted(roots.items()):  # entries come out sorted by path
-        nodes = result.nodes
-        empty = set(result.empty_directories())
-        for path in result.paths:
-            node = nodes[path]
-            source = ids[node.source]
-            full = f"{root}/{path}"
-            if node.kind == FILE:
-                _, _, mode, size, sha256, _ = node.data  # a CachedNode
-                mode = _MODES.get(mode) or f"{mode:04o}"
-                entries.append(
-                    {
-                        "path": full,
-                        "type": FILE,
-                        "mode": mode,
-                        "size": size,
-                        "sha256": sha256,
-                        "source": source,
-                    }
-                )
-                encoded.append(
-                    f'{{"path":{encode_basestring(full)},"type":"file","mode":"{mode}","size":{size},'
-                    f'"sha256":"{sha256}","source":"{source}"}}'
-                )
-                digest_lines.append(f"file\0{full}\0{mode}\0{size}\0{sha256}\n")
-                totals["files"] += 1
-                totals["bytes"] += size
-            elif node.kind == SYMLINK:
-                # Like git, a symlink's content is its target: size and sha256 are the target's.
-                target = node.data.encode("utf-8", "surrogateescape")
-                entries.append(
-                    {
-                        "path": full,
-                        "type": SYMLINK,
-                        "mode": "0777",
-                        "size": len(target),
-                        "sha256": hashlib.sha256(target).hexdigest(),
-                        "target": node.data,
-                        "source": source,
-                    }
-                )
-                encoded.append(_ENCODE_ITEM(entries[-1]))
-                digest_lines.append(f"symlink\0{full}\0{node.data}\n")
-                totals["symlinks"] += 1
-            else:
-                totals["directories"] += 1
-                if path in empty:
-                    entries.append({"path": full, "type": DIR, "mode": "0755", "source": source})
-                    encoded.append(_ENCODE_ITEM(entries[-1]))
-                    digest_lines.append(f"dir\0{full}\n")
-        shadowed.extend(
-            {
-                "path": f"{root}/{s.path}",
-                "type": s.kind,
-                "lost": inputs[s.lost].id,
-                "won": inputs[s.won].id,
-                "by": f"{root}/{s.by}",
-            }
-            for s in result.shadowed
-        )
-    for record in inputs:
-        root = "task" if record.role == "function" else "opt"
-        duplicates.extend(
-            {"path": f"{root}/{path}", "source": record.id}
-            for path in record.cached.summary.duplicates
-        )
-    shadowed.sort(key=lambda entry: (entry["path"], entry["lost"]))
+        _add_root(root, result, ids, entries, encoded, digest_lines, totals)
     tree_sha256 = hashlib.sha256(
         "".join(digest_lines).encode("utf-8", "surrogateescape")
     ).hexdigest()
@@ -134,9 +67,99 @@ def build_document(
         "totals": totals,
         "tree_sha256": tree_sha256,
         "entries": entries,
-        "shadowed": shadowed,
-        "duplicates": duplicates,
+        "shadowed": _shadowed(inputs, roots),
+        "duplicates": _duplicates(inputs),
     }, encoded
+
+
+def _add_root(
+    root: str,
+    result: Overlay,
+    ids: list[str],
+    entries: list[dict],
+    encoded: list[str],
+    digest_lines: list[str],
+    totals: dict[str, int],
+) -> None:
+    """One root's (task/ or opt/) entries, encoded entries, digest lines and totals."""
+    nodes = result.nodes
+    empty = set(result.empty_directories())
+    for path in result.paths:
+        node = nodes[path]
+        source = ids[node.source]
+        full = f"{root}/{path}"
+        if node.kind == FILE:
+            _, _, mode, size, sha256, _ = node.data  # a CachedNode
+            mode = _MODES.get(mode) or f"{mode:04o}"
+            entries.append(
+                {
+                    "path": full,
+                    "type": FILE,
+                    "mode": mode,
+                    "size": size,
+                    "sha256": sha256,
+                    "source": source,
+                }
+            )
+            encoded.append(
+                f'{{"path":{encode_basestring(full)},"type":"file","mode":"{mode}",'
+                f'"size":{size},"sha256":"{sha256}","source":"{source}"}}'
+            )
+            digest_lines.append(f"file\0{full}\0{mode}\0{size}\0{sha256}\n")
+            totals["files"] += 1
+            totals["bytes"] += size
+        elif node.kind == SYMLINK:
+            # Like git, a symlink's content is its target: size and sha256 are the target's.
+            target = node.data.encode("utf-8", "surrogateescape")
+            entries.append(
+                {
+                    "path": full,
+                    "type": SYMLINK,
+                    "mode": "0777",
+                    "size": len(target),
+                    "sha256": hashlib.sha256(target).hexdigest(),
+                    "target": node.data,
+                    "source": source,
+                }
+            )
+            encoded.append(_ENCODE_ITEM(entries[-1]))
+            digest_lines.append(f"symlink\0{full}\0{node.data}\n")
+            totals["symlinks"] += 1
+        else:
+            totals["directories"] += 1
+            if path in empty:
+                entries.append({"path": full, "type": DIR, "mode": "0755", "source": source})
+                encoded.append(_ENCODE_ITEM(entries[-1]))
+                digest_lines.append(f"dir\0{full}\n")
+
+
+def _shadowed(inputs: list[InputRecord], roots: dict[str, Overlay]) -> list[dict]:
+    """Every path an input lost to a later one, sorted by path."""
+    shadowed = [
+        {
+            "path": f"{root}/{s.path}",
+            "type": s.kind,
+            "lost": inputs[s.lost].id,
+            "won": inputs[s.won].id,
+            "by": f"{root}/{s.by}",
+        }
+        for root, result in sorted(roots.items())
+        for s in result.shadowed
+    ]
+    shadowed.sort(key=lambda entry: (entry["path"], entry["lost"]))
+    return shadowed
+
+
+def _duplicates(inputs: list[InputRecord]) -> list[dict]:
+    """Paths an archive holds more than once (its last copy wins)."""
+    duplicates = []
+    for record in inputs:
+        root = "task" if record.role == "function" else "opt"
+        duplicates.extend(
+            {"path": f"{root}/{path}", "source": record.id}
+            for path in record.cached.summary.duplicates
+        )
+    return duplicates
 
 
 _ENCODE_ITEM = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
