@@ -55,9 +55,6 @@ class Tree:
         node = self.nodes.get(path)
         return node.data if node is not None and node.kind == SYMLINK else None
 
-    def is_empty_dir(self, path: str) -> bool:
-        return not self._children.get(path)
-
     def _make_dirs(self, path: str, source: int, displaced: list) -> None:
         prefix = ""
         for part in path.split("/"):

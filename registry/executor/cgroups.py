@@ -128,11 +128,6 @@ class EnvironmentCgroups:
                 return int(value)
         return 0
 
-    def pids_limit_hit(self) -> bool:
-        if self.pids is None:
-            return False
-        return _read(self.pids / "pids.events").split()[-1] != "0"
-
     def procs(self) -> set[int]:
         found: set[int] = set()
         for path in self.dirs:

@@ -30,24 +30,15 @@ class Report:
         return text
 
 
-OUTCOMES = (
-    "success",
-    "function_error",
-    "timeout",
-    "out_of_memory",
-    "runtime_exit",
-    "init_error",
-)  # sandbox failures raise SandboxError instead
-
-
 @dataclass
 class InvocationResult:
     request_id: str
     payload: bytes  # the response, or the error document Lambda would return
-    function_error: (
-        str | None
-    )  # "Unhandled" whenever the payload is an error (X-Amz-Function-Error)
-    outcome: str  # one of OUTCOMES
+    # "Unhandled" whenever the payload is an error (X-Amz-Function-Error)
+    function_error: str | None
+    # success, function_error, timeout, out_of_memory, runtime_exit or init_error (sandbox
+    # failures raise SandboxError instead)
+    outcome: str
     logs: str  # the invocation's log text with START/END/REPORT lines (tail-capped)
     report: Report
     mechanisms: dict[str, str] = field(default_factory=dict)  # limit -> enforcing mechanism

@@ -25,10 +25,6 @@ class SandboxUser:
     uid: int
     _lock: socket.socket | None = field(default=None, repr=False)
 
-    @property
-    def gid(self) -> int:
-        return self.uid
-
     def release(self) -> None:
         if self._lock is not None:
             self._lock.close()
