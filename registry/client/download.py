@@ -72,40 +72,20 @@ def fetch(
     on_bytes: Callable[[int], None] = lambda n: None,
     policy: RetryPolicy = RetryPolicy(),
 ) -> None:
-    """Download `url` into `dest` and verify it; raise HashMismatch or NetworkError naming `subject`."""
+    """Download `url` into `dest` and verify it; HashMismatch or NetworkError name `subject`."""
     require_http(url, subject)
     validator = None  # a strong ETag or Last-Modified of the first response, for If-Range
     retries = resumes = 0
     with open(dest, "wb") as out:
         sink = _Sink(out, on_bytes)
         while True:
-            headers = {"Accept-Encoding": "identity"}
-            if sink.have:
-                headers["Range"] = f"bytes={sink.have}-"
-                if validator:
-                    headers["If-Range"] = validator
             progressed = False
             try:
-                response = pool.request("GET", url, headers=headers, preload_content=False)
+                response = pool.request(
+                    "GET", url, headers=_headers(sink.have, validator), preload_content=False
+                )
                 try:
-                    if response.status in _RETRY_STATUS:
-                        raise _Retryable(f"HTTP {response.status}")
-                    if response.status == 200 and sink.have:
-                        sink.reset()  # the Range was ignored (or If-Range failed): a whole body again
-                    elif response.status == 206:
-                        if _range_start(response.headers.get("Content-Range", "")) != sink.have:
-                            raise _Restart()
-                    elif response.status in (401, 403):
-                        raise LinkRefused(
-                            f"{subject}: downloading {_redact(url)} was refused (HTTP {response.status})"
-                            f"{_reason(response)}; the link may have expired (they last 10 minutes): "
-                            "run the command again"
-                        )
-                    elif response.status != 200:
-                        raise NetworkError(
-                            f"{subject}: downloading {_redact(url)} failed with HTTP {response.status}"
-                            f"{_reason(response)}; check that the layer still exists and run the command again"
-                        )
+                    _check_status(response, sink, url, subject)
                     validator = validator or _validator(response.headers)
                     for chunk in response.stream(_CHUNK, decode_content=False):
                         sink.write(chunk)
@@ -133,17 +113,53 @@ def fetch(
                 retries += 1
                 if retries > policy.retries:
                     raise NetworkError(
-                        f"{subject}: downloading {_redact(url)} failed after {policy.retries} retries: "
-                        f"{_redact_in(str(exc), url)}; "
+                        f"{subject}: downloading {_redact(url)} failed after "
+                        f"{policy.retries} retries: {_redact_in(str(exc), url)}; "
                         "check the network and that the server is up, then run the command again"
                     ) from None
                 time.sleep(min(policy.max_backoff, policy.backoff * 2 ** (retries - 1)))
+    _verify(sink, sha256, size, subject)
+
+
+def _headers(have: int, validator: str | None) -> dict[str, str]:
+    """Ask for the rest of the body after `have` bytes, only if it is still the same body."""
+    headers = {"Accept-Encoding": "identity"}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+        if validator:
+            headers["If-Range"] = validator
+    return headers
+
+
+def _check_status(response, sink: _Sink, url: str, subject: str) -> None:
+    """Raise what the response's status means for the download; reset `sink` for a whole body."""
+    if response.status in _RETRY_STATUS:
+        raise _Retryable(f"HTTP {response.status}")
+    if response.status == 200 and sink.have:
+        sink.reset()  # the Range was ignored (or If-Range failed): a whole body again
+    elif response.status == 206:
+        if _range_start(response.headers.get("Content-Range", "")) != sink.have:
+            raise _Restart()
+    elif response.status in (401, 403):
+        raise LinkRefused(
+            f"{subject}: downloading {_redact(url)} was refused (HTTP {response.status})"
+            f"{_reason(response)}; the link may have expired (they last 10 minutes): "
+            "run the command again"
+        )
+    elif response.status != 200:
+        raise NetworkError(
+            f"{subject}: downloading {_redact(url)} failed with HTTP {response.status}"
+            f"{_reason(response)}; check that the layer still exists and run the command again"
+        )
+
+
+def _verify(sink: _Sink, sha256: str, size: int | None, subject: str) -> None:
     got = sink.digest.hexdigest()
     if (size is not None and sink.have != size) or got != sha256:
         raise HashMismatch(
-            f"{subject}: downloaded bytes do not match the layer's CodeSha256: expected sha256 {sha256} "
-            f"({size} bytes), got {got} ({sink.have} bytes); the stored layer may be corrupted or tampered "
-            "with: nothing was installed, tell the registry's operator"
+            f"{subject}: downloaded bytes do not match the layer's CodeSha256: expected sha256 "
+            f"{sha256} ({size} bytes), got {got} ({sink.have} bytes); the stored layer may be "
+            "corrupted or tampered with: nothing was installed, tell the registry's operator"
         )
 
 

@@ -78,17 +78,7 @@ def install(
     require_hashes: bool = False,
     copy: bool = False,
 ) -> InstallResult:
-    if not requirements:
-        raise RequirementError("nothing to install: name at least one requirement or pass -r FILE")
-    from registry.merge import MAX_LAYERS
-
-    if len(requirements) > MAX_LAYERS:
-        raise RequirementError(
-            f"{len(requirements)} layers requested; Lambda merges at most {MAX_LAYERS} into /opt, "
-            "so install at most five"
-        )
-    if require_hashes:
-        check_require_hashes(requirements)
+    _check_requirements(requirements, require_hashes)
     target = Path(target)
     check_target(target)
     current = read_bundle(target)
@@ -99,23 +89,10 @@ def install(
         try:
             memo = Memo(blobs, *resolver.origin, requirements, resolver.filters)
             remembered = memo.recall()
-            paths = _speculation_inputs(remembered, current, blobs)
-            digest = None
-            if paths is None:
-                layers = resolver.resolve_all(requirements, jobs=jobs)
-            else:
-                out = scratch / "speculative"
-                layers, digest = merge_while_resolving(
-                    remembered,
-                    lambda picks, out_dir: _merge(
-                        picks, paths, out_dir, blobs.layers_dir, copy=copy
-                    ),
-                    out,
-                    # Pinned layers are asked for all at once and the rest one after another:
-                    # parallel requests save less than their threads cost the merge in
-                    # contention for the GIL.
-                    lambda: resolver.resolve_all(requirements, jobs=1),
-                )
+            out = scratch / "speculative"
+            layers, digest = _resolve_speculating(
+                requirements, resolver, remembered, current, blobs, out, jobs=jobs, copy=copy
+            )
             if current is not None and _same_install(current, layers, target):
                 return InstallResult(layers, target, changed=False, tree_digest=_digest(current))
             if digest is not None:
@@ -132,11 +109,7 @@ def install(
                 )
             if remembered != [Pick.of(layer) for layer in layers]:
                 memo.remember(layers)
-            tree = out / "opt"
-            tree.mkdir(exist_ok=True)  # an install of empty layers still yields a directory
-            os.replace(out / BUNDLE_FILE, tree / BUNDLE_FILE)
-            swap_into_place(tree, target, scratch)
-            leftovers = [out / "task", out]  # a merge of layers alone leaves task/ empty
+            leftovers = _swap_in(out, target, scratch)
         finally:
             _remove_scratch(scratch, leftovers)
     return InstallResult(
@@ -147,6 +120,56 @@ def install(
         from_cache=from_cache,
         tree_digest=digest,
     )
+
+
+def _check_requirements(requirements: list[Requirement], require_hashes: bool) -> None:
+    if not requirements:
+        raise RequirementError("nothing to install: name at least one requirement or pass -r FILE")
+    from registry.merge import MAX_LAYERS
+
+    if len(requirements) > MAX_LAYERS:
+        raise RequirementError(
+            f"{len(requirements)} layers requested; Lambda merges at most {MAX_LAYERS} into /opt, "
+            "so install at most five"
+        )
+    if require_hashes:
+        check_require_hashes(requirements)
+
+
+def _resolve_speculating(
+    requirements: list[Requirement],
+    resolver: Resolver,
+    remembered: list[Pick] | None,
+    current: dict | None,
+    blobs: BlobCache,
+    out: Path,
+    *,
+    jobs: int,
+    copy: bool,
+) -> tuple[list[ResolvedLayer], str | None]:
+    """The server's answer, and the tree digest of `out` when the remembered answer, merged there
+    while the server was asked, turned out right (None when it was not worth trying, or wrong)."""
+    paths = _speculation_inputs(remembered, current, blobs)
+    if paths is None:
+        return resolver.resolve_all(requirements, jobs=jobs), None
+    return merge_while_resolving(
+        remembered,
+        lambda picks, out_dir: _merge(picks, paths, out_dir, blobs.layers_dir, copy=copy),
+        out,
+        # Pinned layers are asked for all at once and the rest one after another: parallel
+        # requests save less than their threads cost the merge in contention for the GIL.
+        lambda: resolver.resolve_all(requirements, jobs=1),
+    )
+
+
+def _swap_in(out: Path, target: Path, scratch: Path) -> list[Path]:
+    """Put the merged layers, with their bundle.json, in place of `target`; the directories left
+    empty in the scratch space."""
+    tree = out / "opt"
+    tree.mkdir(exist_ok=True)  # an install of empty layers still yields a directory
+    os.replace(out / BUNDLE_FILE, tree / BUNDLE_FILE)
+    swap_into_place(tree, target, scratch)
+    return [out / "task", out]  # a merge of layers alone leaves task/ empty
 
 
 def _remove_scratch(scratch: Path, leftovers: list[Path]) -> None:

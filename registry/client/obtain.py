@@ -34,6 +34,23 @@ def obtain(
     """`refresh` re-resolves a layer whose link was refused: links expire after ten minutes, which
     a queue of big downloads can outlast."""
     cache.ensure()
+    paths, missing = _look_up(layers, cache)
+    from_cache = len(paths)
+    for layer in missing.values():
+        require_http(layer.location, layer.requirement.describe())
+    if missing:
+        paths.update(_download(missing, cache, jobs, progress, policy, refresh))
+    return Obtained(
+        paths=[paths[layer.sha256] for layer in layers],
+        downloaded=len(missing),
+        from_cache=from_cache,
+    )
+
+
+def _look_up(
+    layers: list[ResolvedLayer], cache: BlobCache
+) -> tuple[dict[str, Path], dict[str, ResolvedLayer]]:
+    """By sha256: the zips the cache holds, and the layers it does not (each zip once)."""
     paths: dict[str, Path] = {}
     missing: dict[str, ResolvedLayer] = {}
     for layer in layers:
@@ -44,47 +61,52 @@ def obtain(
             paths[layer.sha256] = hit
         else:
             missing[layer.sha256] = layer
-    from_cache = len(paths)
-    for layer in missing.values():
-        require_http(layer.location, layer.requirement.describe())
-    if missing:
-        pool = make_pool(jobs)
+    return paths, missing
 
-        def _fetch(layer: ResolvedLayer, temp: Path, advance) -> None:
-            fetch(
-                layer.location,
-                temp,
-                sha256=layer.sha256,
-                size=layer.size if layer.size >= 0 else None,
-                subject=layer.requirement.describe(),
-                pool=pool,
-                on_bytes=advance,
-                policy=policy,
-            )
 
-        def download(layer: ResolvedLayer) -> tuple[str, Path]:
-            temp = cache.new_temp()
-            try:
-                with progress.task(layer.label, layer.size) as advance:
-                    try:
-                        _fetch(layer, temp, advance)
-                    except LinkRefused:
-                        if refresh is None:
-                            raise
-                        _fetch(_refreshed(layer, refresh), temp, advance)
-                return layer.sha256, cache.admit(temp, layer.sha256)
-            finally:
-                temp.unlink(missing_ok=True)
+def _download(
+    missing: dict[str, ResolvedLayer],
+    cache: BlobCache,
+    jobs: int,
+    progress,
+    policy: RetryPolicy,
+    refresh: Refresh | None,
+) -> dict[str, Path]:
+    """Download every missing zip in parallel into the cache; their cached paths by sha256."""
+    pool = make_pool(jobs)
 
-        with progress, ThreadPoolExecutor(max_workers=max(1, min(jobs, len(missing)))) as executor:
-            for sha256, path in executor.map(download, missing.values()):
-                paths[sha256] = path
-        pool.clear()
-    return Obtained(
-        paths=[paths[layer.sha256] for layer in layers],
-        downloaded=len(missing),
-        from_cache=from_cache,
-    )
+    def _fetch(layer: ResolvedLayer, temp: Path, advance) -> None:
+        fetch(
+            layer.location,
+            temp,
+            sha256=layer.sha256,
+            size=layer.size if layer.size >= 0 else None,
+            subject=layer.requirement.describe(),
+            pool=pool,
+            on_bytes=advance,
+            policy=policy,
+        )
+
+    def download(layer: ResolvedLayer) -> tuple[str, Path]:
+        temp = cache.new_temp()
+        try:
+            with progress.task(layer.label, layer.size) as advance:
+                try:
+                    _fetch(layer, temp, advance)
+                except LinkRefused:
+                    if refresh is None:
+                        raise
+                    _fetch(_refreshed(layer, refresh), temp, advance)
+            return layer.sha256, cache.admit(temp, layer.sha256)
+        finally:
+            temp.unlink(missing_ok=True)
+
+    paths = {}
+    with progress, ThreadPoolExecutor(max_workers=max(1, min(jobs, len(missing)))) as executor:
+        for sha256, path in executor.map(download, missing.values()):
+            paths[sha256] = path
+    pool.clear()
+    return paths
 
 
 def _refreshed(layer: ResolvedLayer, refresh: Refresh) -> ResolvedLayer:

@@ -111,27 +111,19 @@ def run(
     Exit status: 0 success, 1 function error, 3 timeout, 4 out of memory, 5 runtime crash or
     init error, 6 sandbox unavailable.
     """
-    defaults = _from_bundle(bundle_dir)
-    handler = handler or defaults.get("handler")
-    runtime = runtime or defaults.get("runtime")
-    if not handler or not runtime:
-        raise click.UsageError("--handler and --runtime are required (no bundle.json gives them)")
+    spec = _spec(
+        bundle_dir,
+        handler,
+        runtime,
+        memory,
+        tmp,
+        timeout,
+        env_pairs,
+        function_name=function_name,
+        isolation=isolation,
+        network=network,
+    )
     payload = event.read() if event is not None else b"{}"
-    try:
-        spec = FunctionSpec(
-            bundle_dir=bundle_dir,
-            handler=handler,
-            runtime=runtime,
-            memory_mb=int(memory or defaults.get("memory", 128)),
-            tmp_mb=int(tmp or defaults.get("tmp", 512)),
-            timeout_s=float(timeout or defaults.get("timeout", 3)),
-            env=_parse_env(env_pairs),
-            function_name=function_name,
-            isolation=isolation,
-            network=network,
-        )
-    except StrataError as exc:  # the spec is made of the options: a value it refuses is misused
-        raise click.UsageError(exc.message) from None
     code = exits.OK
     with EnvironmentPool(max_environments_per_spec=1) as pool:
         for _ in range(repeat):
@@ -139,6 +131,28 @@ def run(
             _print(result, as_json)
             code = EXIT_CODES[result.outcome]
     sys.exit(code)
+
+
+def _spec(bundle_dir: Path, handler, runtime, memory, tmp, timeout, env_pairs, **options):
+    """The function to run: the options given, else bundle.json's values, else Lambda's defaults."""
+    defaults = _from_bundle(bundle_dir)
+    handler = handler or defaults.get("handler")
+    runtime = runtime or defaults.get("runtime")
+    if not handler or not runtime:
+        raise click.UsageError("--handler and --runtime are required (no bundle.json gives them)")
+    try:
+        return FunctionSpec(
+            bundle_dir=bundle_dir,
+            handler=handler,
+            runtime=runtime,
+            memory_mb=int(memory or defaults.get("memory", 128)),
+            tmp_mb=int(tmp or defaults.get("tmp", 512)),
+            timeout_s=float(timeout or defaults.get("timeout", 3)),
+            env=_parse_env(env_pairs),
+            **options,
+        )
+    except StrataError as exc:  # the spec is made of the options: a value it refuses is misused
+        raise click.UsageError(exc.message) from None
 
 
 def _print(result, as_json: bool) -> None:

@@ -68,7 +68,8 @@ import click
     nargs=2,
     type=click.Path(exists=True, path_type=Path),
     metavar="A B",
-    help="List files added (+), removed (-) and changed (~) from bundle A to B (bundle dirs or bundle.json files); exit 1 if any.",
+    help="List files added (+), removed (-) and changed (~) from bundle A to B "
+    "(bundle dirs or bundle.json files); exit 1 if any.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the resulting bundle.json.")
 @click.argument("bundle", required=False, type=click.Path(exists=True, path_type=Path))
@@ -95,18 +96,12 @@ def merge(
     from registry.archive.limits import MiB, ZipLimits
     from registry.merge import MergeInput
     from registry.merge import merge as run_merge
-    from registry.merge.explain import diff, explain
-    from registry.merge.manifest import load
 
     if explain_path is not None:
-        if bundle is None:
-            raise click.UsageError("--explain PATH needs the bundle directory as argument")
-        click.echo("\n".join(explain(load(bundle), explain_path)))
+        _explain(explain_path, bundle)
         return
     if diff_paths:
-        lines = diff(load(diff_paths[0]), load(diff_paths[1]))
-        click.echo("\n".join(lines) if lines else "no differences")
-        sys.exit(1 if lines else 0)
+        _diff(*diff_paths)
     if output is None:
         raise click.UsageError("give -o BUNDLE_DIR (or --explain / --diff)")
     if not layer_zips and function_zip is None:
@@ -126,6 +121,26 @@ def merge(
         return
     totals = document["totals"]
     click.echo(
-        f"{output}: {totals['files']} files, {totals['symlinks']} symlinks, {totals['bytes']} bytes, "
-        f"{len(document['shadowed'])} shadowed; tree sha256 {document['tree_sha256']}"
+        f"{output}: {totals['files']} files, {totals['symlinks']} symlinks, "
+        f"{totals['bytes']} bytes, {len(document['shadowed'])} shadowed; "
+        f"tree sha256 {document['tree_sha256']}"
     )
+
+
+def _explain(path: str, bundle: Path | None) -> None:
+    from registry.merge.explain import explain
+    from registry.merge.manifest import load
+
+    if bundle is None:
+        raise click.UsageError("--explain PATH needs the bundle directory as argument")
+    click.echo("\n".join(explain(load(bundle), path)))
+
+
+def _diff(a: Path, b: Path) -> None:
+    """Print the differences and exit: 1 if there are any, like diff(1)."""
+    from registry.merge.explain import diff
+    from registry.merge.manifest import load
+
+    lines = diff(load(a), load(b))
+    click.echo("\n".join(lines) if lines else "no differences")
+    sys.exit(1 if lines else 0)
