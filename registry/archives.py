@@ -16,7 +16,8 @@ from registry.archive.reader import check_zip
 from registry.errors import InvalidParameterValue, RequestTooLarge
 from registry.uploads import check_upload_key
 from storage.base import BlobStore
-from storage.errors import BlobNotFound, InvalidKey, Unsupported
+from storage.capabilities import StagedObjects
+from storage.errors import BlobNotFound, InvalidKey
 from storage.streams import copy_hashing
 
 MAX_DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -60,17 +61,22 @@ def store_archive(
     if content.zip_file is not None:
         return _store_bytes(store, content.zip_file, label, limits, keep)
     check_upload_key(content.s3_key, account_id)
+    where = f"s3://{content.s3_bucket}/{content.s3_key}"
+    if not isinstance(store, StagedObjects):
+        # The wire text of old, when the filesystem store raised the inner half itself.
+        raise InvalidParameterValue(
+            f"Cannot read {where}: cannot read {where}: content from S3Bucket/S3Key needs the S3 "
+            "storage backend (STRATA_STORAGE=s3); this server stores blobs on the filesystem"
+        )
     try:
         stream, size = store.open_object(content.s3_bucket, content.s3_key)
-    except (BlobNotFound, Unsupported, InvalidKey) as error:
-        raise InvalidParameterValue(
-            f"Cannot read s3://{content.s3_bucket}/{content.s3_key}: {error}"
-        ) from None
+    except (BlobNotFound, InvalidKey) as error:
+        raise InvalidParameterValue(f"Cannot read {where}: {error}") from None
     if size > limits.max_unzipped_bytes:
         stream.close()
         raise InvalidParameterValue(
-            f"s3://{content.s3_bucket}/{content.s3_key} is {size} bytes; an archive may not be "
-            f"larger than {limits.max_unzipped_bytes} bytes."
+            f"{where} is {size} bytes; an archive may not be larger than "
+            f"{limits.max_unzipped_bytes} bytes."
         )
     with stream, tempfile.TemporaryFile() as spool:
         shutil.copyfileobj(stream, spool, 1024 * 1024)

@@ -3,18 +3,15 @@
 Blobs are content-addressed: callers name them by the lowercase hex sha256 of their bytes, never by
 a raw key (storage.keys owns the key layout). The same bytes are stored once. Every method raises
 only the types in storage.errors; any method may raise StorageUnavailable when the backend cannot
-be reached.
+be reached. What only some backends can do is in storage.capabilities.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO, Protocol, runtime_checkable
-
-# Where the app serves downloads for stores it signs URLs for (see SignedDownloads).
-DOWNLOAD_ROUTE = "/_strata/blobs/"
 
 
 @dataclass(frozen=True)
@@ -112,36 +109,9 @@ class BlobStore(Protocol):
     ) -> str:
         """A URL that downloads exactly the blob's bytes for `expires_in` seconds.
 
-        `base_url` is the app's external URL (used by backends whose downloads the app serves);
+        `base_url` is the app's external URL (used by SignedDownloads stores, whose downloads the
+        app serves);
         `filename` is offered to the downloader as the file's name. Does not check that the blob
         exists. Raises InvalidKey for a malformed digest.
-        """
-        ...
-
-    def open_object(self, bucket: str, key: str) -> tuple[BinaryIO, int]:
-        """Open an object a user staged in object storage (Content.S3Bucket/S3Key); return
-        (stream, size).
-
-        Raises Unsupported on backends without object storage, BlobNotFound when the object (or
-        bucket) cannot be read, InvalidKey for keys inside Strata's own layout.
-        """
-        ...
-
-
-@runtime_checkable
-class SignedDownloads(Protocol):
-    """A store whose download URLs point at the app itself (DOWNLOAD_ROUTE + digest).
-
-    The app's download route checks the URL with verify_download, then streams store.open().
-    Stores that hand out URLs of their own service (S3 presigned GETs) do not implement this.
-    """
-
-    def verify_download(
-        self, digest: str, query_args: Mapping[str, str], now: float | None = None
-    ) -> None:
-        """Check a URL made by download_url, given its digest and decoded query arguments.
-
-        Raises SignatureInvalid when anything was altered or is missing, SignatureExpired when
-        the URL is authentic but past its expiry. `now` (epoch seconds) defaults to the clock.
         """
         ...

@@ -57,9 +57,5 @@ class SignatureExpired(StorageError):
     """A signed download URL was valid but its expiry time has passed."""
 
 
-class Unsupported(StorageError):
-    """The operation needs another backend."""
-
-
 class ConfigError(StorageError):
     """The storage settings are unusable (unknown backend, bad endpoint, missing bucket name)."""

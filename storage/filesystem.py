@@ -20,14 +20,14 @@ from typing import BinaryIO
 from urllib.parse import urlencode
 
 from storage import keys
-from storage.base import DOWNLOAD_ROUTE, BlobInfo
+from storage.base import BlobInfo
+from storage.capabilities import DOWNLOAD_ROUTE
 from storage.errors import (
     BlobNotFound,
     InvalidKey,
     SignatureExpired,
     SignatureInvalid,
     StorageUnavailable,
-    Unsupported,
 )
 from storage.streams import bounded, check_range, copy_hashing, verify
 
@@ -52,7 +52,8 @@ def _mtime(stat_result: os.stat_result) -> datetime:
 
 
 class FilesystemBlobStore:
-    """BlobStore over a local directory; see storage.keys for the layout under `root`."""
+    """BlobStore over a local directory; see storage.keys for the layout under `root`. Also
+    SignedDownloads (storage.capabilities)."""
 
     name = "filesystem"
 
@@ -100,6 +101,10 @@ class FilesystemBlobStore:
             raise StorageUnavailable(self.name, exc) from exc
         return BlobInfo(digest, size, datetime.now(timezone.utc))
 
+    def _create(self, path: Path) -> BinaryIO:
+        with self._unavailable_on_oserror():
+            return open(path, "xb")
+
     def _stage_and_commit(
         self, fill: Fill, before_commit: Callable[[], object] | None = None
     ) -> BlobInfo:
@@ -110,9 +115,7 @@ class FilesystemBlobStore:
         """
         staging = self._path(keys.new_staging_key())
         try:
-            with self._unavailable_on_oserror():
-                out = open(staging, "xb")
-            with out:
+            with self._create(staging) as out:
 
                 def write(chunk: bytes) -> None:
                     with self._unavailable_on_oserror():
@@ -190,13 +193,7 @@ class FilesystemBlobStore:
 
     def open(self, digest: str, *, start: int = 0, end: int | None = None) -> BinaryIO:
         check_range(start, end)
-        path = self._blob_path(digest)
-        try:
-            file = open(path, "rb")
-        except FileNotFoundError:
-            raise BlobNotFound(digest, backend=self.name) from None
-        except OSError as exc:
-            raise StorageUnavailable(self.name, exc) from exc
+        file = self._open_blob(digest)
         if start == 0 and end is None:
             return file  # a real file, so WSGI servers can sendfile() it
         size = os.fstat(file.fileno()).st_size
@@ -204,6 +201,15 @@ class FilesystemBlobStore:
         start = min(start, stop)
         file.seek(start)
         return bounded(file, stop - start)
+
+    def _open_blob(self, digest: str) -> BinaryIO:
+        path = self._blob_path(digest)
+        try:
+            return open(path, "rb")
+        except FileNotFoundError:
+            raise BlobNotFound(digest, backend=self.name) from None
+        except OSError as exc:
+            raise StorageUnavailable(self.name, exc) from exc
 
     def stat(self, digest: str) -> BlobInfo:
         path = self._blob_path(digest)
@@ -246,17 +252,19 @@ class FilesystemBlobStore:
     def sweep_staging(self, older_than: timedelta) -> int:
         cutoff = time.time() - older_than.total_seconds()
         removed = 0
-        with self._unavailable_on_oserror():
-            with os.scandir(self.root / keys.STAGING_PREFIX) as entries:
-                for entry in entries:
-                    if keys.KEY_RE.fullmatch(keys.STAGING_PREFIX + entry.name) is None:
-                        continue
-                    try:
-                        if entry.stat().st_mtime < cutoff:
-                            os.unlink(entry.path)
-                            removed += 1
-                    except FileNotFoundError:
-                        continue
+        with (
+            self._unavailable_on_oserror(),
+            os.scandir(self.root / keys.STAGING_PREFIX) as entries,
+        ):
+            for entry in entries:
+                if keys.KEY_RE.fullmatch(keys.STAGING_PREFIX + entry.name) is None:
+                    continue
+                try:
+                    if entry.stat().st_mtime < cutoff:
+                        os.unlink(entry.path)
+                        removed += 1
+                except FileNotFoundError:
+                    continue
         return removed
 
     def check(self) -> None:
@@ -305,10 +313,3 @@ class FilesystemBlobStore:
             raise SignatureInvalid("download URL signature does not match", backend=self.name)
         if (time.time() if now is None else now) > int(expires):
             raise SignatureExpired("download URL has expired", backend=self.name)
-
-    def open_object(self, bucket: str, key: str) -> tuple[BinaryIO, int]:
-        raise Unsupported(
-            f"cannot read s3://{bucket}/{key}: content from S3Bucket/S3Key needs the S3 storage "
-            "backend (STRATA_STORAGE=s3); this server stores blobs on the filesystem",
-            backend=self.name,
-        )

@@ -91,7 +91,8 @@ class _ResponseReader(io.RawIOBase):
 
 
 class S3BlobStore:
-    """BlobStore over one S3 bucket (created on first use when missing)."""
+    """BlobStore over one S3 bucket (created on first use when missing). Also StagedObjects
+    (storage.capabilities): users stage objects of their own in the same bucket."""
 
     name = "s3"
 
@@ -217,6 +218,10 @@ class S3BlobStore:
             self._client.put_object(self.bucket, self._key(digest), data, size, part_size=part_size)
         return BlobInfo(digest, size, datetime.now(timezone.utc))
 
+    def _new_spool(self) -> BinaryIO:
+        with self._translate():
+            return tempfile.TemporaryFile(dir=self._spool_dir)
+
     def put_stream(
         self,
         stream: BinaryIO,
@@ -227,9 +232,7 @@ class S3BlobStore:
         if expected_sha256 is not None:
             self._key(expected_sha256)
         self._ensure_bucket()
-        with self._translate():
-            spool = tempfile.TemporaryFile(dir=self._spool_dir)
-        with spool:
+        with self._new_spool() as spool:
 
             def write(chunk: bytes) -> None:
                 # Only the spool's own failures (a full local disk) are ours to translate; an

@@ -1,11 +1,15 @@
-"""Which S3Key a publish may read: only a plain key under the caller's own upload prefix."""
+"""Which S3Key a publish may read: only a plain key under the caller's own upload prefix, and
+only from a store that holds objects users staged."""
 
 from __future__ import annotations
 
 import pytest
 
+from registry.archive.limits import ZipLimits
+from registry.archives import ZipContent, store_archive
 from registry.errors import AccessDenied, InvalidParameterValue
 from registry.uploads import check_upload_key, upload_prefix
+from storage.filesystem import FilesystemBlobStore
 
 OWN, OTHER = "111111111111", "222222222222"
 
@@ -80,3 +84,26 @@ def test_keys_s3_could_not_hold__are_invalid():
     with pytest.raises(InvalidParameterValue, match="valid Unicode"):
         check_upload_key(f"uploads/{OWN}/\ud800.zip", OWN)
     check_upload_key(f"uploads/{OWN}/" + "\u00e9" * 500, OWN)
+
+
+def test_s3key_content_on_a_filesystem_store__names_the_setting_that_enables_it(tmp_path):
+    store = FilesystemBlobStore(tmp_path, signing_key=b"key")
+    content = ZipContent(s3_bucket="bucket", s3_key=f"uploads/{OWN}/layer.zip")
+
+    with pytest.raises(InvalidParameterValue) as caught:
+        store_archive(store, content, account_id=OWN, label="layer l", limits=ZipLimits())
+
+    assert caught.value.message == (
+        f"Cannot read s3://bucket/uploads/{OWN}/layer.zip: cannot read "
+        f"s3://bucket/uploads/{OWN}/layer.zip: content from S3Bucket/S3Key needs the S3 storage "
+        "backend (STRATA_STORAGE=s3); this server stores blobs on the filesystem"
+    )
+    assert list(store.iter_blobs()) == []
+
+
+def test_s3key_content_outside_the_own_prefix__is_refused_before_the_store_is_asked(tmp_path):
+    store = FilesystemBlobStore(tmp_path, signing_key=b"key")
+    content = ZipContent(s3_bucket="bucket", s3_key=f"uploads/{OTHER}/layer.zip")
+
+    with pytest.raises(AccessDenied):
+        store_archive(store, content, account_id=OWN, label="layer l", limits=ZipLimits())

@@ -19,6 +19,7 @@ from registry.api.admission import BodyAllowance
 from registry.api.context import Services, services
 from registry.api.requests import body_sha256
 from registry.archives import MAX_DIRECT_UPLOAD_BYTES
+from registry.blobs import open_store
 from registry.config import Settings
 from registry.db import Database
 from registry.executor import EnvironmentPool
@@ -31,7 +32,6 @@ from registry.invocations.provisioned import ProvisionedConcurrencyService
 from registry.layers.service import LayerService
 from registry.private_files import private_data_dir
 from registry.secret_box import SecretBox
-from storage import open_store
 
 # Warm environments one app process keeps per function version (and the most provisioned
 # concurrency one version may ask for).
@@ -50,6 +50,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_DIRECT_UPLOAD_BYTES * 4 // 3 + 64 * 1024
 
     secret_box = SecretBox.from_settings(settings)
+    app.extensions["strata"] = wired = _wire_services(settings, secret_box)
+    _start_background_work(wired)
+    if settings.dev:
+        seed_dev_account(wired.db, secret_box)
+    _set_front_limits(app, settings)
+    _register_handlers(app)
+    return app
+
+
+def _wire_services(settings: Settings, secret_box: SecretBox) -> Services:
     db = Database(settings.resolved_database_url)
     store = open_store(settings)
     layer_service = LayerService(db, store, region=settings.region)
@@ -77,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     provisioned = ProvisionedConcurrencyService(
         db, function_service, invoker, max_per_version=ENVIRONMENTS_PER_VERSION
     )
-    app.extensions["strata"] = Services(
+    return Services(
         settings=settings,
         db=db,
         store=store,
@@ -88,14 +98,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         events=events,
         provisioned=provisioned,
     )
-    events.start()
-    provisioned.start()
-    atexit.register(_shutdown, events, provisioned, invoker)
-    if settings.dev:
-        seed_dev_account(db, secret_box)
 
-    # What the server front (registry/front) needs from the app: its timeouts, and how much body
-    # a request may send, decided from its head before the body is read.
+
+def _start_background_work(wired: Services) -> None:
+    wired.events.start()
+    wired.provisioned.start()
+    atexit.register(_shutdown, wired.events, wired.provisioned, wired.invoker)
+
+
+def _set_front_limits(app: Flask, settings: Settings) -> None:
+    """What the server front (registry/front) needs from the app: its timeouts, and how much body
+    a request may send, decided from its head before the body is read."""
     app.front_limits = FrontLimits(
         header_timeout=settings.header_timeout,
         body_timeout=settings.body_timeout,
@@ -107,13 +120,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings.region,
         app.config["MAX_CONTENT_LENGTH"],
     )
+
+
+def _register_handlers(app: Flask) -> None:
     errors.register(app)
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.register_blueprint(layers.bp)
     app.register_blueprint(functions.bp)
     app.register_blueprint(ext.bp)
-    return app
 
 
 def _shutdown(

@@ -10,7 +10,7 @@ from werkzeug.wsgi import wrap_file
 from registry.api.context import services
 from registry.errors import ResourceNotFound, StrataError
 from registry.executor.runtime_access import node_report
-from storage import DOWNLOAD_ROUTE, SignedDownloads
+from storage.capabilities import DOWNLOAD_ROUTE, SignedDownloads
 from storage.errors import StorageError
 
 bp = Blueprint("ext", __name__)

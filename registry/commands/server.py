@@ -230,7 +230,7 @@ def _print_credentials(credentials, as_json: bool) -> None:
 @_data_dir_option
 def gc(dry_run, grace_minutes, data_dir):
     """Delete stored blobs that no layer or function version references."""
-    from storage import open_store
+    from registry.blobs import open_store
     from registry.gc import collect
 
     settings = _settings(data_dir)

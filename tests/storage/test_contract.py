@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from storage.base import BlobStore
+from storage.capabilities import SignedDownloads, StagedObjects
 from storage.errors import BlobNotFound, DigestMismatch, InvalidKey
 from tests.storage.backends import Backend
 
@@ -71,6 +72,20 @@ class FailingStream(io.RawIOBase):
 
 def test_store__implements_the_blob_store_protocol(store: BlobStore):
     assert isinstance(store, BlobStore)
+
+
+# The filesystem backend serves its own signed downloads; only S3 holds objects users staged.
+CAPABILITIES = {"filesystem": {"SignedDownloads"}, "s3": {"StagedObjects"}}
+
+
+def test_store__implements_exactly_its_backends_capabilities(backend: Backend):
+    implemented = {
+        capability.__name__
+        for capability in (SignedDownloads, StagedObjects)
+        if isinstance(backend.store, capability)
+    }
+
+    assert implemented == CAPABILITIES[backend.spec["kind"]]
 
 
 ROUND_TRIPS = {

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from storage.base import SignedDownloads
+from storage.capabilities import SignedDownloads
 from storage.errors import BlobNotFound, ConfigError, InvalidKey, StorageUnavailable
 from storage.s3 import S3BlobStore, parse_endpoint
 from tests.storage.backends import build_store, s3_client, s3_spec

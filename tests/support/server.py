@@ -134,8 +134,8 @@ class StrataServer:
 
     def store(self):
         """The server's blob store, opened from the same settings."""
+        from registry.blobs import open_store
         from registry.config import Settings
-        from storage import open_store
 
         return open_store(Settings.from_env({**os.environ, **self.env}))
 
