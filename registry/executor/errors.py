@@ -37,7 +37,3 @@ class InterpreterNotFound(InvalidParameterValue):
         "This server has no interpreter for the function's runtime; choose another runtime or ask "
         "the server's operator to install it"
     )
-
-
-class UnsupportedRuntime(InvalidParameterValue):
-    """The executor cannot run this runtime (for example nodejs on a host without it)."""
