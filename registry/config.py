@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEV_ACCOUNT_ID = "000000000000"
@@ -46,7 +46,8 @@ def _public_url(value: str | None) -> str:
     url = (value or "").strip().rstrip("/")
     if url and not _PUBLIC_URL.fullmatch(url):
         raise ValueError(
-            f"STRATA_PUBLIC_URL must be an http(s) URL such as https://strata.example.com, not {url!r}"
+            "STRATA_PUBLIC_URL must be an http(s) URL such as https://strata.example.com, "
+            f"not {url!r}"
         )
     return url
 
@@ -85,7 +86,6 @@ class Settings:
     # the reading of a response may go without progress (the server front's timeouts).
     header_timeout: float = 10.0
     body_timeout: float = 30.0
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> Settings:
@@ -124,10 +124,6 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'strata.db').resolve()}"
-
-    @property
-    def blob_dir(self) -> Path:
-        return self.data_dir / "blobs"
 
     @property
     def cache_dir(self) -> Path:
