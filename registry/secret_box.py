@@ -56,7 +56,8 @@ class SecretBox:
     def seal(self, access_key_id: str, secret: str) -> str:
         nonce = os.urandom(_NONCE_BYTES)
         sealed = self._aead.encrypt(nonce, secret.encode(), access_key_id.encode())
-        return f"{_FORMAT}:{self.key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode().rstrip('=')}"
+        encoded = base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+        return f"{_FORMAT}:{self.key_id}:{encoded}"
 
     def open(self, access_key_id: str, stored: str) -> str:
         """The plaintext of a sealed secret; SecretsUnreadable if this key did not seal it."""

@@ -271,7 +271,7 @@ def _cached_inputs(
             )
         opened = {sha: archive for archive, sha in archives}
         budget = NodeBudget(limits)
-        for root, sha in zip(roots, digests):
+        for root, sha in zip(roots, digests, strict=True):
             if found[sha] is not None:
                 _count_nodes(budget, root, (node.path for node in found[sha].nodes))
             else:
@@ -281,7 +281,7 @@ def _cached_inputs(
     finally:
         for archive, _ in archives:
             archive.close()
-    for item, sha in zip(inputs, digests):
+    for item, sha in zip(inputs, digests, strict=True):
         enforce_limits(found[sha].summary, limits, item.label)
     return [found[sha] for sha in digests]
 

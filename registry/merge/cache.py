@@ -86,7 +86,10 @@ class ExtractionCache:
     def remembered_digest(self, path: Path) -> tuple[str | None, str]:
         """(the sha256 recorded for this exact file or None, the key to record it under)."""
         info = os.stat(path)
-        identity = f"{os.path.abspath(path)}\0{info.st_dev}\0{info.st_ino}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}"
+        identity = (
+            f"{os.path.abspath(path)}\0{info.st_dev}\0{info.st_ino}\0{info.st_size}"
+            f"\0{info.st_mtime_ns}\0{info.st_ctime_ns}"
+        )
         key = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()
         try:
             recorded = (self.root / "digests" / key).read_text(encoding="ascii").strip()

@@ -71,7 +71,7 @@ def extract_all(
             summaries.append(job.archive.summary(job.layout))
         return [
             cache.publish(job.staged, job.sha256, summary, _nodes(job))
-            for job, summary in zip(jobs, summaries)
+            for job, summary in zip(jobs, summaries, strict=True)
         ]
     except BaseException:
         for job in jobs:

@@ -236,7 +236,8 @@ def test_stdlib_zlib_reads_deflate_where_isal_is_missing(monkeypatch):
 
 @pytest.mark.parametrize("size", [0, 1, 65_535, 1 << 20, (1 << 20) + 1, 3 << 20])
 def test_deflate_output_at_every_chunk_boundary__is_read_exactly(size):
-    # Incompressible and compressible halves, so the inflater both holds input back and asks for more.
+    # Incompressible and compressible halves, so the inflater both holds input back and asks for
+    # more.
     text = b"".join(b"%d," % i for i in range(size))[: size - size // 2]
     data = random.Random(size).randbytes(size // 2) + text
     assert check_zip(zip_bytes(File("a.bin", data))).unzipped_bytes == size

@@ -90,9 +90,11 @@ def test_overlay__later_layers_win_and_directories_merge(overlay_pool, bundles):
 def test_overlay__needs_bubblewrap(host, bundles):
     root = bundles(task=WALK_OPT)
     layer = _extract(LAYERS[0], root / "only")
-    with EnvironmentPool(host=host.without("bwrap")) as pool:
-        with pytest.raises(SandboxError, match="overlayfs"):
-            pool.invoke(spec_for(root, opt_layers=[layer]), b"{}")
+    with (
+        EnvironmentPool(host=host.without("bwrap")) as pool,
+        pytest.raises(SandboxError, match="overlayfs"),
+    ):
+        pool.invoke(spec_for(root, opt_layers=[layer]), b"{}")
 
 
 def _zip(path: Path, files: dict) -> Path:

@@ -179,7 +179,9 @@ def raw_exchange(port, head: bytes, body: bytes = b"") -> tuple[int, dict, bool]
             data += chunk
         raw_head, _, rest = data.partition(b"\r\n\r\n")
         lines = raw_head.decode("latin-1").split("\r\n")
-        fields = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+        fields = {
+            k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])
+        }
         length = int(fields["content-length"])
         while len(rest) < length:
             rest += sock.recv(65536)

@@ -17,9 +17,10 @@ set -euo pipefail
 echo "bash runtime starting for $_HANDLER"
 while true; do
   HEADERS=$(mktemp)
-  EVENT=$(curl -sS -LD "$HEADERS" "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next")
+  API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+  EVENT=$(curl -sS -LD "$HEADERS" "$API/invocation/next")
   REQUEST_ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
-  curl -sS -X POST "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$REQUEST_ID/response" \
+  curl -sS -X POST "$API/invocation/$REQUEST_ID/response" \
        -d "{\\"echo\\": $EVENT, \\"handler\\": \\"$_HANDLER\\"}" >/dev/null
 done
 """

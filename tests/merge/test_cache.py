@@ -68,7 +68,8 @@ def test_a_process_killed_mid_extraction_leaves_nothing_that_is_used(tmp_path, c
     )
     script = (
         "import sys; from pathlib import Path; from registry.merge import merge, MergeInput; "
-        "merge([MergeInput(Path(sys.argv[1]))], Path(sys.argv[2]), cache_dir=Path(sys.argv[3]), workers=1)"
+        "merge([MergeInput(Path(sys.argv[1]))], Path(sys.argv[2]), "
+        "cache_dir=Path(sys.argv[3]), workers=1)"
     )
     process = subprocess.Popen(
         [sys.executable, "-c", script, big, tmp_path / "killed", cache_dir], cwd=REPO
@@ -122,7 +123,7 @@ def test_concurrent_merges_of_overlapping_layers_from_four_processes(tmp_path):
         )
         for n, stack in enumerate(stacks)
     ]
-    results = [p.communicate(timeout=60) + (p.returncode,) for p in processes]
+    results = [(*p.communicate(timeout=60), p.returncode) for p in processes]
     assert [code for _, _, code in results] == [0, 0, 0, 0], results
     for n in range(4):
         tree = read_tree(tmp_path / f"out{n}/opt")

@@ -1,4 +1,4 @@
-"""The overlay rules: layers apply in order to opt/, the later one wins, and every loss is recorded."""
+"""The overlay rules: layers apply in order to opt/, the later one wins, every loss recorded."""
 
 import hashlib
 import random

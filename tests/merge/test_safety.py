@@ -74,7 +74,8 @@ def test_nul_in_a_name__rejected(tmp_path, cache_dir):
 
 
 def test_symlink_chain_across_layers_escaping__rejected(tmp_path, layer, cache_dir):
-    # Each layer is harmless alone; together "a/b/out" resolves through "a/b/up" to the parent of opt/.
+    # Each layer is harmless alone; together "a/b/out" resolves through "a/b/up" to the parent of
+    # opt/.
     first = layer("one.zip", Link("a/b/up", "../.."))
     second = layer("two.zip", Link("a/b/out", "up/../.."))
     error = rejected(tmp_path, cache_dir, [first, second], cached_ok=True)
