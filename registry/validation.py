@@ -10,9 +10,57 @@ import re
 from collections.abc import Iterable
 
 from registry.errors import InvalidParameterValue
+from registry.messages import not_a_string, not_a_string_list
 
 RUNTIMES = frozenset(
-    ["nodejs", "nodejs4.3", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x", "nodejs16.x", "java8", "java8.al2", "java11", "python2.7", "python3.6", "python3.7", "python3.8", "python3.9", "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet6", "dotnet8", "nodejs4.3-edge", "go1.x", "ruby2.5", "ruby2.7", "provided", "provided.al2", "nodejs18.x", "python3.10", "java17", "ruby3.2", "ruby3.3", "ruby3.4", "python3.11", "nodejs20.x", "provided.al2023", "python3.12", "java21", "python3.13", "nodejs22.x", "nodejs24.x", "python3.14", "java25", "dotnet10", "ruby4.0"]
+    [
+        "nodejs",
+        "nodejs4.3",
+        "nodejs6.10",
+        "nodejs8.10",
+        "nodejs10.x",
+        "nodejs12.x",
+        "nodejs14.x",
+        "nodejs16.x",
+        "java8",
+        "java8.al2",
+        "java11",
+        "python2.7",
+        "python3.6",
+        "python3.7",
+        "python3.8",
+        "python3.9",
+        "dotnetcore1.0",
+        "dotnetcore2.0",
+        "dotnetcore2.1",
+        "dotnetcore3.1",
+        "dotnet6",
+        "dotnet8",
+        "nodejs4.3-edge",
+        "go1.x",
+        "ruby2.5",
+        "ruby2.7",
+        "provided",
+        "provided.al2",
+        "nodejs18.x",
+        "python3.10",
+        "java17",
+        "ruby3.2",
+        "ruby3.3",
+        "ruby3.4",
+        "python3.11",
+        "nodejs20.x",
+        "provided.al2023",
+        "python3.12",
+        "java21",
+        "python3.13",
+        "nodejs22.x",
+        "nodejs24.x",
+        "python3.14",
+        "java25",
+        "dotnet10",
+        "ruby4.0",
+    ]
 )
 ARCHITECTURES = frozenset({"x86_64", "arm64"})
 
@@ -38,7 +86,7 @@ MAX_VERSION_NUMBER = 2**31 - 1
 
 def check_length(field: str, value: str, maximum: int, minimum: int = 0) -> str:
     if not isinstance(value, str):
-        raise InvalidParameterValue(f"{field} must be a string.")
+        raise InvalidParameterValue(not_a_string(field))
     if not minimum <= len(value) <= maximum:
         raise InvalidParameterValue(
             f"{field} must be between {minimum} and {maximum} characters long; got {len(value)}."
@@ -103,18 +151,6 @@ def check_architecture(value: str, *, field="CompatibleArchitecture") -> str:
     return value
 
 
-def check_max_items(value) -> int:
-    if value is None:
-        return 50
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterValue(f"MaxItems {value!r} is not a whole number.") from None
-    if not 1 <= number <= 50:
-        raise InvalidParameterValue(f"MaxItems must be between 1 and 50; got {number}.")
-    return number
-
-
 def check_statement_id(value: str) -> str:
     return check_pattern(
         "StatementId", value, STATEMENT_ID, 100, "use letters, digits, hyphens and underscores"
@@ -149,7 +185,7 @@ def _string_list(field: str, values, *, maximum: int) -> list[str]:
     if values is None:
         return []
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise InvalidParameterValue(f"{field} must be a list of strings.")
+        raise InvalidParameterValue(not_a_string_list(field))
     if len(values) > maximum:
         raise InvalidParameterValue(
             f"{field} may list at most {maximum} values; got {len(values)}."

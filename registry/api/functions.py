@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 
 from flask import Blueprint, Response, g, request
 
@@ -24,6 +23,8 @@ from registry.api.responses import download_url, json_response, page
 from registry.errors import InvalidParameterValue, InvalidRequestContent
 from registry.executor.runtime_access import separates_tenants
 from registry.functions.names import FunctionRef, parse_function_name
+from registry.limits import DEFAULT_EPHEMERAL_MB
+from registry.paging import functions_max_items
 
 bp = Blueprint("functions", __name__)
 bp.before_request(refuse_nul_in_parameters)
@@ -32,8 +33,6 @@ FUNCTIONS = "/2015-03-31/functions"
 PROVISIONED = "/2019-09-30/functions/<function_name>/provisioned-concurrency"
 MAX_CLIENT_CONTEXT = 3583
 _INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
-# ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
-_DECIMAL = re.compile(r"[0-9]{1,6}")
 
 
 def _ref(function_name: str) -> FunctionRef:
@@ -61,7 +60,9 @@ def _settings(body: dict) -> dict:
         "description": body.get("Description"),
         "timeout": body.get("Timeout"),
         "memory_size": body.get("MemorySize"),
-        "ephemeral_storage": storage.get("Size", 512) if storage is not None else None,
+        "ephemeral_storage": storage.get("Size", DEFAULT_EPHEMERAL_MB)
+        if storage is not None
+        else None,
         "environment": (environment.get("Variables") or {}) if environment is not None else None,
         "architectures": body.get("Architectures"),
     }
@@ -75,12 +76,7 @@ def _flag(body: dict, key: str) -> bool:
 
 
 def _max_items() -> int:
-    value = request.args.get("MaxItems")
-    if value is None:
-        return 50
-    if not _DECIMAL.fullmatch(value) or not 1 <= int(value) <= 10000:
-        raise InvalidParameterValue(f"MaxItems must be between 1 and 10000; got {value!r}.")
-    return min(int(value), 50)
+    return functions_max_items(request.args.get("MaxItems"))
 
 
 # -- functions and versions -----------------------------------------------------------------

@@ -17,6 +17,7 @@ from registry.api.requests import (
 from registry.api.responses import download_url, json_response, page
 from registry.errors import InvalidParameterValue
 from registry.layers.arns import parse_layer_name, parse_layer_version_arn
+from registry.paging import layers_max_items
 
 bp = Blueprint("layers", __name__, url_prefix="/2018-10-31/layers")
 bp.before_request(refuse_nul_in_parameters)
@@ -33,7 +34,7 @@ def _filters() -> dict:
         "runtime": validation.check_runtime(runtime) if runtime else None,
         "architecture": validation.check_architecture(architecture) if architecture else None,
         "marker": request.args.get("Marker") or None,
-        "max_items": validation.check_max_items(request.args.get("MaxItems")),
+        "max_items": layers_max_items(request.args.get("MaxItems")),
     }
 
 

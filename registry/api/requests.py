@@ -14,6 +14,7 @@ from registry import validation
 from registry.archives import ZipContent
 from registry.errors import InvalidParameterValue, InvalidRequestContent, TooManyRequests
 from registry.front.body import PrefetchedBody
+from registry.messages import not_a_string, not_a_string_list
 
 _BLOB_KEY = b'"ZipFile"'
 _SENTINEL = "\u0000strata-zip-file\u0000"
@@ -184,7 +185,7 @@ def string(
             raise InvalidParameterValue(f"{key} is required.")
         return default
     if not isinstance(value, str):
-        raise InvalidParameterValue(f"{key} must be a string.")
+        raise InvalidParameterValue(not_a_string(key))
     return value
 
 
@@ -193,7 +194,7 @@ def string_list(body: dict, key: str) -> list[str] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidParameterValue(f"{key} must be a list of strings.")
+        raise InvalidParameterValue(not_a_string_list(key))
     return value
 
 

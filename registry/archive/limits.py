@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from registry.archive.entries import ZipSummary
 from registry.errors import InvalidZip
-
-MiB = 1024 * 1024
+from registry.limits import MAX_UNZIPPED_BYTES, MiB
 
 
 @dataclass(frozen=True)
@@ -15,7 +14,7 @@ class ZipLimits:
     """Caps on what archives may unpack to; AWS Lambda's values where AWS publishes one."""
 
     # AWS: function code plus all layers, unzipped.
-    max_unzipped_bytes: int = 250 * MiB
+    max_unzipped_bytes: int = MAX_UNZIPPED_BYTES
     # AWS publishes no entry cap. The largest real layers (scientific Python stacks) hold about
     # 30,000 files; 100,000 leaves room for them while bounding the memory a central directory
     # may cost and the inodes one archive may create. It caps central directory records and,

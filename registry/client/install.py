@@ -125,7 +125,7 @@ def install(
 def _check_requirements(requirements: list[Requirement], require_hashes: bool) -> None:
     if not requirements:
         raise RequirementError("nothing to install: name at least one requirement or pass -r FILE")
-    from registry.merge import MAX_LAYERS
+    from registry.limits import MAX_LAYERS
 
     if len(requirements) > MAX_LAYERS:
         raise RequirementError(

@@ -17,9 +17,8 @@ from registry.client.cache import sha256_file
 from registry.client.errors import ClientError
 from registry.client.resolve import translate_error
 from registry.client.zipdir import zip_directory
+from registry.limits import MAX_DIRECT_UPLOAD_BYTES
 
-# AWS's limit for a zip sent inline (base64 in the JSON body); bigger ones go through S3.
-DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
 # The server publishes from S3 only keys under the caller's own upload prefix (its documented
 # contract); on AWS any key of a readable bucket works, so the same layout serves both.
 UPLOAD_PREFIX = "uploads/{account_id}/"
@@ -42,7 +41,7 @@ def publish(
     client,
     s3_client_factory=None,
     s3_bucket: str | None = None,
-    direct_upload_limit: int = DIRECT_UPLOAD_LIMIT,
+    direct_upload_limit: int = MAX_DIRECT_UPLOAD_BYTES,
 ) -> dict:
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="strata-publish-") as tmp:

@@ -8,12 +8,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from registry.errors import InvalidParameterValue
+from registry.limits import (
+    DEFAULT_EPHEMERAL_MB,
+    DEFAULT_ISOLATION,
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT_S,
+    MAX_LAYERS,
+    MEMORY_MB,
+    TIMEOUT_S,
+)
+from registry.limits import EPHEMERAL_MB as TMP_MB
 
 # Lambda's ranges. The Python API also accepts smaller memory and /tmp sizes so that limit tests
 # stay fast; the CLI keeps Lambda's ranges.
-MEMORY_MB = (128, 10240)
-TMP_MB = (512, 10240)
-TIMEOUT_S = (1, 900)
 _API_MEMORY_MIN_MB = 32
 _API_TMP_MIN_MB = 8
 
@@ -64,15 +71,15 @@ class FunctionSpec:
     bundle_dir: Path
     handler: str
     runtime: str
-    memory_mb: int = 128
-    tmp_mb: int = 512
-    timeout_s: float = 3.0
+    memory_mb: int = DEFAULT_MEMORY_MB
+    tmp_mb: int = DEFAULT_EPHEMERAL_MB
+    timeout_s: float = float(DEFAULT_TIMEOUT_S)
     env: Mapping[str, str] = field(default_factory=FrozenEnv)
     function_name: str = "function"
     function_version: str = "$LATEST"
     function_arn: str | None = None
     region: str = "us-east-1"
-    isolation: str = "best-effort"
+    isolation: str = DEFAULT_ISOLATION
     network: bool = False
     # Layer extraction directories, first to last (the last wins), to overlay at /opt instead of
     # the bundle's opt/: no copy at all. Needs root and bubblewrap (kernel overlayfs).
@@ -101,8 +108,8 @@ class FunctionSpec:
             raise InvalidParameterValue(
                 f"isolation must be one of {', '.join(ISOLATION_LEVELS)}, not {self.isolation!r}"
             )
-        if len(self.opt_layers) > 5:
-            raise InvalidParameterValue("a function can use at most 5 layers")
+        if len(self.opt_layers) > MAX_LAYERS:
+            raise InvalidParameterValue(f"a function can use at most {MAX_LAYERS} layers")
         for layer in self.opt_layers:
             if not layer.is_dir() or set(str(layer)) & {":", ",", "\n"}:
                 raise InvalidParameterValue(

@@ -12,9 +12,8 @@ from registry.accounts import Caller
 from registry.errors import InvalidParameterValue
 from registry.layers.arns import parse_layer_version_arn
 from registry.layers.service import LayerService
-
-MAX_LAYERS = 5
-MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
+from registry.limits import MAX_LAYERS, MAX_UNZIPPED_BYTES
+from registry.messages import too_many_layers
 
 
 def resolve(layers: LayerService, caller: Caller, arns, *, region: str) -> list[dict]:
@@ -22,9 +21,7 @@ def resolve(layers: LayerService, caller: Caller, arns, *, region: str) -> list[
     if not isinstance(arns, list) or not all(isinstance(a, str) for a in arns):
         raise InvalidParameterValue("Layers must be a list of layer version ARNs.")
     if len(arns) > MAX_LAYERS:
-        raise InvalidParameterValue(
-            f"Cannot reference more than {MAX_LAYERS} layers; got {len(arns)}."
-        )
+        raise InvalidParameterValue(too_many_layers(len(arns)))
     records, seen = [], set()
     for arn in arns:
         ref, version = parse_layer_version_arn(arn, field="Layers")

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from registry.errors import AccessDenied, InvalidParameterValue
+from registry.messages import not_authorized
 from registry.validation import MAX_VERSION_NUMBER
 
 LATEST = "$LATEST"
@@ -97,8 +98,9 @@ def require_own(ref: FunctionRef, caller_account: str, action: str, arn: str) ->
     """Functions are private to their account: there are no function resource policies."""
     if ref.account_id not in (None, caller_account):
         raise AccessDenied(
-            f"User: arn:aws:iam::{caller_account}:root is not authorized to perform: {action} "
-            f"on resource: {arn} (functions can only be used by their own account)"
+            not_authorized(
+                caller_account, action, arn, "functions can only be used by their own account"
+            )
         )
 
 

@@ -8,9 +8,6 @@ precondition. Code blobs are stored before the rows that reference them are comm
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -32,7 +29,6 @@ from registry.functions import layers as function_layers
 from registry.functions import settings as function_settings
 from registry.functions.names import (
     LATEST,
-    MAX_VERSION,
     VERSION,
     FunctionRef,
     check_alias_name,
@@ -40,7 +36,8 @@ from registry.functions.names import (
     function_arn,
     require_own,
 )
-from registry.layers.service import LayerService, Page
+from registry.layers.service import LayerService
+from registry.limits import MAX_LAYERS
 from registry.models import (
     Function,
     FunctionAlias,
@@ -48,9 +45,8 @@ from registry.models import (
     FunctionVersion,
     ProvisionedConcurrency,
 )
+from registry.paging import MAX_ITEMS, Page, decode_marker, decode_version_marker, first_page
 from storage.base import BlobStore
-
-MAX_LIST_ITEMS = 50
 
 
 @dataclass(frozen=True)
@@ -243,9 +239,9 @@ class FunctionService:
             fresh = self._attach(caller, [arn for arn in layers if arn not in kept], config)
             by_arn = {**kept, **{record["arn"]: record for record in fresh}}
             records = [by_arn[arn] for arn in layers]
-            if len(records) > function_layers.MAX_LAYERS:
+            if len(records) > MAX_LAYERS:
                 raise InvalidParameterValue(
-                    f"Cannot reference more than {function_layers.MAX_LAYERS} layers; got {len(records)}."
+                    f"Cannot reference more than {MAX_LAYERS} layers; got {len(records)}."
                 )
             function_layers.check_compatible(records, config["runtime"], config["architectures"][0])
         function_layers.check_total_size(current.unzipped_size, records)
@@ -339,18 +335,12 @@ class FunctionService:
         ref: FunctionRef,
         *,
         marker: str | None = None,
-        max_items: int = MAX_LIST_ITEMS,
+        max_items: int = MAX_ITEMS,
     ) -> Page:
         """$LATEST first, then the published versions in ascending order."""
         self._require_own(caller, ref, "lambda:ListVersionsByFunction")
-        after = _decode_marker(marker)
-        if after is not None and not (
-            _NUMBER_MARKER.fullmatch(after) and int(after) <= MAX_VERSION
-        ):
-            raise InvalidParameterValue(
-                "Marker is not valid: pass the NextMarker of the previous response unchanged."
-            )
-        position = -1 if after is None else int(after)
+        after = decode_version_marker(marker, signed=True)
+        position = -1 if after is None else after
         with self._db.read() as session:
             row = self._function_row(session, caller.account_id, ref.name)
             items = []
@@ -366,10 +356,7 @@ class FunctionService:
                 .limit(max_items + 1)
             )
             items += [self._version_view(caller.account_id, row, v) for v in session.scalars(query)]
-        page = items[:max_items]
-        more = len(items) > max_items
-        last = page[-1].version if page else "0"
-        return Page(page, _encode_marker("0" if last == LATEST else last) if more else None)
+        return first_page(items, max_items, key=lambda v: "0" if v.version == LATEST else v.version)
 
     def list_functions(
         self,
@@ -377,10 +364,10 @@ class FunctionService:
         *,
         all_versions: bool = False,
         marker: str | None = None,
-        max_items: int = MAX_LIST_ITEMS,
+        max_items: int = MAX_ITEMS,
     ) -> Page:
         """The account's functions by name; with all_versions, each function's versions too."""
-        after = _decode_marker(marker)
+        after = decode_marker(marker, joined=True)
         after_name, _, after_version = (after or "").partition("\n")
         with self._db.read() as session:
             query = (
@@ -409,12 +396,7 @@ class FunctionService:
                     items.append(view)
                 if len(items) > max_items:
                     break
-        page = items[:max_items]
-        more = len(items) > max_items
-        marker_out = (
-            _encode_marker(f"{page[-1].name}\n{page[-1].version}") if more and page else None
-        )
-        return Page(page, marker_out)
+        return first_page(items, max_items, key=lambda v: f"{v.name}\n{v.version}")
 
     # -- read and resolve --------------------------------------------------------------------
 
@@ -606,10 +588,10 @@ class FunctionService:
         *,
         function_version: str | None = None,
         marker: str | None = None,
-        max_items: int = MAX_LIST_ITEMS,
+        max_items: int = MAX_ITEMS,
     ) -> Page:
         self._require_own(caller, ref, "lambda:ListAliases")
-        after = _decode_marker(marker)
+        after = decode_marker(marker, joined=True)
         with self._db.read() as session:
             row = self._function_row(session, caller.account_id, ref.name)
             query = (
@@ -625,8 +607,7 @@ class FunctionService:
                 self._alias_view(caller.account_id, ref.name, a)
                 for a in session.scalars(query.limit(max_items + 1))
             ]
-        page = items[:max_items]
-        return Page(page, _encode_marker(page[-1].name) if len(items) > max_items else None)
+        return first_page(items, max_items, key=lambda a: a.name)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -742,30 +723,6 @@ def _same_snapshot(version: FunctionVersion, row: Function) -> bool:
         and settings(version.config) == settings(row.config)
         and [layer["id"] for layer in version.layers] == [layer["id"] for layer in row.layers]
     )
-
-
-_NUMBER_MARKER = re.compile(r"-?[0-9]{1,19}")
-_FOREIGN_MARKER = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
-
-
-def _encode_marker(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode()
-
-
-def _decode_marker(marker: str | None) -> str | None:
-    if not marker:
-        return None
-    try:
-        value = base64.urlsafe_b64decode(marker.encode()).decode()
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        value = None
-    # Markers hold names and version numbers (joined by a newline); any other control character
-    # (PostgreSQL refuses NUL in text) means it was not one this server handed out.
-    if value is None or _FOREIGN_MARKER.search(value):
-        raise InvalidParameterValue(
-            "Marker is not valid: pass the NextMarker of the previous response unchanged."
-        )
-    return value
 
 
 def _order(version: str) -> int:

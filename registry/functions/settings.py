@@ -13,18 +13,22 @@ import re
 from registry import validation
 from registry.errors import InvalidParameterValue
 from registry.executor.spec import RESERVED_ENV
+from registry.limits import (
+    DEFAULT_EPHEMERAL_MB,
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT_S,
+    EPHEMERAL_MB,
+    MEMORY_MB,
+    TIMEOUT_S,
+)
 
-# AWS documents 10,240 MB (the model allows 32,768, which AWS itself refuses); it is also the
-# executor's ceiling, so nothing is accepted here that Invoke could not run.
-MEMORY_MB = (128, 10240)
-TIMEOUT_S = (1, 900)
-EPHEMERAL_MB = (512, 10240)
+# The ranges are also the executor's: nothing is accepted here that Invoke could not run.
 MAX_ENVIRONMENT_BYTES = 4096
 DEFAULTS = {
     "description": "",
-    "timeout": 3,
-    "memory_size": 128,
-    "ephemeral_storage": 512,
+    "timeout": DEFAULT_TIMEOUT_S,
+    "memory_size": DEFAULT_MEMORY_MB,
+    "ephemeral_storage": DEFAULT_EPHEMERAL_MB,
     "environment": {},
     "architectures": ["x86_64"],
 }

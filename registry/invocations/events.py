@@ -36,7 +36,9 @@ from registry.errors import (
     TooManyRequests,
 )
 from registry.functions.names import FunctionRef
-from registry.invocations.invoke import ASYNC_PAYLOAD_BYTES, Invoker
+from registry.invocations.invoke import Invoker
+from registry.limits import ASYNC_PAYLOAD_BYTES
+from registry.messages import payload_too_large
 from registry.models import Account, Function, FunctionEvent
 
 log = logging.getLogger(__name__)
@@ -102,9 +104,7 @@ class EventQueue:
     ) -> str:
         """Store the event; returns the version it will run (X-Amz-Executed-Version)."""
         if len(payload) > ASYNC_PAYLOAD_BYTES:
-            raise RequestTooLarge(
-                f"Request must be smaller than {ASYNC_PAYLOAD_BYTES} bytes for the InvokeAsync operation"
-            )
+            raise RequestTooLarge(payload_too_large(ASYNC_PAYLOAD_BYTES, "InvokeAsync"))
         view = self._invoker.resolve(caller, ref)
         with self._db.write() as session:
             self._check_room(session, view.account_id)

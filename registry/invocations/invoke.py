@@ -18,11 +18,10 @@ from registry.executor.spec import CUSTOM_RUNTIMES, PYTHON_RUNTIME
 from registry.functions.names import FunctionRef
 from registry.functions.service import FunctionService, FunctionView
 from registry.invocations.bundles import BundleCache
+from registry.limits import DEFAULT_ISOLATION, SYNC_PAYLOAD_BYTES
+from registry.messages import payload_too_large
 
-SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
-ASYNC_PAYLOAD_BYTES = 256 * 1024
 LOG_TAIL_BYTES = 4 * 1024
-ISOLATION_DEFAULT = "best-effort"
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class Invoker:
         pool: EnvironmentPool,
         *,
         region: str,
-        isolation: str = ISOLATION_DEFAULT,
+        isolation: str = DEFAULT_ISOLATION,
     ):
         self._functions = functions
         self._bundles = bundles
@@ -70,9 +69,7 @@ class Invoker:
         request_id: str | None = None,
     ) -> Invocation:
         if len(payload) > SYNC_PAYLOAD_BYTES:
-            raise RequestTooLarge(
-                f"Request must be smaller than {SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
-            )
+            raise RequestTooLarge(payload_too_large(SYNC_PAYLOAD_BYTES, "InvokeFunction"))
         view = self.resolve(caller, ref)
         return self.run(view, payload, client_context=client_context, request_id=request_id)
 

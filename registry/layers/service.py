@@ -8,9 +8,7 @@ midway leaves at most an unreferenced blob, which `strata gc` reclaims.
 
 from __future__ import annotations
 
-import base64
 import json
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -37,6 +35,7 @@ from registry.errors import (
 from registry.layers import policy
 from registry.layers.arns import LayerRef, layer_arn, layer_version_arn
 from registry.models import Layer, LayerVersion, LayerVersionGrant
+from registry.paging import Page, decode_marker, decode_version_marker, first_page
 from storage.base import BlobStore
 
 DEFAULT_CODE_STORAGE_QUOTA = 75 * 1024**3
@@ -83,12 +82,6 @@ class LayerVersionView:
     @property
     def code_sha256(self) -> str:
         return code_sha256(self.digest)
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    next_marker: str | None
 
 
 class LayerService:
@@ -208,7 +201,7 @@ class LayerService:
     ) -> Page:
         """The caller's layers that have a live version matching the filters, by name, each with
         its newest matching version."""
-        after = _decode_marker(marker)
+        after = decode_marker(marker)
         with self._db.read() as session:
             query = (
                 select(Layer, LayerVersion)
@@ -225,8 +218,7 @@ class LayerService:
                 latest[layer.name] = self._view(caller.account_id, layer.name, row)
                 if len(latest) > max_items:
                     break
-        items = list(latest.values())
-        return _page(items[:max_items], more=len(items) > max_items, key=lambda v: v.name)
+        return first_page(list(latest.values()), max_items, key=lambda v: v.name)
 
     def list_versions(
         self,
@@ -240,7 +232,7 @@ class LayerService:
     ) -> Page:
         """Live versions the caller may read, newest first. An unknown layer lists nothing."""
         owner = ref.account_id or caller.account_id
-        before = _decode_marker(marker)
+        before = decode_version_marker(marker)
         with self._db.read() as session:
             query = (
                 select(LayerVersion)
@@ -255,14 +247,7 @@ class LayerService:
             if owner != caller.account_id:
                 query = query.options(selectinload(LayerVersion.grants))
             if before is not None:
-                if not (
-                    _NUMBER_MARKER.fullmatch(before)
-                    and int(before) <= validation.MAX_VERSION_NUMBER
-                ):
-                    raise InvalidParameterValue(
-                        "Marker is not valid: pass the NextMarker of the previous response unchanged."
-                    )
-                query = query.where(LayerVersion.version < int(before))
+                query = query.where(LayerVersion.version < before)
             items = []
             for row in session.scalars(query):
                 if owner != caller.account_id and not policy.can_read(caller, owner, row.grants):
@@ -271,7 +256,7 @@ class LayerService:
                     items.append(self._view(owner, ref.name, row))
                     if len(items) > max_items:
                         break
-        return _page(items[:max_items], more=len(items) > max_items, key=lambda v: str(v.version))
+        return first_page(items, max_items, key=lambda v: str(v.version))
 
     # -- delete --------------------------------------------------------------------------------
 
@@ -473,31 +458,3 @@ def _check_revision(row: LayerVersion, revision_id: str | None) -> None:
             "The RevisionId provided does not match the latest RevisionId for the layer version. "
             "Call GetLayerVersionPolicy to retrieve the latest RevisionId."
         )
-
-
-def _page(items: list, *, more: bool, key) -> Page:
-    return Page(items, _encode_marker(key(items[-1])) if more and items else None)
-
-
-_NUMBER_MARKER = re.compile(r"[0-9]{1,19}")
-_FOREIGN_MARKER = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _encode_marker(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode()
-
-
-def _decode_marker(marker: str | None) -> str | None:
-    if not marker:
-        return None
-    try:
-        value = base64.urlsafe_b64decode(marker.encode()).decode()
-    except (ValueError, UnicodeDecodeError):
-        value = None
-    # Markers hold layer names and version numbers; a control character (PostgreSQL refuses NUL
-    # in text) means it was not one this server handed out.
-    if value is None or _FOREIGN_MARKER.search(value):
-        raise InvalidParameterValue(
-            "Marker is not valid: pass the NextMarker of the previous response unchanged."
-        )
-    return value

@@ -24,6 +24,7 @@ from registry.archive.limits import NodeBudget, ZipLimits, enforce_limits
 from registry.archive.reader import Archive
 from registry.archive.tree import Node
 from registry.errors import InvalidParameterValue, InvalidZip
+from registry.limits import MAX_LAYERS
 from registry.merge.cache import CachedArchive, ExtractionCache, extracted_path
 from registry.merge.extract import extract_all
 from registry.merge.manifest import InputRecord, build_document, dumps
@@ -42,8 +43,6 @@ __all__ = [
     "merge",
     "plan",
 ]
-
-MAX_LAYERS = 5  # AWS: at most five layers per function
 
 
 @dataclass(frozen=True)
