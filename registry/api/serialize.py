@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from registry.layers.service import LayerVersionView
+from registry.layers.views import LayerVersionView
 
 
 def aws_timestamp(moment: datetime) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from registry.api.serialize import aws_timestamp
 from registry.functions.names import LATEST
-from registry.functions.service import AliasView, FunctionView
+from registry.functions.views import AliasView, FunctionView
 from registry.invocations.provisioned import ProvisionedView
 
 

@@ -16,7 +16,8 @@ from registry.errors import InvalidParameterValue, RequestTooLarge
 from registry.executor import EnvironmentPool, FunctionSpec, InvocationResult
 from registry.executor.spec import CUSTOM_RUNTIMES, PYTHON_RUNTIME
 from registry.functions.names import FunctionRef
-from registry.functions.service import FunctionService, FunctionView
+from registry.functions.service import FunctionService
+from registry.functions.views import FunctionView
 from registry.invocations.bundles import BundleCache
 from registry.limits import DEFAULT_ISOLATION, SYNC_PAYLOAD_BYTES
 from registry.messages import payload_too_large

@@ -1,0 +1,130 @@
+"""What the function service's parts share: a function's rows found by name and qualifier (or
+refused), the RevisionId precondition, and rows shown as views."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from registry.accounts import Caller
+from registry.db import Database
+from registry.errors import InvalidParameterValue, PreconditionFailed, ResourceNotFound
+from registry.functions.names import LATEST, VERSION, FunctionRef, function_arn, require_own
+from registry.functions.views import AliasView, FunctionView
+from registry.messages import REVISION_MISMATCH, function_not_found
+from registry.models import Function, FunctionAlias, FunctionVersion
+
+
+class FunctionRows:
+    _db: Database
+    _region: str
+
+    def get(self, caller: Caller, ref: FunctionRef) -> FunctionView:
+        """$LATEST, a published version or the version an alias points at."""
+        self._require_own(caller, ref, "lambda:GetFunction")
+        with self._db.read() as session:
+            row = self._function_row(session, caller.account_id, ref.name)
+            qualifier = ref.qualifier or LATEST
+            if qualifier == LATEST:
+                return self._latest_view(caller.account_id, row)
+            if not VERSION.fullmatch(qualifier):
+                alias = self._alias_row(session, row, qualifier)
+                qualifier = alias.function_version
+                if qualifier == LATEST:
+                    return self._latest_view(caller.account_id, row)
+            version = session.scalar(
+                select(FunctionVersion).where(
+                    FunctionVersion.function_id == row.id, FunctionVersion.version == int(qualifier)
+                )
+            )
+            if version is None:
+                arn = function_arn(self._region, caller.account_id, ref.name, qualifier)
+                raise ResourceNotFound(function_not_found(arn))
+            return self._version_view(caller.account_id, row, version)
+
+    def _require_own(self, caller: Caller, ref: FunctionRef, action: str) -> None:
+        require_own(
+            ref,
+            caller.account_id,
+            action,
+            function_arn(self._region, ref.account_id or caller.account_id, ref.name),
+        )
+
+    def _require_latest(self, ref: FunctionRef) -> None:
+        if ref.qualifier not in (None, LATEST):
+            raise InvalidParameterValue(
+                f"Only $LATEST can be changed; {ref.qualifier} is a published version or an alias."
+            )
+
+    def _function_row(self, session, account_id: str, name: str, *, lock: bool = False) -> Function:
+        query = select(Function).where(Function.account_id == account_id, Function.name == name)
+        if lock:
+            query = query.with_for_update()
+        row = session.scalar(query)
+        if row is None:
+            raise ResourceNotFound(function_not_found(function_arn(self._region, account_id, name)))
+        return row
+
+    def _alias_row(self, session, row: Function, name: str) -> FunctionAlias:
+        alias = session.scalar(
+            select(FunctionAlias).where(
+                FunctionAlias.function_id == row.id, FunctionAlias.name == name
+            )
+        )
+        if alias is None:
+            raise ResourceNotFound(
+                f"Alias not found: {function_arn(self._region, row.account_id, row.name, name)}"
+            )
+        return alias
+
+    def _latest_view(self, account_id: str, row: Function) -> FunctionView:
+        return FunctionView(
+            region=self._region,
+            account_id=account_id,
+            function_id=row.id,
+            name=row.name,
+            version=LATEST,
+            code_digest=row.code_digest,
+            code_size=row.code_size,
+            unzipped_size=row.unzipped_size,
+            config=dict(row.config),
+            layers=list(row.layers),
+            revision_id=row.revision_id,
+            last_modified=row.last_modified,
+            tags=dict(row.tags or {}),
+        )
+
+    def _version_view(
+        self, account_id: str, row: Function, version: FunctionVersion
+    ) -> FunctionView:
+        return FunctionView(
+            region=self._region,
+            account_id=account_id,
+            function_id=row.id,
+            name=row.name,
+            version=str(version.version),
+            code_digest=version.code_digest,
+            code_size=version.code_size,
+            unzipped_size=version.unzipped_size,
+            config=dict(version.config),
+            layers=list(version.layers),
+            revision_id=version.revision_id,
+            last_modified=version.last_modified,
+            tags=dict(row.tags or {}),
+        )
+
+    def _alias_view(self, account_id: str, function_name: str, alias: FunctionAlias) -> AliasView:
+        return AliasView(
+            region=self._region,
+            account_id=account_id,
+            function_name=function_name,
+            name=alias.name,
+            function_version=alias.function_version,
+            description=alias.description,
+            revision_id=alias.revision_id,
+        )
+
+
+def check_revision(current: str, given: str | None) -> None:
+    """A RevisionId passed as a precondition must be the current one."""
+    if given is not None and given != current:
+        raise PreconditionFailed(REVISION_MISMATCH)

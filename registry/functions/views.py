@@ -1,0 +1,55 @@
+"""A function version and an alias as the API shows them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from registry.archives import code_sha256
+from registry.functions.names import function_arn
+
+
+@dataclass(frozen=True)
+class FunctionView:
+    """One version of a function ($LATEST or a published number) as the API shows it."""
+
+    region: str
+    account_id: str
+    function_id: int
+    name: str
+    version: str
+    code_digest: str
+    code_size: int
+    unzipped_size: int
+    config: dict
+    layers: list
+    revision_id: str
+    last_modified: datetime
+    tags: dict = field(default_factory=dict)
+
+    @property
+    def arn(self) -> str:
+        return function_arn(self.region, self.account_id, self.name)
+
+    @property
+    def qualified_arn(self) -> str:
+        return function_arn(self.region, self.account_id, self.name, self.version)
+
+    @property
+    def code_sha256(self) -> str:
+        return code_sha256(self.code_digest)
+
+
+@dataclass(frozen=True)
+class AliasView:
+    region: str
+    account_id: str
+    function_name: str
+    name: str
+    function_version: str
+    description: str
+    revision_id: str
+
+    @property
+    def arn(self) -> str:
+        return function_arn(self.region, self.account_id, self.function_name, self.name)
