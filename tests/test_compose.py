@@ -25,6 +25,12 @@ def test_compose__has_storage_database_migration_and_app_with_healthchecks():
     assert "app:app" in services["app"]["command"]
 
 
+def test_image__installs_the_server_extra():
+    # A plain `pip install .` is only the client, the merge engine and `strata run`.
+    installs = re.findall(r"pip install [^\n]*", (ROOT / "Dockerfile").read_text())
+    assert installs and all("[server]" in line for line in installs)
+
+
 def test_compose__environment_names_are_the_ones_the_code_reads():
     env = COMPOSE["services"]["app"]["environment"]
     read_by_code = set(
