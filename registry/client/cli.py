@@ -281,7 +281,8 @@ def lock(requirements, requirement_files, runtime, arch, output, endpoint_url, r
 @click.option("--license", "license_info", help="License text or SPDX identifier.")
 @click.option(
     "--s3-bucket",
-    help="Bucket to upload through when the zip is over the 50 MB direct-upload limit (staged under uploads/ACCOUNT-ID/, removed after the publish).",
+    help="Bucket to upload through when the zip is over the 50 MB direct-upload limit "
+    "(staged under uploads/ACCOUNT-ID/, removed after the publish).",
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the PublishLayerVersion response as JSON."
@@ -317,9 +318,8 @@ def publish(
         click.echo(json.dumps(response, indent=2, default=str))
         return
     click.echo(f"Published {response['LayerVersionArn']}")
-    click.echo(
-        f"CodeSha256: {response['Content']['CodeSha256']}  CodeSize: {response['Content']['CodeSize']}"
-    )
+    content = response["Content"]
+    click.echo(f"CodeSha256: {content['CodeSha256']}  CodeSize: {content['CodeSize']}")
 
 
 @click.group()
@@ -454,4 +454,4 @@ def _traits(item: dict) -> str:
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())

@@ -14,7 +14,7 @@ from botocore.exceptions import NoRegionError
 
 from registry.client.direct_get import DirectGetLayerVersion
 from registry.client.errors import ClientError
-from registry.client.resolve import Filters, Resolver
+from registry.client.resolve import NO_FILTERS, Filters, Resolver
 
 # Strata's own default region; used only when an endpoint is given and nothing names a region.
 _FALLBACK_REGION = "us-east-1"
@@ -53,7 +53,7 @@ def lambda_client(conn: Connection, session: botocore.session.Session | None = N
         raise ClientError("no AWS region configured; set AWS_REGION or pass --region") from None
 
 
-def resolver_for(conn: Connection, filters: Filters = Filters()) -> Resolver:
+def resolver_for(conn: Connection, filters: Filters = NO_FILTERS) -> Resolver:
     """A resolver whose GetLayerVersion calls go the direct way when the session has credentials.
 
     With an endpoint named by --endpoint-url or STRATA_ENDPOINT_URL the botocore client is built

@@ -33,6 +33,9 @@ class RetryPolicy:
     max_backoff: float = 8.0
 
 
+DEFAULT_RETRY = RetryPolicy()
+
+
 def make_pool(jobs: int) -> urllib3.PoolManager:
     # redirect=5 follows presigned-URL redirects; urllib3 strips Authorization on a host change.
     return urllib3.PoolManager(
@@ -70,7 +73,7 @@ def fetch(
     subject: str,
     pool: urllib3.PoolManager,
     on_bytes: Callable[[int], None] = lambda n: None,
-    policy: RetryPolicy = RetryPolicy(),
+    policy: RetryPolicy = DEFAULT_RETRY,
 ) -> None:
     """Download `url` into `dest` and verify it; HashMismatch or NetworkError name `subject`."""
     require_http(url, subject)

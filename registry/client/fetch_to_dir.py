@@ -32,7 +32,7 @@ def download_to(
     with cache_or_scratch(cache) as blobs:
         got = obtain(layers, blobs, jobs=jobs, progress=progress, refresh=refresh)
         index = []
-        for layer, path in zip(layers, got.paths):
+        for layer, path in zip(layers, got.paths, strict=True):
             name = f"{layer.name}-{layer.version}.zip"
             _place(path, dest / name)
             index.append(
@@ -53,7 +53,8 @@ def download_to(
 
 
 def _place(src: Path, dest: Path) -> None:
-    # A copy, not a link: the user may edit or delete what they downloaded without harming the cache.
+    # A copy, not a link: the user may edit or delete what they downloaded without harming the
+    # cache.
     tmp = dest.with_name(f".{dest.name}.part")
     try:
         shutil.copyfile(src, tmp)

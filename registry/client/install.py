@@ -53,8 +53,8 @@ def check_require_hashes(requirements: list[Requirement]) -> None:
             problems.append(f"{req.describe()}: no --hash=sha256:...")
     if problems:
         raise RequirementError(
-            "--require-hashes needs every requirement pinned and hashed; `strata lock` writes such a file:\n  "
-            + "\n  ".join(problems)
+            "--require-hashes needs every requirement pinned and hashed; "
+            "`strata lock` writes such a file:\n  " + "\n  ".join(problems)
         )
 
 
@@ -204,7 +204,7 @@ def _merge(
 
     inputs = [
         MergeInput(path=path, name=pick.label, arn=pick.version_arn, sha256=pick.sha256)
-        for pick, path in zip(picks, paths)
+        for pick, path in zip(picks, paths, strict=True)
     ]
     try:
         # Without copy the tree is hard links into the cache (fast, no extra space): editing a

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry.client.cache import BlobCache
-from registry.client.download import LinkRefused, RetryPolicy, fetch, make_pool, require_http
+from registry.client.download import (
+    DEFAULT_RETRY,
+    LinkRefused,
+    RetryPolicy,
+    fetch,
+    make_pool,
+    require_http,
+)
 from registry.client.errors import HashMismatch
 from registry.client.resolve import ResolvedLayer
 
@@ -28,7 +35,7 @@ def obtain(
     *,
     jobs: int,
     progress,
-    policy: RetryPolicy = RetryPolicy(),
+    policy: RetryPolicy = DEFAULT_RETRY,
     refresh: Refresh | None = None,
 ) -> Obtained:
     """`refresh` re-resolves a layer whose link was refused: links expire after ten minutes, which

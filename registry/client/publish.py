@@ -81,15 +81,17 @@ def publish(
             _remove_staged(s3, s3_bucket, key)
         else:
             raise ClientError(
-                f"{path}: the zip is {size / 2**20:.1f} MB, over the {direct_upload_limit / 2**20:.0f} MB "
-                "direct-upload limit; pass --s3-bucket BUCKET (a bucket the server reads layers from)"
+                f"{path}: the zip is {size / 2**20:.1f} MB, over the "
+                f"{direct_upload_limit / 2**20:.0f} MB direct-upload limit; pass --s3-bucket "
+                "BUCKET (a bucket the server reads layers from)"
             )
     expected = base64.b64encode(bytes.fromhex(sha256)).decode()
     reported = (response.get("Content") or {}).get("CodeSha256")
     if reported != expected:
         raise ClientError(
             f"publish of {path}: the server reports CodeSha256 {reported} but the uploaded zip has "
-            f"{expected}; the upload was altered on the way, do not use {response.get('LayerVersionArn')}"
+            f"{expected}; the upload was altered on the way, do not use "
+            f"{response.get('LayerVersionArn')}"
         )
     response.pop("ResponseMetadata", None)
     return response

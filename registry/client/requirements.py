@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from registry.client.errors import RequirementError
-from registry.client.specifiers import SpecifierSet
+from registry.client.specifiers import ANY_VERSION, SpecifierSet
 
 _NAME = r"[a-zA-Z0-9_-]+"
 _ARN = re.compile(
@@ -33,7 +33,7 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 @dataclass(frozen=True)
 class Requirement:
     name: str
-    specifier: SpecifierSet = SpecifierSet()
+    specifier: SpecifierSet = ANY_VERSION
     account: str | None = None
     # Set only when the requirement was written as an ARN: it fixes partition and region.
     layer_arn: str | None = None

@@ -38,11 +38,9 @@ class Filters:
     arch: str | None = None
 
     def accepts(self, item: dict) -> bool:
-        if self.runtime and self.runtime not in (item.get("CompatibleRuntimes") or []):
-            return False
-        if self.arch and self.arch not in (item.get("CompatibleArchitectures") or []):
-            return False
-        return True
+        runtime_ok = not self.runtime or self.runtime in (item.get("CompatibleRuntimes") or [])
+        arch_ok = not self.arch or self.arch in (item.get("CompatibleArchitectures") or [])
+        return runtime_ok and arch_ok
 
     def describe(self) -> str:
         parts = []
@@ -51,6 +49,9 @@ class Filters:
         if self.arch:
             parts.append(f"architecture {self.arch}")
         return " and ".join(parts)
+
+
+NO_FILTERS = Filters()
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class Resolver:
     def __init__(
         self,
         client,
-        filters: Filters = Filters(),
+        filters: Filters = NO_FILTERS,
         *,
         direct_get=None,
         origin: tuple[str, str] | None = None,
@@ -158,9 +159,10 @@ class Resolver:
         )
         if req.hashes and resolved.sha256 not in req.hashes:
             raise HashMismatch(
-                f"{req.describe()}: hash mismatch for {resolved.version_arn}: the requirement expects "
-                f"sha256 {_or_list(req.hashes)} but the server reports {resolved.sha256}; if the layer "
-                "was legitimately republished, re-run `strata lock`, otherwise do not trust this source"
+                f"{req.describe()}: hash mismatch for {resolved.version_arn}: the requirement "
+                f"expects sha256 {_or_list(req.hashes)} but the server reports {resolved.sha256}; "
+                "if the layer was legitimately republished, re-run `strata lock`, otherwise do not "
+                "trust this source"
             )
         return resolved
 
@@ -250,8 +252,9 @@ def translate_error(exc: Exception, subject: str, where: str = "") -> ClientErro
             )
         if code in ("AccessDeniedException", "AccessDenied"):
             return AccessDenied(
-                f"{subject}: access denied{where}: {message}; another account's layer must be shared "
-                "with yours (its owner runs add-layer-version-permission with your account id)"
+                f"{subject}: access denied{where}: {message}; another account's layer must be "
+                "shared with yours (its owner runs add-layer-version-permission with your account "
+                "id)"
             )
         if code in _CREDENTIAL_ERRORS:
             return AccessDenied(
@@ -261,8 +264,8 @@ def translate_error(exc: Exception, subject: str, where: str = "") -> ClientErro
         return ClientError(f"{subject}: {code}: {message}")
     if isinstance(exc, NoCredentialsError):
         return AccessDenied(
-            f"{subject}: no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or "
-            "use a profile (a local dev server accepts test/test)"
+            f"{subject}: no AWS credentials found; set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY or use a profile (a local dev server accepts test/test)"
         )
     if isinstance(exc, EndpointConnectionError):
         return NetworkError(

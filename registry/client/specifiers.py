@@ -62,3 +62,6 @@ class SpecifierSet:
 
     def __bool__(self) -> bool:
         return bool(self.clauses)
+
+
+ANY_VERSION = SpecifierSet()  # no clauses: every version

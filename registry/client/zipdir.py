@@ -39,7 +39,8 @@ def zip_directory(root: Path, out: Path) -> None:
                     shutil.copyfileobj(src, dst, 1 << 20)
             else:
                 raise ClientError(
-                    f"{path}: is a device, socket or fifo, which a layer cannot hold; remove it and publish again"
+                    f"{path}: is a device, socket or fifo, which a layer cannot hold; "
+                    "remove it and publish again"
                 )
 
 

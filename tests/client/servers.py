@@ -144,11 +144,16 @@ class CuttingProxy:
             header_block, _, rest = head.partition(b"\r\n\r\n")
             lines = header_block.split(b"\r\n")
             path = lines[0].split(b" ")[1].decode()
-            headers = dict(l.decode().split(":", 1) for l in lines[1:] if b":" in l)
+            headers = dict(line.decode().split(":", 1) for line in lines[1:] if b":" in line)
             self.requests.append((path, {k.strip().lower(): v.strip() for k, v in headers.items()}))
-            kept = [l for l in lines[1:] if not l.lower().startswith(b"connection:")]
+            kept = [line for line in lines[1:] if not line.lower().startswith(b"connection:")]
             length = next(
-                (int(l.split(b":")[1]) for l in kept if l.lower().startswith(b"content-length:")), 0
+                (
+                    int(line.split(b":")[1])
+                    for line in kept
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
             )
             while len(rest) < length:
                 rest += downstream.recv(65536)

@@ -66,7 +66,9 @@ def test_fetch__restarts_when_the_resource_changed_under_the_range(blobs, tmp_pa
     blobs.faults = ["cut"]
     blobs.etag = '"v1"'
 
-    def change_etag(_n, state={"done": False}):
+    state = {"done": False}
+
+    def change_etag(_n):
         if not state["done"]:
             blobs.etag = '"v2"'  # the If-Range validator no longer matches: full body comes back
             state["done"] = True

@@ -121,7 +121,7 @@ def test_install__tampered_blob_fails_verification_and_leaves_target_untouched(
     cli, publish, strata_server, tmp_path
 ):
     publish("good", {"python/good.py": "G = 1\n"})
-    bad, bad_zip = publish("victim", {"python/victim.py": "V = 1\n" * 50})
+    _, bad_zip = publish("victim", {"python/victim.py": "V = 1\n" * 50})
     cli("install", "good", "-t", tmp_path / "site")
     before = snapshot(tmp_path / "site")
     bundle_before = (tmp_path / "site" / "bundle.json").read_bytes()
@@ -147,7 +147,7 @@ def test_install__download_cut_midway_resumes_and_verifies(
     import os
 
     payload = os.urandom(2 * 1024 * 1024)
-    _, zip_path = publish("big", {"data/blob.bin": payload})
+    publish("big", {"data/blob.bin": payload})
     with CuttingProxy(
         strata_server.port, cut_path=re.compile(r"^/(?!2018-10-31/)"), cut_after=600_000
     ) as proxy:
