@@ -18,7 +18,7 @@ from tests.support.zips import layer_zip
 
 
 class DatabaseLock:
-    """Holds the write lock of the server's database, so a publish stalls right before it commits."""
+    """Holds the write lock of the server's database: a publish stalls right before it commits."""
 
     def __init__(self, url: str):
         if url.startswith("sqlite"):

@@ -1,4 +1,5 @@
-"""The schema is built only by Alembic; the models and the migrations must describe the same schema."""
+"""The schema is built only by Alembic; the models and the migrations must describe the same
+schema."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def _plaintext_key_at_0002(database_url: str, secret: str) -> None:
         )
         connection.execute(
             text(
-                "INSERT INTO access_keys (access_key_id, account_id, secret_access_key, created_at) "
+                "INSERT INTO access_keys "
+                "(access_key_id, account_id, secret_access_key, created_at) "
                 "VALUES ('AKIAPLAIN', '111122223333', :secret, :now)"
             ),
             {"secret": secret, "now": now},

@@ -27,7 +27,11 @@ host, _, port = os.environ["AWS_LAMBDA_RUNTIME_API"].rpartition(":")
 
 def call(method, path, body=b""):
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        sock.sendall(
+            f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         data = b""
         while b"\r\n\r\n" not in data:
             chunk = sock.recv(65536)
@@ -50,8 +54,16 @@ def call(method, path, body=b""):
 
 while True:
     lines = call("GET", "/2018-06-01/runtime/invocation/next")
-    request_id = next(l.split(":", 1)[1].strip() for l in lines if l.lower().startswith("lambda-runtime-aws-request-id:"))
-    call("POST", f"/2018-06-01/runtime/invocation/{request_id}/response", json.dumps({"lines": lines}).encode())
+    request_id = next(
+        l.split(":", 1)[1].strip()
+        for l in lines
+        if l.lower().startswith("lambda-runtime-aws-request-id:")
+    )
+    call(
+        "POST",
+        f"/2018-06-01/runtime/invocation/{request_id}/response",
+        json.dumps({"lines": lines}).encode(),
+    )
 """
 
 

@@ -1,6 +1,7 @@
 """Item 10: slow or stalled clients, authenticated or not, hold no request thread and cost no
-memory for bytes they never send (nor do clients that stop reading a download); /healthz and GetLayerVersion keep answering within 100 ms, and
-the server cuts stalled connections at its header and body timeouts.
+memory for bytes they never send (nor do clients that stop reading a download); /healthz and
+GetLayerVersion keep answering within 100 ms, and the server cuts stalled connections at its header
+and body timeouts.
 
 One dedicated `strata serve` (2 workers x 4 threads, as shipped) with short timeouts, so each
 attack's connections are cut within the test."""
@@ -193,10 +194,10 @@ def _wait_until_closed(sockets: list[socket.socket], within: float) -> list[byte
     return [_answer_and_close(sock, deadline) for sock in sockets]
 
 
-def test_64_connections_stalled_in_their_headers__leave_healthz_and_get_layer_version_fast_and_are_cut(
+def test_64_connections_stalled_in_headers__leave_healthz_and_get_layer_version_fast_and_are_cut(
     server, victim
 ):
-    account, lam = victim
+    _account, lam = victim
     arn = lam.list_layer_versions(LayerName="victim")["LayerVersions"][0]["LayerVersionArn"]
     _latencies(
         server, lam, arn, count=1
@@ -229,7 +230,9 @@ def test_unauthenticated_posts_declaring_69_mb__are_refused_before_the_body_and_
     account, lam = victim
     arn = lam.list_layer_versions(LayerName="victim")["LayerVersions"][0]["LayerVersionArn"]
     if signature == "unsigned":
-        head = f"POST {PUBLISH_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: {DECLARED}\r\n\r\n".encode()
+        head = (
+            f"POST {PUBLISH_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: {DECLARED}\r\n\r\n"
+        ).encode()
     elif signature == "unknown-key":
         head = _signed_publish_head(server, account, DECLARED, known_key=False)
     else:
@@ -347,7 +350,7 @@ def big_download(server) -> tuple[str, bytes]:
 def test_downloads_the_client_never_reads__hold_no_request_thread_and_are_cut(
     server, victim, big_download
 ):
-    account, lam = victim
+    _account, lam = victim
     arn = lam.list_layer_versions(LayerName="victim")["LayerVersions"][0]["LayerVersionArn"]
     target, big = big_download
 

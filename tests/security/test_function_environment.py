@@ -38,7 +38,8 @@ __attribute__((constructor)) static void planted(void) {
     char comm[64] = "?", path[4096];
     FILE *f = fopen("/proc/self/comm", "r");
     if (f) { if (fgets(comm, sizeof comm, f)) comm[strcspn(comm, "\n")] = 0; fclose(f); }
-    snprintf(path, sizeof path, "%s/preload-uid%d-%s-%d", MARKERS, (int)getuid(), comm, (int)getpid());
+    snprintf(path, sizeof path, "%s/preload-uid%d-%s-%d",
+             MARKERS, (int)getuid(), comm, (int)getpid());
     f = fopen(path, "w");
     if (f) fclose(f);
     setenv("PLANTED_LIBRARY_RAN", "yes", 1);

@@ -101,33 +101,39 @@ def test_http_contract__fuzzed_requests_never_get_a_5xx_or_an_answer_outside_ope
     for operation, mode in product(
         _operations(), (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
     ):
-
-        @settings(
-            max_examples=EXAMPLES_PER_OPERATION,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            phases=[Phase.explicit, Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy(generation_mode=mode))
-        def exercise(case):
-            response = case.call(base_url=strata_server.url, session=session, auth=auth, timeout=30)
-            if response.status_code == 414:
-                return  # a request line past the HTTP server's limit, refused before the app sees it
-            try:
-                case.validate_response(response, checks=CHECKS)
-            except (AssertionError, FailureGroup) as failure:
-                failures.append(
-                    f"{operation.label} ({mode.value}): {response.status_code} {response.text[:300]}\n{failure}"
-                )
-                raise
-
-        try:
-            exercise()
-        except (AssertionError, FailureGroup):
-            pass  # recorded above; go on to the other operations so one run reports them all
-        except Unsatisfiable:
-            pass  # nothing of this operation can be made invalid (no parameters, no body)
+        _fuzz_operation(operation, mode, strata_server.url, session, auth, failures)
 
     assert not failures, "\n\n".join(failures)
+
+
+def _fuzz_operation(operation, mode, base_url, session, auth, failures: list[str]) -> None:
+    """Runs the examples of one operation in one mode, each failure recorded in `failures`."""
+
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def exercise(case):
+        response = case.call(base_url=base_url, session=session, auth=auth, timeout=30)
+        if response.status_code == 414:
+            return  # a request line past the HTTP server's limit, refused before the app sees it
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except (AssertionError, FailureGroup) as failure:
+            failures.append(
+                f"{operation.label} ({mode.value}): "
+                f"{response.status_code} {response.text[:300]}\n{failure}"
+            )
+            raise
+
+    try:
+        exercise()
+    except (AssertionError, FailureGroup):
+        pass  # recorded above; go on to the other operations so one run reports them all
+    except Unsatisfiable:
+        pass  # nothing of this operation can be made invalid (no parameters, no body)

@@ -183,7 +183,7 @@ def test_arn_grant_to_one_account__does_not_let_any_other_account_read_the_versi
     for attacker in attackers:
         client = strata_server.client(attacker)
         assert (
-            refused(lambda: client.get_layer_version_by_arn(Arn=arn))["Error"]["Code"]
+            refused(lambda client=client: client.get_layer_version_by_arn(Arn=arn))["Error"]["Code"]
             == "AccessDeniedException"
         )
         assert client.list_layer_versions(LayerName=arn.rsplit(":", 1)[0])["LayerVersions"] == []
@@ -255,7 +255,7 @@ def test_organization_grant__its_policy_document_names_the_organization(
 def test_arn_grant_naming_a_user_instead_of_the_account_root__is_refused(
     strata_server, private_version
 ):
-    owner, arn = private_version
+    owner, _arn = private_version
     response = refused(
         lambda: owner.add_layer_version_permission(
             LayerName="private",

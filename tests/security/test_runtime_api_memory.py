@@ -20,14 +20,14 @@ SEND_CAP = 256 << 20  # what the handler would send if nothing stopped it
 GROWTH_MB = 40
 
 FLOODER = handler_zip(
-    r"""
+    rf"""
     import os, select, socket, time
 
     HOST, _, PORT = os.environ["AWS_LAMBDA_RUNTIME_API"].rpartition(":")
 
-    def flood(path, headers, chunked=False, first_chunk=None, cap=%d, seconds=3.0):
+    def flood(path, headers, chunked=False, first_chunk=None, cap={SEND_CAP}, seconds=3.0):
         sock = socket.create_connection((HOST, int(PORT)), timeout=10)
-        head = "POST /2018-06-01/runtime/%%s HTTP/1.1\r\nHost: x\r\n%%s\r\n" %% (
+        head = "POST /2018-06-01/runtime/%s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (
             path, "".join(h + "\r\n" for h in headers))
         sock.sendall(head.encode() + (first_chunk or b""))
         piece = b"x" * 65536
@@ -50,19 +50,19 @@ FLOODER = handler_zip(
             pass
         sock.close()
         status = int(answer.split()[1]) if answer.startswith(b"HTTP/1.1 ") else None
-        return {"status": status, "sent": sent}
+        return {{"status": status, "sent": sent}}
 
     INIT = flood("init/error", ["Content-Length: -1"]) if os.environ.get("FLOOD_INIT") else None
 
     def handler(event, context):
-        response = "invocation/%%s/response" %% context.aws_request_id
+        response = "invocation/%s/response" % context.aws_request_id
         kind = event["kind"]
         if kind == "init":
             return INIT
         if kind == "minus-one":
             return flood(response, ["Content-Length: -1"])
         if kind == "declared-gigabytes":
-            return flood(response, ["Content-Length: %%d" %% (2 << 30)])
+            return flood(response, ["Content-Length: %d" % (2 << 30)])
         if kind == "gigabyte-chunk":
             return flood(response, ["Transfer-Encoding: chunked"], first_chunk=b"40000000\r\n")
         if kind == "endless-chunks":
@@ -72,7 +72,6 @@ FLOODER = handler_zip(
                 ["Content-Length: 12abc"], ["Content-Length: 5", "Content-Length: 50000000"],
                 ["Content-Length: 5", "Transfer-Encoding: chunked"])]
 """
-    % SEND_CAP
 )
 
 

@@ -232,7 +232,8 @@ def test_plaintext_database_from_before__is_sealed_by_the_migration_and_its_keys
         )
         connection.execute(
             text(
-                "INSERT INTO access_keys (access_key_id, account_id, secret_access_key, created_at) "
+                "INSERT INTO access_keys "
+                "(access_key_id, account_id, secret_access_key, created_at) "
                 "VALUES ('AKIAOLDRELEASE00001', '111122223333', :secret, :now)"
             ),
             {"secret": secret, "now": now},
