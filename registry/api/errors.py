@@ -110,7 +110,8 @@ def register(app: Flask) -> None:
 
 def internal_error(error: BaseException, aws: AwsError = _SERVICE) -> Response:
     """A server-side failure. Its detail (database address, S3 endpoint, bucket, blob key,
-    traceback) goes to the log only; the client gets the request id to quote, which finds it there."""
+    traceback) goes to the log only; the client gets the request id to quote, which finds it
+    there."""
     request_id = getattr(g, "request_id", None) or "-"
     log.error("request %s failed: %s: %s", request_id, type(error).__name__, error, exc_info=error)
     # An error may say what the client can know (e.g. which isolation limits this host lacks).

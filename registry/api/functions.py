@@ -42,7 +42,8 @@ def _ref(function_name: str) -> FunctionRef:
 
 
 def _settings(body: dict) -> dict:
-    """The configuration members of a Create/UpdateFunctionConfiguration body, as the domain names them."""
+    """The configuration members of a Create/UpdateFunctionConfiguration body, as the domain
+    names them."""
     storage = body.get("EphemeralStorage")
     environment = body.get("Environment")
     if storage is not None and not isinstance(storage, dict):

@@ -63,7 +63,8 @@ def get_layer_version(layer_name, version):
 
 @bp.get("")
 def list_layers_or_get_by_arn():
-    # ListLayers and GetLayerVersionByArn share this path; botocore adds find=LayerVersion to the latter.
+    # ListLayers and GetLayerVersionByArn share this path; botocore adds find=LayerVersion to the
+    # latter.
     if request.args.get("find") == "LayerVersion":
         arn = request.args.get("Arn")
         if not arn:

@@ -146,7 +146,8 @@ def _check_request_time(amz_date: str, scope_date: str, now: datetime) -> None:
     request_time = _parse_amz_date(amz_date)
     if amz_date[:8] != scope_date:
         raise InvalidSignature(
-            f"Credential should be scoped to the date of X-Amz-Date ({amz_date[:8]}), not {scope_date}."
+            f"Credential should be scoped to the date of X-Amz-Date ({amz_date[:8]}), "
+            f"not {scope_date}."
         )
     if abs(now - request_time) > MAX_SKEW:
         raise InvalidSignature(

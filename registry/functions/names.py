@@ -50,7 +50,8 @@ def parse_function_name(value, qualifier: str | None = None, *, region: str) -> 
     groups = match.groupdict()
     if groups.get("region") not in (None, region):
         raise InvalidParameterValue(
-            f"FunctionName {value!r} names region {groups['region']}; this endpoint serves {region}."
+            f"FunctionName {value!r} names region {groups['region']}; "
+            f"this endpoint serves {region}."
         )
     if len(groups["name"]) > MAX_NAME:
         raise InvalidParameterValue(f"A function name may be at most {MAX_NAME} characters long.")
@@ -61,7 +62,8 @@ def parse_function_name(value, qualifier: str | None = None, *, region: str) -> 
         check_qualifier(qualifier)
         if derived is not None and derived != qualifier:
             raise InvalidParameterValue(
-                "The derived qualifier from the function name does not match the specified qualifier."
+                "The derived qualifier from the function name does not match the specified "
+                "qualifier."
             )
     return FunctionRef(groups["name"], groups.get("account"), derived or qualifier)
 

@@ -137,8 +137,9 @@ class EventQueue:
         )
         if pending >= self._max_pending:
             raise TooManyRequests(
-                f"Rate Exceeded. Account {account_id} already has {pending} asynchronous invocations "
-                f"waiting to run, the most it may have ({self._max_pending}); retry once some have run."
+                f"Rate Exceeded. Account {account_id} already has {pending} asynchronous "
+                f"invocations waiting to run, the most it may have ({self._max_pending}); "
+                "retry once some have run."
             )
 
     # -- running -----------------------------------------------------------------------------

@@ -52,12 +52,14 @@ class ProvisionedConcurrencyService:
         qualifier = self._qualifier(ref)
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= self._max:
             raise InvalidParameterValue(
-                f"ProvisionedConcurrentExecutions must be between 1 and {self._max} on this server; got {count!r}."
+                f"ProvisionedConcurrentExecutions must be between 1 and {self._max} on this "
+                f"server; got {count!r}."
             )
         view = self._functions.get(caller, ref)
         if view.version == LATEST:
             raise InvalidParameterValue(
-                "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
+                "Provisioned Concurrency Configs cannot be applied to unpublished function "
+                "versions."
             )
         status, reason = "READY", None
         try:
