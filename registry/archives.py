@@ -14,13 +14,13 @@ from registry.archive.entries import ZipSummary
 from registry.archive.limits import ZipLimits
 from registry.archive.reader import check_zip
 from registry.errors import InvalidParameterValue, RequestTooLarge
+from registry.limits import MAX_DIRECT_UPLOAD_BYTES
 from registry.uploads import check_upload_key
 from storage.base import BlobStore
 from storage.capabilities import StagedObjects
 from storage.errors import BlobNotFound, InvalidKey
 from storage.streams import copy_hashing
 
-MAX_DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024
 _CHECKERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="zip-check")
 
 

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from registry.limits import DEFAULT_ISOLATION
+
 DEV_ACCOUNT_ID = "000000000000"
 DEV_ACCESS_KEY_ID = "test"
 DEV_SECRET_ACCESS_KEY = "test"
@@ -71,7 +73,7 @@ class Settings:
     # request's own Host header is used, which a client can set to anything.
     public_url: str = ""
     dev: bool = False
-    executor_isolation: str = "best-effort"
+    executor_isolation: str = DEFAULT_ISOLATION
     # Live execution environments one account may hold in one app process, across its functions.
     account_max_environments: int = 16
     # Signs filesystem-backend download URLs; generated and kept in the data dir when unset.
@@ -104,7 +106,7 @@ class Settings:
             region=env.get("STRATA_REGION", "us-east-1") or "us-east-1",
             public_url=_public_url(env.get("STRATA_PUBLIC_URL")),
             dev=_flag(env.get("STRATA_DEV")),
-            executor_isolation=env.get("STRATA_EXECUTOR_ISOLATION") or "best-effort",
+            executor_isolation=env.get("STRATA_EXECUTOR_ISOLATION") or DEFAULT_ISOLATION,
             account_max_environments=_environments_limit(
                 env.get("STRATA_ACCOUNT_MAX_ENVIRONMENTS")
             ),

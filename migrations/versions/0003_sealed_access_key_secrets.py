@@ -82,6 +82,7 @@ def _box():
     if box is None:
         raise RuntimeError(
             "access_keys holds secrets to seal or open, but no secret key was given to the "
-            "migration: run `strata db upgrade` with the server's data directory or STRATA_SECRET_KEY"
+            "migration: run `strata db upgrade` with the server's data directory or "
+            "STRATA_SECRET_KEY"
         )
     return box

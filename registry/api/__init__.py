@@ -18,7 +18,6 @@ from registry.api import errors, ext, functions, layers, sigv4
 from registry.api.admission import BodyAllowance
 from registry.api.context import Services, services
 from registry.api.requests import body_sha256
-from registry.archives import MAX_DIRECT_UPLOAD_BYTES
 from registry.blobs import open_store
 from registry.config import Settings
 from registry.db import Database
@@ -30,6 +29,7 @@ from registry.invocations.events import EventQueue
 from registry.invocations.invoke import Invoker
 from registry.invocations.provisioned import ProvisionedConcurrencyService
 from registry.layers.service import LayerService
+from registry.limits import MAX_DIRECT_UPLOAD_BYTES
 from registry.private_files import private_data_dir
 from registry.secret_box import SecretBox
 

@@ -74,8 +74,8 @@ class NodeBudget:
     def refusal(self) -> str:
         if self.nodes > self.limits.max_entries:
             return (
-                f"more than the limit of {self.limits.max_entries} files, directories and symlinks, "
-                "counting every directory the entries' paths imply"
+                f"more than the limit of {self.limits.max_entries} files, directories and "
+                "symlinks, counting every directory the entries' paths imply"
             )
         return (
             f"paths of more than {self.limits.max_path_chars} characters in all, counting every "

@@ -11,7 +11,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's limit for a synchronous response
+from registry.limits import SYNC_PAYLOAD_BYTES
+
+MAX_RESPONSE_BYTES = SYNC_PAYLOAD_BYTES + 100  # Lambda's limit for a synchronous response
 
 
 @dataclass
