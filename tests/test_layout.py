@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,3 +49,56 @@ def test_storage_imports_nothing_from_the_registry():
 def test_the_checks_see_imports_inside_functions():
     # storage/__init__.py imports its backends only when one is opened.
     assert "storage.s3.S3BlobStore" in imported_modules(REPO / "storage" / "__init__.py")
+
+
+MAX_MODULE_LINES = 450
+
+
+def test_no_module_of_the_registry_or_storage_is_over_450_lines():
+    long = {
+        path.relative_to(REPO).as_posix(): lines
+        for under in ("registry", "storage")
+        for path in (REPO / under).rglob("*.py")
+        if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
+
+
+def _architecture_picture() -> list[str]:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Architecture", 1)[1]
+    return section.split("```", 2)[1].splitlines()
+
+
+def _named_paths(picture: list[str]) -> set[str]:
+    """Each file and directory the picture names, as a path from the repository's root: a line
+    starting at column 0 names a top-level entry, one indented by two an entry inside it, and
+    deeper-indented lines go on describing the entry above them."""
+    named, top, current = set(), "", ""
+    for line in picture:
+        name = line.split(maxsplit=1)[0].rstrip(",") if line.strip() else ""
+        if line[:1].strip():
+            top = current = name.rstrip("/")
+            named.add(current)
+        elif line[:2] == "  " and line[2:3].strip():
+            current = f"{top}/{name.rstrip('/')}"
+            named.add(current)
+        base = current if (REPO / current).is_dir() else str(Path(current).parent)
+        for module in re.findall(r"\b(\w+\.py)\b", line):
+            named.add(f"{base}/{module}".lstrip("./"))
+    return named
+
+
+def test_the_readme_architecture_names_only_what_exists():
+    named = _named_paths(_architecture_picture())
+    assert len(named) > 50  # the parser found the picture
+    assert sorted(path for path in named if not (REPO / path).exists()) == []
+
+
+def test_every_package_of_the_registry_is_in_the_readme_architecture():
+    named = _named_paths(_architecture_picture())
+    packages = {
+        path.parent.relative_to(REPO).as_posix()
+        for path in (REPO / "registry").glob("*/__init__.py")
+    }
+    assert sorted(packages - named) == []
