@@ -28,7 +28,7 @@ _COMMANDS = {
     "download": "registry.client.cli:download",
     "lock": "registry.client.cli:lock",
     "publish": "registry.client.cli:publish",
-    "layers": "registry.client.cli:layers",
+    "layers": "registry.client.cli_layers:layers",
     "cache": "registry.client.cli:cache",
 }
 

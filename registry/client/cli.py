@@ -1,4 +1,4 @@
-"""The client's commands: install, download, lock, publish, layers and cache.
+"""The client's commands: install, download, lock, publish and cache (`layers` is in cli_layers).
 
 Exit codes (also in the README): 0 ok, 1 other error, 2 bad usage or requirement, 3 layer or
 version not found, 4 access denied or bad credentials, 5 hash mismatch, 6 network failure,
@@ -7,50 +7,21 @@ version not found, 4 access denied or bad credentials, 5 hash mismatch, 6 networ
 
 from __future__ import annotations
 
-import functools
 import json
 import shlex
-import sys
 from pathlib import Path
 
 import click
 
+from registry.client.cli_options import (
+    ARCHITECTURES,
+    EXIT_CODES,
+    client_for,
+    connection_options,
+    interrupt_leaves_target,
+)
 from registry.client.errors import ClientError, RequirementError
 from registry.client.requirements import RequirementSet, parse_requirement, parse_requirements_file
-
-ARCHITECTURES = ["x86_64", "arm64"]
-EXIT_CODES = (
-    "Exit codes: 0 ok, 1 other error, 2 bad usage or requirement, 3 not found, 4 access denied, "
-    "5 hash mismatch, 6 network, 7 target or cache not writable."
-)
-
-
-def _interrupt_leaves_target(fn):
-    """Ctrl-C ends with 130, saying that the target is untouched (installs are built aside).
-
-    Errors are not handled here: `registry.cli` maps them to exit codes for every command."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except KeyboardInterrupt:
-            click.echo("interrupted; the target was left as it was", err=True)
-            sys.exit(130)
-
-    return wrapper
-
-
-def _connection_options(fn):
-    fn = click.option("--profile", help="AWS profile to take credentials and settings from.")(fn)
-    fn = click.option(
-        "--region", help="AWS region (default: the AWS settings; us-east-1 with an endpoint)."
-    )(fn)
-    fn = click.option(
-        "--endpoint-url",
-        help="Lambda API endpoint (default: STRATA_ENDPOINT_URL, then the AWS settings).",
-    )(fn)
-    return fn
 
 
 def _resolution_options(fn):
@@ -88,14 +59,6 @@ def _fetch_options(fn):
         "--require-hashes", is_flag=True, help="Every requirement must be pinned and carry --hash."
     )(fn)
     return fn
-
-
-def _client(endpoint_url, region, profile, jobs=4):
-    from registry.client.connection import Connection, lambda_client
-
-    return lambda_client(
-        Connection(endpoint_url=endpoint_url, region=region, profile=profile, max_pool=jobs)
-    )
 
 
 def _gather(args: tuple[str, ...], files: tuple[Path, ...]) -> RequirementSet:
@@ -141,8 +104,8 @@ def _cache(no_cache: bool):
     help="Copy files instead of hard-linking them from the cache (to edit them).",
 )
 @_fetch_options
-@_connection_options
-@_interrupt_leaves_target
+@connection_options
+@interrupt_leaves_target
 def install(
     requirements,
     requirement_files,
@@ -196,8 +159,8 @@ def install(
     help="Directory for the zips and layers.json.",
 )
 @_fetch_options
-@_connection_options
-@_interrupt_leaves_target
+@connection_options
+@interrupt_leaves_target
 def download(
     requirements,
     requirement_files,
@@ -245,8 +208,8 @@ def download(
     type=click.Path(path_type=Path),
     help="Lock file to write (default: standard output).",
 )
-@_connection_options
-@_interrupt_leaves_target
+@connection_options
+@interrupt_leaves_target
 def lock(requirements, requirement_files, runtime, arch, output, endpoint_url, region, profile):
     """Pin every requirement to a layer version ARN and its sha256."""
     from registry.client.lockfile import render_lock
@@ -287,8 +250,8 @@ def lock(requirements, requirement_files, runtime, arch, output, endpoint_url, r
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the PublishLayerVersion response as JSON."
 )
-@_connection_options
-@_interrupt_leaves_target
+@connection_options
+@interrupt_leaves_target
 def publish(
     path,
     name,
@@ -310,7 +273,7 @@ def publish(
     response = run_publish(
         path,
         LayerSpec(name, description, license_info, tuple(runtimes), tuple(architectures)),
-        client=_client(endpoint_url, region, profile),
+        client=client_for(endpoint_url, region, profile),
         s3_client_factory=lambda: s3_client(Connection(region=region, profile=profile)),
         s3_bucket=s3_bucket,
     )
@@ -320,81 +283,6 @@ def publish(
     click.echo(f"Published {response['LayerVersionArn']}")
     content = response["Content"]
     click.echo(f"CodeSha256: {content['CodeSha256']}  CodeSize: {content['CodeSize']}")
-
-
-@click.group()
-def layers():
-    """Browse layers through the Lambda API."""
-
-
-@layers.command("list")
-@click.option("--runtime")
-@click.option("--arch", type=click.Choice(ARCHITECTURES))
-@click.option("--json", "as_json", is_flag=True)
-@_connection_options
-@_interrupt_leaves_target
-def layers_list(runtime, arch, as_json, endpoint_url, region, profile):
-    """Layers you can see, each with its newest matching version."""
-    from registry.client.browse import list_layers
-
-    items = list_layers(_client(endpoint_url, region, profile), runtime=runtime, arch=arch)
-    if as_json:
-        click.echo(json.dumps(items, indent=2, default=str))
-        return
-    rows = []
-    for item in items:
-        latest = item.get("LatestMatchingVersion") or {}
-        rows.append(
-            (
-                item["LayerName"],
-                str(latest.get("Version", "-")),
-                _traits(latest),
-                latest.get("Description", ""),
-            )
-        )
-    _table(("NAME", "LATEST", "COMPATIBLE", "DESCRIPTION"), rows)
-
-
-@layers.command("versions")
-@click.argument("name")
-@click.option("--runtime")
-@click.option("--arch", type=click.Choice(ARCHITECTURES))
-@click.option("--json", "as_json", is_flag=True)
-@_connection_options
-@_interrupt_leaves_target
-def layers_versions(name, runtime, arch, as_json, endpoint_url, region, profile):
-    """Versions of one layer (a name, ACCOUNT/NAME or a layer ARN), newest first."""
-    from registry.client.browse import list_versions
-
-    client = _client(endpoint_url, region, profile)
-    items = list_versions(client, parse_requirement(name), runtime=runtime, arch=arch)
-    if as_json:
-        click.echo(json.dumps(items, indent=2, default=str))
-        return
-    rows = [
-        (str(i["Version"]), i.get("CreatedDate", ""), _traits(i), i.get("Description", ""))
-        for i in items
-    ]
-    _table(("VERSION", "CREATED", "COMPATIBLE", "DESCRIPTION"), rows)
-
-
-@layers.command("show")
-@click.argument("requirement")
-@click.option("--json", "as_json", is_flag=True)
-@_connection_options
-@_interrupt_leaves_target
-def layers_show(requirement, as_json, endpoint_url, region, profile):
-    """One layer version (NAME==N, NAME for the newest, or a version ARN)."""
-    from registry.client.browse import show_version
-
-    info = show_version(_client(endpoint_url, region, profile), parse_requirement(requirement))
-    if as_json:
-        click.echo(json.dumps(info, indent=2, default=str))
-        return
-    for key, value in info.items():
-        if isinstance(value, list):
-            value = ", ".join(value)
-        click.echo(f"{key + ':':<26}{value}")
 
 
 @click.group()
@@ -440,18 +328,3 @@ def _lock_command(requirements, requirement_files, runtime, arch) -> str:
     if arch:
         argv += ["--arch", arch]
     return shlex.join(argv)
-
-
-def _traits(item: dict) -> str:
-    return (
-        ",".join(
-            (item.get("CompatibleRuntimes") or []) + (item.get("CompatibleArchitectures") or [])
-        )
-        or "-"
-    )
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())

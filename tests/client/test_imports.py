@@ -23,7 +23,7 @@ def test_client_never_imports_server_code():
     code = (
         "import json, sys\n"
         "import registry.cli, registry.client.cli, registry.client.install\n"
-        "import registry.client.publish\n"
+        "import registry.client.publish, registry.client.cli_layers\n"
         "import registry.client.browse, registry.client.fetch_to_dir, registry.client.lockfile\n"
         # install loads the merge engine when it runs; it must stay server-free too.
         "import registry.merge\n"
