@@ -48,43 +48,73 @@ def publish(
         zip_path = _as_zip(path, Path(tmp))
         sha256 = sha256_file(zip_path)
         size = zip_path.stat().st_size
-        kwargs = {"LayerName": spec.name}
-        optional = {
-            "Description": spec.description,
-            "LicenseInfo": spec.license_info,
-            "CompatibleRuntimes": list(spec.runtimes) or None,
-            "CompatibleArchitectures": list(spec.architectures) or None,
-        }
-        kwargs.update({k: v for k, v in optional.items() if v is not None})
+        kwargs = _request(spec)
         if size <= direct_upload_limit:
             response = _publish(
                 client, path, spec, {**kwargs, "Content": {"ZipFile": zip_path.read_bytes()}}
             )
         elif s3_bucket:
-            prefix = UPLOAD_PREFIX.format(account_id=account_id(client))
-            key = f"{prefix}{spec.name}/{sha256}-{uuid.uuid4().hex[:12]}.zip"
-            s3 = s3_client_factory()
-            try:
-                with open(zip_path, "rb") as body:
-                    s3.put_object(Bucket=s3_bucket, Key=key, Body=body, ContentLength=size)
-            except (BotoClientError, BotoCoreError) as exc:
-                raise translate_error(exc, f"upload of {path} to s3://{s3_bucket}/{key}") from None
-            # The published version keeps its own copy: the staged object is only a vehicle, and
-            # is removed whether or not the publish took it.
-            try:
-                response = _publish(
-                    client, path, spec, {**kwargs, "Content": {"S3Bucket": s3_bucket, "S3Key": key}}
-                )
-            except BaseException:
-                _remove_staged(s3, s3_bucket, key, quiet=True)
-                raise
-            _remove_staged(s3, s3_bucket, key)
+            staged = _Staged(s3_bucket, zip_path, sha256, size)
+            response = _publish_through_s3(client, s3_client_factory, staged, path, spec, kwargs)
         else:
             raise ClientError(
                 f"{path}: the zip is {size / 2**20:.1f} MB, over the "
                 f"{direct_upload_limit / 2**20:.0f} MB direct-upload limit; pass --s3-bucket "
                 "BUCKET (a bucket the server reads layers from)"
             )
+    _check_code_sha256(response, sha256, path)
+    response.pop("ResponseMetadata", None)
+    return response
+
+
+def _request(spec: LayerSpec) -> dict:
+    """PublishLayerVersion's parameters, without Content and without the optional ones unset."""
+    kwargs = {"LayerName": spec.name}
+    optional = {
+        "Description": spec.description,
+        "LicenseInfo": spec.license_info,
+        "CompatibleRuntimes": list(spec.runtimes) or None,
+        "CompatibleArchitectures": list(spec.architectures) or None,
+    }
+    kwargs.update({k: v for k, v in optional.items() if v is not None})
+    return kwargs
+
+
+@dataclass(frozen=True)
+class _Staged:
+    bucket: str
+    zip_path: Path
+    sha256: str
+    size: int
+
+
+def _publish_through_s3(
+    client, s3_client_factory, staged: _Staged, path: Path, spec: LayerSpec, kwargs: dict
+) -> dict:
+    """Stage the zip under the caller's upload prefix, publish from there, remove the copy."""
+    prefix = UPLOAD_PREFIX.format(account_id=account_id(client))
+    key = f"{prefix}{spec.name}/{staged.sha256}-{uuid.uuid4().hex[:12]}.zip"
+    s3_bucket = staged.bucket
+    s3 = s3_client_factory()
+    try:
+        with open(staged.zip_path, "rb") as body:
+            s3.put_object(Bucket=s3_bucket, Key=key, Body=body, ContentLength=staged.size)
+    except (BotoClientError, BotoCoreError) as exc:
+        raise translate_error(exc, f"upload of {path} to s3://{s3_bucket}/{key}") from None
+    # The published version keeps its own copy: the staged object is only a vehicle, and
+    # is removed whether or not the publish took it.
+    try:
+        response = _publish(
+            client, path, spec, {**kwargs, "Content": {"S3Bucket": s3_bucket, "S3Key": key}}
+        )
+    except BaseException:
+        _remove_staged(s3, s3_bucket, key, quiet=True)
+        raise
+    _remove_staged(s3, s3_bucket, key)
+    return response
+
+
+def _check_code_sha256(response: dict, sha256: str, path: Path) -> None:
     expected = base64.b64encode(bytes.fromhex(sha256)).decode()
     reported = (response.get("Content") or {}).get("CodeSha256")
     if reported != expected:
@@ -93,8 +123,6 @@ def publish(
             f"{expected}; the upload was altered on the way, do not use "
             f"{response.get('LayerVersionArn')}"
         )
-    response.pop("ResponseMetadata", None)
-    return response
 
 
 def _publish(client, path: Path, spec: LayerSpec, kwargs: dict) -> dict:
