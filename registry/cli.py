@@ -11,7 +11,12 @@ import importlib
 
 import click
 
-from registry.exits import CommandError
+from registry.exits import ERROR, CommandError
+
+_SERVER_PACKAGES = {
+    *("flask", "werkzeug", "sqlalchemy", "alembic", "minio", "gunicorn", "psycopg"),
+    *("pybase64", "cryptography"),
+}
 
 # name -> "module:attribute" of a click command or group
 _COMMANDS = {
@@ -58,6 +63,16 @@ class _StrataGroup(click.Group):
         except CommandError as exc:
             click.echo(f"error: {exc.message}", err=True)
             ctx.exit(exc.exit_code)
+        except ModuleNotFoundError as exc:
+            # `pip install .` is the client alone; the server commands need the server extra.
+            if (exc.name or "").split(".")[0] not in _SERVER_PACKAGES:
+                raise
+            click.echo(
+                f"error: `strata {ctx.invoked_subcommand}` needs the server's packages "
+                f"({exc.name} is missing): pip install 'strata[server]'",
+                err=True,
+            )
+            ctx.exit(ERROR)
 
 
 @click.group(cls=_StrataGroup, context_settings={"help_option_names": ["-h", "--help"]})

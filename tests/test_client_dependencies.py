@@ -42,7 +42,8 @@ REFUSED = set(sys.argv[1].split(","))
 class RefuseServerPackages:
     def find_spec(self, name, path=None, target=None):
         if name.partition(".")[0] in REFUSED:
-            raise ImportError(f"No module named {name!r} (server package refused)")
+            message = f"No module named {name!r} (server package refused)"
+            raise ModuleNotFoundError(message, name=name)
         return None
 
 
@@ -100,6 +101,15 @@ def test_client_commands_start_without_the_server_packages(command):
 
     assert result.returncode == 0, result.stderr
     assert "Usage: strata " + command in result.stdout
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["gc"], ["serve"]])
+def test_server_commands_without_the_server_packages__say_what_to_install(command, tmp_path):
+    result = strata_without_server(*command, "--data-dir", tmp_path)
+
+    assert result.returncode == 1, result.stderr
+    assert "pip install 'strata[server]'" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_merge_and_run_a_bundle_without_the_server_packages(tmp_path):
