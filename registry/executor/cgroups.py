@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from registry.executor.host import CGROUP_V1
+from registry.executor.owners import owner_of_name, owner_token
 from registry.executor.processes import kill_until_gone
 
 PARENT = "strata-executor"
@@ -71,7 +72,7 @@ class EnvironmentCgroups:
     def _make(self, controller: str) -> Path:
         parent = Path(CGROUP_V1, controller, PARENT)
         parent.mkdir(exist_ok=True)
-        path = parent / self.name
+        path = parent / _dir_name(self.name)
         path.mkdir()
         self.dirs.append(path)
         return path
@@ -156,24 +157,42 @@ class EnvironmentCgroups:
         self.dirs.clear()
 
 
-def sweep_stale() -> None:
-    """Remove groups left by executor processes that died without cleaning up."""
-    for controller in ("memory", "pids", "cpu", "freezer", _UNIFIED):
-        parent = Path(CGROUP_V1, controller, PARENT)
-        if not parent.is_dir():
-            continue
-        for path in parent.iterdir():
-            owner = path.name.split("-", 1)[0]
-            if path.is_dir() and owner.isdigit() and not _alive(int(owner)):
-                for pid in _read(path / "cgroup.procs").split():
-                    try:
-                        os.kill(int(pid), signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                for thaw, value in (("cgroup.freeze", "0"), ("freezer.state", "THAWED")):
-                    if (path / thaw).exists():
-                        _write(path / thaw, value)
-                _rmdir_retrying(path)
+def parents() -> list[Path]:
+    """The directories holding every environment's groups, one per controller."""
+    paths = [Path(CGROUP_V1, c, PARENT) for c in ("memory", "pids", "cpu", "freezer", _UNIFIED)]
+    return [path for path in paths if path.is_dir()]
+
+
+def remove_stale(path: Path) -> None:
+    """Remove a group its dead owner left: kill what is inside, thaw it so SIGKILL lands."""
+    try:
+        members = _read(path / "cgroup.procs").split()
+    except FileNotFoundError:
+        return  # another reaper was first
+    for pid in members:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for thaw, value in (("cgroup.freeze", "0"), ("freezer.state", "THAWED")):
+        if (path / thaw).exists():  # cgroupfs refuses to create a file with EACCES
+            try:
+                _write(path / thaw, value)
+            except FileNotFoundError:
+                pass
+    _rmdir_retrying(path)
+
+
+def _dir_name(name: str) -> str:
+    """`name` ("<pid>-...") with its owner token in front, so reapers can tell a dead owner's
+    groups from a live one's even once the pid is reused."""
+    owner = owner_of_name(name)
+    if owner is not None and owner.start is not None:
+        return name
+    pid, _, rest = name.partition("-")
+    if pid == str(os.getpid()) and rest:
+        return f"{owner_token()}-{rest}"
+    return f"{owner_token()}-{name}"
 
 
 def cpu_limits(memory_mb: int) -> tuple[int, int]:
@@ -182,16 +201,6 @@ def cpu_limits(memory_mb: int) -> tuple[int, int]:
     shares = max(2, memory_mb * 1024 // MB_PER_VCPU)
     quota = max(CFS_PERIOD_US, memory_mb * CFS_PERIOD_US // MB_PER_VCPU)
     return shares, quota
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _rmdir_retrying(path: Path, deadline_s: float = 5.0) -> None:

@@ -22,11 +22,12 @@ import time
 from pathlib import Path
 
 from registry.errors import ConcurrentInvocationLimitExceeded
-from registry.executor import cgroups
+from registry.executor import reaping
 from registry.executor.environment import Environment
 from registry.executor.errors import SandboxError
 from registry.executor.host import HostCapabilities
 from registry.executor.launchers import Launchers
+from registry.executor.owners import owner_token
 from registry.executor.plan import plan
 from registry.executor.report import InvocationResult
 from registry.executor.spec import FunctionSpec
@@ -65,7 +66,10 @@ class EnvironmentPool:
         self._max_per_account = max_environments_per_account
         self._idle_timeout = idle_timeout_s
         base = Path(workdir) if workdir else Path(tempfile.gettempdir())
-        self._workdir = Path(tempfile.mkdtemp(prefix="strata-executor-", dir=base))
+        reaping.reap_stale([base])
+        # Named after its owner, so that whoever starts after a crash can tell it is stale.
+        prefix = f"{reaping.WORKDIR_PREFIX}{owner_token()}-"
+        self._workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
         # The sandbox uids must reach their own directories below this one.
         os.chmod(self._workdir, 0o711)
         self._volumes = TmpVolumes(self._workdir) if self.host.loop_tmp else None
@@ -76,8 +80,6 @@ class EnvironmentPool:
         self._retired: list[tuple[FunctionSpec, _SpecEnvironments]] = []
         self._cond = threading.Condition()
         self._closed = False
-        if self.host.cgroup_memory or self.host.cgroup_pids:
-            cgroups.sweep_stale()
         self._reaper = threading.Thread(target=self._reap, name="strata-pool-reaper", daemon=True)
         self._reaper.start()
 

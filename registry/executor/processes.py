@@ -53,22 +53,37 @@ def peak_mb(pid: int) -> int | None:
 
 
 def pids_of_uid(uid: int) -> list[int]:
+    return [pid for pid, owner in uids_of_all() if owner == uid]
+
+
+def uids_of_all() -> list[tuple[int, int]]:
+    """(pid, uid) of every live process, counting a process under its real and its effective
+    uid when they differ; zombies are left out (already dead, waiting to be reaped)."""
     found = []
     for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/status") as f:
-                for line in f:
-                    if line.startswith("State:") and line.split()[1] in ("Z", "X"):
-                        break  # already dead, waiting to be reaped
-                    if line.startswith("Uid:"):
-                        if int(line.split()[2]) == uid or int(line.split()[1]) == uid:
-                            found.append(int(name))
-                        break
-        except OSError:
-            pass
+        if name.isdigit():
+            found.extend((int(name), uid) for uid in _uids(name))
     return found
+
+
+def uid_of(pid: int) -> int | None:
+    """The effective uid of a live process."""
+    owned = _uids(str(pid))
+    return owned[-1] if owned else None
+
+
+def _uids(pid: str) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("State:") and line.split()[1] in ("Z", "X"):
+                    return []
+                if line.startswith("Uid:"):
+                    real, effective = int(line.split()[1]), int(line.split()[2])
+                    return [real] if real == effective else [real, effective]
+    except OSError:
+        pass
+    return []
 
 
 def kill_uid(uid: int, deadline_s: float = 5.0) -> None:

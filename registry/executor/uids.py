@@ -34,18 +34,30 @@ class SandboxUser:
 _lock = threading.Lock()
 
 
-def reserve_uid(environ=None) -> SandboxUser:
+def uid_range(environ=None) -> tuple[int, int]:
+    """(first uid, how many) that sandboxes run as."""
     environ = os.environ if environ is None else environ
     base = int(environ.get("STRATA_SANDBOX_UID_BASE", DEFAULT_BASE))
     count = int(environ.get("STRATA_SANDBOX_UID_COUNT", DEFAULT_COUNT))
+    return base, count
+
+
+def try_reserve(uid: int) -> SandboxUser | None:
+    """The reservation of `uid`, or None while another process holds it."""
+    lock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        lock.bind(f"\0strata-executor-uid-{uid}")
+    except OSError:
+        lock.close()
+        return None
+    return SandboxUser(uid, lock)
+
+
+def reserve_uid(environ=None) -> SandboxUser:
+    base, count = uid_range(environ)
     with _lock:
         for _ in range(64):
-            uid = base + random.randrange(count)
-            lock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-            try:
-                lock.bind(f"\0strata-executor-uid-{uid}")
-            except OSError:
-                lock.close()
-                continue
-            return SandboxUser(uid, lock)
+            user = try_reserve(base + random.randrange(count))
+            if user is not None:
+                return user
     raise SandboxError("could not reserve a free sandbox uid (range exhausted)")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from registry.executor import EnvironmentPool, FunctionSpec, HostCapabilities
+from registry.executor.owners import owner_token
 from tests.support import require_service
 
 PYTHON_RUNTIME = "python3.11"  # /usr/bin/python3.11 on the test machines (Debian 12)
@@ -107,7 +108,7 @@ def _executor_cgroups() -> set[str]:
         parent = Path("/sys/fs/cgroup", controller, "strata-executor")
         if parent.is_dir():
             found |= {f"{controller}/{p.name}" for p in parent.iterdir() if p.is_dir()}
-    return {name for name in found if name.split("/", 1)[1].startswith(f"{os.getpid()}-")}
+    return {name for name in found if name.split("/", 1)[1].startswith(f"{owner_token()}-")}
 
 
 def _mounts_under(path: Path) -> list[str]:

@@ -127,31 +127,3 @@ def test_cpu_limits__an_environment_gets_its_shares_and_quota(host, bundles):
 
     assert (shares, quota, period) == (2048, 200_000, 100_000)
     assert result.mechanisms["cpu"] == "cgroup-v1 cpu.shares=2048, CFS quota 2.00 vCPU (hard)"
-
-
-@pytest.mark.parametrize("kind", ["cgroup2", "cgroup1"])
-def test_sweep_stale__frozen_groups_of_a_dead_executor_are_emptied_and_removed(host, kind):
-    import subprocess
-    from pathlib import Path
-
-    from registry.executor import cgroups
-
-    require_service(strict_available(host), "needs root and cgroups")
-    dead = subprocess.Popen(["/bin/true"])
-    dead.wait()  # a pid no executor has any more
-    group = cgroups.EnvironmentCgroups(
-        f"{dead.pid}-stale", memory=False, memsw=False, pids=False, freezer=kind
-    )
-    sleeper = subprocess.Popen(
-        ["/bin/sh", "-c", f"echo $$ > {group.freezer}/cgroup.procs; exec sleep 60"]
-    )
-    deadline = time.monotonic() + 5
-    while not group.procs() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    group.freeze()
-
-    cgroups.sweep_stale()
-    sleeper.wait(timeout=5)
-
-    assert not Path(group.freezer).exists()
-    assert sleeper.returncode == -9

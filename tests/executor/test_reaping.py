@@ -1,0 +1,164 @@
+"""Reaping what crashed executors left: sandboxes, cgroups, sandbox-uid processes, loop-mounted
+/tmp volumes with their loop devices and images, and work directories; never a live one's."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from registry.executor import EnvironmentPool, reaping
+from registry.executor.owners import Owner, owner_of_name, owner_token, process_start
+from tests.executor.conftest import spec_for, strict_available
+from tests.support import require_service
+from tests.support.functions import create, handler_zip, invoke
+
+SLEEPER = """
+import time
+
+def handler(event, context):
+    time.sleep(60)
+"""
+ECHO = """
+def handler(event, context):
+    return event
+"""
+
+POOL_THEN_WAIT = """
+import sys, threading, time
+from pathlib import Path
+from registry.executor import EnvironmentPool, FunctionSpec
+
+def spec(bundle):
+    return FunctionSpec(bundle_dir=Path(bundle), handler="app.handler", runtime="python3.11",
+                        isolation="best-effort", timeout_s=120)
+
+pool = EnvironmentPool()
+pool.invoke(spec(sys.argv[1]), b"{}")  # warm: idle, frozen
+threading.Thread(target=pool.invoke, args=(spec(sys.argv[2]), b"{}"), daemon=True).start()
+time.sleep(1)  # busy: the sleeper runs
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def _of(owners: set[int]) -> dict[str, list[str]]:
+    """The leftovers of executors with these pids, by kind."""
+    found: dict[str, list[str]] = {}
+    for item in reaping.find_leftovers():
+        if item.owner is not None and item.owner.pid in owners:
+            found.setdefault(item.kind, []).append(item.what)
+    return found
+
+
+def _descendants(pid: int) -> set[int]:
+    from registry.executor.processes import descendants
+
+    return set(descendants(pid))
+
+
+def _sandbox_processes_of(owners: set[int]) -> list[str]:
+    return [
+        item.what
+        for item in reaping.find_leftovers()
+        if item.kind == "process" and item.owner is not None and item.owner.pid in owners
+    ]
+
+
+def _wait_for(condition, timeout_s: float = 20.0):
+    deadline = time.monotonic() + timeout_s
+    while not (found := condition()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
+def test_owner__a_reused_pid_does_not_pass_for_the_dead_owner():
+    mine = owner_of_name(f"{owner_token()}-x")
+
+    assert mine == Owner(os.getpid(), process_start(os.getpid()))
+    assert mine.alive()
+    assert not Owner(os.getpid(), mine.start + 1).alive()
+
+
+def test_reap_stale__a_killed_pool_is_reaped_and_a_live_one_left_alone(host, bundles):
+    require_service(strict_available(host) and host.loop_tmp, "needs root, bwrap, cgroups, loop")
+    echo, sleeper = bundles(task={"app.py": ECHO}), bundles(task={"app.py": SLEEPER})
+    with EnvironmentPool(host=host) as live:
+        live.invoke(spec_for(echo), b"{}")
+        killed = subprocess.Popen(
+            [sys.executable, "-c", POOL_THEN_WAIT, str(echo), str(sleeper)],
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
+        assert killed.stdout.readline() == b"ready\n"
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait()
+        left = _of({killed.pid})
+        assert {"mount", "loop", "cgroup", "workdir"} <= left.keys(), left
+
+        reaping.reap_stale()
+
+        assert _wait_for(lambda: not _of({killed.pid})), _of({killed.pid})
+        assert {"mount", "loop", "cgroup", "workdir"} <= _of({os.getpid()}).keys()
+        assert live.invoke(spec_for(echo), b'{"still": "warm"}').payload == b'{"still": "warm"}'
+
+
+@pytest.mark.parametrize("kind", ["cgroup2", "cgroup1"])
+def test_reap_stale__frozen_groups_of_a_dead_executor_are_emptied_and_removed(host, kind):
+    from pathlib import Path
+
+    from registry.executor import cgroups
+
+    require_service(strict_available(host), "needs root and cgroups")
+    dead = subprocess.Popen(["/bin/true"])
+    dead.wait()  # a pid no executor has any more
+    group = cgroups.EnvironmentCgroups(
+        f"{Owner(dead.pid, 1).token}-stale", memory=False, memsw=False, pids=False, freezer=kind
+    )
+    sleeper = subprocess.Popen(
+        ["/bin/sh", "-c", f"echo $$ > {group.freezer}/cgroup.procs; exec sleep 60"]
+    )
+    deadline = time.monotonic() + 5
+    while not group.procs() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    group.freeze()
+
+    reaping.reap_stale()
+    sleeper.wait(timeout=5)
+
+    assert not Path(group.freezer).exists()
+    assert sleeper.returncode == -9
+
+
+def test_a_killed_server__leaves_its_sandboxes_and_the_next_start_reaps_them(
+    host, tmp_path, request
+):
+    from tests.support.server import StrataServer, backend_env
+
+    require_service(strict_available(host) and host.loop_tmp, "needs root, bwrap, cgroups, loop")
+    server = StrataServer(data_dir=tmp_path, env=backend_env("sqlite-fs", tmp_path, request))
+    server.start()
+    try:
+        lam = server.client()
+        create(lam, "echo", code=handler_zip(ECHO))
+        create(lam, "sleeper", code=handler_zip(SLEEPER), Timeout=120)
+        invoke(lam, "echo", {"warm": True})
+        lam.invoke(FunctionName="sleeper", InvocationType="Event", Payload=b"{}")
+        workers = _descendants(server.process.pid)
+        assert _wait_for(lambda: len(_sandbox_processes_of(workers)) >= 2)
+
+        os.killpg(server.process.pid, signal.SIGKILL)  # master, workers, and no cleanup
+        server.process.wait()
+        left = _of(workers)
+        assert {"mount", "loop", "cgroup", "workdir"} <= left.keys(), left
+
+        server.start()
+
+        assert _wait_for(lambda: not _of(workers)), _of(workers)
+        assert invoke(server.client(), "echo", {"again": 1})[1] == {"again": 1}
+    finally:
+        server.stop()
