@@ -31,9 +31,11 @@ def pytest_sessionfinish(session, exitstatus):
     if not found:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    for line in ["the test run left these behind:", *describe(found)]:
-        if reporter is not None:
+    lines = ["the test run left these behind:", *describe(found)]
+    if reporter is not None:
+        reporter.write("\n")
+        for line in lines:
             reporter.write_line(line, red=True)
-        else:
-            print(line)
+    else:
+        print("\n".join(lines))
     session.exitstatus = pytest.ExitCode.TESTS_FAILED

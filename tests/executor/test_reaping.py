@@ -153,6 +153,7 @@ def test_a_killed_server__leaves_its_sandboxes_and_the_next_start_reaps_them(
 
         os.killpg(server.process.pid, signal.SIGKILL)  # master, workers, and no cleanup
         server.process.wait()
+        assert _wait_for(lambda: not any(process_start(pid) for pid in workers))
         left = _of(workers)
         assert {"mount", "loop", "cgroup", "workdir"} <= left.keys(), left
 

@@ -22,6 +22,7 @@ from botocore.config import Config
 from registry.accounts import Credentials, create_account
 from registry.config import DEV_ACCESS_KEY_ID, DEV_ACCOUNT_ID, DEV_SECRET_ACCESS_KEY
 from registry.db import Database
+from registry.executor.processes import descendants
 from tests.support.processes import die_with_parent, free_loopback_port
 
 STRATA = str(Path(sys.executable).with_name("strata"))
@@ -105,12 +106,15 @@ class StrataServer:
             # Shown with a failing test's output: why the server was gone before its test ended.
             print(f"strata serve had exited ({self.process.returncode}):\n{self.log()[-4000:]}")
         if self.process and self.process.poll() is None:
+            members = descendants(self.process.pid)
             os.killpg(self.process.pid, sig)
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+            if sig == signal.SIGKILL:
+                _reap_after(members)
         if self._db:
             self._db.dispose()
             self._db = None
@@ -179,6 +183,18 @@ class StrataServer:
             aws_secret_access_key=secret,
             config=Config(retries={"max_attempts": 1}, **config),
         )
+
+
+def _reap_after(members: list[int], timeout_s: float = 5.0) -> None:
+    """Reap what the killed server's sandboxes left, as its next start on this host would, once
+    its workers are gone (only a dead owner's leftovers are reaped)."""
+    from registry.executor.owners import process_start
+    from registry.executor.reaping import reap_stale
+
+    deadline = time.monotonic() + timeout_s
+    while any(process_start(pid) for pid in members) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    reap_stale()
 
 
 def backend_env(kind: str, data_dir: Path, request) -> dict[str, str]:
