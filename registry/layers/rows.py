@@ -1,7 +1,10 @@
-"""What the layer service's parts share: the owning account's check, the not-found message, and
-rows shown as views."""
+"""What the layer service's parts share: the owning account's check, the not-found message, rows
+shown as views, and the SQL conditions the listings filter by."""
 
 from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, cast, exists, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from registry.accounts import Caller
 from registry.db import Database
@@ -9,7 +12,9 @@ from registry.errors import AccessDenied
 from registry.layers.arns import LayerRef, layer_arn, layer_version_arn
 from registry.layers.views import LayerVersionView
 from registry.messages import not_authorized
-from registry.models import LayerVersion
+from registry.models import LayerVersion, LayerVersionGrant
+
+_GRANTS = LayerVersionGrant.__table__
 
 
 class LayerRows:
@@ -48,3 +53,50 @@ class LayerRows:
             created_at=row.created_at,
             row_id=row.id,
         )
+
+
+def compatible(versions, *, runtime: str | None, architecture: str | None, sqlite: bool) -> list:
+    """Conditions on a layer_versions table (or an alias of it) that keep the versions listing
+    `runtime` and `architecture`; a filter left out matches every version."""
+    conditions = []
+    for column, value in (
+        (versions.c.compatible_runtimes, runtime),
+        (versions.c.compatible_architectures, architecture),
+    ):
+        if value:
+            conditions.append(_lists(column, value, sqlite=sqlite))
+    return conditions
+
+
+def _lists(column, value: str, *, sqlite: bool) -> ColumnElement[bool]:
+    """The JSON array in `column` holds `value`."""
+    if sqlite:
+        elements = func.json_each(column).table_valued("value")
+        return exists(select(literal(1)).select_from(elements).where(elements.c.value == value))
+    return cast(column, JSONB).contains([value])
+
+
+def shared_with(versions, caller: Caller) -> ColumnElement[bool]:
+    """The version has a grant that lets `caller` read it: the SQL side of policy.grant_allows
+    for the principals validation lets in (an account id, '*', arn:aws...:iam::ACCOUNT:root).
+    The listing still checks each row with policy.can_read."""
+    account = caller.account_id
+    return exists(
+        select(literal(1)).where(
+            _GRANTS.c.layer_version_id == versions.c.id,
+            or_(
+                and_(
+                    _GRANTS.c.principal == "*",
+                    or_(
+                        _GRANTS.c.organization_id.is_(None),
+                        _GRANTS.c.organization_id == caller.organization_id,
+                    ),
+                ),
+                _GRANTS.c.principal == account,
+                and_(
+                    _GRANTS.c.principal.startswith("arn:", autoescape=True),
+                    _GRANTS.c.principal.endswith(f":{account}:root", autoescape=True),
+                ),
+            ),
+        )
+    )

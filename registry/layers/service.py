@@ -16,6 +16,7 @@ from registry.errors import AccessDenied, ResourceNotFound
 from registry.layers import policy
 from registry.layers.arns import LayerRef, layer_version_arn
 from registry.layers.publishing import LayerPublishing
+from registry.layers.rows import compatible, shared_with
 from registry.layers.sharing import LayerSharing
 from registry.layers.views import LayerVersionView
 from registry.limits import CODE_STORAGE_QUOTA_BYTES
@@ -26,6 +27,8 @@ from storage.base import BlobStore
 
 _DEFAULT_ZIP_LIMITS = ZipLimits()
 _LAYERS, _VERSIONS, _GRANTS = Layer.__table__, LayerVersion.__table__, LayerVersionGrant.__table__
+# The versions a layer's newest matching version is looked for among, apart from the listed ones.
+_NEWEST = _VERSIONS.alias("newest")
 _LIVE_VERSION = (
     select(_VERSIONS)
     .join(_LAYERS, _LAYERS.c.id == _VERSIONS.c.layer_id)
@@ -81,25 +84,43 @@ class LayerService(LayerPublishing, LayerSharing):
         max_items: int = MAX_ITEMS,
     ) -> Page:
         """The caller's layers that have a live version matching the filters, by name, each with
-        its newest matching version."""
+        its newest matching version. Reads one page of layers (walking the (account, name) key)
+        and, per layer, the newest matching version (walking the (layer, version) key)."""
         after = decode_marker(marker)
+        filters = compatible(
+            _NEWEST, runtime=runtime, architecture=architecture, sqlite=self._db.is_sqlite
+        )
+        newest = (
+            select(_NEWEST.c.id)
+            .where(_NEWEST.c.layer_id == _LAYERS.c.id, _NEWEST.c.deleted_at.is_(None), *filters)
+            .order_by(_NEWEST.c.version.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        layers = (
+            select(_LAYERS.c.name, newest.label("version_id"))
+            .where(_LAYERS.c.account_id == caller.account_id)
+            .order_by(_LAYERS.c.name)
+        )
+        if after is not None:
+            layers = layers.where(_LAYERS.c.name > after)
+        listed = layers.subquery()
+        page_query = (
+            select(listed.c.name, listed.c.version_id)
+            .where(listed.c.version_id.is_not(None))
+            .order_by(listed.c.name)
+            .limit(max_items + 1)
+        )
         with self._db.read() as session:
-            query = (
-                select(Layer, LayerVersion)
-                .join(LayerVersion, LayerVersion.layer_id == Layer.id)
-                .where(Layer.account_id == caller.account_id, LayerVersion.deleted_at.is_(None))
-                .order_by(Layer.name, LayerVersion.version.desc())
-            )
-            if after is not None:
-                query = query.where(Layer.name > after)
-            latest: dict[str, LayerVersionView] = {}
-            for layer, row in session.execute(query):
-                if layer.name in latest or not _matches(row, runtime, architecture):
-                    continue
-                latest[layer.name] = self._view(caller.account_id, layer.name, row)
-                if len(latest) > max_items:
-                    break
-        return first_page(list(latest.values()), max_items, key=lambda v: v.name)
+            found = session.execute(page_query).all()
+            rows = {
+                row.id: row
+                for row in session.scalars(
+                    select(LayerVersion).where(LayerVersion.id.in_([f.version_id for f in found]))
+                )
+            }
+        items = [self._view(caller.account_id, f.name, rows[f.version_id]) for f in found]
+        return first_page(items, max_items, key=lambda v: v.name)
 
     def list_versions(
         self,
@@ -111,33 +132,43 @@ class LayerService(LayerPublishing, LayerSharing):
         marker: str | None = None,
         max_items: int = MAX_ITEMS,
     ) -> Page:
-        """Live versions the caller may read, newest first. An unknown layer lists nothing."""
+        """Live versions the caller may read, newest first. An unknown layer lists nothing. Reads
+        one page (walking the (layer, version) key), a little more only when a grant the SQL
+        condition let through is refused by policy.can_read."""
         owner = ref.account_id or caller.account_id
         before = decode_version_marker(marker)
-        with self._db.read() as session:
-            query = (
-                select(LayerVersion)
-                .join(Layer)
-                .where(
-                    Layer.account_id == owner,
-                    Layer.name == ref.name,
-                    LayerVersion.deleted_at.is_(None),
-                )
-                .order_by(LayerVersion.version.desc())
+        query = (
+            select(LayerVersion)
+            .join(Layer)
+            .where(
+                Layer.account_id == owner,
+                Layer.name == ref.name,
+                LayerVersion.deleted_at.is_(None),
+                *compatible(
+                    _VERSIONS, runtime=runtime, architecture=architecture, sqlite=self._db.is_sqlite
+                ),
             )
-            if owner != caller.account_id:
-                query = query.options(selectinload(LayerVersion.grants))
-            if before is not None:
-                query = query.where(LayerVersion.version < before)
-            items = []
-            for row in session.scalars(query):
-                if owner != caller.account_id and not policy.can_read(caller, owner, row.grants):
-                    continue
-                if _matches(row, runtime, architecture):
-                    items.append(self._view(owner, ref.name, row))
-                    if len(items) > max_items:
-                        break
-        return first_page(items, max_items, key=lambda v: str(v.version))
+            .order_by(LayerVersion.version.desc())
+            .limit(max_items + 1)
+        )
+        shared = owner != caller.account_id
+        if shared:
+            query = query.where(shared_with(_VERSIONS, caller)).options(
+                selectinload(LayerVersion.grants)
+            )
+        items: list[LayerVersionView] = []
+        with self._db.read() as session:
+            while len(items) <= max_items:
+                rows = session.scalars(
+                    query if before is None else query.where(LayerVersion.version < before)
+                ).all()
+                for row in rows:
+                    if not shared or policy.can_read(caller, owner, row.grants):
+                        items.append(self._view(owner, ref.name, row))
+                if len(rows) <= max_items:
+                    break
+                before = rows[-1].version
+        return first_page(items[: max_items + 1], max_items, key=lambda v: str(v.version))
 
     # -- delete --------------------------------------------------------------------------------
 
@@ -180,10 +211,3 @@ class LayerService(LayerPublishing, LayerSharing):
                     "the layer version is not shared with your account",
                 )
             )
-
-
-def _matches(row: LayerVersion, runtime: str | None, architecture: str | None) -> bool:
-    """A filter left out matches every version."""
-    return (not runtime or runtime in (row.compatible_runtimes or [])) and (
-        not architecture or architecture in (row.compatible_architectures or [])
-    )
