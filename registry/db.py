@@ -17,18 +17,30 @@ from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, exc, text
+from sqlalchemy import create_engine, event, exc, make_url, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry.errors import ServiceUnavailable
+from registry.models import Base
 from registry.private_files import private_sqlite_file
 
 if TYPE_CHECKING:
     from registry.secret_box import SecretBox
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Every database call is bounded in time, so a database that hangs or a lock someone holds fails
+# requests with ServiceUnavailable instead of holding request threads for the whole outage.
+# SQLite: the longest a writer waits for the file's write lock (transactions here take
+# milliseconds, so this is only reached when another process holds the lock).
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL: seconds to establish a connection, milliseconds a statement may wait for a lock and
+# may run in all (the server cancels it), and seconds to wait for a free connection in the pool.
+# A code path that means to wait longer for a lock must SET LOCAL lock_timeout itself.
+PG_CONNECT_TIMEOUT_S = 3
+PG_LOCK_TIMEOUT_MS = 3_000
+PG_STATEMENT_TIMEOUT_MS = 20_000
+POOL_TIMEOUT_S = 5
 
 
 def _make_engine(url: str, *, immediate: bool) -> Engine:
@@ -53,7 +65,28 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=POOL_TIMEOUT_S,
+        connect_args=_postgres_timeouts(url),
+    )
+
+
+def _postgres_timeouts(url: str) -> dict[str, object]:
+    """libpq connection arguments bounding connects and statements. Values the URL itself gives
+    (connect_timeout, or -c settings in options) win over these."""
+    query = make_url(url).query
+    options = f"-c lock_timeout={PG_LOCK_TIMEOUT_MS} -c statement_timeout={PG_STATEMENT_TIMEOUT_MS}"
+    given = query.get("options")
+    if given:
+        options = f"{options} {given if isinstance(given, str) else ' '.join(given)}"
+    args: dict[str, object] = {"options": options}
+    if "connect_timeout" not in query:
+        args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    return args
 
 
 class Database:
@@ -89,8 +122,15 @@ class Database:
             yield session
 
     def check(self) -> None:
-        with self.read() as session:
-            session.execute(text("SELECT 1"))
+        """Raises ServiceUnavailable unless every table the registry serves from can be read: a
+        lock held on one of them (a migration, a VACUUM FULL) stalls requests just as an outage
+        does. One statement, so one round trip."""
+        quote = self.engine.dialect.identifier_preparer.quote
+        probes = ", ".join(
+            f"(SELECT 1 FROM {quote(table.name)} LIMIT 1)" for table in Base.metadata.sorted_tables
+        )
+        with self.connect() as connection:
+            connection.execute(text(f"SELECT 1, {probes}"))
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -105,6 +145,8 @@ def _translate_errors():
         raise ServiceUnavailable(
             f"The metadata database is unavailable: {error.orig or error}"
         ) from error
+    except exc.TimeoutError as error:  # no free connection in the pool in time
+        raise ServiceUnavailable(f"The metadata database is unavailable: {error}") from error
 
 
 def alembic_config(url: str, *, secret_box: SecretBox | None = None) -> Config:

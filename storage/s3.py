@@ -33,10 +33,17 @@ from storage.streams import check_range, copy_hashing, verify
 
 _NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NoSuchObject", "ResourceNotFound"}
 _BUCKET_TAKEN = {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}
-# Short connect timeout and few retries: an unreachable endpoint must fail a request (and the
-# readiness probe) within seconds, not after minio's default of 5 retries with 5-minute timeouts.
+# Every request is bounded, so a storage server that accepts connections and never answers fails
+# the request (and the readiness probe) within seconds instead of holding its thread for the whole
+# outage. The read timeout is the longest wait for the next bytes of an answer (S3 keeps a slow
+# CompleteMultipartUpload alive with whitespace), not for a whole transfer, so large blobs still
+# stream. A read timeout is not retried: a server that stalled once is likely still stalled, and
+# a retry would double the wait; refused connections and 5xx answers are retried briefly.
 CONNECT_TIMEOUT_S = 2.0
-READ_TIMEOUT_S = 60.0
+READ_TIMEOUT_S = 5.0
+_RETRIES = urllib3.Retry(
+    total=3, connect=1, read=0, backoff_factor=0.1, status_forcelist=[500, 502, 503, 504]
+)
 
 
 def parse_endpoint(endpoint: str, secure: bool) -> tuple[str, bool]:
@@ -119,13 +126,7 @@ class S3BlobStore:
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S),
             maxsize=32,
-            retries=urllib3.Retry(
-                total=3,
-                connect=1,
-                read=1,
-                backoff_factor=0.1,
-                status_forcelist=[500, 502, 503, 504],
-            ),
+            retries=_RETRIES,
         )
         # A fixed region keeps presigning local: without it minio asks the server for the
         # bucket's location before signing.

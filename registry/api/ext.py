@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+import threading
 
-from flask import Blueprint, Response, json, request
+from flask import Blueprint, Response, current_app, json, request
 from werkzeug.wsgi import wrap_file
 
 from registry.api.context import services
-from registry.errors import ResourceNotFound, StrataError
+from registry.api.readiness import ReadinessProbes
+from registry.errors import ResourceNotFound
 from registry.executor.runtime_access import node_report
 from storage.capabilities import DOWNLOAD_ROUTE, SignedDownloads
-from storage.errors import StorageError
 
 bp = Blueprint("ext", __name__)
 log = logging.getLogger(__name__)
@@ -24,15 +25,7 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    checks = {}
-    for name, probe in (("database", services().db.check), ("storage", services().store.check)):
-        try:
-            probe()
-            checks[name] = "ok"
-        except (StrataError, StorageError) as error:
-            # Unauthenticated: the detail (addresses, bucket) goes to the log only.
-            log.warning("readiness check %s failed: %s", name, error)
-            checks[name] = "unavailable"
+    checks = _readiness().run()
     ready = all(v == "ok" for v in checks.values())
     body = {
         "status": "ok" if ready else "unavailable",
@@ -42,6 +35,19 @@ def readyz():
         ),
     }
     return Response(json.dumps(body), status=200 if ready else 503, mimetype="application/json")
+
+
+def _readiness() -> ReadinessProbes:
+    with _READINESS_LOCK:
+        probes = current_app.extensions.get("strata_readiness")
+        if probes is None:
+            wired = services()
+            probes = ReadinessProbes({"database": wired.db.check, "storage": wired.store.check})
+            current_app.extensions["strata_readiness"] = probes
+        return probes
+
+
+_READINESS_LOCK = threading.Lock()
 
 
 @bp.get(DOWNLOAD_ROUTE + "<digest>")
