@@ -180,7 +180,8 @@ def remove_stale(path: Path) -> None:
                 _write(path / thaw, value)
             except FileNotFoundError:
                 pass
-    _rmdir_retrying(path)
+    # Briefly: a group that will not empty is tried again by the next start, not waited for.
+    _rmdir_retrying(path, deadline_s=1.0)
 
 
 def _dir_name(name: str) -> str:

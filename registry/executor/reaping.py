@@ -54,13 +54,14 @@ def owner_of_path(path: str) -> Owner | None:
 
 
 def find_leftovers(workdir_bases: list[Path] | None = None) -> list[Leftover]:
-    """Everything executor processes made that exists now, live owners' included."""
+    """Everything executor processes made that exists now, live owners' included; work
+    directories are looked for in the temporary directory and in `workdir_bases`."""
     return [
         *_mounts(),
         *_loop_devices(),
         *_cgroup_dirs(),
         *_sandbox_processes(),
-        *_workdirs(workdir_bases or [Path(tempfile.gettempdir())]),
+        *_workdirs({Path(tempfile.gettempdir()), *(workdir_bases or [])}),
     ]
 
 
@@ -126,7 +127,7 @@ def _cgroup_owner(pid: int) -> Owner | None:
     return None
 
 
-def _workdirs(bases: list[Path]) -> list[Leftover]:
+def _workdirs(bases: set[Path]) -> list[Leftover]:
     found = []
     for base in bases:
         for path in base.glob(f"{WORKDIR_PREFIX}*"):

@@ -13,6 +13,7 @@ import pytest
 
 from registry.executor import EnvironmentPool, reaping
 from registry.executor.owners import Owner, owner_of_name, owner_token, process_start
+from registry.executor.processes import pids_of_uid
 from tests.executor.conftest import spec_for, strict_available
 from tests.support import require_service
 from tests.support.functions import create, handler_zip, invoke
@@ -26,6 +27,25 @@ def handler(event, context):
 ECHO = """
 def handler(event, context):
     return event
+"""
+
+DETACHES = """
+import os, subprocess
+
+def handler(event, context):
+    subprocess.Popen(["sleep", "300"], start_new_session=True)
+    return os.getuid()
+"""
+FALLBACK_POOL_THEN_WAIT = """
+import sys, time
+from pathlib import Path
+from registry.executor import EnvironmentPool, FunctionSpec, HostCapabilities
+
+spec = FunctionSpec(bundle_dir=Path(sys.argv[1]), handler="app.handler", runtime="python3.11",
+                    isolation="best-effort")
+pool = EnvironmentPool(host=HostCapabilities.detect().without("bwrap", "cgroups", "loop"))
+print(pool.invoke(spec, b"{}").payload.decode(), flush=True)
+time.sleep(600)
 """
 
 POOL_THEN_WAIT = """
@@ -105,6 +125,23 @@ def test_reap_stale__a_killed_pool_is_reaped_and_a_live_one_left_alone(host, bun
         assert _wait_for(lambda: not _of({killed.pid})), _of({killed.pid})
         assert {"mount", "loop", "cgroup", "workdir"} <= _of({os.getpid()}).keys()
         assert live.invoke(spec_for(echo), b'{"still": "warm"}').payload == b'{"still": "warm"}'
+
+
+def test_reap_stale__processes_of_a_sandbox_uid_nobody_holds_are_killed(host, bundles):
+    require_service(host.root, "the uid drop needs root")
+    killed = subprocess.Popen(
+        [sys.executable, "-c", FALLBACK_POOL_THEN_WAIT, str(bundles(task={"app.py": DETACHES}))],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    uid = int(killed.stdout.readline())
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    assert pids_of_uid(uid), "the detached sleep outlived its pool"
+
+    reaping.reap_stale()
+
+    assert _wait_for(lambda: not pids_of_uid(uid), timeout_s=5)
 
 
 @pytest.mark.parametrize("kind", ["cgroup2", "cgroup1"])
