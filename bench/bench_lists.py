@@ -59,6 +59,14 @@ class Api:
         self.connection = http.client.HTTPConnection(host, int(port), timeout=60)
 
     def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict, float]:
+        try:
+            return self._call(method, path, body)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The server may close an idle kept-alive connection; a new one is not timed apart.
+            self.connection.close()
+            return self._call(method, path, body)
+
+    def _call(self, method: str, path: str, body: dict | None) -> tuple[int, dict, float]:
         data = json.dumps(body).encode() if body is not None else b""
         headers = {"Content-Type": "application/json"} if body is not None else {}
         headers = signed_headers(self.url + path, method, data, headers)
@@ -96,7 +104,7 @@ def seed_through_api(api: Api) -> None:
 
 
 def seed_rows(database_url: str) -> None:
-    from sqlalchemy import delete, select
+    from sqlalchemy import delete, select, text
 
     from registry.db import Database
     from registry.models import Function, FunctionVersion, Layer, LayerVersion
@@ -169,6 +177,9 @@ def seed_rows(database_url: str) -> None:
                 for v in range(1, VERSIONS_PER_FUNCTION + 1)
             ],
         )
+    if not db.is_sqlite:  # the statistics autovacuum would gather on a registry that grew slowly
+        with db.engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
     db.dispose()
 
 
