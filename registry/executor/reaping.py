@@ -82,14 +82,19 @@ def _mounts() -> list[Leftover]:
 def _loop_devices() -> list[Leftover]:
     found = []
     for backing in Path("/sys/block").glob("loop*/loop/backing_file"):
-        try:
-            image = backing.read_text().strip().removesuffix(" (deleted)")
-        except OSError:
-            continue  # detached meanwhile
-        if f"/{WORKDIR_PREFIX}" in image:
-            device = f"/dev/{backing.parent.parent.name}"
+        device = f"/dev/{backing.parent.parent.name}"
+        image = _backing_file(device)
+        if image is not None and f"/{WORKDIR_PREFIX}" in image:
             found.append(Leftover("loop", device, owner_of_path(image)))
     return found
+
+
+def _backing_file(device: str) -> str | None:
+    try:
+        with open(f"/sys/block/{device.removeprefix('/dev/')}/loop/backing_file") as f:
+            return f.read().strip().removesuffix(" (deleted)")
+    except OSError:
+        return None  # detached meanwhile
 
 
 def _cgroup_dirs() -> list[Leftover]:
@@ -198,6 +203,11 @@ def _reap_loop(device: str) -> bool:
     except OSError:
         return False
     try:
+        # Devices are reused: since it was listed, it may have been freed and bound for a live
+        # owner. Held open it cannot be freed, so what it is bound to now is what gets detached.
+        owner = owner_of_path(_backing_file(device) or "")
+        if owner is None or owner.alive():
+            return False
         fcntl.ioctl(fd, _LOOP_CLR_FD)
     except OSError as exc:
         return exc.errno == errno.ENXIO  # already detached
