@@ -59,11 +59,23 @@ _data_dir_option = click.option(
     help="Seed the dev account 000000000000 (key test/test). Same as STRATA_DEV=1.",
 )
 @click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
-@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=int,
+    help="Threads per worker for the registry: every request but synchronous invocations.",
+)
+@click.option(
+    "--invocation-threads",
+    type=click.IntRange(min=1),
+    help="Synchronous invocations one worker runs or keeps waiting at once; past it they are "
+    "answered 429 TooManyRequestsException (default: STRATA_INVOCATION_THREADS or 256).",
+)
 @click.option(
     "--migrate/--no-migrate", default=None, help="Run migrations first (default: only for SQLite)."
 )
-def serve(host, port, data_dir, dev, workers, threads, migrate):
+def serve(host, port, data_dir, dev, workers, threads, invocation_threads, migrate):
     """Run the registry (gunicorn) on HOST:PORT."""
     from registry import db
     from registry.accounts import seed_dev_account
@@ -73,6 +85,8 @@ def serve(host, port, data_dir, dev, workers, threads, migrate):
     os.environ["STRATA_DATA_DIR"] = str(settings.data_dir)
     if settings.dev:
         os.environ["STRATA_DEV"] = "1"
+    if invocation_threads is not None:
+        os.environ["STRATA_INVOCATION_THREADS"] = str(invocation_threads)
     url = settings.resolved_database_url
     box = _secret_box(settings)
     if migrate or (migrate is None and url.startswith("sqlite")):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import enum
+import resource
 import socket
 
 from gunicorn.http.message import Request
 
 from registry.front.body import ChunkedBody, LengthBody
 from registry.front.responses import ResponseBody
+
+# Descriptors kept for what is not a client connection: database, blob files, sandboxes, logs.
+_RESERVED_DESCRIPTORS = 256
 
 
 class Stage(enum.Enum):
@@ -38,3 +42,21 @@ class Connection:
         self.body: LengthBody | ChunkedBody | None = None
         self.sending: ResponseBody | None = None
         self.reserved = 0  # of the worker's body budget, while this request holds a body
+
+
+def connections_fitting_descriptors(wanted: int) -> int:
+    """Idle connections are cheap to the front, so many are worth holding; but an accept()
+    failing for want of a descriptor would stop the worker, so it stops accepting first: the
+    descriptor limit is raised as far as allowed, and the connections held kept within it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = wanted + _RESERVED_DESCRIPTORS
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        raised = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(min(wanted, soft - _RESERVED_DESCRIPTORS), 16)

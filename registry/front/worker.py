@@ -9,8 +9,11 @@ head and body the application's `body_allowance(method, path, headers)` (run on 
 its own, as it may look a key up in the database) says how many body bytes it will accept: a
 request declaring more, or one it refuses outright, is answered without its body being read, and
 its connection is closed; so is one arriving while the worker already holds its budget of bodies
-(the application answers it 429). A file response (a blob download) is written by the thread
-only as far as the socket takes it at once; the loop sends the rest as the client reads.
+(the application answers it 429). A complete request goes to one of two pools of request
+threads (see `traffic`): synchronous invocations to many threads of their own, everything else to
+the worker's `threads`, which no invocation ever holds. A file response (a blob download) is
+written by the thread only as far as the socket takes it at once; the loop sends the rest as the
+client reads.
 
 Process management, the thread pool, request handling and error pages stay gunicorn's.
 Plain-text HTTP/1.x only: terminate TLS in front of it.
@@ -21,7 +24,6 @@ Plain-text HTTP/1.x only: terminate TLS in front of it.
 from __future__ import annotations
 
 import errno
-import resource
 import selectors
 import socket
 import time
@@ -38,12 +40,17 @@ from gunicorn.http.unreader import IterUnreader
 from gunicorn.workers.gthread import ThreadWorker
 
 from registry.front.body import BodyError, ChunkedBody, LengthBody, PrefetchedBody
-from registry.front.connection import Connection, Stage
+from registry.front.connection import Connection, Stage, connections_fitting_descriptors
 from registry.front.limits import FrontLimits
 from registry.front.responses import OutgoingSocket, ResponseBody
+from registry.front.traffic import (
+    RequestThreads,
+    Traffic,
+    invocation_threads,
+    throttled_answer,
+    traffic_of,
+)
 
-# Descriptors kept for what is not a client connection: database, blob files, sandboxes, logs.
-_RESERVED_DESCRIPTORS = 256
 _SWEEP_INTERVAL = 0.25
 _HEAD_RECV = 64 * 1024
 _BODY_RECV = 1024 * 1024
@@ -61,7 +68,7 @@ class FrontWorker(ThreadWorker):
             )
 
     def run(self):
-        self._fit_connections_to_descriptors()
+        self.worker_connections = connections_fitting_descriptors(self.worker_connections)
         self._limits = getattr(self.wsgi, "front_limits", None) or FrontLimits()
         self._allowance = getattr(self.wsgi, "body_allowance", None)
         self._admission = futures.ThreadPoolExecutor(
@@ -70,27 +77,12 @@ class FrontWorker(ThreadWorker):
         self._connections: set[Connection] = set()
         self._next_sweep = 0.0
         self._reserved_body_bytes = 0
+        self._threads = RequestThreads(self.tpool, invocation_threads())
         try:
             super().run()
         finally:
             self._admission.shutdown(wait=False)
-
-    def _fit_connections_to_descriptors(self) -> None:
-        """Idle connections are cheap here, so many are worth holding; but an accept() failing
-        for want of a descriptor would stop the worker, so the loop stops accepting first."""
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        wanted = self.worker_connections + _RESERVED_DESCRIPTORS
-        if soft != resource.RLIM_INFINITY and soft < wanted:
-            raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-            try:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
-                soft = raised
-            except (ValueError, OSError):
-                pass
-        if soft != resource.RLIM_INFINITY:
-            self.worker_connections = max(
-                min(self.worker_connections, soft - _RESERVED_DESCRIPTORS), 16
-            )
+            self._threads.shutdown()
 
     # -- the event loop's side ------------------------------------------------------------------
 
@@ -240,10 +232,24 @@ class FrontWorker(ThreadWorker):
         # Answered here, or not at all: the front has already read (or refused) the body.
         request._expected_100_continue = False
         request.body = body
-        served = self.tpool.submit(self._serve, conn, request)
+        traffic = traffic_of(request.method, request.path, request.headers)
+        served = self._threads.submit(traffic, self._serve, conn, request)
+        if served is None:
+            self._throttle(conn)
+            return
         served.add_done_callback(
-            lambda future: self.method_queue.defer(self._on_served, conn, future)
+            lambda future: self.method_queue.defer(self._on_served, conn, future, traffic)
         )
+
+    def _throttle(self, conn: Connection) -> None:
+        """Past the invocation pool's bound: answered by the loop, in a few bytes the socket's
+        empty send buffer takes at once."""
+        keep_alive = bool(self.alive and self.cfg.keepalive and not conn.request.should_close())
+        if not self._send_quietly(conn, throttled_answer(keep_alive=keep_alive)):
+            self._close(conn)
+            return
+        self._release_body(conn)
+        self._next_request(conn, keep_alive=keep_alive)
 
     def _answer_error(self, conn: Connection, error: Exception) -> None:
         self._unwatch(conn)
@@ -253,7 +259,10 @@ class FrontWorker(ThreadWorker):
             lambda future: self.method_queue.defer(self._on_served, conn, future)
         )
 
-    def _on_served(self, conn: Connection, future: futures.Future) -> None:
+    def _on_served(
+        self, conn: Connection, future: futures.Future, traffic: Traffic = Traffic.CONTROL
+    ) -> None:
+        self._threads.done(traffic)
         self._release_body(conn)
         outcome = not future.cancelled() and future.exception() is None and future.result()
         if isinstance(outcome, ResponseBody):
