@@ -12,8 +12,13 @@ Figures:
   first invoke CreateFunction with the five corpus layers, then the first Invoke: merge, cold
                start and run (target < 1.5 s for the invoke), against merging the same inputs
                in-process with an empty cache
+  control      GetLayerVersion p50/p99 on a server with 100 synchronous invocations of a 5 s
+  plane        function in flight (goal p99 <= 25 ms), against the same on the idle server;
+               how many were in flight, how many ran at once, and the front's memory per
+               waiting invocation (--sections control)
 
-Needs `wrk` (Debian package) for the load.
+Needs `wrk` (Debian package) for the load. To compare with other code, run the same script with
+PYTHONPATH pointing at that checkout: the servers it starts then run that code.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ from __future__ import annotations
 import argparse
 import http.client
 import io
+import json
 import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -35,7 +42,14 @@ from botocore.config import Config
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from bench.common import signed_headers, start_strata, stop, wrk  # noqa: E402
+from bench.common import (  # noqa: E402
+    proc_status_kb,
+    signed_headers,
+    start_strata,
+    stop,
+    worker_pids,
+    wrk,
+)
 from registry.executor import EnvironmentPool, FunctionSpec  # noqa: E402
 from registry.merge import MergeInput, merge  # noqa: E402
 
@@ -45,10 +59,10 @@ HANDLER_SOURCE = "def handler(event, context):\n    return {'ok': True}\n"
 ROLE = "arn:aws:iam::000000000000:role/bench"
 
 
-def handler_zip() -> bytes:
+def handler_zip(source: str = HANDLER_SOURCE) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("app.py", HANDLER_SOURCE)
+        archive.writestr("app.py", source)
     return buffer.getvalue()
 
 
@@ -113,7 +127,20 @@ def merge_baseline(work: Path, code: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--sections",
+        default="warm,control",
+        help="comma-separated: warm (the first three), control",
+    )
     args = parser.parse_args()
+    sections = set(args.sections.split(","))
+    if "warm" in sections:
+        warm_and_first_invoke(args.seconds)
+    if "control" in sections:
+        control_plane_beside_invocations(args.seconds)
+
+
+def warm_and_first_invoke(seconds: int) -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed for the load (apt-get install wrk)")
     missing = [str(p) for p in CORPUS if not p.exists()]
@@ -137,7 +164,7 @@ def main() -> None:
         # Warm both workers' environments before measuring.
         wrk(url + path, headers, 2, method="POST", body=body)
         p50 = sequential_p50(url, path, headers, body)
-        rps, p50_load = wrk(url + path, headers, args.seconds, method="POST", body=body)
+        rps, p50_load = wrk(url + path, headers, seconds, method="POST", body=body)
         executor = executor_p50(work / "executor")
 
         arns = [
@@ -194,6 +221,153 @@ def main() -> None:
     finally:
         stop(strata)
         shutil.rmtree(work, ignore_errors=True)
+
+
+SLEEPER_SOURCE = "import time\n\ndef handler(event, context):\n    time.sleep(event['sleep'])\n"
+IN_FLIGHT = 100
+SLEEP_S = 5
+
+
+def control_plane_beside_invocations(seconds: int) -> None:
+    """GetLayerVersion on an idle server, then with IN_FLIGHT synchronous invocations of a
+    SLEEP_S function kept in flight (each client invokes again as soon as it is answered)."""
+    work = Path(tempfile.mkdtemp(prefix="strata-bench-control-"))
+    strata, url = start_strata(work / "data")
+    try:
+        lam = client(url)
+        lam.create_function(
+            FunctionName="sleeper",
+            Runtime=RUNTIME,
+            Role=ROLE,
+            Handler="app.handler",
+            Code={"ZipFile": handler_zip(SLEEPER_SOURCE)},
+            Timeout=60,
+        )
+        layer = BENCH / "corpus" / "layer1.zip"
+        version = lam.publish_layer_version(
+            LayerName="fetched", Content={"ZipFile": layer.read_bytes()}
+        )["Version"]
+        path = f"/2018-10-31/layers/fetched/versions/{version}"
+        headers = signed_headers(url + path)
+        idle = probe(url, path, headers, 3.0)
+        rss_idle = _workers_rss_kb(strata.pid)
+        load = InvocationLoad(url, "sleeper", json.dumps({"sleep": SLEEP_S}).encode(), IN_FLIGHT)
+        load.start()
+        time.sleep(2.0)  # every client has sent its request
+        completed_before, rss_busy = load.completed, _workers_rss_kb(strata.pid)
+        probing = time.monotonic()
+        busy = probe(url, path, headers, seconds, load)
+        probed = time.monotonic() - probing
+        ran = (load.completed - completed_before) * SLEEP_S / probed
+        load.stop()
+        print(
+            f"Control plane beside {IN_FLIGHT} synchronous invocations of a {SLEEP_S} s function:"
+        )
+        print(
+            f"  GetLayerVersion idle:     p50 {percentile(idle, 50):7.2f} ms, "
+            f"p99 {percentile(idle, 99):7.2f} ms ({len(idle)} requests)"
+        )
+        print(
+            f"  GetLayerVersion loaded:   p50 {percentile(busy, 50):7.2f} ms, "
+            f"p99 {percentile(busy, 99):7.2f} ms ({len(busy)} requests; goal p99 <= 25 ms); "
+            f"p99 ratio to idle {percentile(busy, 99) / percentile(idle, 99):.2f}x"
+        )
+        print(
+            f"  in flight while measured: {load.fewest_in_flight}-{IN_FLIGHT}; running at once "
+            f"about {ran:.0f} (completions x {SLEEP_S} s / {probed:.0f} s), the rest waiting for "
+            f"an environment; answers other than 200: {load.failures or 'none'}"
+        )
+        waiting = max(load.fewest_in_flight, 1)
+        print(
+            f"  front memory: workers' RSS {rss_idle / 1024:.0f} MB idle, {rss_busy / 1024:.0f} MB "
+            f"loaded: {(rss_busy - rss_idle) / waiting:.0f} KB per invocation in flight"
+        )
+    finally:
+        stop(strata)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def probe(url: str, path: str, headers: dict, seconds: float, load=None) -> list[float]:
+    """Milliseconds each sequential GET took, one every 10 ms for `seconds`."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    samples = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if load is not None:
+            load.note_in_flight()
+        started = time.perf_counter()
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        samples.append((time.perf_counter() - started) * 1000)
+        if response.status != 200:
+            raise RuntimeError(f"GetLayerVersion answered {response.status}")
+        time.sleep(0.01)
+    connection.close()
+    return samples
+
+
+def percentile(samples: list[float], pct: int) -> float:
+    if len(samples) < 2:
+        return samples[0] if samples else float("nan")
+    return statistics.quantiles(samples, n=100, method="inclusive")[pct - 1]
+
+
+class InvocationLoad:
+    """`clients` threads, each invoking a function again as soon as it is answered, over
+    pre-signed keep-alive connections (light on this process, so the probe measures the
+    server)."""
+
+    def __init__(self, url: str, function: str, body: bytes, clients: int):
+        self._host, port = url.removeprefix("http://").split(":")
+        self._port = int(port)
+        self._path = f"/2015-03-31/functions/{function}/invocations"
+        self._body = body
+        self._headers = signed_headers(url + self._path, "POST", body)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
+        self.in_flight = 0
+        self.fewest_in_flight = clients
+        self.completed = 0
+        self.failures: dict[int, int] = {}
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        # The server is stopped next; clients still waiting end with it.
+        self._stop.set()
+
+    def note_in_flight(self) -> None:
+        with self._lock:
+            self.fewest_in_flight = min(self.fewest_in_flight, self.in_flight)
+
+    def _run(self) -> None:
+        connection = http.client.HTTPConnection(self._host, self._port, timeout=300)
+        while not self._stop.is_set():
+            with self._lock:
+                self.in_flight += 1
+            try:
+                connection.request("POST", self._path, body=self._body, headers=self._headers)
+                response = connection.getresponse()
+                response.read()
+            except OSError:
+                return
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
+            with self._lock:
+                if response.status == 200:
+                    self.completed += 1
+                else:
+                    self.failures[response.status] = self.failures.get(response.status, 0) + 1
+
+
+def _workers_rss_kb(master: int) -> int:
+    return sum(proc_status_kb(pid, "VmRSS") for pid in worker_pids(master))
 
 
 if __name__ == "__main__":
