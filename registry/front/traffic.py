@@ -26,6 +26,12 @@ INVOCATION_THREADS_VARIABLE = "STRATA_INVOCATION_THREADS"
 
 # Invoke (2015-03-31) runs the function before it answers, unless the caller asks otherwise.
 _INVOKE_PATH = re.compile(r"/2015-03-31/functions/[^/]+/invocations/?")
+# A load balancer takes a node out when these do not answer in time, so they must not queue
+# behind registry requests that wait on a slow database or storage server.
+_PROBE_PATHS = {"/healthz", "/readyz"}
+# Threads for probes: /readyz waits at most a second and joins a check already running, so a few
+# serve any number of load balancers.
+PROBE_THREADS = 2
 # Event invocations are queued and DryRun only checks permission: both answer at once.
 _ANSWERS_AT_ONCE = {"event", "dryrun"}
 _THROTTLED_BODY = json.dumps(
@@ -41,10 +47,13 @@ _THROTTLED_BODY = json.dumps(
 class Traffic(enum.Enum):
     CONTROL = "the registry and function management"
     INVOCATION = "a synchronous invocation, waiting for its function"
+    PROBE = "a load balancer's or orchestrator's health check"
 
 
 def traffic_of(method: str, path: str, headers: list[tuple[str, str]]) -> Traffic:
     """`headers` as gunicorn parses them: (UPPERCASE-NAME, value) pairs."""
+    if method == "GET" and path in _PROBE_PATHS:
+        return Traffic.PROBE
     if method != "POST" or not _INVOKE_PATH.fullmatch(path):
         return Traffic.CONTROL
     for name, value in headers:
@@ -88,11 +97,16 @@ class RequestThreads:
             max_workers=invocation_threads, thread_name_prefix="front-invocation"
         )
         self.invocations_held = 0
+        self._probes = futures.ThreadPoolExecutor(
+            max_workers=PROBE_THREADS, thread_name_prefix="front-probe"
+        )
 
     def submit(self, traffic: Traffic, fn, *args) -> futures.Future | None:
         """The request's future, or None when the invocation pool is full."""
         if traffic is Traffic.CONTROL:
             return self.control.submit(fn, *args)
+        if traffic is Traffic.PROBE:
+            return self._probes.submit(fn, *args)
         if self.invocations_held >= self.invocation_bound:
             return None
         self.invocations_held += 1
@@ -104,3 +118,4 @@ class RequestThreads:
 
     def shutdown(self) -> None:
         self._invocations.shutdown(wait=False)
+        self._probes.shutdown(wait=False)

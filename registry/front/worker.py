@@ -9,9 +9,9 @@ head and body the application's `body_allowance(method, path, headers)` (run on 
 its own, as it may look a key up in the database) says how many body bytes it will accept: a
 request declaring more, or one it refuses outright, is answered without its body being read, and
 its connection is closed; so is one arriving while the worker already holds its budget of bodies
-(the application answers it 429). A complete request goes to one of two pools of request
-threads (see `traffic`): synchronous invocations to many threads of their own, everything else to
-the worker's `threads`, which no invocation ever holds. A file response (a blob download) is
+(the application answers it 429). A complete request goes to one of three pools of request
+threads (see `traffic`): synchronous invocations to many threads of their own, health checks to
+two of their own, everything else to the worker's `threads`, which no invocation ever holds. A file response (a blob download) is
 written by the thread only as far as the socket takes it at once; the loop sends the rest as the
 client reads.
 

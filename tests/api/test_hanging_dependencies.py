@@ -135,6 +135,9 @@ def test_storage_that_hangs__publishes_fail_within_the_bound_and_reads_keep_answ
         for thread in publishes:
             thread.start()
         time.sleep(0.5)  # the publishes now hold every request thread, waiting on storage
+        # Health checks have threads of their own: a load balancer hears "not ready" in time.
+        status, _, readiness_s = readiness(server)
+        assert status == 503 and readiness_s < READINESS_BOUND_S, readiness_s
         started = time.monotonic()
         assert lam.get_layer_version(LayerName="kept", VersionNumber=1)["Version"] == 1
         layer_read_s = time.monotonic() - started

@@ -45,11 +45,17 @@ def test_traffic_of__invocations_that_answer_at_once_stay_with_the_registry(invo
         ("GET", "/2015-03-31/functions/"),
         ("POST", "/2015-03-31/functions/f/invocations/extra"),
         ("POST", "/2015-03-31/functions"),
-        ("GET", "/healthz"),
+        ("POST", "/readyz"),
+        ("GET", "/readyz/extra"),
     ],
 )
 def test_traffic_of__everything_else_is_the_control_plane(method, path):
     assert traffic_of(method, path, []) is Traffic.CONTROL
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_traffic_of__health_checks_have_threads_of_their_own(path):
+    assert traffic_of("GET", path, []) is Traffic.PROBE
 
 
 def test_invocation_threads__default_and_setting():
