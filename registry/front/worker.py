@@ -11,9 +11,9 @@ request declaring more, or one it refuses outright, is answered without its body
 its connection is closed; so is one arriving while the worker already holds its budget of bodies
 (the application answers it 429). A complete request goes to one of three pools of request
 threads (see `traffic`): synchronous invocations to many threads of their own, health checks to
-two of their own, everything else to the worker's `threads`, which no invocation ever holds. A file response (a blob download) is
-written by the thread only as far as the socket takes it at once; the loop sends the rest as the
-client reads.
+two of their own, everything else to the worker's `threads`, which no invocation ever holds. A
+file response (a blob download) is written by the thread only as far as the socket takes it at
+once; the loop sends the rest as the client reads.
 
 Process management, the thread pool, request handling and error pages stay gunicorn's.
 Plain-text HTTP/1.x only: terminate TLS in front of it.
