@@ -39,6 +39,9 @@ class Account(Base):
     id: Mapped[str] = mapped_column(String(12), primary_key=True)
     organization_id: Mapped[str | None] = mapped_column(String(34))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Executions the account may run at once (GetAccountSettings' ConcurrentExecutions); Lambda's
+    # default until `strata accounts set-concurrency-limit` changes it.
+    concurrency_limit: Mapped[int] = mapped_column(Integer, server_default="1000")
 
 
 class AccessKey(Base):

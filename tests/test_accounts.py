@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
+from registry.account_settings import account_settings, set_concurrency_limit
 from registry.accounts import (
     KeyDirectory,
     add_access_key,
@@ -15,7 +21,7 @@ from registry.accounts import (
 )
 from registry.config import DEV_ACCESS_KEY_ID, DEV_ACCOUNT_ID, DEV_SECRET_ACCESS_KEY
 from registry.db import Database, upgrade
-from registry.errors import ResourceNotFound, SecretsUnreadable
+from registry.errors import InvalidParameterValue, ResourceNotFound, SecretsUnreadable
 from registry.models import AccessKey
 from registry.secret_box import SecretBox
 
@@ -111,3 +117,41 @@ def test_seed_dev_account__brings_test_test_back_after_its_key_was_rotated_away(
         DEV_ACCOUNT_ID,
         DEV_SECRET_ACCESS_KEY,
     )
+
+
+def test_account_settings__a_new_account_may_run_1000_at_once_and_uses_nothing(db):
+    account = create_account(db, box=BOX)
+    settings = account_settings(db, account.account_id)
+    assert (settings.concurrency_limit, settings.unreserved_concurrency) == (1000, 1000)
+    assert (settings.code_size_used, settings.function_count) == (0, 0)
+
+
+def test_set_concurrency_limit__refuses_less_than_100_and_unknown_accounts(db):
+    account = create_account(db, box=BOX)
+    with pytest.raises(InvalidParameterValue, match="at least 100"):
+        set_concurrency_limit(db, account.account_id, 99)
+    with pytest.raises(ResourceNotFound):
+        set_concurrency_limit(db, "999999999999", 500)
+    set_concurrency_limit(db, account.account_id, 100)
+    assert account_settings(db, account.account_id).concurrency_limit == 100
+
+
+def test_strata_accounts_set_concurrency_limit__on_a_sqlite_data_dir(tmp_path):
+    def strata(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(Path(sys.executable).with_name("strata")), *args, "--data-dir", str(tmp_path)],
+            env={**os.environ, "STRATA_DATA_DIR": "", "STRATA_DATABASE_URL": ""},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert strata("db", "upgrade").returncode == 0
+    assert strata("accounts", "create", "--id", "123456789012").returncode == 0
+    refused = strata("accounts", "set-concurrency-limit", "123456789012", "99")
+    assert refused.returncode == 1 and "at least 100" in refused.stderr
+    done = strata("accounts", "set-concurrency-limit", "123456789012", "3000")
+    assert done.returncode == 0, done.stderr
+    database = Database(f"sqlite:///{tmp_path / 'strata.db'}")
+    assert account_settings(database, "123456789012").concurrency_limit == 3000
+    database.dispose()

@@ -219,6 +219,19 @@ def delete_key(access_key_id, data_dir):
     click.echo(f"deleted access key {access_key_id}", err=True)
 
 
+@accounts.command("set-concurrency-limit")
+@click.argument("account_id")
+@click.argument("limit", type=int)
+@_data_dir_option
+def set_concurrency_limit(account_id, limit, data_dir):
+    """Let ACCOUNT_ID run LIMIT executions at once (at least 100; Lambda's default is 1000)."""
+    from registry.account_settings import set_concurrency_limit as set_limit
+
+    with _database(_settings(data_dir)) as database:
+        set_limit(database, account_id, limit)
+    click.echo(f"account {account_id} may run {limit} executions at once", err=True)
+
+
 def _print_credentials(credentials, as_json: bool) -> None:
     if as_json:
         click.echo(
