@@ -135,6 +135,9 @@ class Function(Base):
     revision_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # PutFunctionConcurrency: executions only this function may use, and the most it may run at
+    # once (None: it shares the account's unreserved concurrency).
+    reserved_concurrency: Mapped[int | None] = mapped_column(Integer)
 
 
 class FunctionVersion(Base):
@@ -202,3 +205,17 @@ class FunctionEvent(Base):
     lease_until: Mapped[float | None] = mapped_column(Float)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConcurrencyHold(Base):
+    """Executions of a function one app process (`holder`, on any node) runs or keeps ready to
+    run. Every limit is checked against the sum over holders whose row was renewed recently, so
+    the rows a dead process left stop counting on their own."""
+
+    __tablename__ = "concurrency_holds"
+
+    holder: Mapped[str] = mapped_column(String(64), primary_key=True)
+    function_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    account_id: Mapped[str] = mapped_column(String(12), index=True)
+    count: Mapped[int] = mapped_column(Integer)
+    renewed_at: Mapped[float] = mapped_column(Float)  # epoch seconds
