@@ -91,6 +91,7 @@ class FunctionRows:
             revision_id=row.revision_id,
             last_modified=row.last_modified,
             tags=dict(row.tags or {}),
+            reserved_concurrency=row.reserved_concurrency,
         )
 
     def _version_view(
@@ -110,6 +111,7 @@ class FunctionRows:
             revision_id=version.revision_id,
             last_modified=version.last_modified,
             tags=dict(row.tags or {}),
+            reserved_concurrency=row.reserved_concurrency,
         )
 
     def _alias_view(self, account_id: str, function_name: str, alias: FunctionAlias) -> AliasView:

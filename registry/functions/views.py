@@ -26,6 +26,8 @@ class FunctionView:
     revision_id: str
     last_modified: datetime
     tags: dict = field(default_factory=dict)
+    # The function's (every version's) reserved concurrency; None when it reserves none.
+    reserved_concurrency: int | None = None
 
     @property
     def arn(self) -> str:
