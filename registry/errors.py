@@ -38,6 +38,26 @@ class InvalidZip(InvalidParameterValue):
         self.entry = entry
 
 
+class UnreservedConcurrencyBelowMinimum(InvalidParameterValue):
+    """A reservation, provisioned concurrency or concurrency limit would leave the account fewer
+    unreserved executions than Lambda keeps for the functions that reserve none."""
+
+    def __init__(self, message: str, *, unreserved: int, minimum: int):
+        super().__init__(message)
+        self.unreserved = unreserved
+        self.minimum = minimum
+
+
+class ProvisionedOverReserved(InvalidParameterValue):
+    """A function's provisioned concurrency, over all its versions and aliases, would pass its
+    reserved concurrency."""
+
+    def __init__(self, message: str, *, provisioned: int, reserved: int):
+        super().__init__(message)
+        self.provisioned = provisioned
+        self.reserved = reserved
+
+
 class ResourceNotFound(StrataError):
     """The named resource does not exist (or is not visible to the caller)."""
 
@@ -73,9 +93,18 @@ class TooManyRequests(StrataError):
 
 
 class ConcurrentInvocationLimitExceeded(TooManyRequests):
-    """The account already holds as many execution environments as it may."""
+    """The account (or this node) already runs as many executions as it may."""
 
     reason = "ConcurrentInvocationLimitExceeded"
+
+    def __init__(self, message: str = "Rate Exceeded."):
+        super().__init__(message)
+
+
+class ReservedConcurrencyExceeded(TooManyRequests):
+    """The function already runs as many executions as its reserved concurrency allows."""
+
+    reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
 
     def __init__(self, message: str = "Rate Exceeded."):
         super().__init__(message)

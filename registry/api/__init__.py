@@ -25,6 +25,7 @@ from registry.executor import EnvironmentPool
 from registry.front.limits import FrontLimits
 from registry.functions.service import FunctionService
 from registry.invocations.bundles import BundleCache
+from registry.invocations.concurrency import ConcurrencyGate
 from registry.invocations.events import EventQueue
 from registry.invocations.invoke import Invoker
 from registry.invocations.provisioned import ProvisionedConcurrencyService
@@ -73,6 +74,7 @@ def _wire_services(settings: Settings, secret_box: SecretBox) -> Services:
         ),
         region=settings.region,
         isolation=settings.executor_isolation,
+        gate=ConcurrencyGate(db),
     )
     # Root without bubblewrap runs handlers as their own uid against the real bundle paths in
     # the cache, so only then may others pass through the data directory.
@@ -101,6 +103,7 @@ def _wire_services(settings: Settings, secret_box: SecretBox) -> Services:
 
 
 def _start_background_work(wired: Services) -> None:
+    wired.invoker.gate.start()
     wired.events.start()
     wired.provisioned.start()
     atexit.register(_shutdown, wired.events, wired.provisioned, wired.invoker)
@@ -138,6 +141,7 @@ def _shutdown(
     # Unfinished events keep their rows and are claimed again once their lease expires.
     events.stop()
     provisioned.stop()
+    invoker.gate.stop()
     invoker.close()
 
 

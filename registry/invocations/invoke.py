@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import threading
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from registry.accounts import Caller
@@ -19,6 +20,7 @@ from registry.functions.names import FunctionRef
 from registry.functions.service import FunctionService
 from registry.functions.views import FunctionView
 from registry.invocations.bundles import BundleCache
+from registry.invocations.concurrency import ConcurrencyGate
 from registry.limits import DEFAULT_ISOLATION, SYNC_PAYLOAD_BYTES
 from registry.messages import payload_too_large
 
@@ -45,8 +47,10 @@ class Invoker:
         *,
         region: str,
         isolation: str = DEFAULT_ISOLATION,
+        gate: ConcurrencyGate | None = None,
     ):
         self._functions = functions
+        self.gate = gate
         self._bundles = bundles
         self.pool = pool
         self._region = region
@@ -82,13 +86,20 @@ class Invoker:
         client_context: str | None = None,
         request_id: str | None = None,
     ) -> Invocation:
-        result = self.pool.invoke(
-            self.spec(view),
-            bytes(payload),
-            request_id=request_id or str(uuid.uuid4()),
-            client_context=client_context,
-        )
+        spec = self.spec(view)
+        with self._concurrency(view):
+            result = self.pool.invoke(
+                spec,
+                bytes(payload),
+                request_id=request_id or str(uuid.uuid4()),
+                client_context=client_context,
+            )
         return Invocation(view.version, result)
+
+    def _concurrency(self, view: FunctionView):
+        if self.gate is None:
+            return nullcontext()
+        return self.gate.execution(view.function_id, view.account_id, view.reserved_concurrency)
 
     def prewarm(self, view: FunctionView, count: int) -> None:
         self.pool.prewarm(self.spec(view), count)

@@ -1,0 +1,250 @@
+"""Lambda's concurrency limits, held across every app process and node through the database.
+
+An execution needs a unit of its function's concurrency. Each app process ("holder") records in
+`concurrency_holds` how many units it holds per function, and takes a new one in a transaction
+that locks the account's row and checks the sums over all holders: a function with reserved
+concurrency may hold at most its reservation; the others share what the account's limit leaves
+unreserved. Past either, the execution is throttled with the `Reason` Lambda gives.
+
+Units of a function without a reservation stay with the process for a moment after their
+execution ends (LINGER_SECONDS), so back-to-back warm invocations touch the database only to read
+the function, as before; they linger only while the account uses less than half of what it may,
+so they never throttle anyone. A reserved function's units go back at once, as one reserved
+for serialising work (reservation 1) must be usable by the next caller on any node.
+
+A holder renews its rows every RENEW_SECONDS; rows not renewed for STALE_SECONDS (a process that
+was killed) stop counting and are deleted by whichever holder notices first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+
+from registry.db import Database
+from registry.errors import (
+    ConcurrentInvocationLimitExceeded,
+    ReservedConcurrencyExceeded,
+    StrataError,
+)
+from registry.models import Account, ConcurrencyHold, Function
+
+log = logging.getLogger(__name__)
+
+LINGER_SECONDS = 1.0
+RENEW_SECONDS = 5.0
+STALE_SECONDS = 30.0
+
+
+@dataclass
+class _Units:
+    account_id: str
+    held: int = 0
+    running: int = 0
+    linger: bool = False  # may keep idle units (set from the last grant's view of the limits)
+    idle_since: float = 0.0
+
+
+class ConcurrencyGate:
+    """One per app process. `execution(...)` is the only entry point the invocation path needs."""
+
+    def __init__(self, db: Database, *, holder: str | None = None):
+        self._db = db
+        self.holder = holder or new_holder_id()
+        self._units: dict[int, _Units] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def execution(self, function_id: int, account_id: str, reserved: int | None) -> Iterator[None]:
+        """Holds one unit of the function's concurrency for the block; raises a TooManyRequests
+        (with Lambda's Reason) when none is left."""
+        self._acquire(function_id, account_id, reserved)
+        try:
+            yield
+        finally:
+            self._release(function_id)
+
+    def running(self, function_id: int) -> int:
+        with self._lock:
+            units = self._units.get(function_id)
+            return units.running if units else 0
+
+    # -- background upkeep -------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="strata-concurrency", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Gives every unit back (a draining process's executions have ended by then)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        try:
+            with self._db.write() as session:
+                session.execute(
+                    delete(ConcurrencyHold).where(ConcurrencyHold.holder == self.holder)
+                )
+        except StrataError:
+            pass  # the rows go stale and stop counting on their own
+
+    def _loop(self) -> None:
+        last_renewal = time.monotonic()
+        while not self._stop.wait(LINGER_SECONDS / 2):
+            try:
+                self._return_lingering()
+                if time.monotonic() - last_renewal >= RENEW_SECONDS:
+                    self._renew()
+                    last_renewal = time.monotonic()
+            except StrataError as error:
+                log.warning("concurrency holds not renewed: %s", error)
+
+    def _return_lingering(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            surplus = {
+                function_id: units.held - units.running
+                for function_id, units in self._units.items()
+                if units.held > units.running and now - units.idle_since >= LINGER_SECONDS
+            }
+            for function_id, count in surplus.items():
+                self._units[function_id].held -= count
+        for function_id, count in surplus.items():
+            self._give_back(function_id, count)
+
+    def _renew(self) -> None:
+        now = time.time()
+        with self._db.write() as session:
+            session.execute(
+                update(ConcurrencyHold)
+                .where(ConcurrencyHold.holder == self.holder)
+                .values(renewed_at=now)
+            )
+            session.execute(
+                delete(ConcurrencyHold).where(
+                    (ConcurrencyHold.renewed_at < now - STALE_SECONDS)
+                    | ((ConcurrencyHold.holder == self.holder) & (ConcurrencyHold.count <= 0))
+                )
+            )
+
+    # -- taking and giving back units --------------------------------------------------------
+
+    def _acquire(self, function_id: int, account_id: str, reserved: int | None) -> None:
+        with self._lock:
+            units = self._units.get(function_id)
+            if units is None:
+                units = self._units[function_id] = _Units(account_id)
+            # A lingering unit is only reused while the function reserves nothing: a reservation
+            # set since (even 0) is then honoured by the very next invocation.
+            if reserved is None and units.held > units.running:
+                units.running += 1
+                return
+        linger = self._grant(function_id, account_id)
+        with self._lock:
+            units.held += 1
+            units.running += 1
+            units.linger = linger and reserved is None
+
+    def _release(self, function_id: int) -> None:
+        with self._lock:
+            units = self._units[function_id]
+            units.running -= 1
+            units.idle_since = time.monotonic()
+            surplus = 0 if units.linger else units.held - units.running
+            if surplus <= 0:
+                return
+            units.held -= surplus
+        self._give_back(function_id, surplus)
+
+    def _grant(self, function_id: int, account_id: str) -> bool:
+        """Takes one unit in the database; returns whether the process may keep it idle."""
+        now = time.time()
+        alive = ConcurrencyHold.renewed_at >= now - STALE_SECONDS
+        with self._db.write() as session:
+            # The account's row is the lock every grant of its functions takes, on every node
+            # (SQLite's writes are serialised anyway).
+            limit = session.scalar(
+                select(Account.concurrency_limit).where(Account.id == account_id).with_for_update()
+            )
+            reserved = session.scalar(
+                select(Function.reserved_concurrency).where(Function.id == function_id)
+            )
+            if reserved is not None:
+                used = session.scalar(
+                    select(func.coalesce(func.sum(ConcurrencyHold.count), 0)).where(
+                        ConcurrencyHold.function_id == function_id, alive
+                    )
+                )
+                if used + 1 > reserved:
+                    raise ReservedConcurrencyExceeded()
+                share = reserved
+            else:
+                reservations = session.scalar(
+                    select(func.coalesce(func.sum(Function.reserved_concurrency), 0)).where(
+                        Function.account_id == account_id
+                    )
+                )
+                used = session.scalar(
+                    select(func.coalesce(func.sum(ConcurrencyHold.count), 0))
+                    .join(Function, Function.id == ConcurrencyHold.function_id)
+                    .where(
+                        ConcurrencyHold.account_id == account_id,
+                        Function.reserved_concurrency.is_(None),
+                        alive,
+                    )
+                )
+                share = (limit or 0) - reservations
+                if used + 1 > share:
+                    raise ConcurrentInvocationLimitExceeded()
+            changed = session.execute(
+                update(ConcurrencyHold)
+                .where(
+                    ConcurrencyHold.holder == self.holder,
+                    ConcurrencyHold.function_id == function_id,
+                )
+                .values(count=ConcurrencyHold.count + 1, renewed_at=now)
+            ).rowcount
+            if not changed:
+                session.add(
+                    ConcurrencyHold(
+                        holder=self.holder,
+                        function_id=function_id,
+                        account_id=account_id,
+                        count=1,
+                        renewed_at=now,
+                    )
+                )
+        return (used + 1) * 2 <= share
+
+    def _give_back(self, function_id: int, count: int) -> None:
+        try:
+            with self._db.write() as session:
+                session.execute(
+                    update(ConcurrencyHold)
+                    .where(
+                        ConcurrencyHold.holder == self.holder,
+                        ConcurrencyHold.function_id == function_id,
+                    )
+                    .values(count=ConcurrencyHold.count - count)
+                )
+        except StrataError as error:
+            # Kept as idle units, which the upkeep loop tries to give back again: until then
+            # they throttle too many, never too few.
+            log.warning("concurrency of function %s not given back: %s", function_id, error)
+            with self._lock:
+                self._units[function_id].held += count
+
+
+def new_holder_id() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
