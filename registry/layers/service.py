@@ -105,21 +105,16 @@ class LayerService(LayerPublishing, LayerSharing):
         if after is not None:
             layers = layers.where(_LAYERS.c.name > after)
         listed = layers.subquery()
+        # One statement, plain rows: at a page of 50 the ORM's objects cost more than the SQL.
         page_query = (
-            select(listed.c.name, listed.c.version_id)
-            .where(listed.c.version_id.is_not(None))
+            select(listed.c.name, _VERSIONS)
+            .join(_VERSIONS, _VERSIONS.c.id == listed.c.version_id)
             .order_by(listed.c.name)
             .limit(max_items + 1)
         )
-        with self._db.read() as session:
-            found = session.execute(page_query).all()
-            rows = {
-                row.id: row
-                for row in session.scalars(
-                    select(LayerVersion).where(LayerVersion.id.in_([f.version_id for f in found]))
-                )
-            }
-        items = [self._view(caller.account_id, f.name, rows[f.version_id]) for f in found]
+        with self._db.connect() as connection:
+            found = connection.execute(page_query).all()
+        items = [self._view(caller.account_id, row.name, row) for row in found]
         return first_page(items, max_items, key=lambda v: v.name)
 
     def list_versions(
