@@ -6,6 +6,10 @@ fresh cgroups ahead of time and then waits on stdin for the rest of its launch s
 the uid drop and the sandbox. The pool keeps one spare launcher per cgroup shape ready;
 a cold start takes it and only writes the script. Without preexec_fn, spawning is safe from any
 thread.
+
+Every launcher is spawned by one of the pool's own long-lived threads: bwrap's --die-with-parent
+(PR_SET_PDEATHSIG) fires when the *thread* that forked it ends, so a sandbox spawned from a
+request's thread would be killed, idle and warm, as soon as that thread went away.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import shlex
 import subprocess
 import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from registry.executor.cgroups import EnvironmentCgroups
 from registry.executor.errors import SandboxError
@@ -37,6 +43,7 @@ class Launcher:
         pids: bool,
         freezer: str | None = None,
         cpu: bool = False,
+        spawn: Callable = lambda start: start(),
     ):
         self.name = f"{os.getpid()}-{uuid.uuid4().hex[:10]}"
         self.cgroups = EnvironmentCgroups(
@@ -55,15 +62,17 @@ class Launcher:
             f"echo $$ > {shlex.quote(str(d))}/cgroup.procs || exit 125; " for d in self.cgroups.dirs
         )
         try:
-            self.proc = subprocess.Popen(
-                ["/bin/sh", "-c", joins + "exec /bin/sh -s", "strata-launcher"],
-                stdin=subprocess.PIPE,
-                stdout=self.logs.write_fd,
-                stderr=self.logs.write_fd,
-                env=LAUNCH_ENV,
-                cwd="/",
-                start_new_session=True,
-                pass_fds=[self.info_fd, self.block_fd, self.args_fd, self.seccomp_fd],
+            self.proc = spawn(
+                lambda: subprocess.Popen(
+                    ["/bin/sh", "-c", joins + "exec /bin/sh -s", "strata-launcher"],
+                    stdin=subprocess.PIPE,
+                    stdout=self.logs.write_fd,
+                    stderr=self.logs.write_fd,
+                    env=LAUNCH_ENV,
+                    cwd="/",
+                    start_new_session=True,
+                    pass_fds=[self.info_fd, self.block_fd, self.args_fd, self.seccomp_fd],
+                )
             )
         except OSError as exc:
             self.discard()
@@ -162,7 +171,9 @@ def _send(fd: int, data: bytes) -> None:
 class Launchers:
     """One spare launcher per cgroup shape, replaced in the background whenever one is taken."""
 
-    def __init__(self):
+    def __init__(self, spawners: int = 2):
+        # Idle threads of an executor live until its shutdown (see the module's docstring).
+        self._spawner = ThreadPoolExecutor(spawners, thread_name_prefix="strata-spawn")
         self._spares: dict[tuple, Launcher] = {}
         self._preparing: set[tuple] = set()
         self._threads: list[threading.Thread] = []
@@ -182,7 +193,7 @@ class Launchers:
         with self._lock:
             spare = self._spares.pop(shape, None)
         launcher = spare or Launcher(
-            memory=memory, memsw=memsw, pids=pids, freezer=freezer, cpu=cpu
+            memory=memory, memsw=memsw, pids=pids, freezer=freezer, cpu=cpu, spawn=self._spawn
         )
         if memory or pids or freezer or cpu:  # without cgroups nothing is won ahead of time
             self._prepare(shape)
@@ -202,7 +213,9 @@ class Launchers:
     def _make(self, shape) -> None:
         memory, memsw, pids, freezer, cpu = shape
         try:
-            launcher = Launcher(memory=memory, memsw=memsw, pids=pids, freezer=freezer, cpu=cpu)
+            launcher = Launcher(
+                memory=memory, memsw=memsw, pids=pids, freezer=freezer, cpu=cpu, spawn=self._spawn
+            )
         except (SandboxError, OSError):
             launcher = None
         with self._lock:
@@ -223,3 +236,7 @@ class Launchers:
             spares, self._spares = list(self._spares.values()), {}
         for launcher in spares:
             launcher.discard()
+        self._spawner.shutdown()
+
+    def _spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+        return self._spawner.submit(start).result()
