@@ -1,10 +1,17 @@
 """EnvironmentPool: warm environments per function spec, the executor's Python API.
 
-Thread-safe. Each environment serves one invocation at a time; concurrent invocations of a spec
-use up to `max_environments_per_spec` environments and otherwise wait for one to become free.
-Idle environments are torn down after `idle_timeout_s`, except the `prewarm`ed ("provisioned")
-ones. Sandbox failures raise `SandboxError` (a `ServiceUnavailable`); everything the function
-does, including timeouts and OOM kills, comes back as an `InvocationResult`.
+Thread-safe. Each environment serves one invocation at a time; an invocation that finds no idle
+environment of its spec starts one (`max_environments_per_spec`, when set, caps them and makes
+the rest wait). Idle environments are torn down after `idle_timeout_s`, except the `prewarm`ed
+("provisioned") ones. Sandbox failures raise `SandboxError` (a `ServiceUnavailable`); everything
+the function does, including timeouts and OOM kills, comes back as an `InvocationResult`.
+
+Memory admission (memory.py): the environments of every process sharing the pool's ledger never
+hold more memory than its budget. Past it, idle environments go first, least recently used, of
+any spec (not provisioned ones), here and, through the ledger, in the other processes; then an
+invocation waits up to `memory_wait_s` for memory or for an idle environment of its spec, and
+is then refused with `ConcurrentInvocationLimitExceeded`. Only starting and tearing down an
+environment touches the ledger, never a warm invocation.
 
 An account (the account id in a spec's ARN) holds at most `max_environments_per_account` live
 environments across all its functions (`_make_room` is the one place that enforces it): past
@@ -27,11 +34,24 @@ from registry.executor.environment import Environment
 from registry.executor.errors import SandboxError
 from registry.executor.host import HostCapabilities
 from registry.executor.launchers import Launchers
+from registry.executor.memory import (
+    DEFAULT_FRACTION,
+    LEDGER_NAME,
+    MemoryLedger,
+    default_budget,
+    footprint_mb,
+    memory_backed,
+)
 from registry.executor.owners import owner_token
 from registry.executor.plan import plan
 from registry.executor.report import InvocationResult
 from registry.executor.spec import FunctionSpec
 from registry.executor.tmpvolumes import TmpVolumes
+
+# How often a waiting invocation looks at the ledger again, and the reaper at other processes'
+# requests for memory.
+_POLL_S = 0.05
+_REAPER_TICK_S = 0.1
 
 
 class _SpecEnvironments:
@@ -55,11 +75,15 @@ class EnvironmentPool:
     def __init__(
         self,
         *,
-        max_environments_per_spec: int = 4,
+        max_environments_per_spec: int | None = None,
         idle_timeout_s: float = 300.0,
         host: HostCapabilities | None = None,
         workdir: Path | None = None,
         max_environments_per_account: int | None = None,
+        memory_budget_mb: int | None = None,
+        memory_fraction: float = DEFAULT_FRACTION,
+        memory_ledger: Path | None = None,
+        memory_wait_s: float = 1.0,
     ):
         self.host = host if host is not None else HostCapabilities.from_env()
         self._max = max_environments_per_spec
@@ -74,12 +98,20 @@ class EnvironmentPool:
         os.chmod(self._workdir, 0o711)
         self._volumes = TmpVolumes(self._workdir) if self.host.loop_tmp else None
         self._launchers = Launchers()
+        budget, source = default_budget(memory_fraction, memory_budget_mb)
+        # Without a ledger shared with other processes, the pool has the budget to itself.
+        self._ledger = MemoryLedger(memory_ledger or self._workdir / LEDGER_NAME, budget, source)
+        self._memory_wait = memory_wait_s
+        self._tmp_in_memory = memory_backed(self._workdir)
+        self._charged: dict[Environment, int] = {}  # the MB each live environment holds
+        self._wanted: dict[int, int] = {}  # waiting thread -> MB it waits for
         self._specs: dict[FunctionSpec, _SpecEnvironments] = {}
         # Discarded specs whose environments are still starting or busy: until those end, they
         # count against their account's bound (else discarding would be a way around it).
         self._retired: list[tuple[FunctionSpec, _SpecEnvironments]] = []
         self._cond = threading.Condition()
         self._closed = False
+        self._closing = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="strata-pool-reaper", daemon=True)
         self._reaper.start()
 
@@ -100,26 +132,42 @@ class EnvironmentPool:
     def prewarm(self, spec: FunctionSpec, count: int) -> None:
         """Keep `count` initialised environments for `spec` (provisioned concurrency)."""
         chosen = plan(spec, self.host)
+        footprint = footprint_mb(spec, chosen, self._tmp_in_memory)
+        wanted = count if self._max is None else min(count, self._max)
+        purpose = f"provisioned concurrency of {count}"
         with self._cond:
             envs = self._specs.setdefault(spec, _SpecEnvironments())
-            missing = max(0, min(count, self._max) - envs.count)
-            victims = self._make_room(spec, missing, f"provisioned concurrency of {count}")
-            envs.provisioned = count
+            missing = max(0, wanted - envs.count)
+            victims = self._make_room(spec, missing, purpose)
             envs.starting += missing
-        for victim in victims:
-            victim.destroy()
+        self._destroy_all(victims)
+        try:
+            if missing:
+                self._admit(footprint * missing, purpose)
+        except BaseException:
+            with self._cond:
+                envs.starting -= missing
+                self._cond.notify_all()
+            raise
+        with self._cond:
+            envs.provisioned = count
         started = []
         try:
             for _ in range(missing):
                 env = Environment(
                     spec, chosen, self._workdir, self._volumes, self._launchers, provisioned=True
                 )
+                self._charge(env, footprint)
                 started.append(env)
                 failure = env.start()
                 if failure is not None:
                     started.remove(env)
+                    self._destroy(env)
                     raise SandboxError(f"prewarm failed: {failure.payload.decode()}")
         finally:
+            unused = footprint * (missing - len(started))
+            if unused:
+                self._ledger.release(unused)
             with self._cond:
                 envs.starting -= missing
                 envs.idle.extend(e for e in started if not e.dead)
@@ -136,8 +184,11 @@ class EnvironmentPool:
                     env.dead = True  # released, then destroyed by _release
                 if envs.busy or envs.starting:
                     self._retired.append((spec, envs))
-        for env in idle:
-            env.destroy()
+        self._destroy_all(idle)
+
+    def memory_used_mb(self) -> int:
+        """What the environments of every process sharing the ledger hold."""
+        return self._ledger.used_mb()
 
     def close(self) -> None:
         with self._cond:
@@ -145,12 +196,14 @@ class EnvironmentPool:
             everything = [e for envs in self._specs.values() for e in (*envs.idle, *envs.busy)]
             self._specs.clear()
             self._cond.notify_all()
-        for env in everything:
-            env.destroy()
+        self._closing.set()
+        self._destroy_all(everything)
         self._reaper.join()
         self._launchers.close()
         if self._volumes is not None:
             self._volumes.close()
+        self._ledger.forget()
+        self._ledger.close()
         shutil.rmtree(self._workdir, ignore_errors=True)
 
     def __enter__(self):
@@ -162,35 +215,149 @@ class EnvironmentPool:
     # ---- internals ---------------------------------------------------------------------------
 
     def _acquire(self, spec: FunctionSpec) -> Environment:
-        with self._cond:
-            while True:
+        while True:
+            with self._cond:
                 if self._closed:
                     raise SandboxError("the executor pool is closed")
                 envs = self._specs.setdefault(spec, _SpecEnvironments())
-                while envs.idle:
-                    env = envs.idle.pop()
-                    if not env.dead:
-                        envs.busy.add(env)
-                        return env
-                if envs.count < self._max:
-                    victims = self._make_room(spec, 1)
-                    envs.starting += 1
-                    break
-                self._cond.wait()
-        for victim in victims:
-            victim.destroy()
+                env = _take_idle(envs)
+                if env is not None:
+                    return env
+                if self._max is not None and envs.count >= self._max:
+                    self._cond.wait()
+                    continue
+                victims = self._make_room(spec, 1)
+                envs.starting += 1
+            self._destroy_all(victims)
+            try:
+                chosen = plan(spec, self.host)
+                footprint = footprint_mb(spec, chosen, self._tmp_in_memory)
+                # Give up the start when an environment of the spec falls idle meanwhile.
+                admitted = self._admit(footprint, idle_of=envs)
+            except BaseException:
+                with self._cond:
+                    envs.starting -= 1
+                    self._cond.notify_all()
+                raise
+            if admitted:
+                break
+            with self._cond:
+                envs.starting -= 1
         try:
-            chosen = plan(spec, self.host)
             env = Environment(spec, chosen, self._workdir, self._volumes, self._launchers)
         except BaseException:
+            self._ledger.release(footprint)
             with self._cond:
                 envs.starting -= 1
                 self._cond.notify_all()
             raise
+        self._charge(env, footprint)
         with self._cond:
             envs.starting -= 1
             envs.busy.add(env)
         return env
+
+    def _admit(
+        self, mb: int, purpose: str | None = None, idle_of: _SpecEnvironments | None = None
+    ) -> bool:
+        """Reserve `mb` of the node's memory: at once, else once idle environments (here, then
+        in the other processes) are reclaimed or memory frees within the wait. False when
+        `idle_of` gets an idle environment first; past the wait, a 429."""
+        missing = self._ledger.reserve(mb)
+        if not missing:
+            return True
+        if mb > self._ledger.budget_mb:
+            raise ConcurrentInvocationLimitExceeded(self._refusal(mb, purpose))
+        deadline = time.monotonic() + self._memory_wait
+        me = threading.get_ident()
+        try:
+            while True:
+                if not self._reclaim_idle(missing):
+                    with self._cond:
+                        self._wanted[me] = mb
+                        wanted = sum(self._wanted.values())
+                    self._ledger.want(wanted)  # renewed each round: the others' reapers poll
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise ConcurrentInvocationLimitExceeded(self._refusal(mb, purpose))
+                    with self._cond:
+                        if idle_of is not None and (idle_of.idle or self._closed):
+                            return False
+                        self._cond.wait(min(_POLL_S, remaining))
+                        if idle_of is not None and (idle_of.idle or self._closed):
+                            return False
+                missing = self._ledger.reserve(mb)
+                if not missing:
+                    return True
+        finally:
+            with self._cond:
+                had = self._wanted.pop(me, None)
+                wanted = sum(self._wanted.values())
+            if had is not None:
+                self._ledger.want(wanted)
+
+    def _refusal(self, mb: int, purpose: str | None) -> str:
+        what = purpose or "an execution environment"
+        return (
+            f"Rate Exceeded: this node's memory for execution environments is in use "
+            f"({self._ledger.used_mb()} MB of its budget of {self._ledger.source}); "
+            f"{what} needs {mb} MB more."
+        )
+
+    def _reclaim_idle(self, mb: int) -> int:
+        """Tear down idle environments until they held `mb`; the MB reclaimed."""
+        victims, total = self._choose_idle(mb)
+        self._destroy_all(victims)
+        return total
+
+    def _choose_idle(self, mb: int) -> tuple[list[Environment], int]:
+        """Idle environments, least recently used first, of any spec (never provisioned ones)
+        that together held `mb`, taken out of the pool."""
+        with self._cond:
+            candidates = sorted(
+                (
+                    (env, envs)
+                    for envs in self._specs.values()
+                    for env in envs.reclaimable()
+                    if env in self._charged
+                ),
+                key=lambda pair: pair[0].last_used,
+            )
+            victims, total = [], 0
+            for env, envs in candidates:
+                if total >= mb:
+                    break
+                envs.idle.remove(env)
+                victims.append(env)
+                total += self._charged[env]
+        return victims, total
+
+    def _free_for_others(self) -> None:
+        victims = []
+
+        def pick(mb: int) -> int:
+            chosen, total = self._choose_idle(mb)
+            victims.extend(chosen)
+            return total
+
+        self._ledger.free_for_others(pick)
+        self._destroy_all(victims, freeing=True)
+
+    def _charge(self, env: Environment, mb: int) -> None:
+        with self._cond:
+            self._charged[env] = mb
+
+    def _destroy(self, env: Environment, *, freeing: bool = False) -> None:
+        env.destroy()
+        with self._cond:
+            mb = self._charged.pop(env, 0)
+            self._cond.notify_all()
+        if mb:
+            self._ledger.release(mb, freeing=freeing)
+
+    def _destroy_all(self, envs, *, freeing: bool = False) -> None:
+        for env in envs:
+            self._destroy(env, freeing=freeing)
 
     def _make_room(
         self, spec: FunctionSpec, needed: int, purpose: str | None = None
@@ -239,16 +406,19 @@ class EnvironmentPool:
                 self._retired = [(s, r) for s, r in self._retired if r.count]
             self._cond.notify_all()
         if env is not None:
-            env.destroy()
+            self._destroy(env)
 
     def _reap(self) -> None:
-        while True:
+        """Idle timeouts, and the other processes' requests for memory (within a tick)."""
+        next_expiry = time.monotonic()
+        while not self._closing.wait(_REAPER_TICK_S):
+            self._free_for_others()
+            now = time.monotonic()
+            if now < next_expiry:
+                continue
+            next_expiry = now + min(1.0, self._idle_timeout)
+            expired = []
             with self._cond:
-                self._cond.wait(timeout=min(1.0, self._idle_timeout))
-                if self._closed:
-                    return
-                now = time.monotonic()
-                expired = []
                 for envs in self._specs.values():
                     keep = envs.provisioned
                     for env in sorted(envs.idle, key=lambda e: e.last_used, reverse=True):
@@ -257,8 +427,18 @@ class EnvironmentPool:
                         elif env.dead or now - env.last_used > self._idle_timeout:
                             envs.idle.remove(env)
                             expired.append(env)
-            for env in expired:
-                env.destroy()
+            self._destroy_all(expired)
+
+
+def _take_idle(envs: _SpecEnvironments) -> Environment | None:
+    """The most recently used idle environment, now busy (called with the pool's lock held)."""
+    for index in range(len(envs.idle) - 1, -1, -1):
+        env = envs.idle[index]
+        if not env.dead:  # a dead one is left to the reaper, which gives back its memory
+            del envs.idle[index]
+            envs.busy.add(env)
+            return env
+    return None
 
 
 def account_of(spec: FunctionSpec) -> str:

@@ -94,3 +94,16 @@ def test_idle_timeout__idle_environments_are_torn_down(host, bundles):
 
     assert first["calls"] == again["calls"] == 1
     assert processes_of_uid(first["uid"]) == []
+
+
+def test_warm__an_environment_started_on_a_thread_that_has_ended_stays_warm(pool, bundles):
+    spec = spec_for(bundles(task=COUNTER))
+    answers = []
+    starter = threading.Thread(target=lambda: answers.append(pool.invoke(spec, b"{}")))
+    starter.start()
+    starter.join()
+    time.sleep(0.2)
+
+    again = pool.invoke(spec, b"{}")
+
+    assert again.outcome == "success" and json.loads(again.payload)["calls"] == 2
