@@ -31,6 +31,25 @@ def _positive_int(env, name: str, default: int) -> int:
     return int(value)
 
 
+def _optional_positive_int(env, name: str) -> int | None:
+    if not (env.get(name) or "").strip():
+        return None
+    return _positive_int(env, name, 0)
+
+
+def _fraction(env, name: str, default: float) -> float:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    try:
+        fraction = float(value)
+    except ValueError:
+        fraction = 0.0
+    if not 0 < fraction <= 1:
+        raise ValueError(f"{name} must be a fraction above 0 and at most 1, not {value!r}")
+    return fraction
+
+
 def _positive_seconds(env, name: str, default: float) -> float:
     value = (env.get(name) or "").strip()
     if not value:
@@ -74,8 +93,14 @@ class Settings:
     public_url: str = ""
     dev: bool = False
     executor_isolation: str = DEFAULT_ISOLATION
-    # Live execution environments one account may hold in one app process, across its functions.
-    account_max_environments: int = 16
+    # Live execution environments one account may hold in one app process, across its functions
+    # (None: no bound of its own; the node's memory budget and the concurrency gate bound them).
+    account_max_environments: int | None = None
+    # The node's memory for execution environments: an absolute budget, else a fraction of the
+    # host's RAM, shared by every worker of the server; and how long an invocation past it waits.
+    memory_fraction: float = 0.75
+    memory_budget_mb: int | None = None
+    memory_wait: float = 1.0
     # Signs filesystem-backend download URLs; generated and kept in the data dir when unset.
     signing_key: str = ""
     # Encrypts access keys' secrets in the database; the data dir's secret.key when unset.
@@ -118,6 +143,9 @@ class Settings:
             event_workers=_positive_int(env, "STRATA_EVENT_WORKERS", 3),
             header_timeout=_positive_seconds(env, "STRATA_HEADER_TIMEOUT", 10.0),
             body_timeout=_positive_seconds(env, "STRATA_BODY_TIMEOUT", 30.0),
+            memory_fraction=_fraction(env, "STRATA_MEMORY_FRACTION", 0.75),
+            memory_budget_mb=_optional_positive_int(env, "STRATA_MEMORY_BUDGET_MB"),
+            memory_wait=_positive_seconds(env, "STRATA_MEMORY_WAIT", 1.0),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -132,10 +160,16 @@ class Settings:
         """Where the merge engine keeps extracted layers and built bundles."""
         return self.data_dir / "cache"
 
+    @property
+    def memory_ledger(self) -> Path:
+        """What the server's workers hold of the node's memory budget (registry/executor/memory.py):
+        one file per data directory, so each server on a host has a budget of its own."""
+        return self.data_dir / "executor-memory.json"
 
-def _environments_limit(value: str | None, default: int = 16) -> int:
+
+def _environments_limit(value: str | None) -> int | None:
     if value is None or not value.strip():
-        return default
+        return None
     if not value.strip().isdigit() or int(value) < 1:
         raise ValueError(
             f"STRATA_ACCOUNT_MAX_ENVIRONMENTS must be a positive integer, not {value!r}"

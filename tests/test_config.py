@@ -48,3 +48,44 @@ def test_front_timeouts__default_and_accept_fractions_of_a_second():
 def test_front_timeouts__that_are_not_positive_seconds_are_refused_at_startup(value):
     with pytest.raises(ValueError, match="STRATA_BODY_TIMEOUT"):
         Settings.from_env({"STRATA_BODY_TIMEOUT": value})
+
+
+def test_memory_budget__defaults_to_three_quarters_of_the_host_and_no_account_bound():
+    settings = Settings.from_env({})
+
+    assert (settings.memory_fraction, settings.memory_budget_mb) == (0.75, None)
+    assert settings.memory_wait == 1.0
+    assert settings.account_max_environments is None
+
+
+def test_memory_budget__a_fraction_or_an_absolute_figure():
+    settings = Settings.from_env(
+        {
+            "STRATA_MEMORY_FRACTION": "0.5",
+            "STRATA_MEMORY_BUDGET_MB": "4096",
+            "STRATA_MEMORY_WAIT": "2",
+        }
+    )
+
+    assert (settings.memory_fraction, settings.memory_budget_mb, settings.memory_wait) == (
+        0.5,
+        4096,
+        2.0,
+    )
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("STRATA_MEMORY_FRACTION", "0"),
+        ("STRATA_MEMORY_FRACTION", "1.5"),
+        ("STRATA_MEMORY_FRACTION", "most"),
+        ("STRATA_MEMORY_BUDGET_MB", "0"),
+        ("STRATA_MEMORY_BUDGET_MB", "-1"),
+    ],
+)
+def test_memory_budget__that_is_not_a_fraction_or_a_positive_size_is_refused_at_startup(
+    name, value
+):
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: value})

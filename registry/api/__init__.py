@@ -34,8 +34,7 @@ from registry.limits import MAX_DIRECT_UPLOAD_BYTES
 from registry.private_files import private_data_dir
 from registry.secret_box import SecretBox
 
-# Warm environments one app process keeps per function version (and the most provisioned
-# concurrency one version may ask for).
+# The most provisioned concurrency one version may ask for.
 ENVIRONMENTS_PER_VERSION = 8
 
 # Lambda API paths start with their API version date; every other path is an extension endpoint
@@ -69,8 +68,11 @@ def _wire_services(settings: Settings, secret_box: SecretBox) -> Services:
         function_service,
         BundleCache(store, settings.cache_dir / "functions", merge_cache_dir=settings.cache_dir),
         EnvironmentPool(
-            max_environments_per_spec=ENVIRONMENTS_PER_VERSION,
             max_environments_per_account=settings.account_max_environments,
+            memory_budget_mb=settings.memory_budget_mb,
+            memory_fraction=settings.memory_fraction,
+            memory_ledger=settings.memory_ledger,
+            memory_wait_s=settings.memory_wait,
         ),
         region=settings.region,
         isolation=settings.executor_isolation,

@@ -73,9 +73,32 @@ _data_dir_option = click.option(
     "answered 429 TooManyRequestsException (default: STRATA_INVOCATION_THREADS or 256).",
 )
 @click.option(
+    "--memory-fraction",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    help="Fraction of the host's RAM that the execution environments of all workers may hold "
+    "together (default: STRATA_MEMORY_FRACTION or 0.75).",
+)
+@click.option(
+    "--memory-budget-mb",
+    type=click.IntRange(min=1),
+    help="The same as an absolute figure, which wins over the fraction "
+    "(default: STRATA_MEMORY_BUDGET_MB).",
+)
+@click.option(
     "--migrate/--no-migrate", default=None, help="Run migrations first (default: only for SQLite)."
 )
-def serve(host, port, data_dir, dev, workers, threads, invocation_threads, migrate):
+def serve(
+    host,
+    port,
+    data_dir,
+    dev,
+    workers,
+    threads,
+    invocation_threads,
+    memory_fraction,
+    memory_budget_mb,
+    migrate,
+):
     """Run the registry (gunicorn) on HOST:PORT."""
     from registry import db
     from registry.accounts import seed_dev_account
@@ -87,6 +110,10 @@ def serve(host, port, data_dir, dev, workers, threads, invocation_threads, migra
         os.environ["STRATA_DEV"] = "1"
     if invocation_threads is not None:
         os.environ["STRATA_INVOCATION_THREADS"] = str(invocation_threads)
+    if memory_fraction is not None:
+        os.environ["STRATA_MEMORY_FRACTION"] = str(memory_fraction)
+    if memory_budget_mb is not None:
+        os.environ["STRATA_MEMORY_BUDGET_MB"] = str(memory_budget_mb)
     url = settings.resolved_database_url
     box = _secret_box(settings)
     if migrate or (migrate is None and url.startswith("sqlite")):
