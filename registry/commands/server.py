@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from registry.config import DEV_ACCESS_KEY_ID, DEV_ACCOUNT_ID, DEV_SECRET_ACCESS_KEY, Settings
+from registry.limits import TIMEOUT_S
 
 
 def _settings(data_dir: str | None, **overrides) -> Settings:
@@ -134,6 +135,12 @@ def serve(
     _Gunicorn(settings, bind=f"{host}:{port}", workers=workers, threads=threads).run()
 
 
+# On SIGTERM a node stops accepting and lets its synchronous invocations finish before it exits:
+# one may have just started a function of Lambda's longest timeout, after merging its bundle and
+# a cold start. A node with nothing in flight exits at once.
+DRAIN_SECONDS = TIMEOUT_S[1] + 30
+
+
 class _Gunicorn:
     def __init__(self, settings: Settings, **options):
         from gunicorn.app.base import BaseApplication
@@ -150,7 +157,7 @@ class _Gunicorn:
                 self.cfg.set("worker_connections", 4096)
                 self.cfg.set("accesslog", None)
                 self.cfg.set("timeout", 900)
-                self.cfg.set("graceful_timeout", 5)
+                self.cfg.set("graceful_timeout", DRAIN_SECONDS)
                 if "control_socket_disable" in self.cfg.settings:
                     # One fixed socket path per user would collide between servers on one host.
                     self.cfg.set("control_socket_disable", True)

@@ -86,6 +86,15 @@ class FrontWorker(ThreadWorker):
 
     # -- the event loop's side ------------------------------------------------------------------
 
+    def set_accept_enabled(self, enabled):
+        super().set_accept_enabled(enabled)
+        if not enabled and not self.alive:
+            # Draining: while any process holds the listening socket the kernel completes new
+            # connections into its backlog, where nobody accepts them until they are reset at
+            # exit. Closed, they are refused at once and a load balancer sends them elsewhere.
+            for listener in self.sockets:
+                listener.close()
+
     def accept(self, listener):
         try:
             sock, client = listener.accept()
