@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import func, select, update
 
 from registry.db import Database
-from registry.errors import InvalidParameterValue, ResourceNotFound
+from registry.errors import (
+    InvalidParameterValue,
+    ResourceNotFound,
+    UnreservedConcurrencyBelowMinimum,
+)
+from registry.functions.concurrency import account_limit, claims
+from registry.limits import MIN_UNRESERVED_CONCURRENCY
 from registry.models import Account, Function, FunctionVersion, Layer, LayerVersion
 
-# Lambda keeps this much of an account's concurrency unreserved, so a limit below it is refused.
-MIN_UNRESERVED_CONCURRENCY = 100
 _MAX_CONCURRENCY_LIMIT = 2**31 - 1  # the column is a 32-bit integer
-# No function can reserve concurrency (PutFunctionConcurrency is not offered), so all of the limit
-# is unreserved; a reservation column would be summed over the account's functions here.
-_RESERVED_CONCURRENCY = literal(0)
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def account_settings(db: Database, account_id: str) -> AccountSettings:
         row = session.execute(
             select(
                 Account.concurrency_limit,
-                _RESERVED_CONCURRENCY.label("reserved"),
+                _reserved_concurrency(account_id).label("reserved"),
                 _layer_code_size(account_id).label("layers"),
                 _function_code_size(account_id).label("functions"),
                 _function_version_code_size(account_id).label("versions"),
@@ -44,7 +45,8 @@ def account_settings(db: Database, account_id: str) -> AccountSettings:
         raise ResourceNotFound(f"Account {account_id} does not exist.")
     return AccountSettings(
         concurrency_limit=row.concurrency_limit,
-        unreserved_concurrency=row.concurrency_limit - row.reserved,
+        # As on Lambda, provisioned concurrency of functions without a reservation is not taken off.
+        unreserved_concurrency=row.concurrency_limit - int(row.reserved),
         # PostgreSQL sums BIGINTs as NUMERIC, which arrives as a Decimal.
         code_size_used=int(row.layers + row.functions + row.versions),
         function_count=row.function_count,
@@ -52,6 +54,8 @@ def account_settings(db: Database, account_id: str) -> AccountSettings:
 
 
 def set_concurrency_limit(db: Database, account_id: str, limit: int) -> None:
+    """Refuses a limit that would leave the account's functions without a reservation fewer than
+    MIN_UNRESERVED_CONCURRENCY executions, given what the others reserve and provision."""
     if not MIN_UNRESERVED_CONCURRENCY <= limit <= _MAX_CONCURRENCY_LIMIT:
         raise InvalidParameterValue(
             f"The concurrency limit must be at least {MIN_UNRESERVED_CONCURRENCY} (the "
@@ -59,11 +63,34 @@ def set_concurrency_limit(db: Database, account_id: str, limit: int) -> None:
             f"{limit} is not."
         )
     with db.write() as session:
-        changed = session.execute(
+        account_limit(session, account_id, lock=True)
+        claimed = claims(session, account_id)
+        if limit - claimed.total < MIN_UNRESERVED_CONCURRENCY:
+            provisioned = (
+                f" and provision {claimed.provisioned} more without a reservation"
+                if claimed.provisioned
+                else ""
+            )
+            raise UnreservedConcurrencyBelowMinimum(
+                f"A concurrency limit of {limit} would leave {limit - claimed.total} executions "
+                f"unreserved, and at least {MIN_UNRESERVED_CONCURRENCY} must be: the account's "
+                f"functions reserve {claimed.reserved}{provisioned}. Set at least "
+                f"{claimed.total + MIN_UNRESERVED_CONCURRENCY}, or lower those first "
+                "(DeleteFunctionConcurrency, DeleteProvisionedConcurrencyConfig).",
+                unreserved=limit - claimed.total,
+                minimum=MIN_UNRESERVED_CONCURRENCY,
+            )
+        session.execute(
             update(Account).where(Account.id == account_id).values(concurrency_limit=limit)
-        ).rowcount
-        if not changed:
-            raise ResourceNotFound(f"Account {account_id} does not exist.")
+        )
+
+
+def _reserved_concurrency(account_id: str):
+    return (
+        select(func.coalesce(func.sum(Function.reserved_concurrency), 0))
+        .where(Function.account_id == account_id)
+        .scalar_subquery()
+    )
 
 
 def _layer_code_size(account_id: str):

@@ -27,6 +27,10 @@ DEFAULT_EPHEMERAL_MB = 512
 # An account's code storage: all its layer versions' zips together.
 CODE_STORAGE_QUOTA_BYTES = 75 * 1024**3
 
+# Executions of an account's concurrency limit that its reservations (and the provisioned
+# concurrency of functions without one) must leave to the functions that reserve none.
+MIN_UNRESERVED_CONCURRENCY = 100
+
 # How far apart the executor keeps environments unless configured otherwise (see the executor's
 # isolation levels).
 DEFAULT_ISOLATION = "best-effort"

@@ -56,6 +56,8 @@ def get_function(view: FunctionView, location: str, *, qualified: bool) -> dict:
     }
     if view.tags:
         body["Tags"] = dict(view.tags)
+    if view.reserved_concurrency is not None:  # omitted without a reservation, as on Lambda
+        body["Concurrency"] = {"ReservedConcurrentExecutions": view.reserved_concurrency}
     return body
 
 

@@ -1,6 +1,6 @@
 """Functions: $LATEST (latest.py: mutable code and configuration), immutable published versions
-(versions.py), aliases (aliases.py); listing and deleting functions here. FunctionService is the
-one entry point the API and the invocation plane use.
+(versions.py), aliases (aliases.py), reserved concurrency (concurrency.py); listing and deleting
+functions here. FunctionService is the one entry point the API and the invocation plane use.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from registry.archive.limits import ZipLimits
 from registry.db import Database
 from registry.errors import InvalidParameterValue
 from registry.functions.aliases import FunctionAliases
+from registry.functions.concurrency import FunctionConcurrency
 from registry.functions.latest import LatestChanges
 from registry.functions.names import LATEST, FunctionRef
 from registry.functions.views import FunctionView
@@ -34,7 +35,7 @@ _DEFAULT_ZIP_LIMITS = ZipLimits()
 _NUMBER = re.compile(r"-?[0-9]{1,19}")
 
 
-class FunctionService(LatestChanges, FunctionAliases):
+class FunctionService(LatestChanges, FunctionAliases, FunctionConcurrency):
     def __init__(
         self,
         db: Database,

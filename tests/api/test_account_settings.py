@@ -102,6 +102,23 @@ def test_set_concurrency_limit__changes_the_accounts_limit_and_refuses_less_than
     assert other.get_account_settings()["AccountLimit"]["ConcurrentExecutions"] == 1000
 
 
+def test_set_concurrency_limit__refuses_a_limit_the_reservations_leave_less_than_100_of(
+    strata_server, account, lam
+):
+    create(lam, "reserving", handler_zip("def handler(event, context):\n    return 5\n"))
+    lam.put_function_concurrency(FunctionName="reserving", ReservedConcurrentExecutions=800)
+    refused = strata(strata_server, "accounts", "set-concurrency-limit", account.account_id, "899")
+    assert refused.returncode == 1 and refused.stderr.startswith("error: ")
+    assert "would leave 99 executions unreserved" in refused.stderr
+    assert "reserve 800" in refused.stderr and "at least 900" in refused.stderr
+    assert lam.get_account_settings()["AccountLimit"]["ConcurrentExecutions"] == 1000
+
+    done = strata(strata_server, "accounts", "set-concurrency-limit", account.account_id, "900")
+    assert done.returncode == 0, done.stderr
+    limit = lam.get_account_settings()["AccountLimit"]
+    assert (limit["ConcurrentExecutions"], limit["UnreservedConcurrentExecutions"]) == (900, 100)
+
+
 def test_set_concurrency_limit__an_unknown_account_is_not_found(strata_server):
     done = strata(strata_server, "accounts", "set-concurrency-limit", "999999999999", "500")
     assert done.returncode != 0 and "999999999999 does not exist" in done.stderr
