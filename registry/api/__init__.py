@@ -34,9 +34,6 @@ from registry.limits import MAX_DIRECT_UPLOAD_BYTES
 from registry.private_files import private_data_dir
 from registry.secret_box import SecretBox
 
-# The most provisioned concurrency one version may ask for.
-ENVIRONMENTS_PER_VERSION = 8
-
 # Lambda API paths start with their API version date; every other path is an extension endpoint
 # with its own protection.
 _API_PATH = re.compile(r"/\d{4}-\d{2}-\d{2}/")
@@ -88,9 +85,7 @@ def _wire_services(settings: Settings, secret_box: SecretBox) -> Services:
         workers=settings.event_workers,
         max_pending_per_account=settings.event_queue_max_per_account,
     )
-    provisioned = ProvisionedConcurrencyService(
-        db, function_service, invoker, max_per_version=ENVIRONMENTS_PER_VERSION
-    )
+    provisioned = ProvisionedConcurrencyService(db, function_service, invoker)
     return Services(
         settings=settings,
         db=db,

@@ -1,5 +1,5 @@
-"""Function, version, alias, provisioned concurrency and Invoke operations of the Lambda API
-(paths under /2015-03-31/functions and /2019-09-30/functions)."""
+"""Function, version, alias and Invoke operations of the Lambda API (paths under
+/2015-03-31/functions); concurrency.py has the concurrency settings."""
 
 from __future__ import annotations
 
@@ -30,7 +30,6 @@ bp = Blueprint("functions", __name__)
 bp.before_request(refuse_nul_in_parameters)
 
 FUNCTIONS = "/2015-03-31/functions"
-PROVISIONED = "/2019-09-30/functions/<function_name>/provisioned-concurrency"
 MAX_CLIENT_CONTEXT = 3583
 _INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 
@@ -329,29 +328,4 @@ def update_alias(function_name, name):
 @bp.delete(f"{FUNCTIONS}/<function_name>/aliases/<name>")
 def delete_alias(function_name, name):
     services().functions.delete_alias(g.caller, _ref(function_name), name)
-    return Response(status=204)
-
-
-# -- provisioned concurrency ------------------------------------------------------------------
-
-
-@bp.put(PROVISIONED)
-def put_provisioned_concurrency_config(function_name):
-    body = json_body()
-    view = services().provisioned.put(
-        g.caller, _ref(function_name), body.get("ProvisionedConcurrentExecutions")
-    )
-    return json_response(serialize.provisioned_concurrency(view), 202)
-
-
-@bp.get(PROVISIONED)
-def get_provisioned_concurrency_config(function_name):
-    return json_response(
-        serialize.provisioned_concurrency(services().provisioned.get(g.caller, _ref(function_name)))
-    )
-
-
-@bp.delete(PROVISIONED)
-def delete_provisioned_concurrency_config(function_name):
-    services().provisioned.delete(g.caller, _ref(function_name))
     return Response(status=204)

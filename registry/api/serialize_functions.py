@@ -71,8 +71,11 @@ def alias_configuration(view: AliasView) -> dict:
     }
 
 
-def provisioned_concurrency(view: ProvisionedView) -> dict:
-    body = {
+def provisioned_concurrency(view: ProvisionedView, *, listed: bool = False) -> dict:
+    """A provisioned concurrency setting; ListProvisionedConcurrencyConfigs' items also name the
+    version or alias they are for."""
+    body = {"FunctionArn": view.function_arn} if listed else {}
+    body |= {
         "RequestedProvisionedConcurrentExecutions": view.requested,
         "AvailableProvisionedConcurrentExecutions": view.available,
         "AllocatedProvisionedConcurrentExecutions": view.available,

@@ -3,6 +3,10 @@
 The setting is a row; the process that receives PutProvisionedConcurrencyConfig prewarms its
 own pool before answering, and every other app process picks the row up within SYNC_SECONDS and
 prewarms too, so whichever process serves the next request has warm environments.
+
+As on Lambda, a function's provisioned concurrency counts against its reservation, or, without
+one, against the account's unreserved concurrency (registry/functions/concurrency.py has the
+rules). No fixed number caps it here: the executor keeps what the host can hold.
 """
 
 from __future__ import annotations
@@ -17,10 +21,13 @@ from sqlalchemy import select
 from registry.accounts import Caller
 from registry.db import Database
 from registry.errors import InvalidParameterValue, ResourceNotFound, StrataError
+from registry.functions.concurrency import check_provisioned
 from registry.functions.names import LATEST, FunctionRef, function_arn
 from registry.functions.service import FunctionService
+from registry.functions.views import FunctionView
 from registry.invocations.invoke import Invoker
 from registry.models import Function, ProvisionedConcurrency
+from registry.paging import MAX_ITEMS, Page, decode_marker, first_page
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +36,7 @@ SYNC_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class ProvisionedView:
+    function_arn: str  # qualified by the version or alias the setting is for
     requested: int
     available: int
     status: str
@@ -37,29 +45,31 @@ class ProvisionedView:
 
 
 class ProvisionedConcurrencyService:
-    def __init__(
-        self, db: Database, functions: FunctionService, invoker: Invoker, *, max_per_version: int
-    ):
+    def __init__(self, db: Database, functions: FunctionService, invoker: Invoker):
         self._db = db
         self._functions = functions
         self._invoker = invoker
-        self._max = max_per_version
         self._applied: dict[int, tuple] = {}  # row id -> (requested, spec) this process has warmed
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def put(self, caller: Caller, ref: FunctionRef, count) -> ProvisionedView:
         qualifier = self._qualifier(ref)
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= self._max:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise InvalidParameterValue(
-                f"ProvisionedConcurrentExecutions must be between 1 and {self._max} on this "
-                f"server; got {count!r}."
+                f"ProvisionedConcurrentExecutions must be a whole number of at least 1; got "
+                f"{count!r}."
             )
         view = self._functions.get(caller, ref)
         if view.version == LATEST:
             raise InvalidParameterValue(
                 "Provisioned Concurrency Configs cannot be applied to unpublished function "
                 "versions."
+            )
+        # Refused before any environment starts; checked again below, under the account's lock.
+        with self._db.read() as session:
+            check_provisioned(
+                session, view.account_id, view.function_id, qualifier, count, lock=False
             )
         status, reason = "READY", None
         try:
@@ -74,6 +84,15 @@ class ProvisionedConcurrencyService:
                     ProvisionedConcurrency.qualifier == qualifier,
                 )
             )
+            try:
+                check_provisioned(
+                    session, view.account_id, view.function_id, qualifier, count, lock=True
+                )
+            except StrataError:
+                # Another change took the headroom meanwhile: stop keeping what was warmed.
+                if status == "READY":
+                    self._unwarm(view, row.id if row is not None else None)
+                raise
             if row is None:
                 row = ProvisionedConcurrency(function_id=view.function_id, qualifier=qualifier)
                 session.add(row)
@@ -86,13 +105,42 @@ class ProvisionedConcurrencyService:
             session.flush()
             if status == "READY":
                 self._applied[row.id] = (count, self._invoker.spec(view))
-        return self._view(row)
+        return self._view(row, self._arn(view, qualifier))
 
     def get(self, caller: Caller, ref: FunctionRef) -> ProvisionedView:
         qualifier = self._qualifier(ref)
         view = self._functions.get(caller, ref)
         with self._db.read() as session:
-            return self._view(self._existing(session, view, qualifier))
+            return self._view(self._existing(session, view, qualifier), self._arn(view, qualifier))
+
+    def list_configs(
+        self,
+        caller: Caller,
+        ref: FunctionRef,
+        *,
+        marker: str | None = None,
+        max_items: int = MAX_ITEMS,
+    ) -> Page:
+        """The function's settings, by qualifier (ListProvisionedConcurrencyConfigs)."""
+        if ref.qualifier is not None:
+            raise InvalidParameterValue(
+                "ListProvisionedConcurrencyConfigs lists every version and alias of a function: "
+                f"name the function without the qualifier {ref.qualifier}."
+            )
+        view = self._functions.get(caller, ref)
+        after = decode_marker(marker)
+        with self._db.read() as session:
+            query = (
+                select(ProvisionedConcurrency)
+                .where(ProvisionedConcurrency.function_id == view.function_id)
+                .order_by(ProvisionedConcurrency.qualifier)
+            )
+            if after:
+                query = query.where(ProvisionedConcurrency.qualifier > after)
+            rows = session.scalars(query.limit(max_items + 1)).all()
+        items = [(row.qualifier, self._view(row, self._arn(view, row.qualifier))) for row in rows]
+        page = first_page(items, max_items, key=lambda item: item[0])
+        return Page([item[1] for item in page.items], page.next_marker)
 
     def delete(self, caller: Caller, ref: FunctionRef) -> None:
         qualifier = self._qualifier(ref)
@@ -165,6 +213,18 @@ class ProvisionedConcurrencyService:
             # No longer provisioned: the environments now idle out like any others.
             self._invoker.pool.prewarm(applied[1], 0)
 
+    def _unwarm(self, view: FunctionView, row_id: int | None) -> None:
+        """Back to what this process kept for the setting before a refused change."""
+        applied = self._applied.get(row_id) if row_id is not None else None
+        try:
+            spec = self._invoker.spec(view)
+            keep = applied[0] if applied is not None and applied[1] == spec else 0
+            self._invoker.pool.prewarm(spec, keep)
+        except StrataError as error:  # the refusal is the answer; these idle out in time
+            log.warning(
+                "cannot let go of %s's prewarmed environments: %s", view.qualified_arn, error
+            )
+
     def _qualifier(self, ref: FunctionRef) -> str:
         if not ref.qualifier:
             raise InvalidParameterValue(
@@ -172,8 +232,12 @@ class ProvisionedConcurrencyService:
             )
         return ref.qualifier
 
-    def _view(self, row: ProvisionedConcurrency) -> ProvisionedView:
+    @staticmethod
+    def _arn(view: FunctionView, qualifier: str) -> str:
+        return function_arn(view.region, view.account_id, view.name, qualifier)
+
+    def _view(self, row: ProvisionedConcurrency, arn: str) -> ProvisionedView:
         allocated = row.requested if row.status == "READY" else 0
         return ProvisionedView(
-            row.requested, allocated, row.status, row.status_reason, row.last_modified
+            arn, row.requested, allocated, row.status, row.status_reason, row.last_modified
         )

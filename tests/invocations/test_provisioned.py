@@ -1,0 +1,235 @@
+"""Provisioned concurrency's rules through boto3 against real servers: it counts against the
+function's reserved concurrency, or without one against the account's unreserved concurrency, as
+on Lambda; ListProvisionedConcurrencyConfigs pages every version's and alias's setting. (Warm
+environments without init duration: tests/invocations/test_invoke.py.)"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from registry.archives import ZipContent
+from registry.errors import UnreservedConcurrencyBelowMinimum
+from registry.functions.names import FunctionRef
+from registry.invocations.provisioned import ProvisionedConcurrencyService
+from tests.support.functions import ECHO, ROLE, RUNTIME, create
+from tests.test_openapi import call, check
+
+OVER_RESERVED = (
+    "Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution "
+    "for function"
+)
+BELOW_MINIMUM = (
+    "Specified ConcurrentExecutions for function decreases account's "
+    "UnreservedConcurrentExecution below its minimum value of [100]."
+)
+PROVISIONED = "/2019-09-30/functions/{FunctionName}/provisioned-concurrency"
+
+
+def published(lam, name: str, versions: int = 1) -> None:
+    """A function with `versions` published versions (1, 2, ...) and an alias `live` on 1."""
+    create(lam, name, Publish=True)
+    for number in range(2, versions + 1):
+        lam.update_function_configuration(FunctionName=name, Timeout=5 + number)
+        lam.publish_version(FunctionName=name)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+
+
+def provision(lam, name: str, qualifier: str, count: int) -> dict:
+    return lam.put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier=qualifier, ProvisionedConcurrentExecutions=count
+    )
+
+
+def refusal(lam, name: str, qualifier: str, count: int) -> str:
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as refused:
+        provision(lam, name, qualifier, count)
+    return refused.value.response["Error"]["Message"]
+
+
+def test_put_provisioned_concurrency_config__refuses_more_than_the_functions_reservation(lam):
+    published(lam, "reserved", versions=2)
+    lam.put_function_concurrency(FunctionName="reserved", ReservedConcurrentExecutions=4)
+    assert provision(lam, "reserved", "1", 3)["RequestedProvisionedConcurrentExecutions"] == 3
+    # Versions and aliases count together against the one reservation.
+    assert refusal(lam, "reserved", "2", 2) == OVER_RESERVED
+    assert refusal(lam, "reserved", "live", 2) == OVER_RESERVED
+    provision(lam, "reserved", "2", 1)
+    # A setting replaces its own earlier value.
+    provision(lam, "reserved", "1", 2)
+    provision(lam, "reserved", "2", 2)
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_provisioned_concurrency_config(FunctionName="reserved", Qualifier="live")
+    requested = [
+        config["RequestedProvisionedConcurrentExecutions"]
+        for config in lam.list_provisioned_concurrency_configs(FunctionName="reserved")[
+            "ProvisionedConcurrencyConfigs"
+        ]
+    ]
+    assert requested == [2, 2]
+
+
+def test_put_function_concurrency__refuses_less_than_the_functions_provisioned_concurrency(lam):
+    published(lam, "lowered", versions=2)
+    provision(lam, "lowered", "1", 2)
+    provision(lam, "lowered", "2", 1)
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as refused:
+        lam.put_function_concurrency(FunctionName="lowered", ReservedConcurrentExecutions=2)
+    assert refused.value.response["Error"]["Message"] == (
+        "ReservedConcurrentExecutions 2 should not be lower than function's total provisioned "
+        "concurrency [3]."
+    )
+    lam.put_function_concurrency(FunctionName="lowered", ReservedConcurrentExecutions=3)
+    lam.delete_provisioned_concurrency_config(FunctionName="lowered", Qualifier="2")
+    lam.put_function_concurrency(FunctionName="lowered", ReservedConcurrentExecutions=2)
+    assert lam.get_function_concurrency(FunctionName="lowered")["ReservedConcurrentExecutions"] == 2
+
+
+def test_put_provisioned_concurrency_config__refuses_to_leave_less_than_100_unreserved(lam):
+    create(lam, "reserving")
+    published(lam, "first")
+    published(lam, "second")
+    lam.put_function_concurrency(FunctionName="reserving", ReservedConcurrentExecutions=896)
+    provision(lam, "first", "1", 2)
+    provision(lam, "second", "1", 2)  # 1000 - 896 - 2 - 2 = 100 left: allowed
+    # Every function without a reservation counts, the other one's settings too.
+    assert refusal(lam, "second", "live", 1) == BELOW_MINIMUM
+    assert refusal(lam, "first", "1", 3) == BELOW_MINIMUM
+    # Provisioned concurrency of functions without a reservation is not reserved: GetAccountSettings
+    # leaves it in UnreservedConcurrentExecutions, as Lambda does ...
+    limit = lam.get_account_settings()["AccountLimit"]
+    assert limit["UnreservedConcurrentExecutions"] == 104
+    # ... but a reservation may not take it.
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.put_function_concurrency(FunctionName="reserving", ReservedConcurrentExecutions=897)
+    lam.delete_provisioned_concurrency_config(FunctionName="first", Qualifier="1")
+    provision(lam, "second", "live", 2)
+
+
+def test_list_provisioned_concurrency_configs__pages_every_version_and_alias(lam, account):
+    published(lam, "listed", versions=2)
+    assert (
+        lam.list_provisioned_concurrency_configs(FunctionName="listed")[
+            "ProvisionedConcurrencyConfigs"
+        ]
+        == []
+    )
+    for qualifier, count in (("1", 1), ("2", 2), ("live", 1)):
+        provision(lam, "listed", qualifier, count)
+    first = lam.list_provisioned_concurrency_configs(FunctionName="listed", MaxItems=2)
+    assert len(first["ProvisionedConcurrencyConfigs"]) == 2 and first["NextMarker"]
+    rest = lam.list_provisioned_concurrency_configs(
+        FunctionName="listed", MaxItems=2, Marker=first["NextMarker"]
+    )
+    assert "NextMarker" not in rest
+    configs = first["ProvisionedConcurrencyConfigs"] + rest["ProvisionedConcurrencyConfigs"]
+    arn = f"arn:aws:lambda:us-east-1:{account.account_id}:function:listed"
+    assert [
+        (
+            c["FunctionArn"],
+            c["RequestedProvisionedConcurrentExecutions"],
+            c["AvailableProvisionedConcurrentExecutions"],
+            c["AllocatedProvisionedConcurrentExecutions"],
+            c["Status"],
+        )
+        for c in configs
+    ] == [
+        (f"{arn}:1", 1, 1, 1, "READY"),
+        (f"{arn}:2", 2, 2, 2, "READY"),
+        (f"{arn}:live", 1, 1, 1, "READY"),
+    ]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000", c["LastModified"])
+               for c in configs)  # fmt: skip
+    paginated = [
+        c["FunctionArn"]
+        for page in lam.get_paginator("list_provisioned_concurrency_configs").paginate(
+            FunctionName=f"{arn}", PaginationConfig={"PageSize": 1}
+        )
+        for c in page["ProvisionedConcurrencyConfigs"]
+    ]
+    assert paginated == [c["FunctionArn"] for c in configs]
+    got = lam.get_provisioned_concurrency_config(FunctionName="listed", Qualifier="2")
+    assert (
+        got["AllocatedProvisionedConcurrentExecutions"],
+        got["AvailableProvisionedConcurrentExecutions"],
+    ) == (2, 2)
+
+
+def test_list_provisioned_concurrency_configs__refuses_bad_arguments(lam):
+    published(lam, "arguments")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.list_provisioned_concurrency_configs(FunctionName="missing")
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.list_provisioned_concurrency_configs(FunctionName="arguments", MaxItems=51)
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.list_provisioned_concurrency_configs(FunctionName="arguments", Marker="Cg==")
+    with pytest.raises(lam.exceptions.InvalidParameterValueException, match="qualifier"):
+        lam.list_provisioned_concurrency_configs(FunctionName="arguments:live")
+
+
+def test_provisioned_concurrency__answers_match_the_openapi_schemas(strata_server, account, lam):
+    published(lam, "spec")
+    credentials = (account.access_key_id, account.secret_access_key)
+    base = "/2019-09-30/functions/spec/provisioned-concurrency"
+    exchanges = [
+        ("put", base + "?Qualifier=1", b'{"ProvisionedConcurrentExecutions": 1}', 202),
+        ("put", base + "?Qualifier=live", b'{"ProvisionedConcurrentExecutions": 950}', 400),
+        ("get", base + "?Qualifier=1", None, 200),
+        ("get", base + "?List=ALL", None, 200),
+        ("get", base + "?List=ALL&MaxItems=1", None, 200),
+        ("get", base + "?List=SOME", None, 400),
+        ("delete", base + "?Qualifier=1", None, 204),
+        ("get", base + "?List=ALL", None, 200),
+    ]
+    for method, path, body, expected in exchanges:
+        status, payload = call(strata_server, method.upper(), path, body, credentials)
+        assert status == expected, (path, payload)
+        check(PROVISIONED, method, status, payload)
+
+
+class _Pool:
+    def __init__(self):
+        self.kept: list[tuple[str, int]] = []
+
+    def prewarm(self, spec, count: int) -> None:
+        self.kept.append((spec, count))
+
+
+class _Invoker:
+    """Warms nothing; runs `during_prewarm` while PutProvisionedConcurrencyConfig prewarms, as a
+    change on another node could."""
+
+    def __init__(self, during_prewarm):
+        self.pool = _Pool()
+        self.during_prewarm = during_prewarm
+
+    def spec(self, view) -> str:
+        return view.qualified_arn
+
+    def prewarm(self, view, count: int) -> None:
+        self.pool.prewarm(self.spec(view), count)
+        self.during_prewarm()
+
+
+def test_put__a_setting_refused_under_the_accounts_lock_lets_what_it_warmed_go(
+    function_service, migrated_registry, new_caller
+):
+    caller = new_caller()
+    settings = {"runtime": RUNTIME, "handler": "app.handler", "role": ROLE}
+    for name in ("warmed", "rival"):
+        function_service.create(
+            caller, FunctionRef(name, None, None), ZipContent(zip_file=ECHO), dict(settings),
+            publish=True,
+        )  # fmt: skip
+
+    def rival_reserves():  # passes its own check: nothing is provisioned yet
+        function_service.put_concurrency(caller, FunctionRef("rival", None, None), 899)
+
+    invoker = _Invoker(rival_reserves)
+    service = ProvisionedConcurrencyService(migrated_registry.db, function_service, invoker)
+    with pytest.raises(UnreservedConcurrencyBelowMinimum):
+        service.put(caller, FunctionRef("warmed", None, "1"), 2)
+    arn = f"arn:aws:lambda:us-east-1:{caller.account_id}:function:warmed:1"
+    assert invoker.pool.kept == [(arn, 2), (arn, 0)]
+    assert service.list_configs(caller, FunctionRef("warmed", None, None)).items == []
