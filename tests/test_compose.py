@@ -13,16 +13,20 @@ from registry.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+APP_NODES = ("app", "app2")
+HAPROXY_CONFIG = ROOT / "deploy" / "haproxy.cfg"
 
 
-def test_compose__has_storage_database_migration_and_app_with_healthchecks():
+def test_compose__has_storage_database_migration_two_app_nodes_and_a_balancer():
     services = COMPOSE["services"]
-    assert set(services) == {"minio", "postgres", "migrate", "app"}
-    for name in ("minio", "postgres", "app"):
+    assert set(services) == {"minio", "postgres", "migrate", "app", "app2", "balancer"}
+    for name in ("minio", "postgres", *APP_NODES):
         assert "healthcheck" in services[name], name
     assert services["migrate"]["command"] == ["strata", "db", "upgrade"]
-    assert services["app"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    assert "app:app" in services["app"]["command"]
+    for name in APP_NODES:
+        depends = services[name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+        assert "app:app" in services[name]["command"]
 
 
 def test_image__installs_the_server_extra():
@@ -74,3 +78,58 @@ def test_compose__the_migration_uses_the_apps_data_dir_and_so_its_secret_key():
     data_dir = services["app"]["environment"]["STRATA_DATA_DIR"]
     app_volume = next(v for v in services["app"]["volumes"] if v.endswith(":" + data_dir))
     assert app_volume in services["migrate"].get("volumes", [])
+
+
+def test_compose__the_nodes_share_database_storage_and_secret_key_but_not_their_data_dirs():
+    services = COMPOSE["services"]
+    first, second = (services[name] for name in APP_NODES)
+    assert first["environment"] == second["environment"]
+    assert first["environment"]["STRATA_SECRET_KEY"]  # else each node makes a key of its own
+    assert first["command"] == second["command"]
+    data_dir = first["environment"]["STRATA_DATA_DIR"]
+    volumes = [
+        next(v.split(":")[0] for v in services[name]["volumes"] if v.endswith(":" + data_dir))
+        for name in APP_NODES
+    ]
+    assert len(set(volumes)) == len(APP_NODES)
+
+
+def test_compose__a_stopping_node_may_finish_lambdas_longest_invocation():
+    from registry.limits import TIMEOUT_S
+
+    for name in APP_NODES:
+        command = COMPOSE["services"][name]["command"]
+        graceful = int(command[command.index("--graceful-timeout") + 1])
+        assert graceful > TIMEOUT_S[1]
+        grace = COMPOSE["services"][name]["stop_grace_period"]
+        assert grace.endswith("s") and int(grace[:-1]) > graceful
+
+
+def test_compose__the_balancer_runs_the_repositorys_configuration_over_every_node():
+    balancer = COMPOSE["services"]["balancer"]
+    mounted = {v.split(":")[0]: v.split(":")[1] for v in balancer["volumes"]}
+    assert mounted["./deploy/haproxy.cfg"] in balancer["command"]
+    env = balancer["environment"]
+    used = set(re.findall(r"\$\{(\w+)\}", HAPROXY_CONFIG.read_text()))
+    assert used == set(env)
+    nodes = {value for name, value in env.items() if name.startswith("STRATA_NODE")}
+    assert nodes == {f"{name}:8000" for name in APP_NODES}
+    for name in APP_NODES:
+        assert balancer["depends_on"][name]["condition"] == "service_healthy"
+        assert "ports" not in COMPOSE["services"][name]  # clients go through the balancer
+    assert balancer["ports"] == ["127.0.0.1:8000:8000"]
+
+
+def test_compose__haproxy_accepts_the_configuration_when_available():
+    from tests.support.balancer import haproxy_binary
+
+    tool = haproxy_binary()
+    if tool is None:
+        return  # the balancer's tests (tests/cluster) require it under CI
+    env = {"PATH": "/usr/sbin:/usr/bin:/bin", **COMPOSE["services"]["balancer"]["environment"]}
+    # The compose network's names do not resolve here; any address checks the syntax.
+    env.update({k: "127.0.0.1:8000" for k in env if k.startswith("STRATA_NODE")})
+    result = subprocess.run(
+        [tool, "-c", "-f", str(HAPROXY_CONFIG)], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
