@@ -34,6 +34,8 @@ class StrataServer:
     data_dir: Path
     env: dict[str, str]
     port: int = 0
+    # A node behind a load balancer comes back on the port the balancer knows.
+    fixed_port: int | None = None
     process: subprocess.Popen | None = None
     log_path: Path | None = None
     _db: Database | None = field(default=None, repr=False)
@@ -70,7 +72,7 @@ class StrataServer:
         raise RuntimeError(f"strata serve found no free port:\n{self.log()}")
 
     def _start_once(self, extra_args: tuple[str, ...]) -> bool:
-        self.port = free_loopback_port()
+        self.port = self.fixed_port or free_loopback_port()
         self.log_path = self.data_dir / f"server-{self.port}.log"
         command = [STRATA, "serve", "--dev", "--migrate", "--port", str(self.port)]
         with open(self.log_path, "wb") as log:
