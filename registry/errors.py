@@ -62,6 +62,11 @@ class ResourceNotFound(StrataError):
     """The named resource does not exist (or is not visible to the caller)."""
 
 
+class ProvisionedConcurrencyConfigNotFound(ResourceNotFound):
+    """The version or alias has no provisioned concurrency setting (GetProvisionedConcurrencyConfig
+    answers it with an error code of its own)."""
+
+
 class AccessDenied(StrataError):
     """The resource exists but the caller's account may not use it."""
 

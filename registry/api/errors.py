@@ -32,6 +32,9 @@ ERROR_TABLE: dict[type[Exception], AwsError] = {
     errors.InvalidParameterValue: AwsError("InvalidParameterValueException", 400),
     errors.InvalidRequestContent: AwsError("InvalidRequestContentException", 400),
     errors.ResourceNotFound: AwsError("ResourceNotFoundException", 404, "Message"),
+    errors.ProvisionedConcurrencyConfigNotFound: AwsError(
+        "ProvisionedConcurrencyConfigNotFoundException", 404
+    ),
     errors.AccessDenied: AwsError("AccessDeniedException", 403, "Message"),
     errors.ResourceConflict: AwsError("ResourceConflictException", 409),
     errors.PreconditionFailed: AwsError("PreconditionFailedException", 412),

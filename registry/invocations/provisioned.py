@@ -20,7 +20,12 @@ from sqlalchemy import select
 
 from registry.accounts import Caller
 from registry.db import Database
-from registry.errors import InvalidParameterValue, ResourceNotFound, StrataError
+from registry.errors import (
+    InvalidParameterValue,
+    ProvisionedConcurrencyConfigNotFound,
+    ResourceNotFound,
+    StrataError,
+)
 from registry.functions.concurrency import check_provisioned
 from registry.functions.names import LATEST, FunctionRef, function_arn
 from registry.functions.service import FunctionService
@@ -111,7 +116,8 @@ class ProvisionedConcurrencyService:
         qualifier = self._qualifier(ref)
         view = self._functions.get(caller, ref)
         with self._db.read() as session:
-            return self._view(self._existing(session, view, qualifier), self._arn(view, qualifier))
+            row = self._existing(session, view, qualifier, ProvisionedConcurrencyConfigNotFound)
+            return self._view(row, self._arn(view, qualifier))
 
     def list_configs(
         self,
@@ -150,7 +156,9 @@ class ProvisionedConcurrencyService:
             session.delete(row)
         self._release(row.id)
 
-    def _existing(self, session, view, qualifier: str) -> ProvisionedConcurrency:
+    def _existing(
+        self, session, view, qualifier: str, missing: type[ResourceNotFound] = ResourceNotFound
+    ) -> ProvisionedConcurrency:
         row = session.scalar(
             select(ProvisionedConcurrency).where(
                 ProvisionedConcurrency.function_id == view.function_id,
@@ -158,7 +166,7 @@ class ProvisionedConcurrencyService:
             )
         )
         if row is None:
-            raise ResourceNotFound(
+            raise missing(
                 "No Provisioned Concurrency Config found for this function: "
                 f"{function_arn(view.region, view.account_id, view.name, qualifier)}"
             )

@@ -201,7 +201,7 @@ def test_provisioned_concurrency__prewarmed_environments_report_no_init_duration
             FunctionName="provisioned", Qualifier="$LATEST", ProvisionedConcurrentExecutions=1
         )
     lam.delete_provisioned_concurrency_config(FunctionName="provisioned", Qualifier="live")
-    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+    with pytest.raises(lam.exceptions.ProvisionedConcurrencyConfigNotFoundException):
         lam.get_provisioned_concurrency_config(FunctionName="provisioned", Qualifier="live")
 
 

@@ -59,7 +59,7 @@ def test_put_provisioned_concurrency_config__refuses_more_than_the_functions_res
     # A setting replaces its own earlier value.
     provision(lam, "reserved", "1", 2)
     provision(lam, "reserved", "2", 2)
-    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+    with pytest.raises(lam.exceptions.ProvisionedConcurrencyConfigNotFoundException):
         lam.get_provisioned_concurrency_config(FunctionName="reserved", Qualifier="live")
     requested = [
         config["RequestedProvisionedConcurrentExecutions"]
@@ -180,6 +180,8 @@ def test_provisioned_concurrency__answers_match_the_openapi_schemas(strata_serve
         ("get", base + "?List=ALL&MaxItems=1", None, 200),
         ("get", base + "?List=SOME", None, 400),
         ("delete", base + "?Qualifier=1", None, 204),
+        ("get", base + "?Qualifier=1", None, 404),
+        ("delete", base + "?Qualifier=1", None, 404),
         ("get", base + "?List=ALL", None, 200),
     ]
     for method, path, body, expected in exchanges:
