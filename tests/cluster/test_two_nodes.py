@@ -60,6 +60,17 @@ class Cluster:
             config=Config(**config),
         )
 
+    def direct_client(self, credentials, node: str):
+        """A Lambda client of one node, past the balancer."""
+        return boto3.client(
+            "lambda",
+            endpoint_url=self.nodes[node].url,
+            region_name=REGION,
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+            config=Config(retries={"total_max_attempts": 1}),
+        )
+
     def new_account(self):
         return self.nodes["node1"].new_account()
 
@@ -266,6 +277,47 @@ def test_a_draining_node_finishes_its_invocation_then_exits_leaving_nothing(clus
     assert node.process.wait(15) == 0
     assert not _of(workers) and not _sandbox_processes(workers)
     cluster.restart(victim)
+
+
+def test_reserved_concurrency_holds_across_both_nodes(cluster):
+    account = cluster.new_account()
+    lam = cluster.client(account)
+    create(lam, "reserved", SLEEPER, Timeout=10)
+    lam.put_function_concurrency(FunctionName="reserved", ReservedConcurrentExecutions=2)
+    # Two callers through the balancer (both reach the function's node) and two straight to each
+    # node: a bound kept per node would let four run.
+    clients = [lam, lam, *(cluster.direct_client(account, node) for node in ("node1", "node2"))]
+    callers = [clients[0], clients[1], clients[2], clients[2], clients[3], clients[3]]
+    start = threading.Barrier(len(callers))
+    outcomes = []
+
+    def call(client):
+        start.wait()
+        began = time.monotonic()
+        try:
+            payload = invoke(client, "reserved", {"sleep": 2})[1]
+            outcomes.append(("ran", payload, began, time.monotonic()))
+        except ClientError as error:
+            outcomes.append(("throttled", error.response, began, time.monotonic()))
+
+    threads = [threading.Thread(target=call, args=(client,)) for client in callers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    ran = [o for o in outcomes if o[0] == "ran"]
+    throttled = [o for o in outcomes if o[0] == "throttled"]
+    assert (len(ran), len(throttled)) == (2, 4), outcomes
+    assert all(payload == {"slept": 2} for _, payload, _, _ in ran)
+    assert max(began for *_, began, _ in ran) < min(ended for *_, ended in ran)  # at once
+    for _, response, began, ended in throttled:
+        assert response["Error"]["Code"] == "TooManyRequestsException"
+        assert response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+        assert ended - began < 2  # answered at once, not after waiting for a unit
+    # The units go back when the executions end, whichever node held them.
+    for client in clients[1:]:
+        assert invoke(client, "reserved")[1] == {"slept": 0}
 
 
 # ---- helpers -----------------------------------------------------------------------------------
