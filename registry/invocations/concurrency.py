@@ -4,7 +4,8 @@ An execution needs a unit of its function's concurrency. Each app process ("hold
 `concurrency_holds` how many units it holds per function, and takes a new one in a transaction
 that locks the account's row and checks the sums over all holders: a function with reserved
 concurrency may hold at most its reservation; the others share what the account's limit leaves
-unreserved. Past either, the execution is throttled with the `Reason` Lambda gives.
+unreserved, apart from what their provisioned concurrency sets aside for each of them. Past
+either, the execution is throttled with the `Reason` Lambda gives.
 
 Units of a function without a reservation stay with the process for a moment after their
 execution ends (LINGER_SECONDS), so back-to-back warm invocations touch the database only to read
@@ -36,7 +37,8 @@ from registry.errors import (
     ReservedConcurrencyExceeded,
     StrataError,
 )
-from registry.models import Account, ConcurrencyHold, Function
+from registry.functions.concurrency import claims
+from registry.models import Account, ConcurrencyHold, Function, ProvisionedConcurrency
 
 log = logging.getLogger(__name__)
 
@@ -190,23 +192,7 @@ class ConcurrencyGate:
                     raise ReservedConcurrencyExceeded()
                 share = reserved
             else:
-                reservations = session.scalar(
-                    select(func.coalesce(func.sum(Function.reserved_concurrency), 0)).where(
-                        Function.account_id == account_id
-                    )
-                )
-                used = session.scalar(
-                    select(func.coalesce(func.sum(ConcurrencyHold.count), 0))
-                    .join(Function, Function.id == ConcurrencyHold.function_id)
-                    .where(
-                        ConcurrencyHold.account_id == account_id,
-                        Function.reserved_concurrency.is_(None),
-                        alive,
-                    )
-                )
-                share = (limit or 0) - reservations
-                if used + 1 > share:
-                    raise ConcurrentInvocationLimitExceeded()
+                used, share = _unreserved_use(session, account_id, function_id, limit or 0, alive)
             changed = session.execute(
                 update(ConcurrencyHold)
                 .where(
@@ -244,6 +230,44 @@ class ConcurrencyGate:
             log.warning("concurrency of function %s not given back: %s", function_id, error)
             with self._lock:
                 self._units[function_id].held += count
+
+
+def _unreserved_use(session, account_id: str, function_id: int, limit: int, alive) -> tuple:
+    """(executions the unreserved pool would run with one more of `function_id`, the pool's size),
+    raising ConcurrentInvocationLimitExceeded when that one does not fit. As on Lambda, a function
+    without a reservation runs up to its provisioned concurrency on capacity set aside for it,
+    which the pool (the limit less every reservation and that provisioned concurrency) excludes;
+    only its executions beyond that come from the pool."""
+    claimed = claims(session, account_id)
+    provisioned = dict(
+        session.execute(
+            select(ProvisionedConcurrency.function_id, func.sum(ProvisionedConcurrency.requested))
+            .join(Function, Function.id == ProvisionedConcurrency.function_id)
+            .where(Function.account_id == account_id, Function.reserved_concurrency.is_(None))
+            .group_by(ProvisionedConcurrency.function_id)
+        ).all()
+    )
+    running = dict(
+        session.execute(
+            select(ConcurrencyHold.function_id, func.sum(ConcurrencyHold.count))
+            .join(Function, Function.id == ConcurrencyHold.function_id)
+            .where(
+                ConcurrencyHold.account_id == account_id,
+                Function.reserved_concurrency.is_(None),
+                alive,
+            )
+            .group_by(ConcurrencyHold.function_id)
+        ).all()
+    )
+    running[function_id] = running.get(function_id, 0) + 1
+    used = sum(
+        max(0, int(count) - int(provisioned.get(function, 0)))
+        for function, count in running.items()
+    )
+    share = limit - claimed.total
+    if used > share:
+        raise ConcurrentInvocationLimitExceeded()
+    return used - 1, share
 
 
 def new_holder_id() -> str:

@@ -17,7 +17,7 @@ from registry import db as database
 from registry.errors import ConcurrentInvocationLimitExceeded, ReservedConcurrencyExceeded
 from registry.invocations import concurrency
 from registry.invocations.concurrency import ConcurrencyGate
-from registry.models import Account, ConcurrencyHold, Function
+from registry.models import Account, ConcurrencyHold, Function, ProvisionedConcurrency
 
 _ids = itertools.count(int.from_bytes(os.urandom(3), "big") * 1000)
 
@@ -133,6 +133,35 @@ def test_gate__unreserved_functions_share_what_the_account_leaves_unreserved(db)
     other_account = new_function(db, new_account(db, limit=100))
     with gate.execution(*other_account):
         pass
+
+
+def provision(db, function, count: int) -> None:
+    with db.write() as session:
+        session.add(
+            ProvisionedConcurrency(
+                function_id=function[0],
+                qualifier="1",
+                requested=count,
+                status="READY",
+                last_modified=datetime.now(timezone.utc),
+            )
+        )
+
+
+def test_gate__provisioned_concurrency_is_set_aside_from_the_unreserved_pool(db):
+    account_id = new_account(db, limit=5)
+    provisioned, other = new_function(db, account_id), new_function(db, account_id)
+    provision(db, provisioned, 3)  # the pool keeps 5 - 3 = 2
+    gate = ConcurrencyGate(db)
+    with ExitStack() as stack:
+        hold(stack, gate, other, 2)
+        with pytest.raises(ConcurrentInvocationLimitExceeded):
+            hold(stack, gate, other)
+        hold(stack, gate, provisioned, 3)  # on the capacity set aside for it
+        with pytest.raises(ConcurrentInvocationLimitExceeded):
+            hold(stack, gate, provisioned)  # beyond it, from the exhausted pool
+    with ExitStack() as stack:
+        hold(stack, ConcurrencyGate(db), provisioned, 5)  # the pool is free again
 
 
 def test_gate__a_warm_unit_lingers_and_is_given_back_once_idle(db, monkeypatch):
