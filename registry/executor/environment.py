@@ -168,7 +168,7 @@ class Environment:
                 entry,
                 env,
                 tmp_path=tmp_path,
-                tmp_is_volume=self._volume is not None,
+                tmp_mount=self._volume.mount_command() if self._volume else None,
                 uid=uid,
                 netns=netns,
             )
@@ -208,7 +208,6 @@ class Environment:
     def _tmp_dir(self, uid: int | None) -> Path:
         if self.plan.bwrap and self.plan.loop_tmp and self._volumes is not None:
             self._volume = self._volumes.take(self.spec.tmp_mb)
-            self._volume.give_to(uid if uid is not None else os.geteuid())
             return self._volume.mountpoint
         path = self._workdir / "tmp"
         path.mkdir(mode=0o700)

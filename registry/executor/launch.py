@@ -76,21 +76,23 @@ def launch_command(
     env: dict[str, str],
     *,
     tmp_path: Path,
-    tmp_is_volume: bool,
+    tmp_mount: str | None,
     uid: int | None,
     netns: bool,
 ) -> tuple[list[str], bytes]:
-    """The launcher's argv, and the private data it hands on: bwrap's options, else `export`s."""
+    """The launcher's argv, and the private data it hands on: bwrap's options, else `export`s.
+    `tmp_mount` mounts a /tmp volume in the launcher's mount namespace (tmpvolumes.py)."""
     spec = view.spec
     if plan.bwrap:
         sources, mounts = view.sandbox_sources(tmp_path, uid is not None)
+        mounts = ([tmp_mount] if tmp_mount else []) + mounts
         # bwrap reports the sandbox's pid once it is built: a sandbox that fails to
         # build is a SandboxError, not a runtime that died.
         options = bwrap_options(
             plan,
             spec,
             sources,
-            tmp_is_volume,
+            tmp_mount is not None,
             launcher.info_fd,
             launcher.block_fd if netns else None,
             launcher.seccomp_fd if plan.syscall_filter else None,

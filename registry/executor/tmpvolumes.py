@@ -2,15 +2,23 @@
 
 Unlike a tmpfs, pages written here are page cache of a block device: reclaimable, so a full /tmp
 is ENOSPC for the handler and never an OOM kill of its memory cgroup (Lambda keeps /tmp and memory
-apart too). Making and mounting an image takes tens of milliseconds, so one spare volume per size
-is prepared in the background and the next cold start takes it ready-made.
+apart too). An image is a sparse copy of a template made once per size (root directory 1777, no
+lost+found); one spare per size is copied in the background for the next cold start.
+
+The image is mounted by the environment's launcher inside its private mount namespace
+(`mount_command`), never in the host's: a burst of environments would otherwise grow the host's
+mount table, which every later mount, unmount and bubblewrap reads in full (each bind it makes),
+so each start would cost more than the one before. The mount goes with the namespace, and the
+loop device (autoclear) with the mount.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
+import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -26,31 +34,20 @@ class TmpVolume:
         self.mountpoint = workdir / f"tmp-{name}"
         self.mountpoint.mkdir()
         try:
-            _run(["cp", "--sparse=always", str(template), str(self.image)])
-            _run(
-                [
-                    "mount",
-                    "-t",
-                    "ext4",
-                    "-o",
-                    "loop,nosuid,nodev",
-                    str(self.image),
-                    str(self.mountpoint),
-                ]
-            )
+            _sparse_copy(template, self.image)
         except BaseException:
             self.image.unlink(missing_ok=True)
             self.mountpoint.rmdir()
             raise
-        (self.mountpoint / "lost+found").rmdir()
 
-    def give_to(self, uid: int) -> None:
-        os.chown(self.mountpoint, uid, uid)
-        os.chmod(self.mountpoint, 0o1777)
+    def mount_command(self) -> str:
+        """For the launcher's private mount namespace (see the module's docstring)."""
+        image, target = shlex.quote(str(self.image)), shlex.quote(str(self.mountpoint))
+        return f"mount -t ext4 -o loop,nosuid,nodev {image} {target}"
 
     def destroy(self) -> None:
-        # Lazy unmount returns at once; the loop device (autoclear) goes with the last reference.
-        subprocess.run(["umount", "-l", str(self.mountpoint)], capture_output=True)
+        # The mount went with the environment's namespace; the loop device holds the image open
+        # until the kernel lets it go.
         self.image.unlink(missing_ok=True)
         try:
             self.mountpoint.rmdir()
@@ -99,6 +96,7 @@ class TmpVolumes:
                     str(template),
                 ]
             )
+            _prepare_root(template)
             self._templates[size_mb] = template
             return template
 
@@ -138,6 +136,40 @@ class TmpVolumes:
             volume.destroy()
         for template in templates:
             template.unlink(missing_ok=True)
+
+
+def _prepare_root(template: Path) -> None:
+    """Every copy's root: writable by any uid with the sticky bit, like a host's /tmp (each
+    environment has a uid of its own), and without lost+found. Mounted once, in a private mount
+    namespace of its own, so the host's table never shows it."""
+    with tempfile.TemporaryDirectory(dir=template.parent) as mountpoint:
+        target, image = shlex.quote(mountpoint), shlex.quote(str(template))
+        script = (
+            f"mount -t ext4 -o loop {image} {target} && rmdir {target}/lost+found && "
+            f"chmod 1777 {target} && umount {target}"
+        )
+        _run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script])
+
+
+def _sparse_copy(source: Path, target: Path) -> None:
+    """Copy the data extents of `source` only (an image is mostly holes): cp --sparse without
+    a process of its own."""
+    with open(source, "rb") as src, open(target, "xb") as dst:
+        size = os.fstat(src.fileno()).st_size
+        offset = 0
+        while offset < size:
+            try:
+                start = os.lseek(src.fileno(), offset, os.SEEK_DATA)
+            except OSError:  # ENXIO: only a hole is left
+                break
+            end = os.lseek(src.fileno(), start, os.SEEK_HOLE)
+            while start < end:
+                copied = os.copy_file_range(src.fileno(), dst.fileno(), end - start, start, start)
+                if not copied:
+                    break
+                start += copied
+            offset = end
+        dst.truncate(size)
 
 
 def _run(argv: list[str]) -> None:
