@@ -41,6 +41,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from registry.front.body import BodyError, ChunkedBody, LengthBody, PrefetchedBody
 from registry.front.connection import Connection, Stage, connections_fitting_descriptors
+from registry.front.draining import Draining
 from registry.front.limits import FrontLimits
 from registry.front.responses import OutgoingSocket, ResponseBody
 from registry.front.traffic import (
@@ -58,7 +59,7 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _TIMEOUT_ANSWER = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 
-class FrontWorker(ThreadWorker):
+class FrontWorker(Draining, ThreadWorker):
     @classmethod
     def check_config(cls, cfg, log):
         super().check_config(cfg, log)
@@ -86,15 +87,6 @@ class FrontWorker(ThreadWorker):
 
     # -- the event loop's side ------------------------------------------------------------------
 
-    def set_accept_enabled(self, enabled):
-        super().set_accept_enabled(enabled)
-        if not enabled and not self.alive:
-            # Draining: while any process holds the listening socket the kernel completes new
-            # connections into its backlog, where nobody accepts them until they are reset at
-            # exit. Closed, they are refused at once and a load balancer sends them elsewhere.
-            for listener in self.sockets:
-                listener.close()
-
     def accept(self, listener):
         try:
             sock, client = listener.accept()
@@ -119,9 +111,9 @@ class FrontWorker(ThreadWorker):
             return
         self._next_sweep = now + _SWEEP_INTERVAL
         for conn in list(self._connections):
-            if (conn.stage is Stage.LINGER and conn.deadline <= now) or (
-                conn.stage is Stage.HEAD and conn.idle and not self.alive
-            ):
+            if conn.stage is Stage.HEAD and conn.idle:
+                conn.deadline = self.idle_deadline(conn.deadline)
+            if conn.stage is Stage.LINGER and conn.deadline <= now:
                 self._close(conn)
             elif conn.stage in (Stage.HEAD, Stage.BODY) and conn.deadline <= now:
                 if not conn.idle:
