@@ -77,6 +77,12 @@ class Balancer:
             )
         return found
 
+    def says_up(self, server: str) -> bool:
+        """Whether the balancer sends `server` ("backend/name") requests: servers start up, and
+        every change is logged."""
+        changes = re.findall(rf"Server {re.escape(server)} is (UP|DOWN)", self.log())
+        return not changes or changes[-1] == "UP"
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
