@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from registry.layers.views import LayerVersionView
+from registry.layers.views import LayerVersionSummary, LayerVersionView
 
 
 def aws_timestamp(moment: datetime) -> str:
@@ -35,7 +35,7 @@ def layer_version(view: LayerVersionView, location: str) -> dict:
     return body
 
 
-def layer_versions_item(view: LayerVersionView) -> dict:
+def layer_versions_item(view: LayerVersionView | LayerVersionSummary) -> dict:
     item = {
         "LayerVersionArn": view.layer_version_arn,
         "Version": view.version,
@@ -49,7 +49,7 @@ def layer_versions_item(view: LayerVersionView) -> dict:
     return item
 
 
-def layers_item(view: LayerVersionView) -> dict:
+def layers_item(view: LayerVersionView | LayerVersionSummary) -> dict:
     return {
         "LayerName": view.name,
         "LayerArn": view.layer_arn,

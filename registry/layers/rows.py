@@ -3,7 +3,7 @@ shown as views, and the SQL conditions the listings filter by."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, cast, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, cast, exists, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from registry.accounts import Caller
@@ -55,25 +55,38 @@ class LayerRows:
         )
 
 
-def compatible(versions, *, runtime: str | None, architecture: str | None, sqlite: bool) -> list:
-    """Conditions on a layer_versions table (or an alias of it) that keep the versions listing
-    `runtime` and `architecture`; a filter left out matches every version."""
+def compatible(versions, *, runtime: bool, architecture: bool, sqlite: bool) -> list:
+    """Conditions on a layer_versions table (or an alias of it) that keep the versions listing the
+    runtime and the architecture bound as :runtime and :architecture (see filter_params); a filter
+    left out matches every version."""
     conditions = []
-    for column, value in (
-        (versions.c.compatible_runtimes, runtime),
-        (versions.c.compatible_architectures, architecture),
+    for column, name, wanted in (
+        (versions.c.compatible_runtimes, "runtime", runtime),
+        (versions.c.compatible_architectures, "architecture", architecture),
     ):
-        if value:
-            conditions.append(_lists(column, value, sqlite=sqlite))
+        if wanted:
+            conditions.append(_lists(column, name, sqlite=sqlite))
     return conditions
 
 
-def _lists(column, value: str, *, sqlite: bool) -> ColumnElement[bool]:
-    """The JSON array in `column` holds `value`."""
+def filter_params(*, runtime: str | None, architecture: str | None, sqlite: bool) -> dict:
+    """The parameters of the conditions `compatible` made for these filters."""
+    params = {}
+    for name, value in (("runtime", runtime), ("architecture", architecture)):
+        if value:
+            # PostgreSQL asks whether the array contains an array of the one value.
+            params[name] = value if sqlite else [value]
+    return params
+
+
+def _lists(column, name: str, *, sqlite: bool) -> ColumnElement[bool]:
+    """The JSON array in `column` holds the value bound as `name`."""
     if sqlite:
         elements = func.json_each(column).table_valued("value")
-        return exists(select(literal(1)).select_from(elements).where(elements.c.value == value))
-    return cast(column, JSONB).contains([value])
+        return exists(
+            select(literal(1)).select_from(elements).where(elements.c.value == bindparam(name))
+        )
+    return cast(column, JSONB).contains(bindparam(name, type_=JSONB))
 
 
 def shared_with(versions, caller: Caller) -> ColumnElement[bool]:

@@ -36,3 +36,22 @@ class LayerVersionView:
     @property
     def code_sha256(self) -> str:
         return code_sha256(self.digest)
+
+
+@dataclass(slots=True)
+class LayerVersionSummary:
+    """A layer version as ListLayers and ListLayerVersions show it. Not frozen: a page builds
+    fifty of these, and a frozen dataclass's __init__ costs several times a plain one's."""
+
+    layer_arn: str
+    name: str
+    version: int
+    description: str
+    license_info: str | None
+    compatible_runtimes: list[str]
+    compatible_architectures: list[str]
+    created_at: datetime
+
+    @property
+    def layer_version_arn(self) -> str:
+        return f"{self.layer_arn}:{self.version}"
