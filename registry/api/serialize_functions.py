@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from registry.api.serialize import aws_timestamp
 from registry.functions.names import LATEST
-from registry.functions.views import AliasView, FunctionView
+from registry.functions.views import AliasView, FunctionSummary, FunctionView
 from registry.invocations.provisioned import ProvisionedView
 
 
 def function_configuration(
-    view: FunctionView, *, qualified: bool | None = None, listed: bool = False
+    view: FunctionView | FunctionSummary, *, qualified: bool | None = None, listed: bool = False
 ) -> dict:
     """FunctionConfiguration. The ARN carries the version for published versions (and for
     $LATEST where Lambda qualifies it too, e.g. in ListVersionsByFunction). ListFunctions items

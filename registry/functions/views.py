@@ -42,6 +42,30 @@ class FunctionView:
         return code_sha256(self.code_digest)
 
 
+@dataclass(slots=True)
+class FunctionSummary:
+    """$LATEST or a published version as ListFunctions shows it. Not frozen: a page builds fifty
+    of these, and a frozen dataclass's __init__ costs several times a plain one's."""
+
+    arn: str  # unqualified
+    name: str
+    version: str
+    code_digest: str
+    code_size: int
+    config: dict
+    layers: list
+    revision_id: str
+    last_modified: datetime
+
+    @property
+    def qualified_arn(self) -> str:
+        return f"{self.arn}:{self.version}"
+
+    @property
+    def code_sha256(self) -> str:
+        return code_sha256(self.code_digest)
+
+
 @dataclass(frozen=True)
 class AliasView:
     region: str
