@@ -71,13 +71,15 @@ def _versions_page(after: bool) -> Select:
     )
     if after:
         query = query.where(
+            # The bound alone lets the planner start the walk at the marker's function.
+            _FUNCTIONS.c.name >= bindparam("after"),
             or_(
                 _FUNCTIONS.c.name > bindparam("after"),
                 and_(
                     _FUNCTIONS.c.name == bindparam("after"),
                     _VERSIONS.c.version > bindparam("order"),
                 ),
-            )
+            ),
         )
     return query
 

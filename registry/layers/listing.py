@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from functools import cache
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, select, true
 
 from registry.accounts import Caller
 from registry.db import Database
@@ -38,8 +38,10 @@ _SHOWN = (
 
 @cache
 def _layers_page(runtime: bool, architecture: bool, after: bool, sqlite: bool) -> Select:
-    """The account's layers by name, each joined to its newest live version that matches the
-    filters (a correlated lookup walking the (layer, version) key)."""
+    """The account's layers by name (walking the (account, name) key), each joined to its newest
+    live version that matches the filters (walking the (layer, version) key backwards)."""
+    if not sqlite:
+        return _layers_page_lateral(runtime, architecture, after)
     filters = compatible(_NEWEST, runtime=runtime, architecture=architecture, sqlite=sqlite)
     newest = (
         select(_NEWEST.c.id)
@@ -60,6 +62,33 @@ def _layers_page(runtime: bool, architecture: bool, after: bool, sqlite: bool) -
         .order_by(listed.c.name)
         .limit(bindparam("limit"))
     )
+
+
+def _layers_page_lateral(runtime: bool, architecture: bool, after: bool) -> Select:
+    """PostgreSQL's form: a LATERAL join stops at the page's last layer. Joined on the id a
+    correlated subquery finds, the planner takes the filters for rare and hashes every version
+    of every layer instead."""
+    newest = (
+        select(*_SHOWN)
+        .where(
+            _VERSIONS.c.layer_id == _LAYERS.c.id,
+            _VERSIONS.c.deleted_at.is_(None),
+            *compatible(_VERSIONS, runtime=runtime, architecture=architecture, sqlite=False),
+        )
+        .order_by(_VERSIONS.c.version.desc())
+        .limit(1)
+        .lateral("newest")
+    )
+    query = (
+        select(_LAYERS.c.name, *newest.c)
+        .select_from(_LAYERS.join(newest, true()))
+        .where(_LAYERS.c.account_id == bindparam("account"))
+        .order_by(_LAYERS.c.name)
+        .limit(bindparam("limit"))
+    )
+    if after:
+        query = query.where(_LAYERS.c.name > bindparam("after"))
+    return query
 
 
 @cache
