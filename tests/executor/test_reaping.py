@@ -119,8 +119,9 @@ def test_reap_stale__a_killed_pool_is_reaped_and_a_live_one_left_alone(host, bun
         killed.wait()
         left = _of({killed.pid})
         # Its /tmp volumes were mounted in its sandboxes' namespaces only, so they went with
-        # them; their loop devices may still be letting go.
-        assert {"cgroup", "workdir"} <= left.keys() and "mount" not in left, left
+        # them; their loop devices may still be letting go. Any executor starting on the host
+        # meanwhile (another test's) may already have reaped some of the rest.
+        assert left.keys() <= {"cgroup", "workdir", "loop", "process"}, left
 
         reaping.reap_stale()
 
@@ -193,8 +194,8 @@ def test_a_killed_server__leaves_its_sandboxes_and_the_next_start_reaps_them(
         os.killpg(server.process.pid, signal.SIGKILL)  # master, workers, and no cleanup
         server.process.wait()
         assert _wait_for(lambda: not any(process_start(pid) for pid in workers))
-        left = _of(workers)
-        assert {"cgroup", "workdir"} <= left.keys() and "mount" not in left, left
+        left = _of(workers)  # partly reaped already, maybe, by another executor's start
+        assert left.keys() <= {"cgroup", "workdir", "loop", "process"}, left
 
         server.start()
 
