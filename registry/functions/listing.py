@@ -9,10 +9,11 @@ summaries that share the page's ARN prefix.
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 
-from sqlalchemy import Select, and_, bindparam, or_, select
+from sqlalchemy import Select, Text, and_, bindparam, cast, or_, select
 
 from registry.accounts import Caller
 from registry.db import Database
@@ -33,8 +34,9 @@ def _shown(table) -> tuple:
     return (
         table.c.code_digest,
         table.c.code_size,
-        table.c.config,
-        table.c.layers,
+        # As text: _summary decodes them.
+        cast(table.c.config, Text),
+        cast(table.c.layers, Text),
         table.c.revision_id,
         table.c.last_modified,
     )
@@ -108,7 +110,7 @@ class FunctionListing:
                 _functions_page(bool(after_name)), dict(params, limit=max_items + 2)
             ).all()
             if all_versions and functions:
-                for row in connection.execute(
+                rows = connection.execute(
                     _versions_page(bool(after_name)),
                     dict(
                         params,
@@ -116,17 +118,36 @@ class FunctionListing:
                         last_name=functions[-1].name,
                         limit=max_items + 1,
                     ),
-                ):
+                ).all()
+                for row in rows:
                     versions.setdefault(row[0], []).append(row)
         prefix = function_arn(self._region, caller.account_id, "")
-        items: list[FunctionSummary] = []
+        listed = []
         for function_id, name, *shown in functions:
             arn = prefix + name
             if name != after_name or after_order < 0:
-                items.append(FunctionSummary(arn, name, LATEST, *shown))
+                listed.append((arn, name, LATEST, shown))
             for row in versions.get(function_id, ()):
-                items.append(FunctionSummary(arn, name, str(row[1]), *row[2:]))
-        return first_page(items[: max_items + 1], max_items, key=lambda v: f"{v.name}\n{v.version}")
+                listed.append((arn, name, str(row[1]), row[2:]))
+        found = first_page(listed, max_items, key=lambda item: f"{item[1]}\n{item[2]}")
+        return Page([_summary(*item) for item in found.items], found.next_marker)
+
+
+def _summary(arn: str, name: str, version: str, shown) -> FunctionSummary:
+    """Only the page's items have their JSON decoded: a page with versions reads more functions
+    than it shows."""
+    digest, size, config, layers, revision_id, last_modified = shown
+    return FunctionSummary(
+        arn,
+        name,
+        version,
+        digest,
+        size,
+        json.loads(config),
+        [] if layers == "[]" else json.loads(layers),
+        revision_id,
+        last_modified,
+    )
 
 
 def _marker_order(version: str) -> int:

@@ -8,10 +8,12 @@ rows become slotted summaries that share the page's ARN prefix.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from functools import cache
+from datetime import datetime
+from functools import cache, lru_cache
 
-from sqlalchemy import Select, bindparam, select, true
+from sqlalchemy import Select, Text, bindparam, cast, select, true
 
 from registry.accounts import Caller
 from registry.db import Database
@@ -30,8 +32,9 @@ _SHOWN = (
     _VERSIONS.c.version,
     _VERSIONS.c.description,
     _VERSIONS.c.license_info,
-    _VERSIONS.c.compatible_runtimes,
-    _VERSIONS.c.compatible_architectures,
+    # As text: _summary decodes them.
+    cast(_VERSIONS.c.compatible_runtimes, Text).label("compatible_runtimes"),
+    cast(_VERSIONS.c.compatible_architectures, Text).label("compatible_architectures"),
     _VERSIONS.c.created_at,
 )
 
@@ -135,8 +138,8 @@ class LayerListing:
         with self._db.connect() as connection:
             rows = connection.execute(query, params).all()
         prefix = layer_arn(self._region, caller.account_id, "")
-        items = [LayerVersionSummary(prefix + row[0], *row) for row in rows]
-        return first_page(items, max_items, key=lambda v: v.name)
+        found = first_page(rows, max_items, key=lambda row: row[0])
+        return Page([_summary(prefix + row[0], *row) for row in found.items], found.next_marker)
 
     def list_versions(
         self,
@@ -161,11 +164,10 @@ class LayerListing:
             query = _versions_page(bool(runtime), bool(architecture), before is not None, sqlite)
             with self._db.connect() as connection:
                 rows = connection.execute(query, dict(params, before=before)).all()
-            items = [LayerVersionSummary(arn, ref.name, *row[:-1]) for row in rows]
         else:
-            items = self._shared_versions(caller, owner, ref.name, before, params)
-            items = [LayerVersionSummary(arn, ref.name, *row[:-1]) for row in items]
-        return first_page(items[: max_items + 1], max_items, key=lambda v: str(v.version))
+            rows = self._shared_versions(caller, owner, ref.name, before, params)
+        found = first_page(rows[: max_items + 1], max_items, key=lambda row: str(row[0]))
+        return Page([_summary(arn, ref.name, *row[:-1]) for row in found.items], found.next_marker)
 
     def _shared_versions(self, caller: Caller, owner: str, name: str, before, params) -> list:
         """Rows of another account's layer that its grants let the caller read, up to a page
@@ -188,3 +190,31 @@ class LayerListing:
                     break
                 before = rows[-1].version
         return readable
+
+
+def _summary(
+    layer_arn: str,
+    name: str,
+    version: int,
+    description: str,
+    license_info: str | None,
+    runtimes: str,
+    architectures: str,
+    created_at: datetime,
+) -> LayerVersionSummary:
+    return LayerVersionSummary(
+        layer_arn,
+        name,
+        version,
+        description,
+        license_info,
+        list(_json_list(runtimes)),
+        list(_json_list(architectures)),
+        created_at,
+    )
+
+
+@lru_cache(maxsize=1024)
+def _json_list(text: str | None) -> tuple:
+    """Runtimes and architectures come in few combinations, so each is decoded once."""
+    return tuple(json.loads(text) or ()) if text else ()
