@@ -157,12 +157,10 @@ class EnvironmentPool:
                 env = Environment(
                     spec, chosen, self._workdir, self._volumes, self._launchers, provisioned=True
                 )
-                self._charge(env, footprint)
+                self._charge(env, footprint)  # from here on, _destroy gives its share back
                 started.append(env)
                 failure = env.start()
                 if failure is not None:
-                    started.remove(env)
-                    self._destroy(env)
                     raise SandboxError(f"prewarm failed: {failure.payload.decode()}")
         finally:
             unused = footprint * (missing - len(started))
@@ -172,6 +170,7 @@ class EnvironmentPool:
                 envs.starting -= missing
                 envs.idle.extend(e for e in started if not e.dead)
                 self._cond.notify_all()
+            self._destroy_all(e for e in started if e.dead)
 
     def discard(self, spec: FunctionSpec) -> None:
         """Tear down every idle environment of `spec`; busy ones go when their invocation ends."""
@@ -352,7 +351,7 @@ class EnvironmentPool:
         with self._cond:
             mb = self._charged.pop(env, 0)
             self._cond.notify_all()
-        if mb:
+        if mb and not self._closed:  # a closed pool's share left the ledger with it
             self._ledger.release(mb, freeing=freeing)
 
     def _destroy_all(self, envs, *, freeing: bool = False) -> None:

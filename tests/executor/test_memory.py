@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from registry.errors import ConcurrentInvocationLimitExceeded
-from registry.executor import EnvironmentPool
+from registry.executor import EnvironmentPool, SandboxError
 from registry.executor.memory import MemoryLedger, footprint_mb
 from registry.executor.plan import Plan
 from tests.executor.conftest import spec_for, strict_available
@@ -127,6 +127,27 @@ def test_pool__provisioned_environments_are_never_reclaimed_for_memory(chosen, b
 
     assert live == {"p0", "p2"}
     assert "provisioned concurrency of 2" in refused.value.message
+
+
+def test_pool__environments_that_fail_to_start_give_their_memory_back(chosen, bundles):
+    broken = spec_for(
+        bundles(task={"app.py": "raise RuntimeError('init fails')\n"}),
+        function_name="broken",
+        memory_mb=MB,
+    )
+    healthy = _spec(bundles, "healthy")
+    with EnvironmentPool(host=chosen, memory_budget_mb=3 * MB) as pool:
+        pool.invoke(healthy, b"{}")  # holds its share, idle
+        with pytest.raises(SandboxError):
+            pool.prewarm(broken, 2)
+        failed = pool.invoke(broken, b"{}")
+        deadline = time.monotonic() + 5
+        while pool.memory_used_mb() != MB and time.monotonic() < deadline:
+            time.sleep(0.02)
+        used = pool.memory_used_mb()
+
+    assert failed.outcome == "init_error"
+    assert used == MB  # the healthy one's share only: nothing leaked, nothing given back twice
 
 
 def test_pool__a_function_larger_than_the_whole_budget_is_refused_at_once(chosen, bundles):
