@@ -13,7 +13,18 @@ import json
 import re
 from functools import cache
 
-from sqlalchemy import Select, Text, and_, bindparam, cast, or_, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+)
 
 from registry.accounts import Caller
 from registry.db import Database
@@ -35,8 +46,8 @@ def _shown(table) -> tuple:
         table.c.code_digest,
         table.c.code_size,
         # As text: _summary decodes them.
-        cast(table.c.config, Text),
-        cast(table.c.layers, Text),
+        cast(table.c.config, Text).label("config"),
+        cast(table.c.layers, Text).label("layers"),
         table.c.revision_id,
         table.c.last_modified,
     )
@@ -47,7 +58,7 @@ def _functions_page(after: bool) -> Select:
     """The account's functions by name (walking the (account, name) key), from the marker's
     function on."""
     query = (
-        select(_FUNCTIONS.c.id, _FUNCTIONS.c.name, *_shown(_FUNCTIONS))
+        select(_FUNCTIONS.c.name, *_shown(_FUNCTIONS))
         .where(_FUNCTIONS.c.account_id == bindparam("account"))
         .order_by(_FUNCTIONS.c.name)
         .limit(bindparam("limit"))
@@ -58,32 +69,43 @@ def _functions_page(after: bool) -> Select:
 
 
 @cache
-def _versions_page(after: bool) -> Select:
-    """The account's published versions after the marker's (name, order), by function name then
-    number, up to the functions named :last_name."""
-    query = (
-        select(_VERSIONS.c.function_id, _VERSIONS.c.version, *_shown(_VERSIONS))
-        .join(_FUNCTIONS, _FUNCTIONS.c.id == _VERSIONS.c.function_id)
-        .where(
-            _FUNCTIONS.c.account_id == bindparam("account"),
-            _FUNCTIONS.c.name <= bindparam("last_name"),
-        )
-        .order_by(_FUNCTIONS.c.name, _VERSIONS.c.version)
-        .limit(bindparam("limit"))
+def _all_versions_page(sqlite: bool) -> Select:
+    """$LATEST and the published versions of the account's functions after the marker's
+    (name, number), by name then number ($LATEST's is 0), in one statement: a page of
+    :functions functions from the marker's on (walking the (account, name) key), each with its
+    versions (walking the (function, version) key)."""
+    after, order = bindparam("after"), bindparam("order", type_=Integer)
+    page = (
+        select(_FUNCTIONS.c.id, _FUNCTIONS.c.name, *_shown(_FUNCTIONS))
+        .where(_FUNCTIONS.c.account_id == bindparam("account"), _FUNCTIONS.c.name >= after)
+        .order_by(_FUNCTIONS.c.name)
+        .limit(bindparam("functions"))
+        .cte("page")
     )
-    if after:
-        query = query.where(
-            # The bound alone lets the planner start the walk at the marker's function.
-            _FUNCTIONS.c.name >= bindparam("after"),
-            or_(
-                _FUNCTIONS.c.name > bindparam("after"),
-                and_(
-                    _FUNCTIONS.c.name == bindparam("after"),
-                    _VERSIONS.c.version > bindparam("order"),
-                ),
-            ),
+    latest = select(
+        page.c.name, literal_column("0", Integer).label("number"), *list(page.c)[2:]
+    ).where(or_(page.c.name > after, order < literal_column("0", Integer)))
+    versions = select(_VERSIONS.c.version, *_shown(_VERSIONS))
+    newer = or_(page.c.name > after, _VERSIONS.c.version > order)
+    if sqlite:
+        published = (
+            select(page.c.name, *versions.selected_columns)
+            .join_from(page, _VERSIONS, _VERSIONS.c.function_id == page.c.id)
+            .where(newer)
         )
-    return query
+    else:
+        # A LATERAL join walks each function's key: joined plainly, the planner hashes every
+        # version of every function to join a page of them. (A page shows at most :limit of one
+        # function's versions; the LIMIT also keeps the planner from flattening the join.)
+        each = (
+            versions.where(_VERSIONS.c.function_id == page.c.id, newer)
+            .order_by(_VERSIONS.c.version)
+            .limit(bindparam("limit"))
+            .lateral("published")
+        )
+        published = select(page.c.name, *each.c).select_from(page.join(each, true()))
+    listed = union_all(latest, published).subquery("listed")
+    return select(listed).order_by(listed.c.name, listed.c.number).limit(bindparam("limit"))
 
 
 class FunctionListing:
@@ -103,33 +125,30 @@ class FunctionListing:
         after = decode_marker(marker, joined=True)
         after_name, _, after_version = (after or "").partition("\n")
         after_order = _marker_order(after_version) if after_name else -1
-        params = {"account": caller.account_id, "after": after_name}
-        versions: dict[int, list] = {}
+        params = {"account": caller.account_id, "after": after_name, "order": after_order}
+        if all_versions:
+            query = _all_versions_page(self._db.is_sqlite)
+            params.update(functions=max_items + 2, limit=max_items + 1)
+        else:
+            query = _functions_page(bool(after_name))
+            params.update(limit=max_items + 2)
         with self._db.connect() as connection:
-            functions = connection.execute(
-                _functions_page(bool(after_name)), dict(params, limit=max_items + 2)
-            ).all()
-            if all_versions and functions:
-                rows = connection.execute(
-                    _versions_page(bool(after_name)),
-                    dict(
-                        params,
-                        order=after_order,
-                        last_name=functions[-1].name,
-                        limit=max_items + 1,
-                    ),
-                ).all()
-                for row in rows:
-                    versions.setdefault(row[0], []).append(row)
+            rows = connection.execute(query, params).all()
         prefix = function_arn(self._region, caller.account_id, "")
-        listed = []
-        for function_id, name, *shown in functions:
-            arn = prefix + name
-            if name != after_name or after_order < 0:
-                listed.append((arn, name, LATEST, shown))
-            for row in versions.get(function_id, ()):
-                listed.append((arn, name, str(row[1]), row[2:]))
-        found = first_page(listed, max_items, key=lambda item: f"{item[1]}\n{item[2]}")
+        if all_versions:
+            listed = [
+                (prefix + name, name, str(number) if number else LATEST, shown)
+                for name, number, *shown in rows
+            ]
+        else:
+            listed = [
+                (prefix + name, name, LATEST, shown)
+                for name, *shown in rows
+                if name != after_name or after_order < 0
+            ]
+        found = first_page(
+            listed[: max_items + 1], max_items, key=lambda item: f"{item[1]}\n{item[2]}"
+        )
         return Page([_summary(*item) for item in found.items], found.next_marker)
 
 
