@@ -323,20 +323,23 @@ def burst() -> None:
             )
             body = json.dumps({"sleep": sleep}).encode()
             for name in rounds:
-                cpu_before = _tree_cpu_s(strata.pid)
+                cpu_before, host_before = _tree_cpu_s(strata.pid), _host_cpu()
                 wall, ok, failures = _send_at_once(lam, body, BURST)
-                figures[name] = (wall, ok, failures, _tree_cpu_s(strata.pid) - cpu_before)
+                cpu = _tree_cpu_s(strata.pid) - cpu_before
+                (busy, idle), (busy0, idle0) = _host_cpu(), host_before
+                busy, idle = busy - busy0, idle - idle0
+                figures[name] = (wall, ok, failures, cpu, busy / (busy + idle))
                 time.sleep(0.5)
         finally:
             stop(strata)
             shutil.rmtree(work, ignore_errors=True)
     print(f"{BURST} synchronous invocations sent at once through boto3, strata serve --dev:")
-    for name, (wall, ok, failures, cpu) in figures.items():
+    for name, (wall, ok, failures, cpu, host_busy) in figures.items():
         goal = BURST_GOALS[name]
         print(
             f"  {name:9s} function: all answered in {wall:5.2f} s (goal <= {goal} s, ratio "
             f"{wall / goal:.2f}x); succeeded {ok}/{BURST}{'; ' + failures if failures else ''}; "
-            f"server CPU {cpu:5.2f} s"
+            f"server CPU {cpu:5.2f} s; host CPU busy {host_busy:.0%} (every process on it)"
         )
     cold_cpu = figures["1 s cold"][3]
     warm_cpu = figures["1 s warm"][3]
@@ -372,6 +375,13 @@ def _send_at_once(lam, body: bytes, count: int) -> tuple[float, int, str]:
     wall = time.perf_counter() - started
     others = {o: outcomes.count(o) for o in set(outcomes) if o != "ok"}
     return wall, outcomes.count("ok"), ", ".join(f"{n} {o}" for o, n in others.items())
+
+
+def _host_cpu() -> tuple[int, int]:
+    """(busy, idle) clock ticks of every core since boot, from /proc/stat."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields[:8]) - idle, idle
 
 
 def _tree_cpu_s(root: int) -> float:
