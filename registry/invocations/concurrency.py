@@ -19,6 +19,7 @@ was killed) stop counting and are deleted by whichever holder notices first.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import socket
@@ -27,7 +28,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select, update
 
@@ -47,6 +48,16 @@ RENEW_SECONDS = 5.0
 STALE_SECONDS = 30.0
 
 
+class _Ticket:
+    """One execution waiting for a unit; answered by whichever waiter grants for the batch."""
+
+    __slots__ = ("error", "granted")
+
+    def __init__(self):
+        self.granted = False
+        self.error: BaseException | None = None
+
+
 @dataclass
 class _Units:
     account_id: str
@@ -54,6 +65,8 @@ class _Units:
     running: int = 0
     linger: bool = False  # may keep idle units (set from the last grant's view of the limits)
     idle_since: float = 0.0
+    waiting: list[_Ticket] = field(default_factory=list)
+    granting: bool = False
 
 
 class ConcurrencyGate:
@@ -63,7 +76,7 @@ class ConcurrencyGate:
         self._db = db
         self.holder = holder or new_holder_id()
         self._units: dict[int, _Units] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -143,6 +156,8 @@ class ConcurrencyGate:
     # -- taking and giving back units --------------------------------------------------------
 
     def _acquire(self, function_id: int, account_id: str, reserved: int | None) -> None:
+        """Executions of one function arriving together are granted in one transaction: a burst
+        of 100 cold invocations would otherwise queue 100 transactions on the account's lock."""
         with self._lock:
             units = self._units.get(function_id)
             if units is None:
@@ -152,11 +167,37 @@ class ConcurrencyGate:
             if reserved is None and units.held > units.running:
                 units.running += 1
                 return
-        linger = self._grant(function_id, account_id)
+            ticket = _Ticket()
+            units.waiting.append(ticket)
+            while units.granting and not ticket.granted and ticket.error is None:
+                self._lock.wait()
+            if not ticket.granted and ticket.error is None:
+                batch, units.waiting = units.waiting, []
+                units.granting = True
+        if ticket.granted or ticket.error is not None:
+            return self._answered(ticket)
+        try:
+            granted, linger, refusal = self._grant(function_id, account_id, len(batch))
+        except BaseException as error:
+            granted, linger, refusal = 0, False, error
         with self._lock:
-            units.held += 1
-            units.running += 1
+            units.granting = False
+            units.held += granted
             units.linger = linger and reserved is None
+            for index, waiter in enumerate(batch):
+                if index < granted:
+                    waiter.granted = True
+                    units.running += 1
+                else:
+                    waiter.error = refusal
+            self._lock.notify_all()
+        return self._answered(ticket)
+
+    @staticmethod
+    def _answered(ticket: _Ticket) -> None:
+        if ticket.error is not None:
+            # A copy each: the waiters of a batch raise it on their own threads at once.
+            raise copy.copy(ticket.error)
 
     def _release(self, function_id: int) -> None:
         with self._lock:
@@ -169,8 +210,11 @@ class ConcurrencyGate:
             units.held -= surplus
         self._give_back(function_id, surplus)
 
-    def _grant(self, function_id: int, account_id: str) -> bool:
-        """Takes one unit in the database; returns whether the process may keep it idle."""
+    def _grant(
+        self, function_id: int, account_id: str, wanted: int
+    ) -> tuple[int, bool, BaseException | None]:
+        """Takes up to `wanted` units in the database: (how many, whether the process may keep
+        them idle, the throttle for the ones refused)."""
         now = time.time()
         alive = ConcurrencyHold.renewed_at >= now - STALE_SECONDS
         with self._db.write() as session:
@@ -188,30 +232,36 @@ class ConcurrencyGate:
                         ConcurrencyHold.function_id == function_id, alive
                     )
                 )
-                if used + 1 > reserved:
-                    raise ReservedConcurrencyExceeded()
-                share = reserved
+                share, fits, refusal = reserved, reserved - used, ReservedConcurrencyExceeded()
             else:
-                used, share = _unreserved_use(session, account_id, function_id, limit or 0, alive)
-            changed = session.execute(
-                update(ConcurrencyHold)
-                .where(
-                    ConcurrencyHold.holder == self.holder,
-                    ConcurrencyHold.function_id == function_id,
+                used, share, fits = _unreserved_room(
+                    session, account_id, function_id, limit or 0, alive
                 )
-                .values(count=ConcurrencyHold.count + 1, renewed_at=now)
-            ).rowcount
-            if not changed:
-                session.add(
-                    ConcurrencyHold(
-                        holder=self.holder,
-                        function_id=function_id,
-                        account_id=account_id,
-                        count=1,
-                        renewed_at=now,
-                    )
+                refusal = ConcurrentInvocationLimitExceeded()
+            granted = max(0, min(wanted, fits))
+            if granted:
+                self._record(session, function_id, account_id, granted, now)
+        return granted, (used + granted) * 2 <= share, refusal if granted < wanted else None
+
+    def _record(self, session, function_id: int, account_id: str, count: int, now: float) -> None:
+        changed = session.execute(
+            update(ConcurrencyHold)
+            .where(
+                ConcurrencyHold.holder == self.holder,
+                ConcurrencyHold.function_id == function_id,
+            )
+            .values(count=ConcurrencyHold.count + count, renewed_at=now)
+        ).rowcount
+        if not changed:
+            session.add(
+                ConcurrencyHold(
+                    holder=self.holder,
+                    function_id=function_id,
+                    account_id=account_id,
+                    count=count,
+                    renewed_at=now,
                 )
-        return (used + 1) * 2 <= share
+            )
 
     def _give_back(self, function_id: int, count: int) -> None:
         try:
@@ -232,12 +282,11 @@ class ConcurrencyGate:
                 self._units[function_id].held += count
 
 
-def _unreserved_use(session, account_id: str, function_id: int, limit: int, alive) -> tuple:
-    """(executions the unreserved pool would run with one more of `function_id`, the pool's size),
-    raising ConcurrentInvocationLimitExceeded when that one does not fit. As on Lambda, a function
-    without a reservation runs up to its provisioned concurrency on capacity set aside for it,
-    which the pool (the limit less every reservation and that provisioned concurrency) excludes;
-    only its executions beyond that come from the pool."""
+def _unreserved_room(session, account_id: str, function_id: int, limit: int, alive) -> tuple:
+    """(executions the unreserved pool runs, the pool's size, how many more of `function_id`
+    fit). As on Lambda, a function without a reservation runs up to its provisioned concurrency
+    on capacity set aside for it, which the pool (the limit less every reservation and that
+    provisioned concurrency) excludes; only its executions beyond that come from the pool."""
     claimed = claims(session, account_id)
     provisioned = dict(
         session.execute(
@@ -259,15 +308,13 @@ def _unreserved_use(session, account_id: str, function_id: int, limit: int, aliv
             .group_by(ConcurrencyHold.function_id)
         ).all()
     )
-    running[function_id] = running.get(function_id, 0) + 1
     used = sum(
         max(0, int(count) - int(provisioned.get(function, 0)))
         for function, count in running.items()
     )
     share = limit - claimed.total
-    if used > share:
-        raise ConcurrentInvocationLimitExceeded()
-    return used - 1, share
+    set_aside = max(0, int(provisioned.get(function_id, 0)) - int(running.get(function_id, 0)))
+    return used, share, set_aside + max(0, share - used)
 
 
 def new_holder_id() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import time
 import uuid
 from contextlib import ExitStack
@@ -99,6 +100,37 @@ def test_gate__reserved_concurrency_is_the_most_a_function_runs_at_once(db):
         assert gate.running(function[0]) == 2
     with gate.execution(*function):  # given back at once: the next caller gets it
         assert held_in_database(db, function[0]) == 1
+    assert held_in_database(db, function[0]) == 0
+
+
+def test_gate__a_burst_granted_together_still_stops_at_the_reservation(db):
+    function = new_function(db, new_account(db), reserved=5)
+    gate = ConcurrencyGate(db)
+    start, finish = threading.Barrier(20), threading.Event()
+    outcomes = []
+
+    def execute():
+        start.wait()
+        try:
+            with gate.execution(*function):
+                outcomes.append("ran")
+                finish.wait(10)
+        except ReservedConcurrencyExceeded as error:
+            outcomes.append(error.reason)
+
+    threads = [threading.Thread(target=execute) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(outcomes) < 20 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert held_in_database(db, function[0]) == 5
+    finish.set()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(outcomes) == sorted(
+        ["ran"] * 5 + ["ReservedFunctionConcurrentInvocationLimitExceeded"] * 15
+    )
     assert held_in_database(db, function[0]) == 0
 
 
