@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import signal
 import subprocess
 import time
 import urllib.error
@@ -14,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.processes import die_with_parent, free_loopback_port
+from tests.support.processes import die_with_parent, free_loopback_port, terminate
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "haproxy.cfg"
 START_TIMEOUT_S = 15.0
@@ -84,13 +83,7 @@ class Balancer:
         return not changes or changes[-1] == "UP"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
 
 
 def start_balancer(nodes: list[str], log_dir: Path, attempts: int = 3) -> Balancer:

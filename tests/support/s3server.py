@@ -7,7 +7,6 @@ multipart uploads, presigned URLs), which is what the minio SDK needs.
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -18,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.processes import die_with_parent, free_loopback_port
+from tests.support.processes import die_with_parent, free_loopback_port, terminate
 
 START_TIMEOUT_S = 30.0
 # moto accepts any credentials; these only have to be consistent between client and test.
@@ -48,13 +47,7 @@ class S3Server:
         return f"strata-test-{uuid.uuid4().hex[:16]}"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         shutil.rmtree(self.log_dir, ignore_errors=True)
 
 
