@@ -19,13 +19,14 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError
 from sqlalchemy import select
 
-from registry.executor import HostCapabilities, reaping
+from registry.executor import HostCapabilities
 from registry.executor.owners import process_start
 from registry.executor.processes import descendants
 from registry.models import FunctionEvent
 from tests.support import require_service
 from tests.support.balancer import Balancer, haproxy_binary, start_balancer
 from tests.support.functions import create, handler_zip, invoke
+from tests.support.leftovers import left_by, wait_for
 from tests.support.server import REGION, StrataServer, backend_env
 from tests.support.zips import layer_zip
 
@@ -86,7 +87,7 @@ class Cluster:
             found = [s.server for s in served if s.path == path and s.status == status]
             return found if len(found) >= count else None
 
-        found = _wait_for(logged, 5)
+        found = wait_for(logged, 5)
         assert found, self.balancer.log()[-3000:]
         return found[:count]
 
@@ -96,7 +97,7 @@ class Cluster:
     def restart(self, node: str) -> None:
         """Start a node that was stopped or killed, and wait until the balancer sends it work."""
         self.nodes[node].start()
-        assert _wait_for(lambda: self.balancer.says_up(f"invocations/{node}"), 10)
+        assert wait_for(lambda: self.balancer.says_up(f"invocations/{node}"), 10)
 
     def other(self, node: str) -> str:
         return next(name for name in self.nodes if name != node)
@@ -174,13 +175,13 @@ def test_a_killed_node_loses_no_event_the_other_serves_meanwhile_and_its_restart
     workers = cluster.workers(victim)
 
     accepted = [send_event(lam, "durable", {"sleep": 2, "n": n}) for n in range(8)]
-    held = _wait_for(lambda: _leased_by(node, accepted, workers), 15)
+    held = wait_for(lambda: _leased_by(node, accepted, workers), 15)
     assert held, "the node to be killed never ran one of the events"
     os.killpg(node.process.pid, signal.SIGKILL)  # master, workers, and no cleanup
     node.process.wait()
-    assert _wait_for(lambda: not any(process_start(pid) for pid in workers))
+    assert wait_for(lambda: not any(process_start(pid) for pid in workers))
     # Its sandboxes' leftovers (any executor starting on the host meanwhile may reap some).
-    assert _of(workers) or not _sandboxed()
+    assert left_by(workers) or not _sandboxed()
 
     # The other node serves on its own, the killed node's functions included.
     for n in range(3):
@@ -194,7 +195,7 @@ def test_a_killed_node_loses_no_event_the_other_serves_meanwhile_and_its_restart
     # What its sandboxes left is gone once it is back (its start reaps it, if no other executor
     # starting on this host did so first).
     cluster.restart(victim)
-    assert _wait_for(lambda: not _of(workers)), _of(workers)
+    assert wait_for(lambda: not left_by(workers)), left_by(workers)
 
 
 def test_a_node_dying_mid_invocation_is_a_service_exception_or_a_retry_elsewhere(cluster):
@@ -250,7 +251,7 @@ def test_a_node_dying_mid_invocation_is_a_service_exception_or_a_retry_elsewhere
     assert cluster.nodes_of("doomed", 2) == [victim, cluster.other(victim)]
 
     cluster.restart(victim)
-    assert _wait_for(lambda: not _of(workers)), _of(workers)
+    assert wait_for(lambda: not left_by(workers)), left_by(workers)
 
 
 def test_a_draining_node_finishes_its_invocation_then_exits_leaving_nothing(cluster):
@@ -270,7 +271,7 @@ def test_a_draining_node_finishes_its_invocation_then_exits_leaving_nothing(clus
 
     in_flight = threading.Thread(target=call)
     in_flight.start()
-    assert _wait_for(lambda: _sandbox_processes(workers), 15)
+    assert wait_for(lambda: left_by(workers).get("process", []), 15)
     os.killpg(node.process.pid, signal.SIGTERM)
     # New work goes to the other node meanwhile.
     assert invoke(lam, "drained", {"sleep": 0})[1] == {"slept": 0}
@@ -282,7 +283,7 @@ def test_a_draining_node_finishes_its_invocation_then_exits_leaving_nothing(clus
     assert response["StatusCode"] == 200 and "FunctionError" not in response
     assert payload == {"slept": 3}
     assert node.process.wait(15) == 0
-    assert not _of(workers) and not _sandbox_processes(workers)
+    assert not left_by(workers) and not left_by(workers).get("process", [])
     cluster.restart(victim)
 
 
@@ -361,19 +362,6 @@ def _wait_for_status(node: StrataServer, request_id: str, status: str, timeout: 
     return False
 
 
-def _of(owners: set[int]) -> dict[str, list[str]]:
-    """What the executors of these pids left, by kind."""
-    found: dict[str, list[str]] = {}
-    for item in reaping.find_leftovers():
-        if item.owner is not None and item.owner.pid in owners:
-            found.setdefault(item.kind, []).append(item.what)
-    return found
-
-
-def _sandbox_processes(owners: set[int]) -> list[str]:
-    return _of(owners).get("process", [])
-
-
 def _sandboxed() -> bool:
     host = HostCapabilities.detect()
     return bool(host.root and host.bwrap and host.cgroup_memory and host.loop_tmp)
@@ -387,10 +375,3 @@ def _ready(node: StrataServer) -> bool:
             return response.status == 200
     except OSError:
         return False
-
-
-def _wait_for(condition, timeout_s: float = 20.0):
-    deadline = time.monotonic() + timeout_s
-    while not (found := condition()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return found

@@ -17,6 +17,7 @@ from registry.executor.processes import pids_of_uid
 from tests.executor.conftest import spec_for, strict_available
 from tests.support import require_service
 from tests.support.functions import create, handler_zip, invoke
+from tests.support.leftovers import left_by, wait_for
 
 SLEEPER = """
 import time
@@ -66,34 +67,10 @@ time.sleep(600)
 """
 
 
-def _of(owners: set[int]) -> dict[str, list[str]]:
-    """The leftovers of executors with these pids, by kind."""
-    found: dict[str, list[str]] = {}
-    for item in reaping.find_leftovers():
-        if item.owner is not None and item.owner.pid in owners:
-            found.setdefault(item.kind, []).append(item.what)
-    return found
-
-
 def _descendants(pid: int) -> set[int]:
     from registry.executor.processes import descendants
 
     return set(descendants(pid))
-
-
-def _sandbox_processes_of(owners: set[int]) -> list[str]:
-    return [
-        item.what
-        for item in reaping.find_leftovers()
-        if item.kind == "process" and item.owner is not None and item.owner.pid in owners
-    ]
-
-
-def _wait_for(condition, timeout_s: float = 20.0):
-    deadline = time.monotonic() + timeout_s
-    while not (found := condition()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return found
 
 
 def test_owner__a_reused_pid_does_not_pass_for_the_dead_owner():
@@ -117,7 +94,7 @@ def test_reap_stale__a_killed_pool_is_reaped_and_a_live_one_left_alone(host, bun
         assert killed.stdout.readline() == b"ready\n"
         os.killpg(killed.pid, signal.SIGKILL)
         killed.wait()
-        left = _of({killed.pid})
+        left = left_by({killed.pid})
         # Its /tmp volumes were mounted in its sandboxes' namespaces only, so they went with
         # them; their loop devices may still be letting go. Any executor starting on the host
         # meanwhile (another test's) may already have reaped some of the rest.
@@ -125,8 +102,8 @@ def test_reap_stale__a_killed_pool_is_reaped_and_a_live_one_left_alone(host, bun
 
         reaping.reap_stale()
 
-        assert _wait_for(lambda: not _of({killed.pid})), _of({killed.pid})
-        assert {"loop", "cgroup", "workdir"} <= _of({os.getpid()}).keys()
+        assert wait_for(lambda: not left_by({killed.pid})), left_by({killed.pid})
+        assert {"loop", "cgroup", "workdir"} <= left_by({os.getpid()}).keys()
         assert live.invoke(spec_for(echo), b'{"still": "warm"}').payload == b'{"still": "warm"}'
 
 
@@ -144,7 +121,7 @@ def test_reap_stale__processes_of_a_sandbox_uid_nobody_holds_are_killed(host, bu
 
     reaping.reap_stale()
 
-    assert _wait_for(lambda: not pids_of_uid(uid), timeout_s=5)
+    assert wait_for(lambda: not pids_of_uid(uid), timeout_s=5)
 
 
 @pytest.mark.parametrize("kind", ["cgroup2", "cgroup1"])
@@ -189,17 +166,17 @@ def test_a_killed_server__leaves_its_sandboxes_and_the_next_start_reaps_them(
         invoke(lam, "echo", {"warm": True})
         lam.invoke(FunctionName="sleeper", InvocationType="Event", Payload=b"{}")
         workers = _descendants(server.process.pid)
-        assert _wait_for(lambda: len(_sandbox_processes_of(workers)) >= 2)
+        assert wait_for(lambda: len(left_by(workers).get("process", [])) >= 2)
 
         os.killpg(server.process.pid, signal.SIGKILL)  # master, workers, and no cleanup
         server.process.wait()
-        assert _wait_for(lambda: not any(process_start(pid) for pid in workers))
-        left = _of(workers)  # partly reaped already, maybe, by another executor's start
+        assert wait_for(lambda: not any(process_start(pid) for pid in workers))
+        left = left_by(workers)  # partly reaped already, maybe, by another executor's start
         assert left.keys() <= {"cgroup", "workdir", "loop", "process"}, left
 
         server.start()
 
-        assert _wait_for(lambda: not _of(workers)), _of(workers)
+        assert wait_for(lambda: not left_by(workers)), left_by(workers)
         assert invoke(server.client(), "echo", {"again": 1})[1] == {"again": 1}
     finally:
         server.stop()

@@ -60,3 +60,20 @@ def _orphan_of_this_run(pid: int, since_ticks: int) -> bool:
 
 def describe(found: list[reaping.Leftover]) -> list[str]:
     return [f"{item.kind} {item.what}" for item in found]
+
+
+def left_by(owners: set[int]) -> dict[str, list[str]]:
+    """What the executors of these pids left, by kind ("process", "cgroup", "loop", ...)."""
+    found: dict[str, list[str]] = {}
+    for item in reaping.find_leftovers():
+        if item.owner is not None and item.owner.pid in owners:
+            found.setdefault(item.kind, []).append(item.what)
+    return found
+
+
+def wait_for(condition, timeout_s: float = 20.0):
+    """Polls `condition` until it is truthy or the time is up; returns its last value."""
+    deadline = time.monotonic() + timeout_s
+    while not (found := condition()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
