@@ -38,8 +38,8 @@ from registry.errors import (
     ReservedConcurrencyExceeded,
     StrataError,
 )
-from registry.functions.concurrency import claims
-from registry.models import Account, ConcurrencyHold, Function, ProvisionedConcurrency
+from registry.functions.concurrency import account_limit, claims
+from registry.models import ConcurrencyHold, Function, ProvisionedConcurrency
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,6 @@ class _Ticket:
 
 @dataclass
 class _Units:
-    account_id: str
     held: int = 0
     running: int = 0
     linger: bool = False  # may keep idle units (set from the last grant's view of the limits)
@@ -135,6 +134,13 @@ class ConcurrencyGate:
             }
             for function_id, count in surplus.items():
                 self._units[function_id].held -= count
+            # Functions this process no longer runs are forgotten, so the map stays small.
+            for function_id in [
+                function_id
+                for function_id, units in self._units.items()
+                if not (units.held or units.running or units.waiting or units.granting)
+            ]:
+                del self._units[function_id]
         for function_id, count in surplus.items():
             self._give_back(function_id, count)
 
@@ -161,7 +167,7 @@ class ConcurrencyGate:
         with self._lock:
             units = self._units.get(function_id)
             if units is None:
-                units = self._units[function_id] = _Units(account_id)
+                units = self._units[function_id] = _Units()
             # A lingering unit is only reused while the function reserves nothing: a reservation
             # set since (even 0) is then honoured by the very next invocation.
             if reserved is None and units.held > units.running:
@@ -218,11 +224,9 @@ class ConcurrencyGate:
         now = time.time()
         alive = ConcurrencyHold.renewed_at >= now - STALE_SECONDS
         with self._db.write() as session:
-            # The account's row is the lock every grant of its functions takes, on every node
-            # (SQLite's writes are serialised anyway).
-            limit = session.scalar(
-                select(Account.concurrency_limit).where(Account.id == account_id).with_for_update()
-            )
+            # The account's row is the lock every grant and every concurrency setting of its
+            # functions takes, on every node (SQLite's writes are serialised anyway).
+            limit = account_limit(session, account_id, lock=True)
             reserved = session.scalar(
                 select(Function.reserved_concurrency).where(Function.id == function_id)
             )
@@ -234,9 +238,7 @@ class ConcurrencyGate:
                 )
                 share, fits, refusal = reserved, reserved - used, ReservedConcurrencyExceeded()
             else:
-                used, share, fits = _unreserved_room(
-                    session, account_id, function_id, limit or 0, alive
-                )
+                used, share, fits = _unreserved_room(session, account_id, function_id, limit, alive)
                 refusal = ConcurrentInvocationLimitExceeded()
             granted = max(0, min(wanted, fits))
             if granted:
@@ -279,7 +281,7 @@ class ConcurrencyGate:
             # they throttle too many, never too few.
             log.warning("concurrency of function %s not given back: %s", function_id, error)
             with self._lock:
-                self._units[function_id].held += count
+                self._units.setdefault(function_id, _Units()).held += count
 
 
 def _unreserved_room(session, account_id: str, function_id: int, limit: int, alive) -> tuple:
