@@ -138,6 +138,14 @@ class Function(Base):
     # PutFunctionConcurrency: executions only this function may use, and the most it may run at
     # once (None: it shares the account's unreserved concurrency).
     reserved_concurrency: Mapped[int | None] = mapped_column(Integer)
+    # Lambda's State and LastUpdateStatus with their reasons: Pending/InProgress while the bundle
+    # is prepared, then Active/Successful or Failed.
+    state: Mapped[str] = mapped_column(String(16), server_default="Active")
+    state_reason: Mapped[str | None] = mapped_column(String(1024))
+    state_reason_code: Mapped[str | None] = mapped_column(String(64))
+    last_update_status: Mapped[str] = mapped_column(String(16), server_default="Successful")
+    last_update_status_reason: Mapped[str | None] = mapped_column(String(1024))
+    last_update_status_reason_code: Mapped[str | None] = mapped_column(String(64))
 
 
 class FunctionVersion(Base):
@@ -156,6 +164,14 @@ class FunctionVersion(Base):
     layers: Mapped[list] = mapped_column(JSON, default=list)
     revision_id: Mapped[str] = mapped_column(String(36))
     last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Lambda's State and LastUpdateStatus with their reasons: Pending/InProgress while the bundle
+    # is prepared, then Active/Successful or Failed.
+    state: Mapped[str] = mapped_column(String(16), server_default="Active")
+    state_reason: Mapped[str | None] = mapped_column(String(1024))
+    state_reason_code: Mapped[str | None] = mapped_column(String(64))
+    last_update_status: Mapped[str] = mapped_column(String(16), server_default="Successful")
+    last_update_status_reason: Mapped[str | None] = mapped_column(String(1024))
+    last_update_status_reason_code: Mapped[str | None] = mapped_column(String(64))
 
 
 class FunctionAlias(Base):
@@ -168,6 +184,8 @@ class FunctionAlias(Base):
     function_version: Mapped[str] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(String(256), default="")
     revision_id: Mapped[str] = mapped_column(String(36))
+    # RoutingConfig.AdditionalVersionWeights: {version: weight}, or None.
+    routing_config: Mapped[dict | None] = mapped_column(JSON)
 
 
 class ProvisionedConcurrency(Base):
@@ -183,6 +201,49 @@ class ProvisionedConcurrency(Base):
     requested: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str | None] = mapped_column(String(1024))
+    last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FunctionPermission(Base):
+    """One statement of a function's (or one of its versions' or aliases') resource policy
+    (AddPermission). `qualifier` is "" for the unqualified function's policy."""
+
+    __tablename__ = "function_permissions"
+    __table_args__ = (UniqueConstraint("function_id", "qualifier", "statement_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    function_id: Mapped[int] = mapped_column(ForeignKey("functions.id"))
+    qualifier: Mapped[str] = mapped_column(String(128))
+    statement_id: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(256))
+    principal: Mapped[str] = mapped_column(String(256))
+    source_arn: Mapped[str | None] = mapped_column(String(1024))
+    source_account: Mapped[str | None] = mapped_column(String(12))
+    principal_org_id: Mapped[str | None] = mapped_column(String(34))
+    event_source_token: Mapped[str | None] = mapped_column(String(256))
+    function_url_auth_type: Mapped[str | None] = mapped_column(String(16))
+
+
+class FunctionPolicy(Base):
+    """The RevisionId of one resource policy (a function's, or a version's or alias's)."""
+
+    __tablename__ = "function_policies"
+
+    function_id: Mapped[int] = mapped_column(ForeignKey("functions.id"), primary_key=True)
+    qualifier: Mapped[str] = mapped_column(String(128), primary_key=True)
+    revision_id: Mapped[str] = mapped_column(String(36))
+
+
+class FunctionEventInvokeConfig(Base):
+    """PutFunctionEventInvokeConfig for a function's $LATEST, a version or an alias."""
+
+    __tablename__ = "function_event_invoke_configs"
+
+    function_id: Mapped[int] = mapped_column(ForeignKey("functions.id"), primary_key=True)
+    qualifier: Mapped[str] = mapped_column(String(128), primary_key=True)
+    maximum_retry_attempts: Mapped[int | None] = mapped_column(Integer)
+    maximum_event_age_seconds: Mapped[int | None] = mapped_column(Integer)
+    destination_config: Mapped[dict | None] = mapped_column(JSON)
     last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
