@@ -18,6 +18,28 @@ class InvalidParameterValue(StrataError):
     """A parameter breaks a pattern, length, enum or limit."""
 
 
+class ConstraintViolation(StrataError):
+    """A value breaks a constraint of Lambda's model (a pattern, a length, a range). AWS checks
+    these before the operation itself and answers with a validation error of its own."""
+
+    def __init__(self, value, field: str, constraint: str):
+        super().__init__(
+            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+            f"constraint: {constraint}"
+        )
+
+
+class ModelValidationError(StrataError):
+    """Values of a request break constraints of Lambda's API model; AWS reports them all in one
+    validation error."""
+
+    def __init__(self, failures: list[str]):
+        count = len(failures)
+        noun = "error" if count == 1 else "errors"
+        super().__init__(f"{count} validation {noun} detected: " + "; ".join(failures))
+        self.failures = failures
+
+
 class InvalidRequestContent(StrataError):
     """The request body is not valid JSON or has the wrong shape."""
 

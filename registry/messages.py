@@ -22,8 +22,12 @@ def function_not_found(arn: str) -> str:
     return f"Function not found: {arn}"
 
 
-def too_many_layers(count: int) -> str:
-    return f"Cannot reference more than {MAX_LAYERS} layers; got {count}."
+def alias_not_found(arn: str) -> str:
+    return f"Cannot find alias arn: {arn}"
+
+
+def too_many_layers() -> str:
+    return f"Cannot reference more than {MAX_LAYERS} layers."
 
 
 def payload_too_large(limit: int, operation: str) -> str:

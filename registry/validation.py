@@ -116,7 +116,9 @@ def check_version_number(value) -> int:
         number = int(value)
     except (TypeError, ValueError):
         raise InvalidParameterValue(f"VersionNumber {value!r} is not a whole number.") from None
-    if not 1 <= number <= MAX_VERSION_NUMBER:
+    if number < 1:
+        raise InvalidParameterValue("Layer Version Cannot be less than 1")
+    if number > MAX_VERSION_NUMBER:
         raise InvalidParameterValue(
             f"VersionNumber must be between 1 and {MAX_VERSION_NUMBER}; got {str(number)[:40]}."
         )

@@ -31,6 +31,8 @@ class AwsError:
 ERROR_TABLE: dict[type[Exception], AwsError] = {
     errors.InvalidParameterValue: AwsError("InvalidParameterValueException", 400),
     errors.InvalidRequestContent: AwsError("InvalidRequestContentException", 400),
+    errors.ModelValidationError: AwsError("ValidationException", 400),
+    errors.ConstraintViolation: AwsError("ValidationException", 400),
     errors.ResourceNotFound: AwsError("ResourceNotFoundException", 404, "Message"),
     errors.ProvisionedConcurrencyConfigNotFound: AwsError(
         "ProvisionedConcurrencyConfigNotFoundException", 404

@@ -1,4 +1,5 @@
-"""Aliases: a name pointing at one version of a function ($LATEST or a published number)."""
+"""Aliases: a name pointing at one version of a function ($LATEST or a published number), and
+optionally sending a weighted share of its invocations to a second one (routing.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from registry.accounts import Caller
 from registry.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
+from registry.functions import routing as alias_routing
 from registry.functions import settings as function_settings
 from registry.functions.names import (
     LATEST,
@@ -21,7 +23,14 @@ from registry.functions.names import (
 from registry.functions.rows import FunctionRows, check_revision
 from registry.functions.views import AliasView
 from registry.messages import function_not_found
-from registry.models import Function, FunctionAlias, FunctionVersion, ProvisionedConcurrency
+from registry.models import (
+    Function,
+    FunctionAlias,
+    FunctionEventInvokeConfig,
+    FunctionPermission,
+    FunctionVersion,
+    ProvisionedConcurrency,
+)
 from registry.paging import MAX_ITEMS, Page, decode_marker, first_page
 
 
@@ -40,17 +49,19 @@ class FunctionAliases(FunctionRows):
         self._require_latest(ref)
         check_alias_name(name)
         function_settings.check({"description": description})
-        _refuse_routing(routing)
+        weights = alias_routing.parse(routing)
         try:
             with self._db.write() as session:
                 row = self._function_row(session, caller.account_id, ref.name)
                 self._check_version_exists(session, row, function_version)
+                self._check_routing(session, row, function_version, weights)
                 alias = FunctionAlias(
                     function_id=row.id,
                     name=name,
                     function_version=function_version,
                     description=description,
                     revision_id=str(uuid.uuid4()),
+                    routing_config=weights,
                 )
                 session.add(alias)
                 session.flush()
@@ -83,7 +94,7 @@ class FunctionAliases(FunctionRows):
         check_alias_name(name)
         if description is not None:
             function_settings.check({"description": description})
-        _refuse_routing(routing)
+        weights = alias_routing.parse(routing)
         with self._db.write() as session:
             row = self._function_row(session, caller.account_id, ref.name)
             alias = self._alias_row(session, row, name)
@@ -91,6 +102,9 @@ class FunctionAliases(FunctionRows):
             if function_version is not None:
                 self._check_version_exists(session, row, function_version)
                 alias.function_version = function_version
+            if routing is not None:  # given: replaces the routing; an empty one removes it
+                alias.routing_config = weights
+            self._check_routing(session, row, alias.function_version, alias.routing_config)
             if description is not None:
                 alias.description = description
             alias.revision_id = str(uuid.uuid4())
@@ -102,12 +116,11 @@ class FunctionAliases(FunctionRows):
         check_alias_name(name)
         with self._db.write() as session:
             row = self._function_row(session, caller.account_id, ref.name)
-            session.execute(
-                delete(ProvisionedConcurrency).where(
-                    ProvisionedConcurrency.function_id == row.id,
-                    ProvisionedConcurrency.qualifier == name,
+            # Its settings and resource policy go with it.
+            for setting in (ProvisionedConcurrency, FunctionEventInvokeConfig, FunctionPermission):
+                session.execute(
+                    delete(setting).where(setting.function_id == row.id, setting.qualifier == name)
                 )
-            )
             session.execute(
                 delete(FunctionAlias).where(
                     FunctionAlias.function_id == row.id, FunctionAlias.name == name
@@ -142,16 +155,17 @@ class FunctionAliases(FunctionRows):
             ]
         return first_page(items, max_items, key=lambda a: a.name)
 
-    def _check_version_exists(self, session, row: Function, version: str) -> None:
+    def _check_version_exists(self, session, row: Function, version: str) -> FunctionVersion | None:
+        """The published version `version` (None for $LATEST), or not found."""
         if version == LATEST:
-            return
+            return None
         if not isinstance(version, str) or not VERSION.fullmatch(version):
             raise InvalidParameterValue(
                 f"FunctionVersion {version!r} is not valid: use $LATEST or a version number."
             )
         check_version(version)
         found = session.scalar(
-            select(FunctionVersion.id).where(
+            select(FunctionVersion).where(
                 FunctionVersion.function_id == row.id, FunctionVersion.version == int(version)
             )
         )
@@ -159,14 +173,15 @@ class FunctionAliases(FunctionRows):
             raise ResourceNotFound(
                 function_not_found(function_arn(self._region, row.account_id, row.name, version))
             )
+        return found
 
-
-def _refuse_routing(routing) -> None:
-    if routing is None:
-        return
-    weights = routing.get("AdditionalVersionWeights") if isinstance(routing, dict) else routing
-    if weights:
-        raise InvalidParameterValue(
-            "Weighted alias routing (RoutingConfig.AdditionalVersionWeights) is not supported: "
-            "point the alias at one version."
-        )
+    def _check_routing(
+        self, session, row: Function, primary: str, weights: dict[str, float] | None
+    ) -> None:
+        if not weights:
+            return
+        alias_routing.check_targets(primary, weights)
+        target = self._check_version_exists(session, row, primary)
+        for version in weights:
+            additional = self._check_version_exists(session, row, version)
+            alias_routing.check_same_role(target.config, additional.config)

@@ -17,8 +17,11 @@ from registry.archive.limits import ZipLimits
 from registry.archives import ZipContent, store_archive
 from registry.errors import InvalidParameterValue, ResourceConflict
 from registry.functions import layers as function_layers
+from registry.functions import options as function_options
 from registry.functions import settings as function_settings
-from registry.functions.names import FunctionRef
+from registry.functions import states as function_states
+from registry.functions import tags as function_tags
+from registry.functions.names import FunctionRef, function_arn
 from registry.functions.rows import check_revision
 from registry.functions.versions import FunctionVersions
 from registry.functions.views import FunctionView
@@ -46,10 +49,13 @@ class LatestChanges(FunctionVersions):
         layers: list[str] | None = None,
         tags: dict | None = None,
         publish: bool = False,
+        options: dict | None = None,
     ) -> FunctionView:
+        """`options`: the members registry/functions/options.py accepts with their defaults."""
         self._require_own(caller, ref, "lambda:CreateFunction")
         if ref.qualifier is not None:
             raise InvalidParameterValue("CreateFunction takes an unqualified function name.")
+        function_options.check(options or {}, ref.name)
         for required in ("runtime", "handler", "role"):
             if settings.get(required) is None:
                 raise InvalidParameterValue(
@@ -65,11 +71,8 @@ class LatestChanges(FunctionVersions):
             limits=self._limits,
         )
         function_layers.check_total_size(stored.unzipped_size, records)
-        if tags is not None and not (
-            isinstance(tags, dict)
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
-        ):
-            raise InvalidParameterValue("Tags must map string keys to string values.")
+        if tags is not None:
+            tags = function_tags.check_tags(tags)
         now = datetime.now(timezone.utc)
         try:
             with self._db.write() as session:
@@ -86,13 +89,15 @@ class LatestChanges(FunctionVersions):
                     revision_id=str(uuid.uuid4()),
                     created_at=now,
                     last_modified=now,
+                    **function_states.creating(),
                 )
                 session.add(row)
                 session.flush()
         except IntegrityError:
             raise ResourceConflict(f"Function already exist: {ref.name}") from None
+        self._changed()
         if publish:
-            return self.publish_version(caller, ref)
+            return self._publish(caller, ref, unsettled=True)
         return self._latest_view(caller.account_id, row)
 
     def update_code(
@@ -136,7 +141,7 @@ class LatestChanges(FunctionVersions):
             config=config,
         )
         if publish:
-            return self.publish_version(caller, replace(ref, qualifier=None))
+            return self._publish(caller, replace(ref, qualifier=None), unsettled=True)
         return self.get(caller, replace(ref, qualifier=None))
 
     def update_configuration(
@@ -147,9 +152,11 @@ class LatestChanges(FunctionVersions):
         *,
         layers: list[str] | None = None,
         revision_id: str | None = None,
+        options: dict | None = None,
     ) -> FunctionView:
         self._require_own(caller, ref, "lambda:UpdateFunctionConfiguration")
         self._require_latest(ref)
+        function_options.check(options or {}, ref.name)
         current = self.get(caller, replace(ref, qualifier=None))
         config = {**current.config, **function_settings.check(settings)}
         if layers is None:
@@ -163,7 +170,7 @@ class LatestChanges(FunctionVersions):
             by_arn = {**kept, **{record["arn"]: record for record in fresh}}
             records = [by_arn[arn] for arn in layers]
             if len(records) > MAX_LAYERS:
-                raise InvalidParameterValue(too_many_layers(len(records)))
+                raise InvalidParameterValue(too_many_layers())
             function_layers.check_compatible(records, config["runtime"], config["architectures"][0])
         function_layers.check_total_size(current.unzipped_size, records)
         self._change_latest(caller, ref, revision_id, config=config, layers=records)
@@ -177,10 +184,15 @@ class LatestChanges(FunctionVersions):
     def _change_latest(
         self, caller: Caller, ref: FunctionRef, revision_id: str | None, **values
     ) -> None:
+        """Apply a change to $LATEST; it is InProgress until its bundle is prepared."""
         with self._db.write() as session:
             row = self._function_row(session, caller.account_id, ref.name, lock=True)
             check_revision(row.revision_id, revision_id)
-            for key, value in values.items():
+            function_states.require_settled(
+                row, function_arn(self._region, caller.account_id, row.name)
+            )
+            for key, value in {**values, **function_states.updating()}.items():
                 setattr(row, key, value)
             row.revision_id = str(uuid.uuid4())
             row.last_modified = datetime.now(timezone.utc)
+        self._changed()

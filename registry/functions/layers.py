@@ -9,7 +9,7 @@ after the layer version is deleted or unshared: it is resolved by row id, never 
 from __future__ import annotations
 
 from registry.accounts import Caller
-from registry.errors import InvalidParameterValue
+from registry.errors import InvalidParameterValue, ResourceNotFound
 from registry.layers.arns import parse_layer_version_arn
 from registry.layers.service import LayerService
 from registry.limits import MAX_LAYERS, MAX_UNZIPPED_BYTES
@@ -21,21 +21,27 @@ def resolve(layers: LayerService, caller: Caller, arns, *, region: str) -> list[
     if not isinstance(arns, list) or not all(isinstance(a, str) for a in arns):
         raise InvalidParameterValue("Layers must be a list of layer version ARNs.")
     if len(arns) > MAX_LAYERS:
-        raise InvalidParameterValue(too_many_layers(len(arns)))
-    records, seen = [], set()
+        raise InvalidParameterValue(too_many_layers())
+    records, seen = [], {}
     for arn in arns:
         ref, version = parse_layer_version_arn(arn, field="Layers")
         if arn.split(":")[3] != region:
             raise InvalidParameterValue(
-                f"Layer {arn} is in another region; this endpoint serves {region}."
+                "Layers are not in the same region as the function. Layers are expected to be in "
+                f"region {region}."
             )
-        owner = ref.account_id
-        if (owner, ref.name) in seen:
+        layer = (ref.account_id, ref.name)
+        if layer in seen:
             raise InvalidParameterValue(
-                f"Two different versions of the same layer are not allowed: {arn}."
+                "Two different versions of the same layer are not allowed to be referenced in the "
+                f"same function. {seen[layer]} and {arn} are versions of the same layer."
             )
-        seen.add((owner, ref.name))
-        view = layers.get_version(caller, ref, version)  # raises unless readable now
+        seen[layer] = arn
+        try:
+            view = layers.get_version(caller, ref, version)  # raises unless readable now
+        except ResourceNotFound:
+            # A missing layer version is a bad parameter of the function, not a missing function.
+            raise InvalidParameterValue(f"Layer version {arn} does not exist.") from None
         records.append(
             {
                 "id": view.row_id,

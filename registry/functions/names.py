@@ -9,7 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from registry.errors import AccessDenied, InvalidParameterValue
+from registry.errors import (
+    AccessDenied,
+    ConstraintViolation,
+    InvalidParameterValue,
+    ResourceNotFound,
+)
 from registry.messages import not_authorized
 from registry.validation import MAX_VERSION_NUMBER
 
@@ -23,7 +28,10 @@ _FULL = re.compile(
 )
 _PARTIAL = re.compile(r"(?P<account>\d{12}):function:" + _NAME + _QUALIFIER)
 _PLAIN = re.compile(_NAME + _QUALIFIER)
-QUALIFIER = re.compile(r"\$LATEST|[a-zA-Z0-9-_]+")
+# The model's pattern for a function qualifier; one that fits it and names nothing is not found.
+QUALIFIER_PATTERN = r"\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+"
+QUALIFIER = re.compile(QUALIFIER_PATTERN)
+MAX_QUALIFIER = 128
 VERSION = re.compile(r"[0-9]+")
 MAX_VERSION = MAX_VERSION_NUMBER
 ALIAS = re.compile(r"(?!^[0-9]+$)([a-zA-Z0-9-_]+)")
@@ -49,9 +57,8 @@ def parse_function_name(value, qualifier: str | None = None, *, region: str) -> 
         )
     groups = match.groupdict()
     if groups.get("region") not in (None, region):
-        raise InvalidParameterValue(
-            f"FunctionName {value!r} names region {groups['region']}; "
-            f"this endpoint serves {region}."
+        raise ResourceNotFound(
+            f"Functions from '{groups['region']}' are not reachable in this region ('{region}')"
         )
     if len(groups["name"]) > MAX_NAME:
         raise InvalidParameterValue(f"A function name may be at most {MAX_NAME} characters long.")
@@ -69,9 +76,15 @@ def parse_function_name(value, qualifier: str | None = None, *, region: str) -> 
 
 
 def check_qualifier(value: str) -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= 128 or not QUALIFIER.fullmatch(value):
-        raise InvalidParameterValue(
-            f"Qualifier {value!r} is not valid: use $LATEST, a version number or an alias name."
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_QUALIFIER:
+        raise ConstraintViolation(
+            value, "qualifier", f"Member must have length less than or equal to {MAX_QUALIFIER}"
+        )
+    if not QUALIFIER.fullmatch(value):
+        raise ConstraintViolation(
+            value,
+            "qualifier",
+            f"Member must satisfy regular expression pattern: {QUALIFIER_PATTERN}",
         )
     if VERSION.fullmatch(value):
         check_version(value, "Qualifier")

@@ -3,23 +3,35 @@ refused), the RevisionId precondition, and rows shown as views."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 
 from registry.accounts import Caller
 from registry.db import Database
 from registry.errors import InvalidParameterValue, PreconditionFailed, ResourceNotFound
+from registry.functions import routing
 from registry.functions.names import LATEST, VERSION, FunctionRef, function_arn, require_own
+from registry.functions.states import ACTIVE, SUCCESSFUL
 from registry.functions.views import AliasView, FunctionView
-from registry.messages import REVISION_MISMATCH, function_not_found
+from registry.messages import REVISION_MISMATCH, alias_not_found, function_not_found
 from registry.models import Function, FunctionAlias, FunctionVersion
 
 
 class FunctionRows:
     _db: Database
     _region: str
+    # Called after a change that leaves a function or version Pending or InProgress, so that its
+    # bundle is prepared now rather than at the next sweep.
+    _on_change: Callable[[], None] | None = None
 
-    def get(self, caller: Caller, ref: FunctionRef) -> FunctionView:
-        """$LATEST, a published version or the version an alias points at."""
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
+
+    def get(self, caller: Caller, ref: FunctionRef, *, route: bool = False) -> FunctionView:
+        """$LATEST, a published version or the version an alias points at; with `route`, the
+        version one invocation through a weighted alias runs, drawn by the alias's weights."""
         self._require_own(caller, ref, "lambda:GetFunction")
         with self._db.read() as session:
             row = self._function_row(session, caller.account_id, ref.name)
@@ -27,8 +39,10 @@ class FunctionRows:
             if qualifier == LATEST:
                 return self._latest_view(caller.account_id, row)
             if not VERSION.fullmatch(qualifier):
-                alias = self._alias_row(session, row, qualifier)
+                alias = self._alias_row(session, row, qualifier, missing=function_not_found)
                 qualifier = alias.function_version
+                if route:
+                    qualifier = routing.pick(qualifier, alias.routing_config)
                 if qualifier == LATEST:
                     return self._latest_view(caller.account_id, row)
             version = session.scalar(
@@ -64,7 +78,11 @@ class FunctionRows:
             raise ResourceNotFound(function_not_found(function_arn(self._region, account_id, name)))
         return row
 
-    def _alias_row(self, session, row: Function, name: str) -> FunctionAlias:
+    def _alias_row(
+        self, session, row: Function, name: str, *, missing=alias_not_found
+    ) -> FunctionAlias:
+        """The alias `name`; when there is none, `missing(arn)` is the message: the alias
+        operations say the alias is missing, the others that the qualified function is."""
         alias = session.scalar(
             select(FunctionAlias).where(
                 FunctionAlias.function_id == row.id, FunctionAlias.name == name
@@ -72,7 +90,7 @@ class FunctionRows:
         )
         if alias is None:
             raise ResourceNotFound(
-                f"Alias not found: {function_arn(self._region, row.account_id, row.name, name)}"
+                missing(function_arn(self._region, row.account_id, row.name, name))
             )
         return alias
 
@@ -92,6 +110,7 @@ class FunctionRows:
             last_modified=row.last_modified,
             tags=dict(row.tags or {}),
             reserved_concurrency=row.reserved_concurrency,
+            **_states(row),
         )
 
     def _version_view(
@@ -112,6 +131,7 @@ class FunctionRows:
             last_modified=version.last_modified,
             tags=dict(row.tags or {}),
             reserved_concurrency=row.reserved_concurrency,
+            **_states(version),
         )
 
     def _alias_view(self, account_id: str, function_name: str, alias: FunctionAlias) -> AliasView:
@@ -123,7 +143,19 @@ class FunctionRows:
             function_version=alias.function_version,
             description=alias.description,
             revision_id=alias.revision_id,
+            routing=dict(alias.routing_config) if alias.routing_config else None,
         )
+
+
+def _states(row: Function | FunctionVersion) -> dict:
+    return {
+        "state": row.state or ACTIVE,
+        "state_reason": row.state_reason,
+        "state_reason_code": row.state_reason_code,
+        "last_update_status": row.last_update_status or SUCCESSFUL,
+        "last_update_status_reason": row.last_update_status_reason,
+        "last_update_status_reason_code": row.last_update_status_reason_code,
+    }
 
 
 def check_revision(current: str, given: str | None) -> None:

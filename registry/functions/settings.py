@@ -29,7 +29,9 @@ DEFAULTS = {
     "timeout": DEFAULT_TIMEOUT_S,
     "memory_size": DEFAULT_MEMORY_MB,
     "ephemeral_storage": DEFAULT_EPHEMERAL_MB,
-    "environment": {},
+    # None until Environment is given: Lambda shows the member only for a function given one,
+    # even an empty one.
+    "environment": None,
     "architectures": ["x86_64"],
 }
 ROLE_ARN = re.compile(r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
@@ -110,11 +112,12 @@ def _environment(value) -> dict:
             "Environment variable values may not contain a NUL character; found in: "
             f"{', '.join(with_nul)}"
         )
-    size = len(json.dumps(value, separators=(",", ":")).encode())
-    if size > MAX_ENVIRONMENT_BYTES:
+    # Lambda measures the compact JSON of the variables, and quotes it back.
+    measured = json.dumps(value, separators=(",", ":"))
+    if len(measured.encode()) > MAX_ENVIRONMENT_BYTES:
         raise InvalidParameterValue(
             "Lambda was unable to configure your environment variables because the environment "
-            f"variables you have provided exceeded the 4KB limit ({size} bytes)."
+            "variables you have provided exceeded the 4KB limit. String measured: " + measured
         )
     return dict(value)
 

@@ -13,9 +13,10 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, select, update
 
 from registry.accounts import Caller
-from registry.errors import InvalidParameterValue, PreconditionFailed, ResourceConflict
+from registry.errors import InvalidParameterValue, ResourceConflict
 from registry.functions import settings as function_settings
-from registry.functions.names import LATEST, VERSION, FunctionRef
+from registry.functions import states as function_states
+from registry.functions.names import LATEST, VERSION, FunctionRef, function_arn
 from registry.functions.rows import FunctionRows, check_revision
 from registry.functions.views import FunctionView
 from registry.models import Function, FunctionAlias, FunctionVersion, ProvisionedConcurrency
@@ -37,25 +38,48 @@ class FunctionVersions(FunctionRows):
         self._require_latest(ref)
         if description is not None:
             function_settings.check({"description": description})
+        return self._publish(
+            caller, ref, code_sha256=code_sha256, description=description, revision_id=revision_id
+        )
+
+    def _publish(
+        self,
+        caller: Caller,
+        ref: FunctionRef,
+        *,
+        code_sha256: str | None = None,
+        description: str | None = None,
+        revision_id: str | None = None,
+        unsettled: bool = False,
+    ) -> FunctionView:
+        """PublishVersion; `unsettled` when the change that publishes (CreateFunction or
+        UpdateFunctionCode with Publish) has just made $LATEST Pending or InProgress itself."""
         with self._db.write() as session:
             row = self._function_row(session, caller.account_id, ref.name, lock=True)
-            latest = self._latest_view(caller.account_id, row)
-            if code_sha256 is not None and code_sha256 != latest.code_sha256:
-                raise PreconditionFailed(
-                    f"CodeSha256 ({code_sha256}) is different from current CodeSha256 in $LATEST "
-                    f"({latest.code_sha256}). Please try again with the CodeSha256 in $LATEST."
+            if not unsettled:
+                function_states.require_settled(
+                    row, function_arn(self._region, caller.account_id, row.name)
                 )
+            latest = self._latest_view(caller.account_id, row)
+            # Lambda checks the RevisionId first; a CodeSha256 that differs is a bad parameter.
             check_revision(row.revision_id, revision_id)
+            if code_sha256 is not None and code_sha256 != latest.code_sha256:
+                raise InvalidParameterValue(
+                    f"CodeSHA256 ({code_sha256}) is different from current CodeSHA256 in $LATEST "
+                    f"({latest.code_sha256}). Please try again with the CodeSHA256 in $LATEST."
+                )
             newest = session.scalar(
                 select(FunctionVersion)
                 .where(FunctionVersion.function_id == row.id)
                 .order_by(FunctionVersion.version.desc())
                 .limit(1)
             )
-            if newest is not None and _same_snapshot(newest, row):
+            if newest is not None and _same_snapshot(newest, row, description):
                 return self._version_view(caller.account_id, row, newest)
             version = _snapshot(session, row, description)
-            return self._version_view(caller.account_id, row, version)
+            view = self._version_view(caller.account_id, row, version)
+        self._changed()
+        return view
 
     def list_versions(
         self,
@@ -96,16 +120,14 @@ class FunctionVersions(FunctionRows):
                 "$LATEST version cannot be deleted without deleting the function."
             )
         if not VERSION.fullmatch(qualifier):
-            raise InvalidParameterValue(
-                f"Deletion of aliases is not supported here: call DeleteAlias for {qualifier}."
-            )
+            raise InvalidParameterValue("Deletion of aliases is not currently supported.")
+        # An alias that sends a weighted share to the version references it too.
         referencing = sorted(
-            session.scalars(
-                select(FunctionAlias.name).where(
-                    FunctionAlias.function_id == row.id,
-                    FunctionAlias.function_version == qualifier,
-                )
+            alias.name
+            for alias in session.scalars(
+                select(FunctionAlias).where(FunctionAlias.function_id == row.id)
             )
+            if qualifier == alias.function_version or qualifier in (alias.routing_config or {})
         )
         if referencing:
             raise ResourceConflict(
@@ -131,13 +153,15 @@ class FunctionVersions(FunctionRows):
         return gone
 
 
-def _same_snapshot(version: FunctionVersion, row: Function) -> bool:
-    def settings(config: dict) -> dict:
-        return {k: v for k, v in config.items() if k != "description"}
-
+def _same_snapshot(version: FunctionVersion, row: Function, description: str | None) -> bool:
+    """Whether publishing now would repeat `version`: Lambda publishes again when the code, any
+    setting (the description included) or the layers differ."""
+    wanted = dict(row.config)
+    if description is not None:
+        wanted["description"] = description
     return (
         version.code_digest == row.code_digest
-        and settings(version.config) == settings(row.config)
+        and version.config == wanted
         and [layer["id"] for layer in version.layers] == [layer["id"] for layer in row.layers]
     )
 
@@ -163,6 +187,7 @@ def _snapshot(session, row: Function, description: str | None) -> FunctionVersio
         layers=row.layers,
         revision_id=str(uuid.uuid4()),
         last_modified=datetime.now(timezone.utc),
+        **function_states.creating(),
     )
     session.add(version)
     session.flush()

@@ -28,6 +28,13 @@ class FunctionView:
     tags: dict = field(default_factory=dict)
     # The function's (every version's) reserved concurrency; None when it reserves none.
     reserved_concurrency: int | None = None
+    # Lambda's State and LastUpdateStatus with their reasons (registry/functions/states.py).
+    state: str = "Active"
+    state_reason: str | None = None
+    state_reason_code: str | None = None
+    last_update_status: str = "Successful"
+    last_update_status_reason: str | None = None
+    last_update_status_reason_code: str | None = None
 
     @property
     def arn(self) -> str:
@@ -75,6 +82,8 @@ class AliasView:
     function_version: str
     description: str
     revision_id: str
+    # AdditionalVersionWeights ({version: weight}); None when the alias routes to one version.
+    routing: dict | None = None
 
     @property
     def arn(self) -> str:

@@ -23,7 +23,6 @@ from registry.db import Database
 from registry.errors import (
     InvalidParameterValue,
     ProvisionedConcurrencyConfigNotFound,
-    ResourceNotFound,
     StrataError,
 )
 from registry.functions.concurrency import check_provisioned
@@ -31,12 +30,14 @@ from registry.functions.names import LATEST, FunctionRef, function_arn
 from registry.functions.service import FunctionService
 from registry.functions.views import FunctionView
 from registry.invocations.invoke import Invoker
+from registry.invocations.provisioned_overlap import check_not_overlapping
 from registry.models import Function, ProvisionedConcurrency
 from registry.paging import MAX_ITEMS, Page, decode_marker, first_page
 
 log = logging.getLogger(__name__)
 
 SYNC_SECONDS = 1.0
+UNPUBLISHED = "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
 
 
 @dataclass(frozen=True)
@@ -60,22 +61,22 @@ class ProvisionedConcurrencyService:
 
     def put(self, caller: Caller, ref: FunctionRef, count) -> ProvisionedView:
         qualifier = self._qualifier(ref)
+        if qualifier == LATEST:
+            raise InvalidParameterValue(UNPUBLISHED)
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise InvalidParameterValue(
                 f"ProvisionedConcurrentExecutions must be a whole number of at least 1; got "
                 f"{count!r}."
             )
         view = self._functions.get(caller, ref)
-        if view.version == LATEST:
-            raise InvalidParameterValue(
-                "Provisioned Concurrency Configs cannot be applied to unpublished function "
-                "versions."
-            )
+        if view.version == LATEST:  # an alias on $LATEST
+            raise InvalidParameterValue(UNPUBLISHED)
         # Refused before any environment starts; checked again below, under the account's lock.
         with self._db.read() as session:
             check_provisioned(
                 session, view.account_id, view.function_id, qualifier, count, lock=False
             )
+            check_not_overlapping(session, view.function_id, qualifier)
         status, reason = "READY", None
         try:
             self._invoker.prewarm(view, count)
@@ -93,6 +94,7 @@ class ProvisionedConcurrencyService:
                 check_provisioned(
                     session, view.account_id, view.function_id, qualifier, count, lock=True
                 )
+                check_not_overlapping(session, view.function_id, qualifier)
             except StrataError:
                 # Another change took the headroom meanwhile: stop keeping what was warmed.
                 if status == "READY":
@@ -113,10 +115,14 @@ class ProvisionedConcurrencyService:
         return self._view(row, self._arn(view, qualifier))
 
     def get(self, caller: Caller, ref: FunctionRef) -> ProvisionedView:
-        qualifier = self._qualifier(ref)
+        qualifier = self._published_qualifier(ref)
         view = self._functions.get(caller, ref)
         with self._db.read() as session:
-            row = self._existing(session, view, qualifier, ProvisionedConcurrencyConfigNotFound)
+            row = self._row(session, view, qualifier)
+            if row is None:
+                raise ProvisionedConcurrencyConfigNotFound(
+                    "No Provisioned Concurrency Config found for this function"
+                )
             return self._view(row, self._arn(view, qualifier))
 
     def list_configs(
@@ -149,28 +155,24 @@ class ProvisionedConcurrencyService:
         return Page([item[1] for item in page.items], page.next_marker)
 
     def delete(self, caller: Caller, ref: FunctionRef) -> None:
-        qualifier = self._qualifier(ref)
+        """Idempotent, as on Lambda: a version or alias without a setting answers the same."""
+        qualifier = self._published_qualifier(ref)
         view = self._functions.get(caller, ref)
         with self._db.write() as session:
-            row = self._existing(session, view, qualifier)
+            row = self._row(session, view, qualifier)
+            if row is None:
+                return
             session.delete(row)
         self._release(row.id)
 
-    def _existing(
-        self, session, view, qualifier: str, missing: type[ResourceNotFound] = ResourceNotFound
-    ) -> ProvisionedConcurrency:
-        row = session.scalar(
+    @staticmethod
+    def _row(session, view: FunctionView, qualifier: str) -> ProvisionedConcurrency | None:
+        return session.scalar(
             select(ProvisionedConcurrency).where(
                 ProvisionedConcurrency.function_id == view.function_id,
                 ProvisionedConcurrency.qualifier == qualifier,
             )
         )
-        if row is None:
-            raise missing(
-                "No Provisioned Concurrency Config found for this function: "
-                f"{function_arn(view.region, view.account_id, view.name, qualifier)}"
-            )
-        return row
 
     # -- keeping every process warm ----------------------------------------------------------
 
@@ -239,6 +241,14 @@ class ProvisionedConcurrencyService:
                 "Qualifier is required: name a published version or an alias."
             )
         return ref.qualifier
+
+    def _published_qualifier(self, ref: FunctionRef) -> str:
+        qualifier = self._qualifier(ref)
+        if qualifier == LATEST:
+            raise InvalidParameterValue(
+                "The function resource provided must be an alias or a published version."
+            )
+        return qualifier
 
     @staticmethod
     def _arn(view: FunctionView, qualifier: str) -> str:

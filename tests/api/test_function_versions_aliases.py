@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.support.functions import create, handler_zip
 
@@ -57,7 +58,7 @@ def test_publish_version__is_an_immutable_snapshot(lam):
 
 def test_publish_version__code_sha_and_revision_preconditions(lam):
     created = create(lam, "guarded")
-    with pytest.raises(lam.exceptions.PreconditionFailedException):
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):  # as on AWS
         lam.publish_version(FunctionName="guarded", CodeSha256="AAAA")
     with pytest.raises(lam.exceptions.PreconditionFailedException):
         lam.publish_version(FunctionName="guarded", RevisionId="stale")
@@ -145,15 +146,19 @@ def test_alias__refuses_missing_versions_duplicates_numeric_names_and_weights(la
     lam.create_alias(FunctionName="strict-alias", Name="prod", FunctionVersion="1")
     with pytest.raises(lam.exceptions.ResourceConflictException):
         lam.create_alias(FunctionName="strict-alias", Name="prod", FunctionVersion="1")
-    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+    with pytest.raises(ClientError) as numeric:  # the model's pattern refuses an all-digit name
         lam.create_alias(FunctionName="strict-alias", Name="123", FunctionVersion="1")
+    assert numeric.value.response["Error"]["Code"] == "ValidationException"
     with pytest.raises(lam.exceptions.InvalidParameterValueException) as weighted:
         lam.update_alias(
             FunctionName="strict-alias",
             Name="prod",
             RoutingConfig={"AdditionalVersionWeights": {"1": 0.5}},
         )
-    assert "Weighted alias routing" in weighted.value.response["Error"]["Message"]
+    assert weighted.value.response["Error"]["Message"] == (
+        "Invalid function version 1. Function version 1 is already included in routing "
+        "configuration."
+    )
 
 
 def test_delete_function__a_version_an_alias_points_at_is_a_conflict(lam):

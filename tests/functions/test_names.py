@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.errors import InvalidParameterValue
+from registry.errors import ConstraintViolation, InvalidParameterValue, ResourceNotFound
 from registry.functions.names import (
     FunctionRef,
     check_qualifier,
@@ -41,17 +41,41 @@ def test_parse_function_name__accepts_the_forms_lambda_accepts(value, qualifier,
         ("fn", "1" * 30),
         ("fn", str(MAX_VERSION_NUMBER + 1)),
         ("fn:" + "9" * 20, None),  # a version number derived from the name is checked too
-        ("fn:" + "a" * 129, None),
-        ("fn", "\u00b2"),
-        ("fn", ""),
         ("fn:1", "2"),
-        ("arn:aws:lambda:eu-west-1:123456789012:function:fn", None),
         ("f" * 65, None),
     ],
 )
 def test_parse_function_name__refuses_what_no_function_can_have(value, qualifier):
     with pytest.raises(InvalidParameterValue):
         parse_function_name(value, qualifier, region=REGION)
+
+
+@pytest.mark.parametrize(
+    "value, qualifier, constraint",
+    [
+        ("fn:" + "a" * 129, None, "Member must have length less than or equal to 128"),
+        ("fn", "", "Member must have length less than or equal to 128"),
+        ("fn", "\u00b2", "Member must satisfy regular expression pattern: "),
+        ("fn", "a b", "Member must satisfy regular expression pattern: "),
+    ],
+)
+def test_parse_function_name__a_malformed_qualifier_breaks_the_models_constraint(
+    value, qualifier, constraint
+):
+    with pytest.raises(ConstraintViolation) as broken:
+        parse_function_name(value, qualifier, region=REGION)
+    assert str(broken.value).startswith("1 validation error detected: Value '")
+    assert f"' at 'qualifier' failed to satisfy constraint: {constraint}" in str(broken.value)
+
+
+def test_parse_function_name__another_regions_arn_is_not_reachable():
+    with pytest.raises(ResourceNotFound) as elsewhere:
+        parse_function_name(
+            "arn:aws:lambda:eu-west-1:123456789012:function:fn", None, region=REGION
+        )
+    assert str(elsewhere.value) == (
+        f"Functions from 'eu-west-1' are not reachable in this region ('{REGION}')"
+    )
 
 
 @pytest.mark.parametrize("value", ["0", "1", str(MAX_VERSION_NUMBER)])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from botocore.exceptions import ClientError
 
 from registry.archives import ZipContent
 from registry.errors import UnreservedConcurrencyBelowMinimum
@@ -108,7 +109,9 @@ def test_put_provisioned_concurrency_config__refuses_to_leave_less_than_100_unre
 
 
 def test_list_provisioned_concurrency_configs__pages_every_version_and_alias(lam, account):
-    published(lam, "listed", versions=2)
+    published(lam, "listed", versions=3)
+    # An alias may not be provisioned with the version it points at: it points at another one.
+    lam.update_alias(FunctionName="listed", Name="live", FunctionVersion="3")
     assert (
         lam.list_provisioned_concurrency_configs(FunctionName="listed")[
             "ProvisionedConcurrencyConfigs"
@@ -160,8 +163,9 @@ def test_list_provisioned_concurrency_configs__refuses_bad_arguments(lam):
     published(lam, "arguments")
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.list_provisioned_concurrency_configs(FunctionName="missing")
-    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+    with pytest.raises(ClientError) as above_maximum:
         lam.list_provisioned_concurrency_configs(FunctionName="arguments", MaxItems=51)
+    assert above_maximum.value.response["Error"]["Code"] == "ValidationException"
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         lam.list_provisioned_concurrency_configs(FunctionName="arguments", Marker="Cg==")
     with pytest.raises(lam.exceptions.InvalidParameterValueException, match="qualifier"):
