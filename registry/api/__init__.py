@@ -14,7 +14,17 @@ import uuid
 from flask import Flask, g, request
 
 from registry.accounts import KeyDirectory, seed_dev_account
-from registry.api import account, concurrency, errors, ext, functions, layers, sigv4
+from registry.api import (
+    account,
+    concurrency,
+    errors,
+    ext,
+    functions,
+    layers,
+    permissions,
+    sigv4,
+    tags,
+)
 from registry.api.admission import BodyAllowance
 from registry.api.context import Services, services
 from registry.api.requests import body_sha256
@@ -132,6 +142,8 @@ def _register_handlers(app: Flask) -> None:
     app.register_blueprint(layers.bp)
     app.register_blueprint(functions.bp)
     app.register_blueprint(concurrency.bp)
+    app.register_blueprint(permissions.bp)
+    app.register_blueprint(tags.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(ext.bp)
 

@@ -120,7 +120,7 @@ def list_functions():
 @bp.get(f"{FUNCTIONS}/<function_name>")
 def get_function(function_name):
     ref = _ref(function_name)
-    view = services().functions.get(g.caller, ref)
+    view = services().functions.get_granted(g.caller, ref, "lambda:GetFunction")
     return json_response(
         serialize.get_function(
             view,
@@ -133,7 +133,7 @@ def get_function(function_name):
 @bp.get(f"{FUNCTIONS}/<function_name>/configuration")
 def get_function_configuration(function_name):
     ref = _ref(function_name)
-    view = services().functions.get(g.caller, ref)
+    view = services().functions.get_granted(g.caller, ref, "lambda:GetFunctionConfiguration")
     return json_response(
         serialize.function_configuration(view, qualified=ref.qualifier is not None)
     )

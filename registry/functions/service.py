@@ -18,12 +18,15 @@ from registry.functions.concurrency import FunctionConcurrency
 from registry.functions.latest import LatestChanges
 from registry.functions.listing import FunctionListing
 from registry.functions.names import FunctionRef
+from registry.functions.permissions import FunctionPermissions
+from registry.functions.tags import FunctionTags
 from registry.functions.views import FunctionView
 from registry.layers.service import LayerService
 from registry.models import (
     Function,
     FunctionAlias,
     FunctionEvent,
+    FunctionPermission,
     FunctionVersion,
     ProvisionedConcurrency,
 )
@@ -33,7 +36,14 @@ _DEFAULT_ZIP_LIMITS = ZipLimits()
 _NUMBER = re.compile(r"-?[0-9]{1,19}")
 
 
-class FunctionService(FunctionListing, LatestChanges, FunctionAliases, FunctionConcurrency):
+class FunctionService(
+    FunctionListing,
+    LatestChanges,
+    FunctionAliases,
+    FunctionConcurrency,
+    FunctionPermissions,
+    FunctionTags,
+):
     def __init__(
         self,
         db: Database,
@@ -59,7 +69,10 @@ class FunctionService(FunctionListing, LatestChanges, FunctionAliases, FunctionC
             row = self._function_row(session, caller.account_id, ref.name, lock=True)
             if ref.qualifier is None:
                 return self._delete_function(session, caller, row)
-            return self._delete_version(session, caller, row, ref.qualifier)
+            gone = self._delete_version(session, caller, row, ref.qualifier)
+            if gone:  # and so does its resource policy
+                self._forget_policy(session, row.id, ref.qualifier)
+            return gone
 
     def _delete_function(self, session, caller: Caller, row: Function) -> list[FunctionView]:
         """The function with every version, alias, provisioned setting and pending event."""
@@ -71,6 +84,7 @@ class FunctionService(FunctionListing, LatestChanges, FunctionAliases, FunctionC
         ]
         for table in (
             FunctionEvent,
+            FunctionPermission,
             ProvisionedConcurrency,
             FunctionAlias,
             FunctionVersion,

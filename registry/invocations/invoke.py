@@ -17,6 +17,7 @@ from registry.errors import InvalidParameterValue, RequestTooLarge
 from registry.executor import EnvironmentPool, FunctionSpec, InvocationResult
 from registry.executor.spec import CUSTOM_RUNTIMES, PYTHON_RUNTIME
 from registry.functions.names import FunctionRef
+from registry.functions.policy import INVOKE
 from registry.functions.service import FunctionService
 from registry.functions.views import FunctionView
 from registry.invocations.bundles import BundleCache
@@ -62,7 +63,7 @@ class Invoker:
 
     def resolve(self, caller: Caller, ref: FunctionRef) -> FunctionView:
         """The version a qualifier names (DryRun's permission check, and every invocation's)."""
-        return self._functions.get(caller, ref)
+        return self._functions.get_granted(caller, ref, INVOKE)
 
     def invoke(
         self,
