@@ -23,6 +23,8 @@ def test_openapi__function_responses_match_the_schemas(strata_server, account):
         }
     ).encode()
     functions = "/2015-03-31/functions"
+    arn = f"arn:aws:lambda:us-east-1:{account.account_id}:function:spec"
+    tags = "/2017-03-31/tags/" + arn.replace(":", "%3A")
     exchanges = [
         (functions, "post", functions, create),
         (functions, "post", functions, create),  # 409
@@ -74,6 +76,24 @@ def test_openapi__function_responses_match_the_schemas(strata_server, account):
             functions + "/spec/aliases/live",
             None,
         ),
+        (
+            functions + "/{FunctionName}/policy",
+            "post",
+            functions + "/spec/policy",
+            b'{"StatementId": "s", "Action": "lambda:InvokeFunction", "Principal": "*"}',
+        ),
+        (functions + "/{FunctionName}/policy", "get", functions + "/spec/policy", None),
+        (
+            functions + "/{FunctionName}/policy/{StatementId}",
+            "delete",
+            functions + "/spec/policy/s",
+            None,
+        ),
+        (functions + "/{FunctionName}/policy", "get", functions + "/spec/policy", None),  # 404
+        ("/2017-03-31/tags/{Resource}", "post", tags, b'{"Tags": {"more": "v"}}'),
+        ("/2017-03-31/tags/{Resource}", "get", tags, None),
+        ("/2017-03-31/tags/{Resource}", "delete", tags + "?tagKeys=more", None),
+        ("/2017-03-31/tags/{Resource}", "get", tags + "%3A1", None),  # 400
         (functions + "/{FunctionName}", "delete", functions + "/spec?Qualifier=1", None),
         (functions + "/{FunctionName}", "delete", functions + "/spec", None),
     ]
