@@ -72,12 +72,23 @@ def call(
 def test_openapi__every_route_is_documented():
     from flask import Flask
 
-    from registry.api import concurrency, ext, functions, layers, permissions, tags
+    from registry.api import (
+        absent_settings,
+        concurrency,
+        event_invoke_config,
+        ext,
+        functions,
+        layers,
+        permissions,
+        tags,
+    )
 
     app = Flask("routes")
     app.register_blueprint(layers.bp)
     app.register_blueprint(functions.bp)
     app.register_blueprint(concurrency.bp)
+    app.register_blueprint(event_invoke_config.bp)
+    app.register_blueprint(absent_settings.bp)
     app.register_blueprint(permissions.bp)
     app.register_blueprint(tags.bp)
     app.register_blueprint(ext.bp)

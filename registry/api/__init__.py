@@ -11,13 +11,15 @@ import ctypes
 import re
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 
 from registry.accounts import KeyDirectory, seed_dev_account
 from registry.api import (
+    absent_settings,
     account,
     concurrency,
     errors,
+    event_invoke_config,
     ext,
     functions,
     layers,
@@ -27,7 +29,8 @@ from registry.api import (
 )
 from registry.api.admission import BodyAllowance
 from registry.api.context import Services, services
-from registry.api.requests import body_sha256
+from registry.api.model.checks import ModelChecks
+from registry.api.requests import body_sha256, json_body
 from registry.blobs import open_store
 from registry.config import Settings
 from registry.db import Database
@@ -38,6 +41,7 @@ from registry.invocations.bundles import BundleCache
 from registry.invocations.concurrency import ConcurrencyGate
 from registry.invocations.events import EventQueue
 from registry.invocations.invoke import Invoker
+from registry.invocations.preparation import BundlePreparer
 from registry.invocations.provisioned import ProvisionedConcurrencyService
 from registry.layers.service import LayerService
 from registry.limits import MAX_DIRECT_UPLOAD_BYTES
@@ -65,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.dev:
         seed_dev_account(wired.db, secret_box)
     _set_front_limits(app, settings)
+    app.extensions["lambda_model"] = ModelChecks.load()
     _register_handlers(app)
     return app
 
@@ -74,9 +79,14 @@ def _wire_services(settings: Settings, secret_box: SecretBox) -> Services:
     store = open_store(settings)
     layer_service = LayerService(db, store, region=settings.region)
     function_service = FunctionService(db, store, layer_service, region=settings.region)
+    bundles = BundleCache(
+        store, settings.cache_dir / "functions", merge_cache_dir=settings.cache_dir
+    )
+    preparer = BundlePreparer(db, bundles)
+    function_service.prepare_with(preparer.kick)
     invoker = Invoker(
         function_service,
-        BundleCache(store, settings.cache_dir / "functions", merge_cache_dir=settings.cache_dir),
+        bundles,
         EnvironmentPool(
             max_environments_per_account=settings.account_max_environments,
             memory_budget_mb=settings.memory_budget_mb,
@@ -109,6 +119,7 @@ def _wire_services(settings: Settings, secret_box: SecretBox) -> Services:
         invoker=invoker,
         events=events,
         provisioned=provisioned,
+        preparer=preparer,
     )
 
 
@@ -116,7 +127,8 @@ def _start_background_work(wired: Services) -> None:
     wired.invoker.gate.start()
     wired.events.start()
     wired.provisioned.start()
-    atexit.register(_shutdown, wired.events, wired.provisioned, wired.invoker)
+    wired.preparer.start()
+    atexit.register(_shutdown, wired.events, wired.provisioned, wired.invoker, wired.preparer)
 
 
 def _set_front_limits(app: Flask, settings: Settings) -> None:
@@ -137,11 +149,16 @@ def _set_front_limits(app: Flask, settings: Settings) -> None:
 
 def _register_handlers(app: Flask) -> None:
     errors.register(app)
+    # Clients of every age must reach the same operations: botocore's models have sent some paths
+    # with a trailing slash (ListFunctions, GetAccountSettings) and others without.
+    app.url_map.strict_slashes = False
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.register_blueprint(layers.bp)
     app.register_blueprint(functions.bp)
     app.register_blueprint(concurrency.bp)
+    app.register_blueprint(event_invoke_config.bp)
+    app.register_blueprint(absent_settings.bp)
     app.register_blueprint(permissions.bp)
     app.register_blueprint(tags.bp)
     app.register_blueprint(account.bp)
@@ -149,9 +166,14 @@ def _register_handlers(app: Flask) -> None:
 
 
 def _shutdown(
-    events: EventQueue, provisioned: ProvisionedConcurrencyService, invoker: Invoker
+    events: EventQueue,
+    provisioned: ProvisionedConcurrencyService,
+    invoker: Invoker,
+    preparer: BundlePreparer,
 ) -> None:
-    # Unfinished events keep their rows and are claimed again once their lease expires.
+    # Unfinished events keep their rows and are claimed again once their lease expires; a
+    # bundle left half prepared is prepared again by the next sweep of any process.
+    preparer.stop()
     events.stop()
     provisioned.stop()
     invoker.gate.stop()
@@ -185,6 +207,10 @@ def _start_request():
             request.headers, services().keys.find, region=services().settings.region
         )
         g.caller = sigv4.check_signature(_signed_request(), credential)
+        if request.url_rule is not None:  # an unknown operation is answered as one
+            current_app.extensions["lambda_model"].check(
+                request.method, request.path, request.args, request.headers, json_body
+            )
 
 
 def _finish_request(response):

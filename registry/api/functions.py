@@ -22,6 +22,7 @@ from registry.api.requests import (
 from registry.api.responses import download_url, json_response, page
 from registry.errors import InvalidParameterValue, InvalidRequestContent
 from registry.executor.runtime_access import separates_tenants
+from registry.functions import options as function_options
 from registry.functions.names import FunctionRef, parse_function_name
 from registry.limits import DEFAULT_EPHEMERAL_MB
 from registry.paging import functions_max_items
@@ -68,6 +69,11 @@ def _settings(body: dict) -> dict:
     }
 
 
+def _options(body: dict) -> dict:
+    """The members Strata accepts only with Lambda's defaults (registry/functions/options.py)."""
+    return {member: body.get(member) for member in function_options.MEMBERS}
+
+
 def _flag(body: dict, key: str) -> bool:
     value = body.get(key, False)
     if not isinstance(value, bool):
@@ -95,6 +101,7 @@ def create_function():
         layers=string_list(body, "Layers"),
         tags=body.get("Tags"),
         publish=_flag(body, "Publish"),
+        options=_options(body),
     )
     return json_response(serialize.function_configuration(view), 201)
 
@@ -112,7 +119,11 @@ def list_functions():
     )
     return page(
         "Functions",
-        [serialize.function_configuration(v, listed=True) for v in found.items],
+        # With every version listed, $LATEST is named by its qualified ARN too, as on Lambda.
+        [
+            serialize.function_configuration(v, qualified=version == "ALL" or None, listed=True)
+            for v in found.items
+        ],
         found.next_marker,
     )
 
@@ -163,6 +174,7 @@ def update_function_configuration(function_name):
         {k: v for k, v in _settings(body).items() if k != "architectures"},
         layers=string_list(body, "Layers"),
         revision_id=string(body, "RevisionId"),
+        options=_options(body),
     )
     return json_response(serialize.function_configuration(view))
 
@@ -190,7 +202,7 @@ def list_versions_by_function(function_name):
     )
     return page(
         "Versions",
-        [serialize.function_configuration(v, qualified=True) for v in found.items],
+        [serialize.function_configuration(v, qualified=True, listed=True) for v in found.items],
         found.next_marker,
     )
 
@@ -222,10 +234,10 @@ def invoke(function_name):
         return Response(status=204)
     payload = raw_body()
     if invocation_type == "Event":
-        version = services().events.accept(
+        services().events.accept(
             g.caller, ref, payload, client_context=context, request_id=g.request_id
         )
-        return Response(status=202, headers={"X-Amz-Executed-Version": version})
+        return _accepted()
     invocation = services().invoker.invoke(
         g.caller, ref, payload, client_context=context, request_id=g.request_id
     )
@@ -243,6 +255,14 @@ def invoke(function_name):
     return Response(
         invocation.result.payload, status=200, mimetype="application/json", headers=headers
     )
+
+
+def _accepted() -> Response:
+    """Lambda's answer to an Event invocation is its status alone: no body, no Content-Type and no
+    X-Amz-Executed-Version (which version runs is decided when the event runs)."""
+    response = Response(b"", status=202)
+    del response.headers["Content-Type"]
+    return response
 
 
 def _client_context(value: str | None) -> str | None:

@@ -175,22 +175,29 @@ class _Fault(Exception):
 
 
 def _stack(tb):
+    """The frames of the function's code only: Lambda's runtime leaves its own frames (the loop
+    that called the handler) out of the trace it reports."""
     import traceback
 
-    return traceback.format_list(traceback.extract_tb(tb))
+    frames = traceback.extract_tb(tb)
+    while frames and frames[0].filename == __file__:
+        del frames[0]
+    return traceback.format_list(frames)
 
 
-def _error_document(exc, request_id=None):
+def _error_document(exc, request_id=""):
+    """Lambda's error document: every key is always there; an init error has no request yet, so
+    its requestId is empty."""
     if isinstance(exc, _Fault):
-        doc = {"errorMessage": exc.message, "errorType": exc.error_type}
-        trace = exc.trace
+        message, error_type, trace = exc.message, exc.error_type, exc.trace
     else:
-        doc = {"errorMessage": str(exc), "errorType": type(exc).__name__}
-        trace = _stack(exc.__traceback__)
-    if request_id:
-        doc["requestId"] = request_id
-    doc["stackTrace"] = trace
-    return doc
+        message, error_type, trace = str(exc), type(exc).__name__, _stack(exc.__traceback__)
+    return {
+        "errorMessage": message,
+        "errorType": error_type,
+        "requestId": request_id,
+        "stackTrace": trace,
+    }
 
 
 def _log_error(doc):
@@ -216,13 +223,12 @@ def load_handler(spec):
         raise _Fault(
             "Runtime.UserCodeSyntaxError",
             "Syntax error in module '%s': %s" % (module_path, exc),
-            [' File "%s" Line %s\n    %s\n' % (exc.filename, exc.lineno, (exc.text or "").strip())],
+            ['  File "%s" Line %s\n    %s' % (exc.filename, exc.lineno, exc.text)],
         ) from None
     except ImportError as exc:
+        # Lambda reports no frames for a module that cannot be imported.
         raise _Fault(
-            "Runtime.ImportModuleError",
-            "Unable to import module '%s': %s" % (module_path, exc),
-            _stack(exc.__traceback__),
+            "Runtime.ImportModuleError", "Unable to import module '%s': %s" % (module_path, exc)
         ) from None
     try:
         return getattr(module, name)

@@ -1,5 +1,6 @@
 """Functions: $LATEST (latest.py: mutable code and configuration), immutable published versions
-(versions.py), aliases (aliases.py), reserved concurrency (concurrency.py), listing (listing.py);
+(versions.py), aliases (aliases.py), reserved concurrency (concurrency.py), asynchronous
+invocation settings (event_invoke_config.py), listing (listing.py);
 deleting functions here. FunctionService is the one entry point the API and the invocation plane
 use.
 """
@@ -7,6 +8,7 @@ use.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from sqlalchemy import delete, select
 
@@ -15,6 +17,7 @@ from registry.archive.limits import ZipLimits
 from registry.db import Database
 from registry.functions.aliases import FunctionAliases
 from registry.functions.concurrency import FunctionConcurrency
+from registry.functions.event_invoke_config import EventInvokeConfigs
 from registry.functions.latest import LatestChanges
 from registry.functions.listing import FunctionListing
 from registry.functions.names import FunctionRef
@@ -26,6 +29,7 @@ from registry.models import (
     Function,
     FunctionAlias,
     FunctionEvent,
+    FunctionEventInvokeConfig,
     FunctionPermission,
     FunctionVersion,
     ProvisionedConcurrency,
@@ -41,6 +45,7 @@ class FunctionService(
     LatestChanges,
     FunctionAliases,
     FunctionConcurrency,
+    EventInvokeConfigs,
     FunctionPermissions,
     FunctionTags,
 ):
@@ -59,6 +64,11 @@ class FunctionService(
         self._region = region
         self._limits = zip_limits
 
+    def prepare_with(self, on_change: Callable[[], None]) -> None:
+        """`on_change` is called after every change that leaves a function or a version Pending
+        or InProgress (the invocation plane prepares its bundle then)."""
+        self._on_change = on_change
+
     # -- delete ------------------------------------------------------------------------------
 
     def delete(self, caller: Caller, ref: FunctionRef) -> list[FunctionView]:
@@ -72,6 +82,13 @@ class FunctionService(
             gone = self._delete_version(session, caller, row, ref.qualifier)
             if gone:  # and so does its resource policy
                 self._forget_policy(session, row.id, ref.qualifier)
+            if gone:  # a version's asynchronous invocation setting goes with it
+                session.execute(
+                    delete(FunctionEventInvokeConfig).where(
+                        FunctionEventInvokeConfig.function_id == row.id,
+                        FunctionEventInvokeConfig.qualifier == ref.qualifier,
+                    )
+                )
             return gone
 
     def _delete_function(self, session, caller: Caller, row: Function) -> list[FunctionView]:
@@ -84,6 +101,7 @@ class FunctionService(
         ]
         for table in (
             FunctionEvent,
+            FunctionEventInvokeConfig,
             FunctionPermission,
             ProvisionedConcurrency,
             FunctionAlias,

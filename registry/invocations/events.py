@@ -3,7 +3,11 @@
 An accepted event is a row in function_events before the 202 goes out, so a restart loses none.
 Worker threads in every app process claim due events by setting a lease, renew it while the
 function runs, and record the outcome; a process that dies leaves a lease that expires, and the
-event is claimed again. As on Lambda, a function error is retried twice more, with growing delays.
+event is claimed again. As on Lambda, a function error is retried twice more, with growing delays,
+unless the asynchronous invocation setting of the qualifier it was invoked with
+(registry/functions/event_invoke_config.py) allows fewer retries; an event older than the
+setting's maximum age is dropped instead of run. Once an event succeeds or fails for good, its
+invocation record goes to the setting's destination function as an event of its own.
 
 One account's backlog must not hold up everyone else's events: workers take turns across
 accounts (the one served least recently first), then across that account's functions, and one
@@ -22,6 +26,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -35,7 +40,9 @@ from registry.errors import (
     StrataError,
     TooManyRequests,
 )
-from registry.functions.names import FunctionRef
+from registry.functions.event_invoke_config import RetryPolicy, retry_policy
+from registry.functions.names import LATEST, FunctionRef, function_arn
+from registry.invocations.destinations import Finished, deliver
 from registry.invocations.invoke import Invoker
 from registry.limits import ASYNC_PAYLOAD_BYTES
 from registry.messages import payload_too_large
@@ -43,7 +50,6 @@ from registry.models import Account, Function, FunctionEvent
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3  # the first run and Lambda's two retries
 LEASE_SECONDS = 10.0
 RENEW_SECONDS = 3.0
 POLL_SECONDS = 0.5
@@ -54,10 +60,21 @@ DEFAULT_RETRY_BASE_SECONDS = 1.0
 # Pending events (waiting, or between retries) one account may have; at 256 KB each, 25 MB.
 DEFAULT_MAX_PENDING_PER_ACCOUNT = 100
 # A throttled event (its account holds all the environments it may) is tried again after this
-# without spending one of its attempts, for as long as Lambda keeps an event (six hours).
+# without spending one of its attempts, for as long as its maximum age allows.
 THROTTLED = "throttled"
+EXPIRED = "expired"  # older than its maximum age: dropped without a run
 THROTTLE_RETRY_SECONDS = 1.0
-MAX_EVENT_AGE = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    error: str | None  # None: the function succeeded
+    retry: bool | str  # whether a retry may help, or THROTTLED or EXPIRED
+    policy: RetryPolicy
+    arn: str = ""  # the function, qualified as invoked
+    executed_version: str | None = None  # None: it did not run
+    response: bytes = b""
+    function_error: str | None = None
 
 
 class EventQueue:
@@ -111,7 +128,8 @@ class EventQueue:
             session.add(
                 FunctionEvent(
                     function_id=view.function_id,
-                    qualifier=view.version,
+                    # As invoked: an alias is followed when the event runs, and its setting applies.
+                    qualifier=ref.qualifier or LATEST,
                     request_id=request_id or str(uuid.uuid4()),
                     payload=bytes(payload),
                     client_context=client_context,
@@ -253,25 +271,27 @@ class EventQueue:
                 break
             except FutureTimeout:
                 self._renew(event.id)
-        error, retry = outcome
+        error = outcome.error
         with self._db.write() as session:
             row = session.get(FunctionEvent, event.id)
             if row is None or row.lease_owner != self._owner:
                 return  # deleted with its function, or lost to another process after a stall
-            row.attempts += 0 if retry == THROTTLED else 1
+            retry = outcome.retry
+            row.attempts += 0 if retry in (THROTTLED, EXPIRED) else 1
             row.lease_owner = None
             row.lease_until = None
             row.last_error = error
+            age = _age(row.created_at).total_seconds()
             if error is None:
                 row.status = "succeeded"
-            elif retry == THROTTLED and _age(row.created_at) < MAX_EVENT_AGE:
+            elif retry == THROTTLED and age < outcome.policy.max_age_seconds:
                 row.not_before = time.time() + THROTTLE_RETRY_SECONDS
-            elif retry == THROTTLED:
-                row.status = "failed"
-            elif retry and row.attempts < MAX_ATTEMPTS:
+            elif retry is True and row.attempts < outcome.policy.max_attempts:
                 row.not_before = time.time() + self._retry_base * 2 ** (row.attempts - 1)
             else:
                 row.status = "failed"
+            if row.status != "pending":
+                self._deliver(session, row, outcome)
         if error is not None:
             log.info(
                 "event %s of function %s: attempt failed: %s",
@@ -280,12 +300,22 @@ class EventQueue:
                 error,
             )
 
-    def _run(self, event: FunctionEvent) -> tuple[str | None, bool | str]:
-        """(error text or None, whether a retry may help, or THROTTLED)."""
+    def _run(self, event: FunctionEvent) -> _Outcome:
         with self._db.read() as session:
             function = session.get(Function, event.function_id)
+            policy = retry_policy(session, event.function_id, event.qualifier)
         if function is None:
-            return "the function was deleted", False
+            return _Outcome("the function was deleted", False, policy)
+        arn = function_arn(
+            self._invoker.region, function.account_id, function.name, event.qualifier
+        )
+        if _age(event.created_at).total_seconds() > policy.max_age_seconds:
+            return _Outcome(
+                f"the event is older than its maximum age ({policy.max_age_seconds} s)",
+                EXPIRED,
+                policy,
+                arn,
+            )
         ref = FunctionRef(function.name, function.account_id, event.qualifier)
         try:
             invocation = self._invoker.invoke(
@@ -296,14 +326,40 @@ class EventQueue:
                 request_id=event.request_id,
             )
         except (ResourceNotFound, InvalidParameterValue) as error:
-            return str(error), False
+            return _Outcome(str(error), False, policy, arn)
         except TooManyRequests as error:
-            return str(error), THROTTLED
+            return _Outcome(str(error), THROTTLED, policy, arn)
         except StrataError as error:  # a sandbox or storage failure: Lambda retries those too
-            return str(error), True
-        if invocation.result.function_error:
-            return invocation.result.payload.decode("utf-8", "replace"), True
-        return None, False
+            return _Outcome(str(error), True, policy, arn)
+        result = invocation.result
+        error = result.payload.decode("utf-8", "replace") if result.function_error else None
+        return _Outcome(
+            error,
+            error is not None,
+            policy,
+            arn,
+            invocation.executed_version,
+            bytes(result.payload),
+            result.function_error,
+        )
+
+    def _deliver(self, session, row: FunctionEvent, outcome: _Outcome) -> None:
+        if row.status == "succeeded":
+            condition = "Success"
+        elif outcome.retry in (EXPIRED, THROTTLED):  # throttled until it grew too old
+            condition = "EventAgeExceeded"
+        else:
+            condition = "RetriesExhausted"
+        finished = Finished(
+            row,
+            condition,
+            outcome.arn,
+            outcome.executed_version,
+            outcome.response,
+            outcome.function_error,
+        )
+        if deliver(session, outcome.policy.destinations, finished):
+            self._wake.set()
 
     def _renew(self, event_id: int) -> None:
         with self._db.write() as session:

@@ -16,9 +16,10 @@ from registry.accounts import Caller
 from registry.errors import InvalidParameterValue, RequestTooLarge
 from registry.executor import EnvironmentPool, FunctionSpec, InvocationResult
 from registry.executor.spec import CUSTOM_RUNTIMES, PYTHON_RUNTIME
-from registry.functions.names import FunctionRef
+from registry.functions.names import FunctionRef, function_arn
 from registry.functions.policy import INVOKE
 from registry.functions.service import FunctionService
+from registry.functions.states import require_invocable
 from registry.functions.views import FunctionView
 from registry.invocations.bundles import BundleCache
 from registry.invocations.concurrency import ConcurrencyGate
@@ -61,9 +62,16 @@ class Invoker:
         self._specs: dict[tuple, tuple[str, FunctionSpec]] = {}
         self._lock = threading.Lock()
 
+    @property
+    def region(self) -> str:
+        return self._region
+
     def resolve(self, caller: Caller, ref: FunctionRef) -> FunctionView:
-        """The version a qualifier names (DryRun's permission check, and every invocation's)."""
-        return self._functions.get_granted(caller, ref, INVOKE)
+        """The version a qualifier names (DryRun's permission check, and every invocation's),
+        once it is Active. Through a weighted alias, the version drawn for this invocation."""
+        view = self._functions.get_granted(caller, ref, INVOKE, route=True)
+        require_invocable(view.state)
+        return view
 
     def invoke(
         self,
@@ -74,10 +82,18 @@ class Invoker:
         client_context: str | None = None,
         request_id: str | None = None,
     ) -> Invocation:
+        """Runs the version `ref` names; the function's context carries the ARN as the caller
+        wrote it (unqualified, or with the version or alias it named)."""
         if len(payload) > SYNC_PAYLOAD_BYTES:
             raise RequestTooLarge(payload_too_large(SYNC_PAYLOAD_BYTES, "InvokeFunction"))
         view = self.resolve(caller, ref)
-        return self.run(view, payload, client_context=client_context, request_id=request_id)
+        return self.run(
+            view,
+            payload,
+            client_context=client_context,
+            request_id=request_id,
+            invoked_arn=function_arn(self._region, view.account_id, ref.name, ref.qualifier),
+        )
 
     def run(
         self,
@@ -86,6 +102,7 @@ class Invoker:
         *,
         client_context: str | None = None,
         request_id: str | None = None,
+        invoked_arn: str | None = None,
     ) -> Invocation:
         spec = self.spec(view)
         with self._concurrency(view):
@@ -94,6 +111,7 @@ class Invoker:
                 bytes(payload),
                 request_id=request_id or str(uuid.uuid4()),
                 client_context=client_context,
+                invoked_arn=invoked_arn,
             )
         return Invocation(view.version, result)
 
@@ -133,7 +151,7 @@ class Invoker:
             memory_mb=config["memory_size"],
             tmp_mb=config["ephemeral_storage"],
             timeout_s=float(config["timeout"]),
-            env=config["environment"],
+            env=config["environment"] or {},
             function_name=view.name,
             function_version=view.version,
             function_arn=view.qualified_arn,
