@@ -161,17 +161,18 @@ class Environment:
             listener = None if plan.netns else listen_on_host()
             api = runtime_api_address(plan, listener)
             env = view.variables(api, tmp_path, self._log_stream, self._provisioned)
-            argv, private = launch_command(
+            argv, private, mounts = launch_command(
                 plan,
                 view,
                 launcher,
                 entry,
                 env,
                 tmp_path=tmp_path,
-                tmp_mount=self._volume.mount_command() if self._volume else None,
+                tmp_mount=self._volume.mount() if self._volume else None,
                 uid=uid,
                 netns=netns,
             )
+            self._launchers.mount(launcher, mounts)
             launcher.launch(
                 argv,
                 cwd="/" if plan.bwrap else view.root("task"),

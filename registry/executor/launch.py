@@ -17,6 +17,7 @@ from registry.executor.errors import SandboxError
 from registry.executor.host import sandbox_python
 from registry.executor.launchers import Launcher
 from registry.executor.logs import LogPipe
+from registry.executor.mountns import Mount
 from registry.executor.netns import RUNTIME_API_PORT, handoff_socket
 from registry.executor.plan import Plan
 from registry.executor.runtime_view import RuntimeView
@@ -76,13 +77,14 @@ def launch_command(
     env: dict[str, str],
     *,
     tmp_path: Path,
-    tmp_mount: str | None,
+    tmp_mount: Mount | None,
     uid: int | None,
     netns: bool,
-) -> tuple[list[str], bytes]:
-    """The launcher's argv, and the private data it hands on: bwrap's options, else `export`s.
-    `tmp_mount` mounts a /tmp volume in the launcher's mount namespace (tmpvolumes.py)."""
+) -> tuple[list[str], bytes, list[Mount]]:
+    """The launcher's argv, the private data it hands on (bwrap's options, else `export`s), and
+    the mounts to make in its mount namespace first (`tmp_mount`: a /tmp volume, tmpvolumes.py)."""
     spec = view.spec
+    mounts: list[Mount] = []
     if plan.bwrap:
         sources, mounts = view.sandbox_sources(tmp_path, uid is not None)
         mounts = ([tmp_mount] if tmp_mount else []) + mounts
@@ -98,14 +100,14 @@ def launch_command(
             launcher.seccomp_fd if plan.syscall_filter else None,
         )
         private = args_data(options + environment_options(env))
-        argv = launcher_argv(mounts, uid) + sandbox_argv(plan.bwrap, launcher.args_fd)
+        argv = launcher_argv(uid) + sandbox_argv(plan.bwrap, launcher.args_fd)
         argv += rlimit_argv(spec, plan) + entry
     else:
         if uid is not None:
             view.check_reachable()
         private = environment_exports(env)
-        argv = launcher_argv([], uid) + rlimit_argv(spec, plan) + ENVIRONMENT_STEP + entry
-    return argv, private
+        argv = launcher_argv(uid) + rlimit_argv(spec, plan) + ENVIRONMENT_STEP + entry
+    return argv, private, mounts
 
 
 def sandbox_pid(info_r: int, proc: subprocess.Popen, logs: LogPipe) -> int:

@@ -10,6 +10,9 @@ thread.
 Every launcher is spawned by one of the pool's own long-lived threads: bwrap's --die-with-parent
 (PR_SET_PDEATHSIG) fires when the *thread* that forked it ends, so a sandbox spawned from a
 request's thread would be killed, idle and warm, as soon as that thread went away.
+
+As root, each launcher gets a private mount namespace of its own, in which the executor makes the
+environment's mounts before handing over the script (mountns.py).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from registry.executor.cgroups import EnvironmentCgroups
 from registry.executor.errors import SandboxError
 from registry.executor.logs import LogPipe
+from registry.executor.mountns import Mount, MountNamespaces
 
 # The whole environment of every step outside the sandbox: nothing of the function's, whose
 # variables could name a library or interpreter for a root process to load.
@@ -171,9 +175,12 @@ def _send(fd: int, data: bytes) -> None:
 class Launchers:
     """One spare launcher per cgroup shape, replaced in the background whenever one is taken."""
 
-    def __init__(self, spawners: int = 2):
+    def __init__(self, spawners: int = 2, *, private_mounts: bool | None = None):
         # Idle threads of an executor live until its shutdown (see the module's docstring).
         self._spawner = ThreadPoolExecutor(spawners, thread_name_prefix="strata-spawn")
+        if private_mounts is None:
+            private_mounts = os.geteuid() == 0
+        self._namespaces = MountNamespaces() if private_mounts else None
         self._spares: dict[tuple, Launcher] = {}
         self._preparing: set[tuple] = set()
         self._threads: list[threading.Thread] = []
@@ -237,6 +244,19 @@ class Launchers:
         for launcher in spares:
             launcher.discard()
         self._spawner.shutdown()
+        if self._namespaces is not None:
+            self._namespaces.close()
+
+    def mount(self, launcher: Launcher, mounts: list[Mount]) -> None:
+        """Make `mounts` in the launcher's own mount namespace, before its script runs."""
+        if not mounts:
+            return
+        if self._namespaces is None:
+            raise SandboxError("mounts for a sandbox need root")
+        self._namespaces.mount_in(launcher.proc.pid, mounts)
 
     def _spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+        if self._namespaces is not None:
+            namespaces = self._namespaces
+            return self._spawner.submit(namespaces.in_new_namespace, start).result()
         return self._spawner.submit(start).result()

@@ -1,9 +1,9 @@
 """Builds the launch command a Plan (plan.py) asks for.
 
-The chain is launcher `sh` (joined the cgroups ahead of time, see launchers.py) -> [`unshare -m`
-+ `sh` staging mounts] -> `setpriv` (drop to the environment's uid) -> `bwrap` -> [`prlimit`] ->
-runtime: every step as root happens before the uid drop that would forbid it. Without bwrap the
-last step before the runtime is ENVIRONMENT_STEP.
+The chain is launcher `sh` (joined the cgroups ahead of time and given its mounts, see
+launchers.py) -> `setpriv` (drop to the environment's uid) -> `bwrap` -> [`prlimit`] -> runtime:
+every step as root happens before the uid drop that would forbid it. Without bwrap the last step
+before the runtime is ENVIRONMENT_STEP.
 
 Every step outside the sandbox runs with Strata's fixed environment (PATH only): the function's
 variables, which name libraries and interpreters to load (LD_PRELOAD, PYTHON*, ...), reach only
@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 from registry.executor.errors import SandboxError
+from registry.executor.mountns import Bind, Mount, Overlay
 from registry.executor.plan import PIDS_MAX, Plan
 from registry.executor.spec import FunctionSpec
 
@@ -131,72 +132,52 @@ def environment_exports(env: dict[str, str]) -> bytes:
 
 def staging_mounts(
     views: dict[str, list[Path]], binds: dict[str, Path], stage: Path
-) -> tuple[list[str], dict[str, Path]]:
-    """Shell commands for the launcher's private mount namespace, and the mountpoints they fill.
+) -> tuple[list[Mount], dict[str, Path]]:
+    """The mounts for the launcher's private mount namespace (mountns.py), and the mountpoints
+    they fill.
 
     Each of `views` becomes a read-only overlay of its directories (first to last, the last
     winning) at stage/<name>. A bind of a host directory would show that directory's path in the
-    sandbox's /proc/self/mountinfo; an overlay shows "/" and its options, which here name only
-    /proc/self/fd/N: the directories are opened on those fds just for the mount. Overlayfs checks
-    the underlying files with the mounter's credentials, so private directories need no reachable
-    copy. Each of `binds` is a plain bind onto the reachable stage (when overlayfs is missing)."""
-    commands, mounted = [], {}
+    sandbox's /proc/self/mountinfo; an overlay shows "/" and its options, which name only
+    /proc/self/fd/N. Overlayfs checks the underlying files with the mounter's credentials, so
+    private directories need no reachable copy. Each of `binds` is a plain bind onto the
+    reachable stage (when overlayfs is missing)."""
+    mounts: list[Mount] = []
+    mounted = {}
     empty = stage / ".empty"
     for name, dirs in views.items():
         lowers = list(reversed(dirs))  # overlayfs's leftmost lower layer is the top one
         if len(lowers) == 1:
             empty.mkdir(parents=True, mode=0o755, exist_ok=True)
             lowers.append(empty)  # without an upper layer overlayfs wants two lowers
-        if len(lowers) > 7:
-            raise SandboxError("an overlay of more than 7 directories")  # fds 3 to 9 (sh)
-        opens = " ".join(f"{3 + i}<{shlex.quote(str(d))}" for i, d in enumerate(lowers))
-        option = "ro,lowerdir=" + ":".join(f"/proc/self/fd/{3 + i}" for i in range(len(lowers)))
         target = stage / name
         target.mkdir(parents=True, mode=0o755)
-        commands.append(
-            f"(exec {opens} && exec mount -t overlay -o {option} strata {shlex.quote(str(target))})"
-        )
+        mounts.append(Overlay(tuple(lowers), target))
         mounted[name] = target
     for name, source in binds.items():
         target = stage / name
         target.mkdir(parents=True, mode=0o755)
-        commands.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(str(target))}")
+        mounts.append(Bind(source, target))
         mounted[name] = target
     if mounted:
         os.chmod(stage, 0o755)
-    return commands, mounted
+    return mounts, mounted
 
 
-def launcher_argv(mounts: list[str], uid: int | None) -> list[str]:
-    """What the launcher (root, already in the environment's cgroups) runs before the sandbox:
-    in a private mount namespace that vanishes with the environment, the `mounts` (see
-    staging_mounts); then `setpriv` drops to the environment's uid. A failing mount exits 125
-    before the sandbox starts."""
-    argv = []
-    if mounts:
-        script = "".join(f"{command} || exit 125; " for command in mounts) + 'exec "$@"'
-        argv += [
-            _which("unshare"),
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
-            "/bin/sh",
-            "-c",
-            script,
-            "strata-mounts",
-        ]
-    if uid is not None:
-        argv += [
-            _which("setpriv"),
-            f"--reuid={uid}",
-            f"--regid={uid}",
-            "--clear-groups",
-            "--inh-caps=-all",
-            "--bounding-set=-all",
-            "--no-new-privs",
-        ]
-    return argv
+def launcher_argv(uid: int | None) -> list[str]:
+    """What the launcher (root, already in the environment's cgroups and with its mounts made)
+    runs before the sandbox: `setpriv` drops to the environment's uid."""
+    if uid is None:
+        return []
+    return [
+        _which("setpriv"),
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--no-new-privs",
+    ]
 
 
 def rlimit_argv(spec: FunctionSpec, plan: Plan) -> list[str]:

@@ -5,8 +5,8 @@ is ENOSPC for the handler and never an OOM kill of its memory cgroup (Lambda kee
 apart too). An image is a sparse copy of a template made once per size (root directory 1777, no
 lost+found); one spare per size is copied in the background for the next cold start.
 
-The image is mounted by the environment's launcher inside its private mount namespace
-(`mount_command`), never in the host's: a burst of environments would otherwise grow the host's
+The image is mounted in the environment's launcher's private mount namespace (`mount`,
+mountns.py), never in the host's: a burst of environments would otherwise grow the host's
 mount table, which every later mount, unmount and bubblewrap reads in full (each bind it makes),
 so each start would cost more than the one before. The mount goes with the namespace, and the
 loop device (autoclear) with the mount.
@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 
 from registry.executor.errors import SandboxError
+from registry.executor.mountns import LoopExt4
 
 
 class TmpVolume:
@@ -40,10 +41,9 @@ class TmpVolume:
             self.mountpoint.rmdir()
             raise
 
-    def mount_command(self) -> str:
+    def mount(self) -> LoopExt4:
         """For the launcher's private mount namespace (see the module's docstring)."""
-        image, target = shlex.quote(str(self.image)), shlex.quote(str(self.mountpoint))
-        return f"mount -t ext4 -o loop,nosuid,nodev {image} {target}"
+        return LoopExt4(self.image, self.mountpoint)
 
     def destroy(self) -> None:
         # The mount went with the environment's namespace; the loop device holds the image open

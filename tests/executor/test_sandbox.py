@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
+import threading
 import uuid
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from registry.errors import InvalidParameterValue
 from registry.executor import EnvironmentPool, IsolationUnavailable, SandboxError
 from registry.executor.launchers import LAUNCH_ENV, Launcher
+from registry.executor.mountns import MountNamespaces
 from registry.executor.plan import plan
 from registry.executor.sandbox import (
     ENVIRONMENT_STEP,
@@ -268,40 +271,67 @@ def test_staging_mounts__overlays_name_no_host_path_and_the_last_layer_wins(host
     for layer, text in (("one", "first"), ("two", "second")):
         (private / layer).mkdir(parents=True)
         (private / layer / "file").write_text(text + "\n")
-    commands, mounted = staging_mounts(
+    mounts, mounted = staging_mounts(
         {"opt": [private / "one", private / "two"], "task": [private / "one"]},
         {},
         tmp_path / "stage",
     )
     assert mounted == {"opt": tmp_path / "stage" / "opt", "task": tmp_path / "stage" / "task"}
-    script = "".join(f"{c} || exit 125; " for c in commands)
-    seen = subprocess.run(
-        [
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
-            "/bin/sh",
-            "-c",
-            script + 'cat "$1"/opt/file "$1"/task/file; grep " $1/" /proc/self/mountinfo',
-            "test",
-            str(tmp_path / "stage"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=10,
+    lines = _run_with_mounts(
+        mounts,
+        f'cat {mounted["opt"]}/file {mounted["task"]}/file; grep " {tmp_path}/" '
+        "/proc/self/mountinfo",
     )
-    assert seen.returncode == 0, seen.stderr
-    lines = seen.stdout.splitlines()
     assert lines[:2] == ["second", "first"]
     # Each overlay's root is "/" and its options name fds, never the directories behind them.
-    mounts = [line.split() for line in lines[2:]]
-    assert [fields[3] for fields in mounts] == ["/", "/"]
+    found = [line.split() for line in lines[2:]]
+    assert [fields[3] for fields in found] == ["/", "/"]
     options = [line.split(" - ")[1] for line in lines[2:]]
     assert len(options) == 2 and all(
-        o.startswith("overlay strata ro,lowerdir=/proc/self/fd/3:/proc/self/fd/4") for o in options
+        re.match(r"overlay strata ro,lowerdir=/proc/self/fd/\d+:/proc/self/fd/\d+", o)
+        for o in options
     )
+    # Made in the process's own namespace: the host's never shows them.
+    assert str(tmp_path) not in Path("/proc/self/mountinfo").read_text()
+
+
+def test_staging_mounts__a_mount_that_fails_is_a_sandbox_error(host, tmp_path):
+    require_service(host.root and host.overlay, "overlay mounts need root and overlayfs")
+    mounts, _ = staging_mounts({"opt": [tmp_path / "missing"]}, {}, tmp_path / "stage")
+    with pytest.raises(SandboxError):
+        _run_with_mounts(mounts, "true")
+
+
+def _run_with_mounts(mounts, script: str) -> list[str]:
+    """Output of `script`, run by a process whose private mount namespace got `mounts` before
+    the script reached it (as an environment's launcher gets them)."""
+    namespaces = MountNamespaces()
+    spawned = {}
+
+    def spawn():  # on a thread of its own, as the launchers' spawner threads are
+        spawned["proc"] = namespaces.in_new_namespace(
+            lambda: subprocess.Popen(
+                ["/bin/sh", "-c", 'read go && eval "$go"'],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+
+    thread = threading.Thread(target=spawn)
+    thread.start()
+    thread.join()
+    proc = spawned["proc"]
+    try:
+        namespaces.mount_in(proc.pid, mounts)
+        out, err = proc.communicate(script + "\n", timeout=10)
+    finally:
+        proc.kill()
+        proc.wait()
+        namespaces.close()
+    assert proc.returncode == 0, err
+    return out.splitlines()
 
 
 def test_strict__refuses_without_neutral_paths(host, bundles):
