@@ -84,6 +84,9 @@ def test_invoke__a_function_that_does_not_exist_is_refused_like_one_not_granted(
 def test_invoke__a_grant_on_an_alias_reaches_only_calls_through_the_alias(strata_server, owned):
     owner, arn = owned
     owner.publish_version(FunctionName="shared")
+    owner.get_waiter("published_version_active").wait(
+        FunctionName="shared", Qualifier="1", WaiterConfig={"Delay": 0.05, "MaxAttempts": 600}
+    )
     owner.create_alias(FunctionName="shared", Name="live", FunctionVersion="1")
     caller = strata_server.client(granted := strata_server.new_account())
     owner.add_permission(
