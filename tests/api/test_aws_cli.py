@@ -2,45 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import urllib.request
-from pathlib import Path
 
+from tests.support.aws_cli import V1, run
 from tests.support.zips import layer_zip
-
-AWS = str(Path(sys.executable).with_name("aws"))
 
 
 def aws(server, credentials, *args: str) -> dict:
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
-    result = subprocess.run(
-        [
-            AWS,
-            "--endpoint-url",
-            server.url,
-            "--region",
-            "us-east-1",
-            "--output",
-            "json",
-            "lambda",
-            *args,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else {}
+    return run(V1, server, credentials, *args)
 
 
 def test_aws_cli__publish_list_and_download(strata_server, account, tmp_path):

@@ -105,12 +105,18 @@ def test_put_function_concurrency__refuses_what_is_not_a_reservation(strata_serv
         lam.put_function_concurrency(FunctionName="checked:1", ReservedConcurrentExecutions=1)
     credentials = (account.access_key_id, account.secret_access_key)
     path = "/2017-10-31/functions/checked/concurrency"
-    # botocore refuses these before sending; other clients reach the server with them.
-    for body in (b'{"ReservedConcurrentExecutions": -1}', b'{"ReservedConcurrentExecutions": 1.5}',
-                 b'{"ReservedConcurrentExecutions": true}', b"{}"):  # fmt: skip
+    # botocore refuses these before sending; other clients reach the server with them. A number
+    # below the model's minimum is the model's refusal; a value of the wrong type the operation's.
+    refusals = [
+        (b'{"ReservedConcurrentExecutions": -1}', "ValidationException"),
+        (b'{"ReservedConcurrentExecutions": 1.5}', "InvalidParameterValueException"),
+        (b'{"ReservedConcurrentExecutions": true}', "InvalidParameterValueException"),
+        (b"{}", "InvalidParameterValueException"),
+    ]
+    for body, code in refusals:
         status, answer = call(strata_server, "PUT", path, body, credentials)
         assert status == 400, answer
-        assert json.loads(answer)["__type"] == "InvalidParameterValueException"
+        assert json.loads(answer)["__type"] == code, (body, answer)
     assert reserved(lam, "checked") is None
 
 

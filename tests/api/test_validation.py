@@ -52,63 +52,90 @@ def test_publish__malformed_zip_is_rejected_with_nothing_stored(kind, lam, strat
 
 
 @pytest.mark.parametrize(
-    "params, field",
+    "params, at",
     [
-        ({"LayerName": "bad name!"}, "LayerName"),
-        ({"LayerName": "x" * 141}, "LayerName"),
-        ({"Description": "d" * 257}, "Description"),
-        ({"LicenseInfo": "l" * 513}, "LicenseInfo"),
-        ({"CompatibleRuntimes": ["bogus"]}, "CompatibleRuntimes"),
-        ({"CompatibleRuntimes": ["python3.12"] * 16}, "CompatibleRuntimes"),
-        ({"CompatibleArchitectures": ["sparc"]}, "CompatibleArchitectures"),
-        ({"CompatibleArchitectures": ["x86_64", "arm64", "x86_64"]}, "CompatibleArchitectures"),
-        ({"Content": {}}, "Content"),
-        ({"Content": {"ZipFile": b"PK", "S3Bucket": "bkt", "S3Key": "k"}}, "Content"),
+        ({"LayerName": "bad name!"}, "layerName"),
+        ({"LayerName": "x" * 141}, "layerName"),
+        ({"Description": "d" * 257}, "description"),
+        ({"LicenseInfo": "l" * 513}, "licenseInfo"),
+        ({"CompatibleRuntimes": ["bogus"]}, "compatibleRuntimes"),
+        ({"CompatibleRuntimes": ["python3.12"] * 16}, "compatibleRuntimes"),
+        ({"CompatibleArchitectures": ["sparc"]}, "compatibleArchitectures"),
+        ({"CompatibleArchitectures": ["x86_64", "arm64", "x86_64"]}, "compatibleArchitectures"),
     ],
 )
-def test_publish__invalid_parameter_names_the_field(params, field, lam):
+def test_publish__a_value_the_model_refuses_is_a_validation_error_naming_it(params, at, lam):
     call = {"LayerName": "valid", "Content": {"ZipFile": layer_zip()}, **params}
     error = rejected(lambda: lam.publish_layer_version(**call))
-    assert error.response["Error"]["Code"] == "InvalidParameterValueException"
-    assert field in error.response["Error"]["Message"]
+    assert error.response["Error"]["Code"] == "ValidationException"
+    assert f"at '{at}' failed to satisfy constraint" in error.response["Error"]["Message"]
+    assert lam.list_layers()["Layers"] == []
 
 
 @pytest.mark.parametrize(
-    "call",
+    "content",
+    [{}, {"ZipFile": b"PK", "S3Bucket": "bkt", "S3Key": "k"}],
+    ids=["empty", "zip and s3"],
+)
+def test_publish__content_that_is_not_one_source_is_invalid_parameter_value(content, lam):
+    error = rejected(lambda: lam.publish_layer_version(LayerName="valid", Content=content))
+    assert error.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert "Content" in error.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize(
+    "call, at",
     [
-        lambda lam: lam.list_layers(CompatibleRuntime="cobol"),
-        lambda lam: lam.list_layers(MaxItems=51),
-        lambda lam: lam.list_layers(Marker="%%%not-a-marker"),
-        lambda lam: lam.get_layer_version_by_arn(
-            Arn="arn:aws:lambda:us-east-1:123456789012:layer:x"
+        (lambda lam: lam.list_layers(CompatibleRuntime="cobol"), "compatibleRuntime"),
+        (lambda lam: lam.list_layers(MaxItems=51), "maxItems"),
+        (
+            lambda lam: lam.get_layer_version_by_arn(
+                Arn="arn:aws:lambda:us-east-1:123456789012:layer:x"
+            ),
+            "arn",
         ),
-        lambda lam: lam.add_layer_version_permission(
-            LayerName="v",
-            VersionNumber=1,
-            StatementId="s",
-            Action="lambda:InvokeFunction",
-            Principal="*",
+        (
+            lambda lam: lam.add_layer_version_permission(
+                LayerName="v",
+                VersionNumber=1,
+                StatementId="s",
+                Action="lambda:InvokeFunction",
+                Principal="*",
+            ),
+            "action",
         ),
-        lambda lam: lam.add_layer_version_permission(
-            LayerName="v",
-            VersionNumber=1,
-            StatementId="s",
-            Action="lambda:GetLayerVersion",
-            Principal="someone",
+        (
+            lambda lam: lam.add_layer_version_permission(
+                LayerName="v",
+                VersionNumber=1,
+                StatementId="s",
+                Action="lambda:GetLayerVersion",
+                Principal="someone",
+            ),
+            "principal",
         ),
-        lambda lam: lam.add_layer_version_permission(
-            LayerName="v",
-            VersionNumber=1,
-            StatementId="s",
-            Action="lambda:GetLayerVersion",
-            Principal="*",
-            OrganizationId="org-1",
+        (
+            lambda lam: lam.add_layer_version_permission(
+                LayerName="v",
+                VersionNumber=1,
+                StatementId="s",
+                Action="lambda:GetLayerVersion",
+                Principal="*",
+                OrganizationId="org-1",
+            ),
+            "organizationId",
         ),
     ],
 )
-def test_requests__invalid_values_are_invalid_parameter_value(call, lam):
+def test_requests__values_the_model_refuses_are_validation_errors(call, at, lam):
     lam.publish_layer_version(LayerName="v", Content={"ZipFile": layer_zip()})
     error = rejected(lambda: call(lam))
+    assert error.response["Error"]["Code"] == "ValidationException"
+    assert f"at '{at}' failed to satisfy constraint" in error.response["Error"]["Message"]
+
+
+def test_requests__a_marker_this_server_did_not_hand_out_is_invalid_parameter_value(lam):
+    error = rejected(lambda: lam.list_layers(Marker="%%%not-a-marker"))
     assert error.response["Error"]["Code"] == "InvalidParameterValueException"
 
 

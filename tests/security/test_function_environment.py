@@ -189,8 +189,6 @@ def test_function_env_loader_variables__never_reach_the_launch_chain_without_bub
         "AWS_LAMBDA_RUNTIME_API",
         "LAMBDA_TASK_ROOT",
         "AWS_SECRET_ACCESS_KEY",
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
     ],
 )
 def test_reserved_env_names__are_refused_at_create_and_update(lam, name):
@@ -220,3 +218,13 @@ def test_reserved_env_names__are_refused_at_create_and_update(lam, name):
     }
     kept = lam.get_function_configuration(FunctionName="reserved-on-update")
     assert kept["Environment"]["Variables"] == {"KEPT": "1"}
+
+
+@pytest.mark.parametrize("name", ["_HANDLER", "_X_AMZN_TRACE_ID"])
+def test_reserved_env_names_off_the_models_pattern__are_refused_by_the_model(lam, name):
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        create(lam, "reserved-by-model", Environment={"Variables": {name: "forged"}})
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert "at 'environment.variables'" in refused.value.response["Error"]["Message"]
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function(FunctionName="reserved-by-model")
