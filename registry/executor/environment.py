@@ -137,7 +137,7 @@ class Environment:
     def _spawn(self, entry: list[str]) -> None:
         plan, spec, view = self.plan, self.spec, self._view
         self._workdir.mkdir(mode=0o711)
-        install_runtime(view.runtime_dir)
+        install_runtime(view)
         if plan.drop_uid:
             self._user = reserve_uid()
         uid = self._user.uid if self._user else None

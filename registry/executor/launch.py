@@ -4,7 +4,10 @@ files, the launcher's command, the sandbox listener's handoff, the sandbox's pid
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
+import marshal
 import os
 import select
 import shutil
@@ -20,7 +23,7 @@ from registry.executor.logs import LogPipe
 from registry.executor.mountns import Mount
 from registry.executor.netns import RUNTIME_API_PORT, handoff_socket
 from registry.executor.plan import Plan
-from registry.executor.runtime_view import RuntimeView
+from registry.executor.runtime_view import COMPILED_BOOTSTRAP, RuntimeView
 from registry.executor.sandbox import (
     ENVIRONMENT_STEP,
     args_data,
@@ -38,12 +41,29 @@ _LISTENER = Path(__file__).with_name("sandbox_listener.py")
 HANDOFF = "api-handoff.sock"
 
 
-def install_runtime(runtime_dir: Path) -> None:
-    """The runtime dir, world-readable, with the built-in bootstrap in it."""
+def install_runtime(view: RuntimeView) -> None:
+    """The runtime dir, world-readable, with the built-in bootstrap in it: as source, and
+    compiled when the runtime's interpreter reads this interpreter's bytecode, which spares each
+    cold start compiling it (1.5 ms of CPU)."""
+    runtime_dir = view.runtime_dir
     runtime_dir.mkdir(mode=0o755, parents=True)
     os.chmod(runtime_dir.parent, 0o755)
     shutil.copyfile(_BOOTSTRAP, runtime_dir / "bootstrap.py")
     os.chmod(runtime_dir / "bootstrap.py", 0o644)
+    if view.compiled_bootstrap:
+        compiled = runtime_dir / COMPILED_BOOTSTRAP
+        compiled.write_bytes(_compiled_bootstrap(f"{view.root('runtime')}/{COMPILED_BOOTSTRAP}"))
+        os.chmod(compiled, 0o644)
+
+
+@functools.lru_cache(maxsize=4)
+def _compiled_bootstrap(seen_as: str) -> bytes:
+    """bootstrap.py as a .pyc the interpreter runs directly, named as the runtime sees it (its
+    frames are recognised by that name)."""
+    source = _BOOTSTRAP.read_bytes()
+    code = compile(source, seen_as, "exec", dont_inherit=True)
+    header = importlib.util.MAGIC_NUMBER + bytes(4) + bytes(4) + len(source).to_bytes(4, "little")
+    return header + marshal.dumps(code)
 
 
 def runtime_api_address(plan: Plan, listener: socket.socket | None) -> str:

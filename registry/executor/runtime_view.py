@@ -7,6 +7,7 @@ without it, the bundle's real ones, which the environment's uid must then be abl
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from registry.executor.errors import SandboxError
@@ -16,6 +17,7 @@ from registry.executor.sandbox import reachable_by_others, staging_mounts
 from registry.executor.spec import FunctionSpec
 
 _SANDBOX_ROOTS = {"task": "/var/task", "opt": "/opt", "runtime": "/var/runtime"}
+COMPILED_BOOTSTRAP = "bootstrap.pyc"
 _LANG = "/var/lang"  # where Lambda keeps its interpreter; a private one is shown there
 
 
@@ -32,13 +34,19 @@ class RuntimeView:
         if self.spec.python_version:
             interpreter = find_python(self.spec.python_version)
             self._interpreter = interpreter
-            return [self.python(), "-S", f"{self.root('runtime')}/bootstrap.py"]
+            name = COMPILED_BOOTSTRAP if self.compiled_bootstrap else "bootstrap.py"
+            return [self.python(), "-S", f"{self.root('runtime')}/{name}"]
         self._interpreter = None
         for where in ("task", "opt"):
             candidate = self.spec.bundle_dir / where / "bootstrap"
             if candidate.is_file() and os.access(candidate, os.X_OK):
                 return [f"{self.root(where)}/bootstrap"]
         return None
+
+    @property
+    def compiled_bootstrap(self) -> bool:
+        """Whether the runtime's interpreter reads the bytecode this one compiles."""
+        return self.spec.python_version == "{}.{}".format(*sys.version_info[:2])
 
     def root(self, name: str) -> str:
         """Where the runtime sees task/, opt/ or the runtime dir."""
