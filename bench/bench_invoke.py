@@ -82,6 +82,16 @@ def client(url: str, **config):
     )
 
 
+def create_active(lam, **params) -> dict:
+    """CreateFunction, then wait until the function is Active (its bundle prepared), as
+    Invoke requires."""
+    created = lam.create_function(**params)
+    lam.get_waiter("function_active_v2").wait(
+        FunctionName=params["FunctionName"], WaiterConfig={"Delay": 0.02, "MaxAttempts": 3000}
+    )
+    return created
+
+
 def sequential_p50(url: str, path: str, headers: dict, body: bytes, count: int = 500) -> float:
     host, port = url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port))
@@ -158,7 +168,8 @@ def warm_and_first_invoke(seconds: int) -> None:
     try:
         lam = client(url)
         code = handler_zip()
-        lam.create_function(
+        create_active(
+            lam,
             FunctionName="bench",
             Runtime=RUNTIME,
             Role=ROLE,
@@ -192,6 +203,11 @@ def warm_and_first_invoke(seconds: int) -> None:
             Layers=arns,
             MemorySize=512,
         )
+        answered = time.perf_counter()
+        # The bundle is merged while the function is Pending; Invoke waits for Active.
+        lam.get_waiter("function_active_v2").wait(
+            FunctionName="layered", WaiterConfig={"Delay": 0.02, "MaxAttempts": 3000}
+        )
         created = time.perf_counter()
         response = lam.invoke(FunctionName="layered", Payload=b"{}")
         finished = time.perf_counter()
@@ -200,7 +216,7 @@ def warm_and_first_invoke(seconds: int) -> None:
         code_path = work / "code.zip"
         code_path.write_bytes(code)
         merged = merge_baseline(work / "baseline", code_path)
-        first = finished - created
+        first = finished - answered
 
         print(
             "Warm Invoke of a trivial Python handler, signed requests, "
@@ -222,9 +238,9 @@ def warm_and_first_invoke(seconds: int) -> None:
         )
         print("First Invoke after CreateFunction with the five corpus layers:")
         print(
-            f"  CreateFunction {(created - started) * 1000:7.1f} ms; "
-            "first Invoke (merge + cold start + run)"
-            f" {first * 1000:7.1f} ms (target < 1500 ms)"
+            f"  CreateFunction {(answered - started) * 1000:7.1f} ms; Active after "
+            f"{(created - answered) * 1000:7.1f} ms; answered to first Invoke's result (merge + "
+            f"cold start + run) {first * 1000:7.1f} ms (target < 1500 ms)"
         )
         print(
             f"  in-process merge of the same inputs with an empty cache {merged * 1000:7.1f} ms;"
@@ -252,7 +268,8 @@ def control_plane_beside_invocations(seconds: int) -> None:
     strata, url = start_strata(work / "data")
     try:
         lam = client(url)
-        lam.create_function(
+        create_active(
+            lam,
             FunctionName="sleeper",
             Runtime=RUNTIME,
             Role=ROLE,
@@ -313,7 +330,8 @@ def burst() -> None:
         strata, url = start_strata(work / "data")
         try:
             lam = client(url, max_pool_connections=BURST)
-            lam.create_function(
+            create_active(
+                lam,
                 FunctionName="burst",
                 Runtime=RUNTIME,
                 Role=ROLE,

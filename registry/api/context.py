@@ -12,6 +12,7 @@ from registry.db import Database
 from registry.functions.service import FunctionService
 from registry.invocations.events import EventQueue
 from registry.invocations.invoke import Invoker
+from registry.invocations.preparation import BundlePreparer
 from registry.invocations.provisioned import ProvisionedConcurrencyService
 from registry.layers.service import LayerService
 from storage.base import BlobStore
@@ -28,6 +29,7 @@ class Services:
     invoker: Invoker
     events: EventQueue
     provisioned: ProvisionedConcurrencyService
+    preparer: BundlePreparer
 
 
 def services() -> Services:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.functions import create, handler_zip
+from tests.support.functions import create, handler_zip, publish, update_code, update_configuration
 
 
 def returns(value: int) -> bytes:
@@ -17,11 +18,11 @@ def returns(value: int) -> bytes:
 def test_publish_version__numbers_never_reused(lam):
     create(lam, "counted", returns(1), Publish=True)
     for value in (2, 3):
-        lam.update_function_code(FunctionName="counted", ZipFile=returns(value))
-        lam.publish_version(FunctionName="counted")
+        update_code(lam, FunctionName="counted", ZipFile=returns(value))
+        publish(lam, FunctionName="counted")
     lam.delete_function(FunctionName="counted", Qualifier="3")
-    lam.update_function_code(FunctionName="counted", ZipFile=returns(4))
-    assert lam.publish_version(FunctionName="counted")["Version"] == "4"
+    update_code(lam, FunctionName="counted", ZipFile=returns(4))
+    assert publish(lam, FunctionName="counted")["Version"] == "4"
     listed = [
         v["Version"] for v in lam.list_versions_by_function(FunctionName="counted")["Versions"]
     ]
@@ -31,19 +32,19 @@ def test_publish_version__numbers_never_reused(lam):
 def test_publish_version__unchanged_latest_returns_the_newest_version(lam):
     first = create(lam, "steady", Publish=True)
     assert first["Version"] == "1"
-    again = lam.publish_version(FunctionName="steady")
+    again = publish(lam, FunctionName="steady")
     assert (again["Version"], again["FunctionArn"]) == ("1", first["FunctionArn"])
-    lam.update_function_configuration(FunctionName="steady", MemorySize=256)
-    assert lam.publish_version(FunctionName="steady")["Version"] == "2"
+    update_configuration(lam, FunctionName="steady", MemorySize=256)
+    assert publish(lam, FunctionName="steady")["Version"] == "2"
 
 
 def test_publish_version__is_an_immutable_snapshot(lam):
     create(lam, "frozen", returns(1), MemorySize=256, Environment={"Variables": {"MODE": "one"}})
-    published = lam.publish_version(FunctionName="frozen", Description="first release")
-    lam.update_function_configuration(
-        FunctionName="frozen", MemorySize=512, Environment={"Variables": {"MODE": "two"}}
+    published = publish(lam, FunctionName="frozen", Description="first release")
+    update_configuration(
+        lam, FunctionName="frozen", MemorySize=512, Environment={"Variables": {"MODE": "two"}}
     )
-    lam.update_function_code(FunctionName="frozen", ZipFile=returns(2))
+    update_code(lam, FunctionName="frozen", ZipFile=returns(2))
     version = lam.get_function_configuration(FunctionName="frozen", Qualifier="1")
     assert (version["MemorySize"], version["Environment"], version["CodeSha256"]) == (
         256,
@@ -53,17 +54,21 @@ def test_publish_version__is_an_immutable_snapshot(lam):
     assert version["Description"] == "first release"
     assert version["FunctionArn"].endswith(":frozen:1")
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
-        lam.update_function_configuration(FunctionName="frozen:1", MemorySize=1024)
+        update_configuration(lam, FunctionName="frozen:1", MemorySize=1024)
 
 
 def test_publish_version__code_sha_and_revision_preconditions(lam):
-    created = create(lam, "guarded")
+    create(lam, "guarded")
+    created = lam.get_function_configuration(FunctionName="guarded")
     with pytest.raises(lam.exceptions.InvalidParameterValueException):  # as on AWS
-        lam.publish_version(FunctionName="guarded", CodeSha256="AAAA")
+        publish(lam, FunctionName="guarded", CodeSha256="AAAA")
     with pytest.raises(lam.exceptions.PreconditionFailedException):
-        lam.publish_version(FunctionName="guarded", RevisionId="stale")
-    out = lam.publish_version(
-        FunctionName="guarded", CodeSha256=created["CodeSha256"], RevisionId=created["RevisionId"]
+        publish(lam, FunctionName="guarded", RevisionId="stale")
+    out = publish(
+        lam,
+        FunctionName="guarded",
+        CodeSha256=created["CodeSha256"],
+        RevisionId=created["RevisionId"],
     )
     assert out["Version"] == "1"
 
@@ -75,8 +80,16 @@ def test_publish_version__concurrent_publishes_of_distinct_code_get_distinct_num
     create(lam, "racing")
 
     def publish(value):
+        # Lambda applies one update at a time and refuses the others meanwhile; clients retry.
         client = strata_server.client(account)
-        client.update_function_code(FunctionName="racing", ZipFile=returns(value), Publish=True)
+        while True:
+            try:
+                client.update_function_code(
+                    FunctionName="racing", ZipFile=returns(value), Publish=True
+                )
+                return
+            except client.exceptions.ResourceConflictException:
+                time.sleep(0.02)
 
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(publish, range(6)))
@@ -90,7 +103,7 @@ def test_publish_version__concurrent_publishes_of_distinct_code_get_distinct_num
 def test_list_versions_by_function__pages_without_gaps(lam):
     create(lam, "paged", returns(0), Publish=True)
     for value in (1, 2, 3):
-        lam.update_function_code(FunctionName="paged", ZipFile=returns(value), Publish=True)
+        update_code(lam, FunctionName="paged", ZipFile=returns(value), Publish=True)
     pages = lam.get_paginator("list_versions_by_function").paginate(
         FunctionName="paged", PaginationConfig={"PageSize": 2}
     )
@@ -105,7 +118,7 @@ def test_list_versions_by_function__pages_without_gaps(lam):
 
 def test_alias__create_get_update_list_delete(lam, account):
     create(lam, "aliased", returns(1), Publish=True)
-    lam.update_function_code(FunctionName="aliased", ZipFile=returns(2), Publish=True)
+    update_code(lam, FunctionName="aliased", ZipFile=returns(2), Publish=True)
     created = lam.create_alias(
         FunctionName="aliased", Name="prod", FunctionVersion="1", Description="live"
     )

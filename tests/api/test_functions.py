@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.functions import ECHO, ROLE, RUNTIME, create, handler_zip
+from tests.support.functions import ECHO, ROLE, RUNTIME, create, handler_zip, wait_updated
 
 LAST_MODIFIED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000")
 
@@ -37,11 +37,16 @@ def test_create_function__answers_the_configuration_lambda_returns(lam, account)
     assert out["Version"] == "$LATEST"
     assert out["CodeSha256"] == base64.b64encode(hashlib.sha256(ECHO).digest()).decode()
     assert out["CodeSize"] == len(ECHO)
-    assert (out["State"], out["LastUpdateStatus"], out["PackageType"]) == (
-        "Active",
-        "Successful",
-        "Zip",
+    # Created Pending, as on Lambda; Active once its bundle is prepared (create() waits for it).
+    assert (out["State"], out["StateReason"], out["StateReasonCode"]) == (
+        "Pending",
+        "The function is being created.",
+        "Creating",
     )
+    assert "LastUpdateStatus" not in out
+    assert out["PackageType"] == "Zip"
+    settled = lam.get_function_configuration(FunctionName="shape")
+    assert (settled["State"], settled["LastUpdateStatus"]) == ("Active", "Successful")
     assert LAST_MODIFIED.fullmatch(out["LastModified"])
     assert lam.get_function(FunctionName="shape")["Tags"] == {"team": "core"}
 
@@ -103,7 +108,8 @@ def test_get_function__unknown_function_and_other_accounts(lam, strata_server):
 
 
 def test_update_function_code__new_sha_new_revision_and_revision_precondition(lam):
-    first = create(lam, "coded")
+    create(lam, "coded")
+    first = lam.get_function_configuration(FunctionName="coded")
     newer = handler_zip("def handler(e, c):\n    return 2\n")
     with pytest.raises(lam.exceptions.PreconditionFailedException):
         lam.update_function_code(FunctionName="coded", ZipFile=newer, RevisionId="not-the-revision")
@@ -116,7 +122,8 @@ def test_update_function_code__new_sha_new_revision_and_revision_precondition(la
 
 
 def test_update_function_code__invalid_zip_is_refused_and_nothing_changes(lam):
-    first = create(lam, "unharmed")
+    create(lam, "unharmed")
+    first = lam.get_function_configuration(FunctionName="unharmed")
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         lam.update_function_code(FunctionName="unharmed", ZipFile=b"PK\x03\x04 not a zip at all")
     assert (
@@ -127,7 +134,8 @@ def test_update_function_code__invalid_zip_is_refused_and_nothing_changes(lam):
 def test_update_function_code__dry_run_checks_and_answers_but_stores_and_changes_nothing(
     lam, strata_server, account
 ):
-    first = create(lam, "rehearsed")
+    create(lam, "rehearsed")
+    first = lam.get_function_configuration(FunctionName="rehearsed")
     newer = handler_zip("def handler(e, c):\n    return 3\n")
     digest = hashlib.sha256(newer).hexdigest()
     out = lam.update_function_code(FunctionName="rehearsed", ZipFile=newer, DryRun=True)
@@ -156,7 +164,8 @@ def test_update_function_code__dry_run_checks_and_answers_but_stores_and_changes
 
 
 def test_update_function_configuration__changes_only_what_is_given(lam):
-    first = create(lam, "configured", MemorySize=256, Environment={"Variables": {"AB": "1x"}})
+    create(lam, "configured", MemorySize=256, Environment={"Variables": {"AB": "1x"}})
+    first = lam.get_function_configuration(FunctionName="configured")
     out = lam.update_function_configuration(
         FunctionName="configured", Timeout=30, RevisionId=first["RevisionId"]
     )
@@ -266,6 +275,7 @@ def test_delete_function__one_version_and_not_latest(lam):
     lam.update_function_code(
         FunctionName="pruned", ZipFile=handler_zip("def handler(e, c):\n    return 2\n")
     )
+    wait_updated(lam, "pruned")
     lam.publish_version(FunctionName="pruned")
     assert lam.delete_function(FunctionName="pruned", Qualifier="1")["StatusCode"] == 204
     versions = [

@@ -8,7 +8,8 @@ import base64
 
 import pytest
 
-from tests.support.functions import create
+from tests.support.functions import create, update_configuration
+from tests.support.functions import publish as publish_function_version
 from tests.support.zips import layer_zip
 
 
@@ -143,14 +144,14 @@ def test_list_layers__marker_keeps_its_place_when_versions_come_and_go(lam):
 def test_list_functions__all_versions_page_by_page_while_versions_are_published(lam):
     for name in ("fa", "fb", "fc"):
         create(lam, name)
-    lam.publish_version(FunctionName="fb")
-    lam.update_function_configuration(FunctionName="fb", MemorySize=256)
-    lam.publish_version(FunctionName="fb")
+    publish_function_version(lam, FunctionName="fb")
+    update_configuration(lam, FunctionName="fb", MemorySize=256)
+    publish_function_version(lam, FunctionName="fb")
     first = lam.list_functions(FunctionVersion="ALL", MaxItems=3)
     listed = [(f["FunctionName"], f["Version"]) for f in first["Functions"]]
     assert listed == [("fa", "$LATEST"), ("fb", "$LATEST"), ("fb", "1")]
-    lam.update_function_configuration(FunctionName="fb", MemorySize=512)
-    lam.publish_version(FunctionName="fb")  # 3, after the marker: listed on a later page
+    update_configuration(lam, FunctionName="fb", MemorySize=512)
+    publish_function_version(lam, FunctionName="fb")  # 3, after the marker: listed on a later page
     pages = all_pages(
         lam.list_functions,
         "Functions",

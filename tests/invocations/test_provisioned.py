@@ -14,7 +14,7 @@ from registry.archives import ZipContent
 from registry.errors import UnreservedConcurrencyBelowMinimum
 from registry.functions.names import FunctionRef
 from registry.invocations.provisioned import ProvisionedConcurrencyService
-from tests.support.functions import ECHO, ROLE, RUNTIME, create
+from tests.support.functions import ECHO, ROLE, RUNTIME, create, publish, update_configuration
 from tests.test_openapi import call, check
 
 OVER_RESERVED = (
@@ -32,8 +32,8 @@ def published(lam, name: str, versions: int = 1) -> None:
     """A function with `versions` published versions (1, 2, ...) and an alias `live` on 1."""
     create(lam, name, Publish=True)
     for number in range(2, versions + 1):
-        lam.update_function_configuration(FunctionName=name, Timeout=5 + number)
-        lam.publish_version(FunctionName=name)
+        update_configuration(lam, FunctionName=name, Timeout=5 + number)
+        publish(lam, FunctionName=name)
     lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
 
 

@@ -12,6 +12,8 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.support.functions import wait_active
+
 
 def _private_zip(secret: str) -> bytes:
     buffer = io.BytesIO()
@@ -118,6 +120,7 @@ def test_publish_naming_another_accounts_upload__is_refused_and_yields_none_of_i
         Role=f"arn:aws:iam::{b}:role/x",
         Code={"ZipFile": small},
     )
+    wait_active(lam, "mine")
     before = lam.get_function_configuration(FunctionName="mine")
     for key in (own_key, f"blobs/sha256/{digest[:2]}/{digest}"):
         for dry_run in (True, False):

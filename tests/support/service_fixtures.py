@@ -53,12 +53,24 @@ def layer_service(migrated_registry: MigratedRegistry):
 
 
 @pytest.fixture(scope="module")
-def function_service(migrated_registry: MigratedRegistry, layer_service):
+def function_service(migrated_registry: MigratedRegistry, layer_service, tmp_path_factory):
+    """The function service with its bundles prepared as each change is made (in the caller's
+    thread, where a server prepares them in the background), so every change has settled when
+    the next call comes."""
     from registry.functions.service import FunctionService
+    from registry.invocations.bundles import BundleCache
+    from registry.invocations.preparation import BundlePreparer
 
-    return FunctionService(
+    service = FunctionService(
         migrated_registry.db, migrated_registry.store, layer_service, region=REGION
     )
+    cache = tmp_path_factory.mktemp("bundles")
+    preparer = BundlePreparer(
+        migrated_registry.db,
+        BundleCache(migrated_registry.store, cache / "functions", merge_cache_dir=cache),
+    )
+    service.prepare_with(preparer.prepare_all)
+    return service
 
 
 @pytest.fixture
