@@ -223,7 +223,11 @@ class Environment:
     # ---- invoke ------------------------------------------------------------------------------
 
     def invoke(
-        self, payload: bytes, request_id: str | None = None, client_context: str | None = None
+        self,
+        payload: bytes,
+        request_id: str | None = None,
+        client_context: str | None = None,
+        invoked_arn: str | None = None,
     ) -> InvocationResult:
         with self._lock:
             self.last_used = time.monotonic()
@@ -234,14 +238,14 @@ class Environment:
             if self.dead:
                 raise SandboxError("environment is no longer running")
             try:
-                return self._invoke(payload, request_id or str(uuid.uuid4()), client_context)
+                return self._invoke(payload, request_id, client_context, invoked_arn)
             finally:
                 self.last_used = time.monotonic()
 
     def _invoke(
-        self, payload: bytes, request_id: str, client_context: str | None
+        self, payload: bytes, request_id: str | None, client_context: str | None, invoked_arn
     ) -> InvocationResult:
-        spec = self.spec
+        spec, request_id = self.spec, request_id or str(uuid.uuid4())
         self._reset_peak()
         init_logs = self._logs.take()
         begin = time.monotonic()
@@ -250,7 +254,7 @@ class Environment:
             request_id=request_id,
             payload=payload,
             deadline_ms=int((time.time() + spec.timeout_s) * 1000),
-            function_arn=spec.arn,
+            function_arn=invoked_arn or spec.arn,
             trace_id=f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
             client_context=client_context,
         )

@@ -122,10 +122,13 @@ class EnvironmentPool:
         *,
         request_id: str | None = None,
         client_context: str | None = None,
+        invoked_arn: str | None = None,
     ) -> InvocationResult:
+        """`invoked_arn` is the ARN as the caller wrote it (an alias's, a version's or the
+        unqualified one), which the runtime is given; by default the version's own."""
         env = self._acquire(spec)
         try:
-            return env.invoke(payload, request_id, client_context)
+            return env.invoke(payload, request_id, client_context, invoked_arn)
         finally:
             self._release(spec, env)
 

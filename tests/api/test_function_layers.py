@@ -160,7 +160,7 @@ def test_layers__a_deleted_layer_version_keeps_working_and_gc_keeps_the_blobs(la
     code = handler_zip("import kept\n\ndef handler(e, c):\n    return kept.VALUE\n")
     create(lam, "keeper", code, Layers=[arn], Publish=True)
     lam.delete_layer_version(LayerName="kept", VersionNumber=1)
-    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+    with pytest.raises(lam.exceptions.InvalidParameterValueException, match="does not exist"):
         create(lam, "latecomer", Layers=[arn])
 
     env = {**os.environ, **strata_server.env}

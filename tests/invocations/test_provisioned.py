@@ -105,7 +105,7 @@ def test_put_provisioned_concurrency_config__refuses_to_leave_less_than_100_unre
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         lam.put_function_concurrency(FunctionName="reserving", ReservedConcurrentExecutions=897)
     lam.delete_provisioned_concurrency_config(FunctionName="first", Qualifier="1")
-    provision(lam, "second", "live", 2)
+    provision(lam, "first", "live", 2)
 
 
 def test_list_provisioned_concurrency_configs__pages_every_version_and_alias(lam, account):
@@ -185,7 +185,7 @@ def test_provisioned_concurrency__answers_match_the_openapi_schemas(strata_serve
         ("get", base + "?List=SOME", None, 400),
         ("delete", base + "?Qualifier=1", None, 204),
         ("get", base + "?Qualifier=1", None, 404),
-        ("delete", base + "?Qualifier=1", None, 404),
+        ("delete", base + "?Qualifier=1", None, 204),  # nothing left to delete, as on Lambda
         ("get", base + "?List=ALL", None, 200),
     ]
     for method, path, body, expected in exchanges:
