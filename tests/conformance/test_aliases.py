@@ -138,3 +138,19 @@ def test_create_alias__versions_with_different_execution_roles_are_refused(lam):
         message="Specified versions must be associated with the same execution role",
         Type="User",
     )
+
+
+def test_delete_function__a_version_an_alias_routes_a_share_to_is_kept(lam):
+    versions(lam, "referenced", 2)
+    routed(lam, "referenced", "1", {"2": 0.2})()
+    assert_error(
+        lambda: lam.delete_function(FunctionName="referenced", Qualifier="2"),
+        code="ResourceConflictException",
+        status=409,
+        message="Unable to delete version because the following aliases reference it: ['canary']",
+        Type="User",
+    )
+    assert (
+        lam.get_function(FunctionName="referenced", Qualifier="2")["Configuration"]["Version"]
+        == "2"
+    )

@@ -209,3 +209,15 @@ def test_create_function__an_environment_over_4_kb_is_quoted_back(lam):
         + json.dumps(variables, separators=(",", ":")),
         Type="User",
     )
+
+
+def test_get_function__a_malformed_qualifier_breaks_the_models_pattern(lam):
+    create(lam, "strictly")
+    assert_error(
+        lambda: lam.get_function(FunctionName="strictly", Qualifier="a b"),
+        code="ValidationException",
+        status=400,
+        message="1 validation error detected: Value 'a b' at 'qualifier' failed to satisfy "
+        r"constraint: Member must satisfy regular expression pattern: "
+        r"\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+",
+    )
