@@ -28,11 +28,11 @@ def _location(view) -> str:
 
 
 def _filters() -> dict:
-    runtime = request.args.get("CompatibleRuntime")
-    architecture = request.args.get("CompatibleArchitecture")
+    # The model's enums have already checked both filters: a runtime no layer can declare here
+    # simply matches nothing.
     return {
-        "runtime": validation.check_runtime(runtime) if runtime else None,
-        "architecture": validation.check_architecture(architecture) if architecture else None,
+        "runtime": request.args.get("CompatibleRuntime") or None,
+        "architecture": request.args.get("CompatibleArchitecture") or None,
         "marker": request.args.get("Marker") or None,
         "max_items": layers_max_items(request.args.get("MaxItems")),
     }

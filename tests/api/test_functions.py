@@ -198,6 +198,10 @@ def test_waiters__function_active_and_updated_return(lam):
         ({"MemorySize": 32768}, "MemorySize must be between 128 and 10240"),
         ({"Timeout": 901}, "Timeout must be between 1 and 900"),
         (
+            {"EphemeralStorage": {"Size": 10241}},
+            "EphemeralStorage.Size must be between 512 and 10240",
+        ),
+        (
             {"Environment": {"Variables": {"AWS_REGION": "x"}}},
             "Reserved keys used in this request: AWS_REGION",
         ),
@@ -216,7 +220,6 @@ def test_create_function__limits_botocore_leaves_to_the_server(lam, change, word
 @pytest.mark.parametrize(
     "change, at",
     [
-        ({"EphemeralStorage": {"Size": 10241}}, "ephemeralStorage.size"),
         ({"Runtime": "python9.9"}, "runtime"),
         ({"Handler": "a" * 129}, "handler"),
         ({"Handler": "app handler"}, "handler"),

@@ -147,3 +147,11 @@ def test_errors__unknown_path_is_an_aws_shaped_error(strata_server):
         urllib.request.urlopen(strata_server.url + "/nothing-here", timeout=5)
     assert refused.value.code == 404
     assert refused.value.headers["x-amzn-ErrorType"] == "UnknownOperationException"
+
+
+def test_list_layers__a_runtime_of_the_model_that_no_layer_declares_matches_nothing(lam):
+    lam.publish_layer_version(
+        LayerName="v", Content={"ZipFile": layer_zip()}, CompatibleRuntimes=["python3.12"]
+    )
+    assert lam.list_layers(CompatibleRuntime="python3.15")["Layers"] == []
+    assert lam.list_layers(CompatibleRuntime="python3.12")["Layers"][0]["LayerName"] == "v"
