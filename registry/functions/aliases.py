@@ -20,6 +20,7 @@ from registry.functions.names import (
     check_version,
     function_arn,
 )
+from registry.functions.provisioned_overlap import check_not_overlapping
 from registry.functions.rows import FunctionRows, check_revision
 from registry.functions.views import AliasView
 from registry.messages import function_not_found
@@ -105,6 +106,9 @@ class FunctionAliases(FunctionRows):
             if routing is not None:  # given: replaces the routing; an empty one removes it
                 alias.routing_config = weights
             self._check_routing(session, row, alias.function_version, alias.routing_config)
+            if self._provisioned(session, row, name):
+                session.flush()
+                check_not_overlapping(session, row.id, name)
             if description is not None:
                 alias.description = description
             alias.revision_id = str(uuid.uuid4())
@@ -174,6 +178,18 @@ class FunctionAliases(FunctionRows):
                 function_not_found(function_arn(self._region, row.account_id, row.name, version))
             )
         return found
+
+    @staticmethod
+    def _provisioned(session, row: Function, qualifier: str) -> bool:
+        return (
+            session.scalar(
+                select(ProvisionedConcurrency.id).where(
+                    ProvisionedConcurrency.function_id == row.id,
+                    ProvisionedConcurrency.qualifier == qualifier,
+                )
+            )
+            is not None
+        )
 
     def _check_routing(
         self, session, row: Function, primary: str, weights: dict[str, float] | None

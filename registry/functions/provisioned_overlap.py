@@ -12,7 +12,8 @@ from registry.models import FunctionAlias, ProvisionedConcurrency
 
 def check_not_overlapping(session, function_id: int, qualifier: str) -> None:
     """Refuses a setting for `qualifier` when one exists for a version the alias routes to, or
-    (for a version) for an alias that routes to it."""
+    (for a version) for an alias that routes to it. Also checked when a provisioned alias is
+    pointed or routed elsewhere."""
     provisioned = set(
         session.scalars(
             select(ProvisionedConcurrency.qualifier).where(

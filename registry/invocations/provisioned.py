@@ -27,10 +27,10 @@ from registry.errors import (
 )
 from registry.functions.concurrency import check_provisioned
 from registry.functions.names import LATEST, FunctionRef, function_arn
+from registry.functions.provisioned_overlap import check_not_overlapping
 from registry.functions.service import FunctionService
 from registry.functions.views import FunctionView
 from registry.invocations.invoke import Invoker
-from registry.invocations.provisioned_overlap import check_not_overlapping
 from registry.models import Function, ProvisionedConcurrency
 from registry.paging import MAX_ITEMS, Page, decode_marker, first_page
 

@@ -239,3 +239,21 @@ def test_put__a_setting_refused_under_the_accounts_lock_lets_what_it_warmed_go(
     arn = f"arn:aws:lambda:us-east-1:{caller.account_id}:function:warmed:1"
     assert invoker.pool.kept == [(arn, 2), (arn, 0)]
     assert service.list_configs(caller, FunctionRef("warmed", None, None)).items == []
+
+
+def test_update_alias__a_provisioned_alias_is_not_pointed_or_routed_at_a_provisioned_version(lam):
+    published(lam, "moved", versions=3)
+    provision(lam, "moved", "live", 1)
+    provision(lam, "moved", "2", 1)
+    for change in (
+        {"FunctionVersion": "2"},
+        {"RoutingConfig": {"AdditionalVersionWeights": {"2": 0.5}}},
+    ):
+        with pytest.raises(lam.exceptions.ResourceConflictException):
+            lam.update_alias(FunctionName="moved", Name="live", **change)
+        assert lam.get_alias(FunctionName="moved", Name="live")["FunctionVersion"] == "1"
+    # A version without a setting of its own is fine.
+    assert (
+        lam.update_alias(FunctionName="moved", Name="live", FunctionVersion="3")["FunctionVersion"]
+        == "3"
+    )
