@@ -16,9 +16,14 @@ from sqlalchemy import select
 
 from registry.functions.event_invoke_config import parse_function_destination
 from registry.functions.names import LATEST
+from registry.limits import ASYNC_PAYLOAD_BYTES
 from registry.models import Function, FunctionEvent
 
 log = logging.getLogger(__name__)
+
+# Functions whose destinations name each other would pass records back and forth for ever; as
+# Lambda's recursive loop detection (RecursiveLoop: Terminate) does, a chain stops after this many.
+MAX_CHAIN = 16
 
 
 @dataclass(frozen=True)
@@ -52,12 +57,27 @@ def deliver(session, destinations: dict, finished: Finished) -> bool:
         )
         return False
     now = datetime.now(timezone.utc)
+    record = invocation_record(finished, now)
+    payload = json.dumps(record).encode()
+    refusal = None
+    if _chain_length(record) > MAX_CHAIN:
+        refusal = "a recursive loop of destinations"
+    elif len(payload) > ASYNC_PAYLOAD_BYTES:
+        refusal = f"larger than an asynchronous payload may be ({ASYNC_PAYLOAD_BYTES} bytes)"
+    if refusal:
+        log.warning(
+            "event %s: its record is not sent to %s: %s",
+            finished.event.request_id,
+            destination,
+            refusal,
+        )
+        return False
     session.add(
         FunctionEvent(
             function_id=function.id,
             qualifier=target.qualifier or LATEST,
             request_id=str(uuid.uuid4()),
-            payload=json.dumps(invocation_record(finished, now)).encode(),
+            payload=payload,
             client_context=None,
             status="pending",
             attempts=0,
@@ -96,3 +116,13 @@ def _document(raw: bytes):
         return json.loads(raw) if raw else None
     except ValueError:
         return raw.decode("utf-8", "replace")
+
+
+def _chain_length(record: dict) -> int:
+    """How many records are nested in this one, itself included (a record of an event that was a
+    record holds it as its requestPayload)."""
+    length, document = 0, record
+    while isinstance(document, dict) and isinstance(document.get("requestContext"), dict):
+        length += 1
+        document = document.get("requestPayload")
+    return length

@@ -16,6 +16,7 @@ from tests.support.functions import create, handler_zip
 
 FAILS = handler_zip("def handler(event, context):\n    raise RuntimeError('always')\n")
 SUCCEEDS = handler_zip("def handler(event, context):\n    return {'doubled': event['n'] * 2}\n")
+SUCCEEDS_QUIETLY = handler_zip("def handler(event, context):\n    return 'ok'\n")
 # A destination that answers what it was sent, so its own event's row shows it ran the record.
 RECORDS = handler_zip("def handler(event, context):\n    return event['requestContext']\n")
 
@@ -151,3 +152,30 @@ def test_on_success_destination__receives_the_response(lam, strata_server, accou
     assert destination_events(strata_server, account.account_id, "succeeds-to-sink")[0].status == (
         "succeeded"
     )
+
+
+def test_destinations_naming_each_other__stop_after_lambdas_recursion_limit(
+    lam, strata_server, account
+):
+    arn = f"arn:aws:lambda:us-east-1:{account.account_id}:function:"
+    create(lam, "ping", SUCCEEDS_QUIETLY)
+    create(lam, "pong", SUCCEEDS_QUIETLY)
+    for name, other in (("ping", "pong"), ("pong", "ping")):
+        lam.put_function_event_invoke_config(
+            FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": arn + other}}
+        )
+
+    send_event(lam, "ping", b'{"n": 0}')
+
+    def finished() -> list[FunctionEvent]:
+        events = destination_events(strata_server, account.account_id, "ping")
+        events += destination_events(strata_server, account.account_id, "pong")
+        return [e for e in events if e.status != "pending"]
+
+    deadline = time.monotonic() + 120
+    while len(finished()) < 17 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(3)  # time for an 18th, were the chain to go on
+    done = finished()
+    assert len(done) == 17, strata_server.log()[-3000:]  # the event and 16 records
+    assert all(e.status == "succeeded" for e in done)
