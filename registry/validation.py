@@ -1,7 +1,10 @@
-"""Checks for every input botocore leaves to the server (patterns, lengths, enums, list sizes).
+"""The domain's own checks of names, lengths, runtimes and architectures, for every caller (the
+`strata` commands as well as the API); each failure raises InvalidParameterValue with a message
+that says what to fix.
 
-Patterns and limits are the Lambda API model's (botocore 1.43); each failure raises
-InvalidParameterValue with a message that says what to fix.
+Over HTTP the request has already met the Lambda API model's constraints (registry/api/model),
+which AWS answers first with a ValidationException; what is left here for API requests is what
+the model allows and Strata does not (a runtime it cannot run, a name longer than a function's).
 """
 
 from __future__ import annotations
@@ -77,7 +80,6 @@ STATEMENT_ID = re.compile(r"[a-zA-Z0-9-_]+")
 PRINCIPAL = re.compile(r"\d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root")
 ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
 ACCOUNT_ID = re.compile(r"\d{12}")
-S3_BUCKET = re.compile(r"[0-9A-Za-z\.\-_]*(?<!\.)")
 
 # Version numbers are stored as 32-bit integers (INTEGER on PostgreSQL): a larger number can name
 # no version, and must not reach a query, where PostgreSQL would refuse it.

@@ -30,7 +30,7 @@ from registry.api import (
 from registry.api.admission import BodyAllowance
 from registry.api.context import Services, services
 from registry.api.model.checks import ModelChecks
-from registry.api.requests import body_sha256, json_body
+from registry.api.requests import body_sha256, json_document
 from registry.blobs import open_store
 from registry.config import Settings
 from registry.db import Database
@@ -209,7 +209,7 @@ def _start_request():
         g.caller = sigv4.check_signature(_signed_request(), credential)
         if request.url_rule is not None:  # an unknown operation is answered as one
             current_app.extensions["lambda_model"].check(
-                request.method, request.path, request.args, request.headers, json_body
+                request.method, request.path, request.args, request.headers, json_document
             )
 
 

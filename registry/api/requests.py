@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pybase64
 from flask import g, request
 
-from registry import validation
 from registry.archives import ZipContent
 from registry.errors import InvalidParameterValue, InvalidRequestContent, TooManyRequests
 from registry.front.body import PrefetchedBody
@@ -94,8 +93,15 @@ def body_sha256() -> str:
 def json_body() -> dict:
     """The request's JSON object. A base64 `ZipFile` member (up to 67 MB of text) is decoded
     straight from the raw body rather than first becoming a Python string, which keeps a publish's
-    peak memory near the size of the zip. Parsed once per request: the model's checks read it
-    before the handler does."""
+    peak memory near the size of the zip. No member holds a NUL character."""
+    body = json_document()
+    _refuse_nul(body)
+    return body
+
+
+def json_document() -> dict:
+    """The request's JSON object as sent, parsed once per request: the model's checks read it
+    before the handler does, and answer first for a value their patterns refuse."""
     body = g.get("json_body")
     if body is None:
         body = g.json_body = _parse_json_body()
@@ -124,7 +130,6 @@ def _parse_json_body() -> dict:
         raise InvalidRequestContent("The request body must be a JSON object.")
     if blob is not None:
         _put_back(body, blob)
-    _refuse_nul(body)
     return body
 
 
@@ -240,18 +245,9 @@ def zip_content(members, field: str) -> ZipContent:
         )
     if has_zip:
         return ZipContent(zip_file=base64_blob(members["ZipFile"], f"{field}.ZipFile"))
+    # The bucket's and key's patterns and lengths are the model's, checked before this runs.
     bucket = string(members, "S3Bucket", required=True)
     key = string(members, "S3Key", required=True)
-    validation.check_pattern(
-        "S3Bucket",
-        bucket,
-        validation.S3_BUCKET,
-        63,
-        "use 3 to 63 letters, digits, dots, hyphens or underscores",
-    )
-    if len(bucket) < 3:
-        raise InvalidParameterValue("S3Bucket must be at least 3 characters long.")
-    validation.check_length("S3Key", key, 1024, minimum=1)
     if members.get("S3ObjectVersion") is not None:
         raise InvalidParameterValue(
             "S3ObjectVersion is not supported: name the object by S3Key only."
