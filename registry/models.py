@@ -143,7 +143,11 @@ class Function(Base):
     state: Mapped[str] = mapped_column(String(16), server_default="Active")
     state_reason: Mapped[str | None] = mapped_column(String(1024))
     state_reason_code: Mapped[str | None] = mapped_column(String(64))
-    last_update_status: Mapped[str] = mapped_column(String(16), server_default="Successful")
+    # Indexed for the sweep that finds what no process is preparing (every Pending row is
+    # InProgress too).
+    last_update_status: Mapped[str] = mapped_column(
+        String(16), server_default="Successful", index=True
+    )
     last_update_status_reason: Mapped[str | None] = mapped_column(String(1024))
     last_update_status_reason_code: Mapped[str | None] = mapped_column(String(64))
 
@@ -169,7 +173,11 @@ class FunctionVersion(Base):
     state: Mapped[str] = mapped_column(String(16), server_default="Active")
     state_reason: Mapped[str | None] = mapped_column(String(1024))
     state_reason_code: Mapped[str | None] = mapped_column(String(64))
-    last_update_status: Mapped[str] = mapped_column(String(16), server_default="Successful")
+    # Indexed for the sweep that finds what no process is preparing (every Pending row is
+    # InProgress too).
+    last_update_status: Mapped[str] = mapped_column(
+        String(16), server_default="Successful", index=True
+    )
     last_update_status_reason: Mapped[str | None] = mapped_column(String(1024))
     last_update_status_reason_code: Mapped[str | None] = mapped_column(String(64))
 
@@ -222,16 +230,6 @@ class FunctionPermission(Base):
     principal_org_id: Mapped[str | None] = mapped_column(String(34))
     event_source_token: Mapped[str | None] = mapped_column(String(256))
     function_url_auth_type: Mapped[str | None] = mapped_column(String(16))
-
-
-class FunctionPolicy(Base):
-    """The RevisionId of one resource policy (a function's, or a version's or alias's)."""
-
-    __tablename__ = "function_policies"
-
-    function_id: Mapped[int] = mapped_column(ForeignKey("functions.id"), primary_key=True)
-    qualifier: Mapped[str] = mapped_column(String(128), primary_key=True)
-    revision_id: Mapped[str] = mapped_column(String(36))
 
 
 class FunctionEventInvokeConfig(Base):

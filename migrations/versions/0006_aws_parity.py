@@ -40,6 +40,9 @@ def upgrade() -> None:
                         server_default=default,
                     )
                 )
+            batch_op.create_index(
+                batch_op.f(f"ix_{table}_last_update_status"), ["last_update_status"], unique=False
+            )
 
     with op.batch_alter_table("function_aliases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("routing_config", sa.JSON(), nullable=True))
@@ -71,18 +74,6 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
-        "function_policies",
-        sa.Column("function_id", sa.Integer(), nullable=False),
-        sa.Column("qualifier", sa.String(length=128), nullable=False),
-        sa.Column("revision_id", sa.String(length=36), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["function_id"],
-            ["functions.id"],
-            name=op.f("fk_function_policies_function_id_functions"),
-        ),
-        sa.PrimaryKeyConstraint("function_id", "qualifier", name=op.f("pk_function_policies")),
-    )
-    op.create_table(
         "function_event_invoke_configs",
         sa.Column("function_id", sa.Integer(), nullable=False),
         sa.Column("qualifier", sa.String(length=128), nullable=False),
@@ -103,11 +94,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("function_event_invoke_configs")
-    op.drop_table("function_policies")
     op.drop_table("function_permissions")
     with op.batch_alter_table("function_aliases", schema=None) as batch_op:
         batch_op.drop_column("routing_config")
     for table in ("function_versions", "functions"):
         with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(batch_op.f(f"ix_{table}_last_update_status"))
             for name, _length, _default in reversed(_STATE_COLUMNS):
                 batch_op.drop_column(name)

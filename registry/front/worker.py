@@ -34,7 +34,7 @@ from functools import partial
 from gunicorn import util
 from gunicorn.http import wsgi
 from gunicorn.http.body import ChunkedReader, LengthReader
-from gunicorn.http.errors import InvalidChunkSize, LimitRequestHeaders
+from gunicorn.http.errors import InvalidChunkSize, LimitRequestHeaders, LimitRequestLine
 from gunicorn.http.message import Request
 from gunicorn.http.unreader import IterUnreader
 from gunicorn.workers.gthread import ThreadWorker
@@ -149,7 +149,16 @@ class FrontWorker(Draining, ThreadWorker):
         end = conn.buffer.find(b"\r\n\r\n")
         if end < 0 or end + 4 > self._limits.max_head_bytes:
             if len(conn.buffer) > self._limits.max_head_bytes:
-                self._answer_error(conn, LimitRequestHeaders("request line and headers too large"))
+                # A request line that alone passes the limit is a URI too long (414), as gunicorn
+                # answers it; otherwise the headers are too large (431).
+                if conn.buffer.find(b"\r\n", 0, self._limits.max_head_bytes) < 0:
+                    self._answer_error(
+                        conn, LimitRequestLine(len(conn.buffer), self._limits.max_head_bytes)
+                    )
+                else:
+                    self._answer_error(
+                        conn, LimitRequestHeaders("request line and headers too large")
+                    )
             return
         head = bytes(conn.buffer[: end + 4])
         del conn.buffer[: end + 4]

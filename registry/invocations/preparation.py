@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from registry.db import Database
 from registry.errors import InvalidParameterValue
@@ -104,12 +104,7 @@ class BundlePreparer:
             for table in (Function, FunctionVersion):
                 query = select(
                     table.id, table.revision_id, table.code_digest, table.layers, table.config
-                ).where(
-                    or_(
-                        table.state == states.PENDING,
-                        table.last_update_status == states.IN_PROGRESS,
-                    )
-                )
+                ).where(table.last_update_status == states.IN_PROGRESS)  # Pending rows too
                 if not fresh:
                     cutoff = datetime.now(timezone.utc) - self._stale
                     query = query.where(table.last_modified <= cutoff)

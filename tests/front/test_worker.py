@@ -179,3 +179,10 @@ def test_head_too_large__answers_431(strata_server):
         )
         status, _ = _read_response(sock)
     assert status in (400, 431)
+
+
+def test_request_line_too_long__answers_414(strata_server):
+    with _connect(strata_server) as sock:
+        sock.sendall(b"GET /2017-03-31/tags/" + b"a" * 200_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, _ = _read_response(sock)
+    assert status == 414
