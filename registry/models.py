@@ -113,7 +113,24 @@ class LayerVersionGrant(Base):
     layer_version: Mapped[LayerVersion] = relationship(back_populates="grants")
 
 
-class Function(Base):
+class LambdaStates:
+    """Lambda's State and LastUpdateStatus with their reasons, of a function's $LATEST and of
+    each version: Pending/InProgress while the bundle is prepared, then Active/Successful or
+    Failed."""
+
+    state: Mapped[str] = mapped_column(String(16), server_default="Active")
+    state_reason: Mapped[str | None] = mapped_column(String(1024))
+    state_reason_code: Mapped[str | None] = mapped_column(String(64))
+    # Indexed for the sweep that finds what no process is preparing (every Pending row is
+    # InProgress too).
+    last_update_status: Mapped[str] = mapped_column(
+        String(16), server_default="Successful", index=True
+    )
+    last_update_status_reason: Mapped[str | None] = mapped_column(String(1024))
+    last_update_status_reason_code: Mapped[str | None] = mapped_column(String(64))
+
+
+class Function(LambdaStates, Base):
     """A function and its mutable $LATEST: code, configuration and layers. `latest_version` is the
     counter published versions are drawn from (never reused while the function exists)."""
 
@@ -138,21 +155,9 @@ class Function(Base):
     # PutFunctionConcurrency: executions only this function may use, and the most it may run at
     # once (None: it shares the account's unreserved concurrency).
     reserved_concurrency: Mapped[int | None] = mapped_column(Integer)
-    # Lambda's State and LastUpdateStatus with their reasons: Pending/InProgress while the bundle
-    # is prepared, then Active/Successful or Failed.
-    state: Mapped[str] = mapped_column(String(16), server_default="Active")
-    state_reason: Mapped[str | None] = mapped_column(String(1024))
-    state_reason_code: Mapped[str | None] = mapped_column(String(64))
-    # Indexed for the sweep that finds what no process is preparing (every Pending row is
-    # InProgress too).
-    last_update_status: Mapped[str] = mapped_column(
-        String(16), server_default="Successful", index=True
-    )
-    last_update_status_reason: Mapped[str | None] = mapped_column(String(1024))
-    last_update_status_reason_code: Mapped[str | None] = mapped_column(String(64))
 
 
-class FunctionVersion(Base):
+class FunctionVersion(LambdaStates, Base):
     """An immutable snapshot of a function's $LATEST, including the exact layer versions."""
 
     __tablename__ = "function_versions"
@@ -168,18 +173,6 @@ class FunctionVersion(Base):
     layers: Mapped[list] = mapped_column(JSON, default=list)
     revision_id: Mapped[str] = mapped_column(String(36))
     last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # Lambda's State and LastUpdateStatus with their reasons: Pending/InProgress while the bundle
-    # is prepared, then Active/Successful or Failed.
-    state: Mapped[str] = mapped_column(String(16), server_default="Active")
-    state_reason: Mapped[str | None] = mapped_column(String(1024))
-    state_reason_code: Mapped[str | None] = mapped_column(String(64))
-    # Indexed for the sweep that finds what no process is preparing (every Pending row is
-    # InProgress too).
-    last_update_status: Mapped[str] = mapped_column(
-        String(16), server_default="Successful", index=True
-    )
-    last_update_status_reason: Mapped[str | None] = mapped_column(String(1024))
-    last_update_status_reason_code: Mapped[str | None] = mapped_column(String(64))
 
 
 class FunctionAlias(Base):
