@@ -131,7 +131,7 @@ class LatestChanges(FunctionVersions):
         function_layers.check_total_size(stored.unzipped_size, current.layers)
         if dry_run:
             return replace(current, code_digest=stored.digest, code_size=stored.size, config=config)
-        self._change_latest(
+        changed = self._change_latest(
             caller,
             ref,
             revision_id,
@@ -142,7 +142,7 @@ class LatestChanges(FunctionVersions):
         )
         if publish:
             return self._publish(caller, replace(ref, qualifier=None), unsettled=True)
-        return self.get(caller, replace(ref, qualifier=None))
+        return changed
 
     def update_configuration(
         self,
@@ -173,8 +173,7 @@ class LatestChanges(FunctionVersions):
                 raise InvalidParameterValue(too_many_layers())
             function_layers.check_compatible(records, config["runtime"], config["architectures"][0])
         function_layers.check_total_size(current.unzipped_size, records)
-        self._change_latest(caller, ref, revision_id, config=config, layers=records)
-        return self.get(caller, replace(ref, qualifier=None))
+        return self._change_latest(caller, ref, revision_id, config=config, layers=records)
 
     def _attach(self, caller: Caller, arns, config: dict) -> list[dict]:
         records = function_layers.resolve(self._layers, caller, arns, region=self._region)
@@ -183,8 +182,9 @@ class LatestChanges(FunctionVersions):
 
     def _change_latest(
         self, caller: Caller, ref: FunctionRef, revision_id: str | None, **values
-    ) -> None:
-        """Apply a change to $LATEST; it is InProgress until its bundle is prepared."""
+    ) -> FunctionView:
+        """Apply a change to $LATEST; it is InProgress until its bundle is prepared. The view is
+        the change as made: read back, it could already be settled."""
         with self._db.write() as session:
             row = self._function_row(session, caller.account_id, ref.name, lock=True)
             check_revision(row.revision_id, revision_id)
@@ -196,3 +196,4 @@ class LatestChanges(FunctionVersions):
             row.revision_id = str(uuid.uuid4())
             row.last_modified = datetime.now(timezone.utc)
         self._changed()
+        return self._latest_view(caller.account_id, row)
