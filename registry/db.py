@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -176,3 +177,11 @@ def _private_sqlite(url: str) -> None:
     """The database file is created owner-only before SQLite opens it (its journals follow)."""
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         private_sqlite_file(Path(url.removeprefix("sqlite:///")))
+
+
+def stored_utc(moment: datetime) -> datetime:
+    """A timestamp column's value as an aware UTC datetime: SQLite hands back naive values (they
+    were stored in UTC), PostgreSQL aware ones."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment

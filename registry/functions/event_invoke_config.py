@@ -19,10 +19,11 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from registry.accounts import Caller
+from registry.db import stored_utc
 from registry.errors import ConstraintViolation, InvalidParameterValue, ResourceNotFound
 from registry.functions.names import LATEST, VERSION, FunctionRef, function_arn
 from registry.functions.rows import FunctionRows
-from registry.models import Function, FunctionAlias, FunctionEventInvokeConfig, FunctionVersion
+from registry.models import Function, FunctionEventInvokeConfig
 from registry.paging import Page, decode_marker, first_page
 
 DEFAULT_RETRY_ATTEMPTS = 2  # Lambda retries a failed event twice unless told otherwise
@@ -51,10 +52,7 @@ class EventInvokeConfigView:
 
     @property
     def last_modified_epoch(self) -> float:
-        moment = self.last_modified
-        if moment.tzinfo is None:  # SQLite hands back naive values, stored as UTC
-            moment = moment.replace(tzinfo=timezone.utc)
-        return round(moment.timestamp(), 3)
+        return round(stored_utc(self.last_modified).timestamp(), 3)
 
 
 @dataclass(frozen=True)
@@ -189,20 +187,7 @@ class EventInvokeConfigs(FunctionRows):
         qualifier = ref.qualifier or LATEST
         if qualifier == LATEST:
             return row, qualifier
-        if VERSION.fullmatch(qualifier):
-            exists = session.scalar(
-                select(FunctionVersion.id).where(
-                    FunctionVersion.function_id == row.id,
-                    FunctionVersion.version == int(qualifier),
-                )
-            )
-        else:
-            exists = session.scalar(
-                select(FunctionAlias.id).where(
-                    FunctionAlias.function_id == row.id, FunctionAlias.name == qualifier
-                )
-            )
-        if exists is None:
+        if self._qualified_row(session, row, qualifier) is None:
             raise ResourceNotFound(_NO_FUNCTION)
         return row, qualifier
 

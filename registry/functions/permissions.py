@@ -29,11 +29,11 @@ from registry.errors import (
     ResourceNotFound,
 )
 from registry.functions import policy
-from registry.functions.names import LATEST, VERSION, FunctionRef, function_arn
+from registry.functions.names import LATEST, FunctionRef, function_arn
 from registry.functions.rows import FunctionRows, check_revision
 from registry.functions.views import FunctionView
 from registry.messages import function_not_found
-from registry.models import Function, FunctionAlias, FunctionPermission, FunctionVersion
+from registry.models import Function, FunctionPermission
 from registry.validation import (
     ORGANIZATION_ID,
     check_account_id,
@@ -213,15 +213,7 @@ class FunctionPermissions(FunctionRows):
         """The row whose RevisionId is the policy's: the function's, a version's or an alias's."""
         if not qualifier:
             return row
-        if VERSION.fullmatch(qualifier):
-            query = select(FunctionVersion).where(
-                FunctionVersion.function_id == row.id, FunctionVersion.version == int(qualifier)
-            )
-        else:
-            query = select(FunctionAlias).where(
-                FunctionAlias.function_id == row.id, FunctionAlias.name == qualifier
-            )
-        found = session.scalar(query)
+        found = self._qualified_row(session, row, qualifier)
         if found is None:
             raise ResourceNotFound(function_not_found(self._resource_arn(row, qualifier)))
         return found

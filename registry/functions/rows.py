@@ -78,6 +78,23 @@ class FunctionRows:
             raise ResourceNotFound(function_not_found(function_arn(self._region, account_id, name)))
         return row
 
+    @staticmethod
+    def _qualified_row(
+        session, row: Function, qualifier: str
+    ) -> FunctionVersion | FunctionAlias | None:
+        """The published version (digits) or the alias `qualifier` names; None when missing."""
+        if VERSION.fullmatch(qualifier):
+            return session.scalar(
+                select(FunctionVersion).where(
+                    FunctionVersion.function_id == row.id, FunctionVersion.version == int(qualifier)
+                )
+            )
+        return session.scalar(
+            select(FunctionAlias).where(
+                FunctionAlias.function_id == row.id, FunctionAlias.name == qualifier
+            )
+        )
+
     def _alias_row(
         self, session, row: Function, name: str, *, missing=alias_not_found
     ) -> FunctionAlias:

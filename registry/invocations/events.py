@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from registry.accounts import Caller
-from registry.db import Database
+from registry.db import Database, stored_utc
 from registry.errors import (
     InvalidParameterValue,
     RequestTooLarge,
@@ -383,6 +383,4 @@ class EventQueue:
 
 
 def _age(created_at: datetime) -> timedelta:
-    if created_at.tzinfo is None:  # SQLite gives naive datetimes back; they were stored in UTC
-        created_at = created_at.replace(tzinfo=timezone.utc)
-    return datetime.now(timezone.utc) - created_at
+    return datetime.now(timezone.utc) - stored_utc(created_at)
