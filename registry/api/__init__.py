@@ -24,6 +24,7 @@ from registry.api import (
     functions,
     layers,
     permissions,
+    rpc,
     sigv4,
     tags,
 )
@@ -41,6 +42,7 @@ from registry.invocations.bundles import BundleCache
 from registry.invocations.concurrency import ConcurrencyGate
 from registry.invocations.events import EventQueue
 from registry.invocations.invoke import Invoker
+from registry.invocations.observers import InvocationObservers
 from registry.invocations.preparation import BundlePreparer
 from registry.invocations.provisioned import ProvisionedConcurrencyService
 from registry.layers.service import LayerService
@@ -97,6 +99,7 @@ def _wire_services(settings: Settings, secret_box: SecretBox) -> Services:
         region=settings.region,
         isolation=settings.executor_isolation,
         gate=ConcurrencyGate(db),
+        observers=InvocationObservers(),
     )
     # Root without bubblewrap runs handlers as their own uid against the real bundle paths in
     # the cache, so only then may others pass through the data directory.
@@ -140,7 +143,7 @@ def _set_front_limits(app: Flask, settings: Settings) -> None:
         body_budget_bytes=4 * app.config["MAX_CONTENT_LENGTH"],
     )
     app.body_allowance = BodyAllowance(
-        _API_PATH.match,
+        _signing_names,
         app.extensions["strata"].keys.find,
         settings.region,
         app.config["MAX_CONTENT_LENGTH"],
@@ -163,6 +166,7 @@ def _register_handlers(app: Flask) -> None:
     app.register_blueprint(tags.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(ext.bp)
+    app.register_blueprint(rpc.bp)
 
 
 def _shutdown(
@@ -199,18 +203,29 @@ def _tune_malloc_for_large_bodies() -> None:
     libc.mallopt(m_mmap_threshold, 1024 * 1024)
 
 
+def _signing_names(method: str, path: str) -> tuple[str, ...] | None:
+    """The services a request must be signed for; None for the unsigned extension endpoints."""
+    return ("lambda",) if _API_PATH.match(path) else rpc.signing_names(method, path)
+
+
 def _start_request():
     g.request_id = str(uuid.uuid4())
-    if _API_PATH.match(request.path):
+    lambda_api = bool(_API_PATH.match(request.path))
+    signing_names = _signing_names(request.method, request.path)
+    if signing_names:
         # The headers are checked before the body is read: an unsigned request costs no body.
         credential = sigv4.check_headers(
-            request.headers, services().keys.find, region=services().settings.region
+            request.headers,
+            services().keys.find,
+            region=services().settings.region,
+            services=signing_names,
         )
         g.caller = sigv4.check_signature(_signed_request(), credential)
-        if request.url_rule is not None:  # an unknown operation is answered as one
-            current_app.extensions["lambda_model"].check(
-                request.method, request.path, request.args, request.headers, json_document
-            )
+        g.signed_for = credential.service
+    if lambda_api and request.url_rule is not None:  # an unknown operation is answered as one
+        current_app.extensions["lambda_model"].check(
+            request.method, request.path, request.args, request.headers, json_document
+        )
 
 
 def _finish_request(response):

@@ -20,22 +20,25 @@ from registry.errors import StrataError
 class BodyAllowance:
     def __init__(
         self,
-        api_path: Callable[[str], object],
+        signing_names: Callable[[str, str], tuple[str, ...] | None],
         find_key: Callable[[str], KeyRecord | None],
         region: str,
         max_body_bytes: int,
     ):
-        self._api_path = api_path
+        self._signing_names = signing_names
         self._find_key = find_key
         self._region = region
         self._max_body_bytes = max_body_bytes
 
     def __call__(self, method: str, path: str, headers: list[tuple[str, str]]) -> int:
         """The most body bytes worth reading for this request; 0 when none should be."""
-        if not self._api_path(path):
+        names = self._signing_names(method, path)
+        if not names:
             return 0
         try:
-            sigv4.check_headers(Headers(headers), self._find_key, region=self._region)
+            sigv4.check_headers(
+                Headers(headers), self._find_key, region=self._region, services=names
+            )
         except StrataError:
             return 0
         return self._max_body_bytes

@@ -1,4 +1,5 @@
-"""AWS Signature Version 4 verification for requests signed for the `lambda` service.
+"""AWS Signature Version 4 verification for requests signed for the `lambda` service (and the
+`logs` and `monitoring` services the same endpoint serves).
 
 The signature is recomputed from the request exactly as botocore builds it: the canonical URI is
 the path *as sent on the wire* (already percent-encoded) encoded once more, so an ARN in the path
@@ -51,6 +52,7 @@ class Credential:
     amz_date: str
     signed_headers: str  # the SignedHeaders list as sent, ";"-separated
     signature: str
+    service: str = SERVICE  # the service the scope names
 
 
 def verify(
@@ -73,11 +75,12 @@ def check_headers(
     *,
     now: datetime | None = None,
     region: str | None = None,
+    services: tuple[str, ...] = (SERVICE,),
 ) -> Credential:
     """Every check of the signature headers that does not need the body (`headers` is a
-    case-insensitive mapping)."""
+    case-insensitive mapping); the scope must name one of `services`."""
     match = _authorization(headers)
-    access_key_id, date, scoped_region = _scope(match["credential"], region)
+    access_key_id, date, scoped_region, service = _scope(match["credential"], region, services)
     amz_date = headers.get("X-Amz-Date", "")
     _check_request_time(amz_date, date, now or datetime.now(timezone.utc))
     record = find_key(access_key_id)
@@ -85,7 +88,9 @@ def check_headers(
         raise UnrecognizedClient("The security token included in the request is invalid.")
     if "host" not in match["signed"].split(";"):
         raise InvalidSignature("The host header must be signed.")
-    return Credential(record, date, scoped_region, amz_date, match["signed"], match["signature"])
+    return Credential(
+        record, date, scoped_region, amz_date, match["signed"], match["signature"], service
+    )
 
 
 def check_signature(request: SignedRequest, credential: Credential) -> Caller:
@@ -94,7 +99,7 @@ def check_signature(request: SignedRequest, credential: Credential) -> Caller:
         [
             ALGORITHM,
             credential.amz_date,
-            f"{credential.date}/{credential.region}/{SERVICE}/aws4_request",
+            f"{credential.date}/{credential.region}/{credential.service}/aws4_request",
             hashlib.sha256(
                 _canonical_request(request, credential.signed_headers).encode()
             ).hexdigest(),
@@ -125,13 +130,16 @@ def _authorization(headers: Mapping[str, str]) -> re.Match:
     return match
 
 
-def _scope(credential: str, region: str | None) -> tuple[str, str, str]:
-    """ACCESS_KEY/DATE/REGION/lambda/aws4_request, split into its key, date and region."""
+def _scope(
+    credential: str, region: str | None, services: tuple[str, ...]
+) -> tuple[str, str, str, str]:
+    """ACCESS_KEY/DATE/REGION/SERVICE/aws4_request, split into its key, date, region and
+    service."""
     scope = credential.split("/")
-    if len(scope) != 5 or scope[3] != SERVICE or scope[4] != "aws4_request":
+    if len(scope) != 5 or scope[3] not in services or scope[4] != "aws4_request":
         raise InvalidSignature(
             f"Credential should be scoped to a valid service and terminator: "
-            f"ACCESS_KEY/DATE/REGION/{SERVICE}/aws4_request, got {credential!r}."
+            f"ACCESS_KEY/DATE/REGION/{'|'.join(services)}/aws4_request, got {credential!r}."
         )
     access_key_id, date, scoped_region = scope[0], scope[1], scope[2]
     if region is not None and scoped_region != region:
@@ -139,7 +147,7 @@ def _scope(credential: str, region: str | None) -> tuple[str, str, str]:
             f"Credential should be scoped to a valid region. This endpoint serves {region}, "
             f"not {scoped_region[:64]!r}."
         )
-    return access_key_id, date, scoped_region
+    return access_key_id, date, scoped_region, scope[3]
 
 
 def _check_request_time(amz_date: str, scope_date: str, now: datetime) -> None:

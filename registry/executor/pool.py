@@ -128,7 +128,9 @@ class EnvironmentPool:
         unqualified one), which the runtime is given; by default the version's own."""
         env = self._acquire(spec)
         try:
-            return env.invoke(payload, request_id, client_context, invoked_arn)
+            result = env.invoke(payload, request_id, client_context, invoked_arn)
+            result.environment_id = env.id
+            return result
         finally:
             self._release(spec, env)
 

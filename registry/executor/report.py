@@ -42,6 +42,7 @@ class InvocationResult:
     logs: str  # the invocation's log text with START/END/REPORT lines (tail-capped)
     report: Report
     mechanisms: dict[str, str] = field(default_factory=dict)  # limit -> enforcing mechanism
+    environment_id: str = ""  # the environment that ran it (its log stream's name)
 
     @property
     def ok(self) -> bool:

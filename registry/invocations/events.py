@@ -324,6 +324,7 @@ class EventQueue:
                 event.payload,
                 client_context=event.client_context,
                 request_id=event.request_id,
+                invocation_type="Event",
             )
         except (ResourceNotFound, InvalidParameterValue) as error:
             return _Outcome(str(error), False, policy, arn)

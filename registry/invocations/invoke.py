@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
 
 from registry.accounts import Caller
-from registry.errors import InvalidParameterValue, RequestTooLarge
+from registry.errors import InvalidParameterValue, RequestTooLarge, TooManyRequests
 from registry.executor import EnvironmentPool, FunctionSpec, InvocationResult
 from registry.executor.spec import CUSTOM_RUNTIMES, PYTHON_RUNTIME
 from registry.functions.names import FunctionRef, function_arn
@@ -23,6 +24,7 @@ from registry.functions.states import require_invocable
 from registry.functions.views import FunctionView
 from registry.invocations.bundles import BundleCache
 from registry.invocations.concurrency import ConcurrencyGate
+from registry.invocations.observers import InvocationObservers, Ran, Throttled
 from registry.limits import DEFAULT_ISOLATION, SYNC_PAYLOAD_BYTES
 from registry.messages import payload_too_large
 
@@ -50,9 +52,11 @@ class Invoker:
         region: str,
         isolation: str = DEFAULT_ISOLATION,
         gate: ConcurrencyGate | None = None,
+        observers: InvocationObservers | None = None,
     ):
         self._functions = functions
         self.gate = gate
+        self.observers = observers or InvocationObservers()
         self._bundles = bundles
         self.pool = pool
         self._region = region
@@ -81,6 +85,7 @@ class Invoker:
         *,
         client_context: str | None = None,
         request_id: str | None = None,
+        invocation_type: str = "RequestResponse",
     ) -> Invocation:
         """Runs the version `ref` names; the function's context carries the ARN as the caller
         wrote it (unqualified, or with the version or alias it named)."""
@@ -93,6 +98,7 @@ class Invoker:
             client_context=client_context,
             request_id=request_id,
             invoked_arn=function_arn(self._region, view.account_id, ref.name, ref.qualifier),
+            invocation_type=invocation_type,
         )
 
     def run(
@@ -103,16 +109,44 @@ class Invoker:
         client_context: str | None = None,
         request_id: str | None = None,
         invoked_arn: str | None = None,
+        invocation_type: str = "RequestResponse",
     ) -> Invocation:
         spec = self.spec(view)
-        with self._concurrency(view):
-            result = self.pool.invoke(
-                spec,
-                bytes(payload),
-                request_id=request_id or str(uuid.uuid4()),
-                client_context=client_context,
-                invoked_arn=invoked_arn,
+        try:
+            with self._concurrency(view):
+                started_at = time.time()
+                result = self.pool.invoke(
+                    spec,
+                    bytes(payload),
+                    request_id=request_id or str(uuid.uuid4()),
+                    client_context=client_context,
+                    invoked_arn=invoked_arn,
+                )
+        except TooManyRequests as throttle:
+            self.observers.throttled(
+                Throttled(
+                    view.account_id,
+                    view.function_id,
+                    view.name,
+                    view.version,
+                    invocation_type,
+                    throttle.reason or "",
+                )
             )
+            raise
+        self.observers.ran(
+            Ran(
+                view.account_id,
+                view.function_id,
+                view.name,
+                view.version,
+                invocation_type,
+                result.environment_id,
+                started_at,
+                time.time(),
+                result,
+            )
+        )
         return Invocation(view.version, result)
 
     def _concurrency(self, view: FunctionView):
