@@ -1,14 +1,17 @@
 """How a front worker stops when its node is drained (SIGTERM): nothing a load balancer already
 sent it is cut off, and nothing new reaches it.
 
-The worker stops accepting, then serves what is in flight before it exits (gunicorn's graceful
-timeout bounds the wait). Two races would lose requests on the way: connections the kernel has
-completed into the listening socket's backlog, which nobody accepts once the workers stop and
-which are reset at exit; and a request a balancer is sending on a kept-alive connection just as
-the worker closes it. So the backlog is taken and served before the socket is closed (the next
-connections are then refused, and a balancer sends them to another node at once), and idle
-kept-alive connections stay open for a moment (a request arriving on one is answered, with
-`Connection: close`) while the balancer notices that the node is going.
+The listening socket is shared by the node's workers and its master, and the kernel completes
+connections into it until the last of them closes it; a connection completed after the last
+acceptor has stopped is reset when the socket closes, after the balancer has sent it a request
+(a 502 it cannot retry). So a draining worker first goes on accepting for a while
+(`drain_accept`), answering every request with `Connection: close` and its readiness probe with
+503 `draining`, so that the balancer takes the node out of rotation while nothing is lost. Then
+it takes what is left in the socket's backlog, closes the socket (the next connections are
+refused, and a balancer sends them to another node at once) and serves what is in flight before
+it exits (gunicorn's graceful timeout bounds the wait). Idle kept-alive connections stay open for
+a moment (a request arriving on one is answered) while the balancer notices that the node is
+going.
 """
 
 from __future__ import annotations
@@ -18,18 +21,46 @@ import time
 # How long a draining worker keeps its idle kept-alive connections open, at most.
 DRAIN_KEEPALIVE_S = 2.0
 
+READINESS_PATH = "/readyz"
+DRAINING_READINESS = (
+    b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+    b"Content-Type: application/json\r\nContent-Length: 23\r\n\r\n"
+    b'{"status": "draining"}\n'
+)
+
 
 class Draining:
     """Mixed into the front worker, before gunicorn's ThreadWorker."""
 
     _keepalive_until: float | None = None
+    _accepting_until: float | None = None
 
     def set_accept_enabled(self, enabled):
+        if not enabled and not self.alive and self._accepting_until is None:
+            self._accepting_until = time.monotonic() + self._limits.drain_accept
+            if self._limits.drain_accept > 0:
+                # Counted as a connection, so gunicorn's drain loop runs while the window lasts.
+                self.nr_conns += 1
+                return
         super().set_accept_enabled(enabled)
         if not enabled and not self.alive:
             for listener in self.sockets:
                 self._take_backlog(listener)
                 listener.close()
+
+    def stop_accepting_when_due(self) -> None:
+        """Ends the accepting part of the drain once its window has passed."""
+        if self.alive or self._accepting_until is None or not self._accepting:
+            return
+        if time.monotonic() >= self._accepting_until:
+            self.nr_conns -= 1
+            self.set_accept_enabled(False)
+
+    def answers_draining(self, method: str, path: str) -> bytes | None:
+        """The readiness probe's answer once the worker drains: the balancer stops sending."""
+        if not self.alive and method == "GET" and path == READINESS_PATH:
+            return DRAINING_READINESS
+        return None
 
     def _take_backlog(self, listener) -> None:
         while self.nr_conns < self.worker_connections:

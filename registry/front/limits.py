@@ -23,3 +23,7 @@ class FrontLimits:
     # How long a closing connection is drained, so the peer reads the last answer rather than a
     # reset.
     linger: float = 2.0
+    # How long a draining node goes on accepting (see registry/front/draining.py): longer than a
+    # balancer takes to see its readiness probe fail (HAProxy as configured here: 2 checks 1 s
+    # apart).
+    drain_accept: float = 3.0

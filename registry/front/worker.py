@@ -106,6 +106,7 @@ class FrontWorker(Draining, ThreadWorker):
         """Closes connections past their deadline. The loop calls this after every batch of
         events; a sweep over thousands of connections is worth doing a few times a second only."""
         super().murder_pending()
+        self.stop_accepting_when_due()
         now = time.monotonic()
         if now < self._next_sweep and self.alive:
             return
@@ -239,6 +240,11 @@ class FrontWorker(Draining, ThreadWorker):
         self._unwatch(conn)
         conn.stage = Stage.APP
         request = conn.request
+        draining = self.answers_draining(request.method, request.path)
+        if draining is not None:
+            self._send_quietly(conn, draining)
+            self._linger(conn)
+            return
         # Answered here, or not at all: the front has already read (or refused) the body.
         request._expected_100_continue = False
         request.body = body

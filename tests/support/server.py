@@ -78,7 +78,9 @@ class StrataServer:
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [*command, "--workers", "2", *extra_args],
-                env={**os.environ, **self.env},
+                # A node alone needs no time for a balancer to take it out of rotation; the
+                # cluster tests give theirs the default.
+                env={**os.environ, "STRATA_DRAIN_ACCEPT_SECONDS": "0", **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 preexec_fn=die_with_parent,
