@@ -68,8 +68,14 @@ def _parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
 
 @click.command("run")
 @click.argument("bundle_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--handler", help="mod.func (python) or the handler name a custom runtime reads")
-@click.option("--runtime", help="python3.N, provided.al2023, provided.al2 or provided")
+@click.option(
+    "--handler",
+    help="mod.func (python), file.export (nodejs) or the handler name a custom runtime reads",
+)
+@click.option(
+    "--runtime",
+    help="python3.N, nodejsN.x (18 or newer), provided.al2023, provided.al2 or provided",
+)
 @click.option("--memory", type=click.IntRange(*MEMORY_MB), help="MB (default 128)")
 @click.option("--tmp", type=click.IntRange(*TMP_MB), help="size of /tmp in MB (default 512)")
 @click.option("--timeout", type=click.IntRange(*TIMEOUT_S), help="seconds (default 3)")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from registry.executor import outcomes, processes, runtime_access, seccomp
 from registry.executor.cgroups import EnvironmentCgroups
-from registry.executor.errors import SandboxError
+from registry.executor.errors import RuntimeEnded, SandboxError
 from registry.executor.launch import (
     HANDOFF,
     INIT_TIMEOUT_S,
@@ -74,6 +74,7 @@ class Environment:
         self._init_duration_ms: float | None = None
         self._tmp_exceeded = False
         self._init_reported = provisioned  # provisioned environments report no Init Duration
+        self._answered = 0  # invocations the runtime answered
         self._proc: subprocess.Popen | None = None
         self._user: SandboxUser | None = None
         self._cgroups: EnvironmentCgroups | None = None
@@ -261,7 +262,11 @@ class Environment:
         self._thaw()
         self._channel.submit(invocation)
         answered = self._wait(invocation, deadline)
+        if not answered and self._answered and self._channel.exited and not invocation.taken:
+            self.destroy()
+            raise RuntimeEnded("the runtime exited after its previous invocation")
         if answered:
+            self._answered += 1
             # As on Lambda, nothing the function left running gets CPU until the next invocation.
             self._freeze()
         duration_ms = min((time.monotonic() - begin) * 1000, spec.timeout_s * 1000)

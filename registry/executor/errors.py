@@ -12,6 +12,11 @@ class SandboxError(ServiceUnavailable):
     exit_code = exits.SANDBOX_UNAVAILABLE
 
 
+class RuntimeEnded(SandboxError):
+    """The runtime exited after answering its last invocation, before taking the next one (as
+    Node.js runtimes do after an uncaught exception): that one is run by a fresh environment."""
+
+
 class IsolationUnavailable(SandboxError):
     """Strict isolation was asked for, but the host cannot enforce every limit hard."""
 

@@ -23,7 +23,7 @@ from registry.executor.logs import LogPipe
 from registry.executor.mountns import Mount
 from registry.executor.netns import RUNTIME_API_PORT, handoff_socket
 from registry.executor.plan import Plan
-from registry.executor.runtime_view import COMPILED_BOOTSTRAP, RuntimeView
+from registry.executor.runtime_view import COMPILED_BOOTSTRAP, NODE_BOOTSTRAP, RuntimeView
 from registry.executor.sandbox import (
     ENVIRONMENT_STEP,
     args_data,
@@ -37,6 +37,7 @@ from registry.executor.sandbox import (
 
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase
 _BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+_NODE_BOOTSTRAP = Path(__file__).with_name("bootstrap_node.cjs")
 _LISTENER = Path(__file__).with_name("sandbox_listener.py")
 HANDOFF = "api-handoff.sock"
 
@@ -44,10 +45,14 @@ HANDOFF = "api-handoff.sock"
 def install_runtime(view: RuntimeView) -> None:
     """The runtime dir, world-readable, with the built-in bootstrap in it: as source, and
     compiled when the runtime's interpreter reads this interpreter's bytecode, which spares each
-    cold start compiling it (1.5 ms of CPU)."""
+    cold start compiling it (1.5 ms of CPU). A Node.js runtime gets the JavaScript bootstrap."""
     runtime_dir = view.runtime_dir
     runtime_dir.mkdir(mode=0o755, parents=True)
     os.chmod(runtime_dir.parent, 0o755)
+    if view.spec.node_major:
+        shutil.copyfile(_NODE_BOOTSTRAP, runtime_dir / NODE_BOOTSTRAP)
+        os.chmod(runtime_dir / NODE_BOOTSTRAP, 0o644)
+        return
     shutil.copyfile(_BOOTSTRAP, runtime_dir / "bootstrap.py")
     os.chmod(runtime_dir / "bootstrap.py", 0o644)
     if view.compiled_bootstrap:

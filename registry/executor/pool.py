@@ -31,7 +31,7 @@ from pathlib import Path
 from registry.errors import ConcurrentInvocationLimitExceeded
 from registry.executor import reaping
 from registry.executor.environment import Environment
-from registry.executor.errors import SandboxError
+from registry.executor.errors import RuntimeEnded, SandboxError
 from registry.executor.host import HostCapabilities
 from registry.executor.launchers import Launchers
 from registry.executor.memory import (
@@ -126,13 +126,16 @@ class EnvironmentPool:
     ) -> InvocationResult:
         """`invoked_arn` is the ARN as the caller wrote it (an alias's, a version's or the
         unqualified one), which the runtime is given; by default the version's own."""
-        env = self._acquire(spec)
-        try:
-            result = env.invoke(payload, request_id, client_context, invoked_arn)
+        while True:
+            env = self._acquire(spec)
+            try:
+                result = env.invoke(payload, request_id, client_context, invoked_arn)
+            except RuntimeEnded:
+                continue  # it never saw the invocation: another environment runs it
+            finally:
+                self._release(spec, env)
             result.environment_id = env.id
             return result
-        finally:
-            self._release(spec, env)
 
     def prewarm(self, spec: FunctionSpec, count: int) -> None:
         """Keep `count` initialised environments for `spec` (provisioned concurrency)."""

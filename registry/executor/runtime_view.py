@@ -11,13 +11,17 @@ import sys
 from pathlib import Path
 
 from registry.executor.errors import SandboxError
-from registry.executor.interpreters import find_python
+from registry.executor.interpreters import find_node, find_python
 from registry.executor.plan import Plan
 from registry.executor.sandbox import reachable_by_others, staging_mounts
 from registry.executor.spec import FunctionSpec
 
 _SANDBOX_ROOTS = {"task": "/var/task", "opt": "/opt", "runtime": "/var/runtime"}
 COMPILED_BOOTSTRAP = "bootstrap.pyc"
+NODE_BOOTSTRAP = "bootstrap.cjs"
+# What Lambda's Node.js runtime starts node with: its full heap-snapshot GC API, and HTTP headers
+# up to 80 KB (API Gateway's limit, beyond node's 16 KB default).
+_NODE_OPTIONS = ("--expose-gc", "--max-http-header-size=81920")
 _LANG = "/var/lang"  # where Lambda keeps its interpreter; a private one is shown there
 
 
@@ -29,13 +33,16 @@ class RuntimeView:
         self._interpreter = None
 
     def entrypoint(self) -> list[str] | None:
-        """The runtime's command: the built-in bootstrap under the spec's Python, else the
-        bundle's own bootstrap; None when the bundle has none."""
+        """The runtime's command: the built-in bootstrap under the spec's Python or node, else
+        the bundle's own bootstrap; None when the bundle has none."""
+        if self.spec.node_major:
+            self._interpreter = find_node(self.spec.node_major)
+            return [self.interpreter(), *_NODE_OPTIONS, f"{self.root('runtime')}/{NODE_BOOTSTRAP}"]
         if self.spec.python_version:
             interpreter = find_python(self.spec.python_version)
             self._interpreter = interpreter
             name = COMPILED_BOOTSTRAP if self.compiled_bootstrap else "bootstrap.py"
-            return [self.python(), "-S", f"{self.root('runtime')}/{name}"]
+            return [self.interpreter(), "-S", f"{self.root('runtime')}/{name}"]
         self._interpreter = None
         for where in ("task", "opt"):
             candidate = self.spec.bundle_dir / where / "bootstrap"
@@ -70,8 +77,9 @@ class RuntimeView:
             return None  # already in the sandbox with /usr
         return prefix
 
-    def python(self) -> str:
-        """The interpreter as the runtime sees it: at /var/lang when host paths are hidden."""
+    def interpreter(self) -> str:
+        """The interpreter (python or node) as the runtime sees it: at /var/lang when host paths
+        are hidden."""
         prefix = self._lang_prefix()
         if prefix is not None and self.plan.neutral_paths:
             return f"{_LANG}/{self._interpreter.path.relative_to(prefix)}"
@@ -161,6 +169,14 @@ class RuntimeView:
             env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{spec.runtime}"
             env["PYTHONPATH"] = (
                 f"{task}:{opt}/python/lib/python{spec.python_version}/site-packages:{opt}/python"
+            )
+        major = spec.node_major
+        if major:
+            env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{spec.runtime}"
+            # Lambda's order: the layers' directory for this major first, then the generic one.
+            env["NODE_PATH"] = (
+                f"{opt}/nodejs/node{major}/node_modules:{opt}/nodejs/node_modules:"
+                f"{runtime}/node_modules:{runtime}:{task}"
             )
         if not self.plan.bwrap:
             env["TMPDIR"] = str(tmp)

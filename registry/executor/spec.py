@@ -26,6 +26,9 @@ _API_TMP_MIN_MB = 8
 
 ISOLATION_LEVELS = ("strict", "best-effort", "none")
 PYTHON_RUNTIME = re.compile(r"python(3\.\d+)")
+NODEJS_RUNTIME = re.compile(r"nodejs([1-9]\d*)\.x")
+# The oldest Node.js major the built-in bootstrap runs (Lambda's oldest not yet deprecated).
+NODEJS_MIN_MAJOR = 18
 CUSTOM_RUNTIMES = frozenset({"provided", "provided.al2", "provided.al2023"})
 _ENV_NAME = re.compile(r"[a-zA-Z]([a-zA-Z0-9_])*")
 # Lambda reserves these; a function may not set them (AWS answers InvalidParameterValueException).
@@ -113,10 +116,11 @@ class FunctionSpec:
     def _check(self) -> None:
         if not (self.bundle_dir / "task").is_dir():
             raise InvalidParameterValue(f"bundle {self.bundle_dir} has no task/ directory")
-        if self.runtime not in CUSTOM_RUNTIMES and not PYTHON_RUNTIME.fullmatch(self.runtime):
+        if not runnable(self.runtime):
             raise InvalidParameterValue(
                 f"runtime {self.runtime!r} is not supported by the executor "
-                "(python3.N, provided, provided.al2, provided.al2023)"
+                f"(python3.N, nodejs{NODEJS_MIN_MAJOR}.x or newer, provided, provided.al2, "
+                "provided.al2023)"
             )
         if not self.handler or len(self.handler) > 128:
             raise InvalidParameterValue("handler must be 1 to 128 characters")
@@ -153,10 +157,24 @@ class FunctionSpec:
         return match.group(1) if match else None
 
     @property
+    def node_major(self) -> int | None:
+        """20 for nodejs20.x, None for other runtimes."""
+        match = NODEJS_RUNTIME.fullmatch(self.runtime)
+        return int(match.group(1)) if match else None
+
+    @property
     def arn(self) -> str:
         if self.function_arn:
             return self.function_arn
         return f"arn:aws:lambda:{self.region}:000000000000:function:{self.function_name}"
+
+
+def runnable(runtime: str) -> bool:
+    """Whether the executor has a way to run `runtime` (its interpreter may still be missing)."""
+    if runtime in CUSTOM_RUNTIMES or PYTHON_RUNTIME.fullmatch(runtime):
+        return True
+    node = NODEJS_RUNTIME.fullmatch(runtime)
+    return node is not None and int(node.group(1)) >= NODEJS_MIN_MAJOR
 
 
 def _in_range(name: str, value: float, low: float, high: float) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from registry.accounts import Caller
 from registry.errors import InvalidParameterValue, RequestTooLarge, TooManyRequests
 from registry.executor import EnvironmentPool, FunctionSpec, InvocationResult
-from registry.executor.spec import CUSTOM_RUNTIMES, PYTHON_RUNTIME
+from registry.executor.spec import NODEJS_MIN_MAJOR, runnable
 from registry.functions.names import FunctionRef, function_arn
 from registry.functions.policy import INVOKE
 from registry.functions.service import FunctionService
@@ -172,10 +172,11 @@ class Invoker:
             return known[1]
         config = view.config
         runtime = config["runtime"]
-        if runtime not in CUSTOM_RUNTIMES and not PYTHON_RUNTIME.fullmatch(runtime):
+        if not runnable(runtime):
             raise InvalidParameterValue(
                 f"The runtime {runtime} of {view.arn} cannot be invoked on this server: it runs "
-                "python3.N and the custom runtimes provided, provided.al2 and provided.al2023."
+                f"python3.N, nodejs{NODEJS_MIN_MAJOR}.x and newer, and the custom runtimes "
+                "provided, provided.al2 and provided.al2023."
             )
         bundle = self._bundles.bundle(view.code_digest, view.layers, runtime=runtime)
         spec = FunctionSpec(

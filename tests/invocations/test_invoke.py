@@ -163,10 +163,10 @@ def test_invoke__dry_run_is_204_after_checking_the_function(lam, strata_server):
 
 
 def test_invoke__runtime_the_executor_cannot_run_is_a_clear_error(lam):
-    create(lam, "node", Runtime="nodejs20.x", Handler="index.handler")
+    create(lam, "java", Runtime="java21", Handler="example.Handler::handleRequest")
     with pytest.raises(lam.exceptions.InvalidParameterValueException) as refused:
-        invoke(lam, "node")
-    assert "nodejs20.x" in refused.value.response["Error"]["Message"]
+        invoke(lam, "java")
+    assert "java21" in refused.value.response["Error"]["Message"]
 
 
 def test_invoke__warm_environment_keeps_module_state(lam):
