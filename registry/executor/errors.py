@@ -37,8 +37,15 @@ class InterpreterNotFound(InvalidParameterValue):
 
     exit_code = exits.USAGE  # `strata run`: the runtime given (or in bundle.json) is the mistake
 
-    # The detail (directories searched, the operator's settings) is for the server log.
-    client_message = (
-        "This server has no interpreter for the function's runtime; choose another runtime or ask "
-        "the server's operator to install it"
-    )
+    def __init__(self, message: str, wanted: str | None = None):
+        super().__init__(message)
+        self.wanted = wanted  # e.g. "Node.js 18": which interpreter, without any host path
+
+    @property
+    def client_message(self) -> str:
+        """The detail (directories searched, the operator's settings) is for the server log."""
+        which = f"no {self.wanted} interpreter" if self.wanted else "no interpreter"
+        return (
+            f"This server has {which} for the function's runtime; choose another runtime or ask "
+            "the server's operator to install it"
+        )

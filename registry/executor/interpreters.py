@@ -105,14 +105,16 @@ def find_node(major: int, environ: Mapping[str, str] | None = None) -> Interpret
             raise InterpreterNotFound(
                 f"{node_env_name(major)}={configured} is "
                 f"{'not a Node.js interpreter' if found is None else _dotted(found)}, "
-                f"not Node.js {major}"
+                f"not Node.js {major}",
+                wanted=f"Node.js {major}",
             )
         return _node_interpreter(path)
-    host_found = []
+    host_found, seen = [], set()
     for directory in _SEARCH_DIRS:
         for name in _NODE_NAMES:
             candidate = Path(directory) / name
-            if os.access(candidate, os.X_OK):
+            if os.access(candidate, os.X_OK) and candidate.resolve() not in seen:
+                seen.add(candidate.resolve())
                 version = node_version(candidate.resolve())
                 if version is not None and version[0] == major:
                     return _node_interpreter(candidate)
@@ -125,7 +127,8 @@ def find_node(major: int, environ: Mapping[str, str] | None = None) -> Interpret
     raise InterpreterNotFound(
         f"no Node.js {major} interpreter (node v{major}.x) found on this host{seen}: looked in "
         f"{', '.join(_SEARCH_DIRS)} and the nvm, fnm, n and volta version directories; install "
-        f"it or set {node_env_name(major)}=/absolute/path/to/node"
+        f"it or set {node_env_name(major)}=/absolute/path/to/node",
+        wanted=f"Node.js {major}",
     )
 
 

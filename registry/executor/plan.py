@@ -2,7 +2,8 @@
 
 | limit      | strongest (root)                              | fallback                            |
 |------------|-----------------------------------------------|-------------------------------------|
-| memory     | cgroup v1 memory (+memsw), OOM = SIGKILL      | RLIMIT_AS, MALLOC_ARENA_MAX=2       |
+| memory     | cgroup v1 memory (+memsw), OOM = SIGKILL      | RLIMIT_AS, MALLOC_ARENA_MAX=2;      |
+|            |                                               | Node.js: V8 --max-old-space-size    |
 | tmp        | loop-mounted ext4 at /tmp (bwrap)             | bwrap tmpfs; else private TMPDIR    |
 | timeout    | PID namespace + cgroup sweep                  | kill every process of the env uid   |
 | pids       | cgroup v1 pids.max                            | RLIMIT_NPROC on the env uid         |
@@ -54,6 +55,9 @@ class Plan:
     # so no host path appears in /proc/self/mountinfo.
     neutral_paths: bool = False
     syscall_filter: bool = False  # bwrap --disable-userns and the seccomp filter
+    # Node.js without a memory cgroup: V8 reserves gigabytes of address space at start, so
+    # RLIMIT_AS cannot hold it; its heap is capped instead (--max-old-space-size).
+    heap_cap: bool = False
 
     @property
     def uses_cgroups(self) -> bool:
@@ -91,6 +95,11 @@ class Plan:
             )
         if self.rlimit_memory:
             return f"RLIMIT_AS {spec.memory_mb} MB per process (soft)"
+        if self.heap_cap:
+            return (
+                f"V8 heap cap --max-old-space-size={spec.memory_mb} MB "
+                "(soft: buffers and native memory are not counted)"
+            )
         return "none"
 
     def _tmp_mechanism(self, spec: FunctionSpec) -> str:
@@ -199,7 +208,8 @@ def plan(spec: FunctionSpec, host: HostCapabilities) -> Plan:
         loop_tmp=bool(bwrap) and host.loop_tmp,
         netns=runtime_api in (runtime_access.NETNS, runtime_access.SANDBOX_LISTENER),
         drop_uid=host.root,
-        rlimit_memory=not host.cgroup_memory,
+        rlimit_memory=not host.cgroup_memory and not spec.node_major,
+        heap_cap=not host.cgroup_memory and bool(spec.node_major),
         rlimit_nproc=not host.cgroup_pids and host.root,
         overlay_opt=bool(spec.opt_layers),
         neutral_paths=bool(bwrap) and host.root and host.overlay,

@@ -37,7 +37,10 @@ class RuntimeView:
         the bundle's own bootstrap; None when the bundle has none."""
         if self.spec.node_major:
             self._interpreter = find_node(self.spec.node_major)
-            return [self.interpreter(), *_NODE_OPTIONS, f"{self.root('runtime')}/{NODE_BOOTSTRAP}"]
+            options = list(_NODE_OPTIONS)
+            if self.plan.heap_cap:
+                options.append(f"--max-old-space-size={self.spec.memory_mb}")
+            return [self.interpreter(), *options, f"{self.root('runtime')}/{NODE_BOOTSTRAP}"]
         if self.spec.python_version:
             interpreter = find_python(self.spec.python_version)
             self._interpreter = interpreter

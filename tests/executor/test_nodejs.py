@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +17,7 @@ from tests.executor.conftest import assert_nothing_left, snapshot, spec_for, str
 from tests.support import require_service
 from tests.support.nodejs import node_runtime_params, require_node
 
+STRATA = str(Path(sys.executable).with_name("strata"))
 APP = {
     "index.mjs": """
         const answer = await Promise.resolve(42); // top-level await
@@ -303,3 +307,103 @@ def test_init_errors__are_reported_with_lambdas_error_types(run, handler, error_
     assert re.match(message, document["errorMessage"])
     assert document["trace"][0].startswith(f"{error_type}: ")
     assert "Uncaught Exception" in result.logs
+
+
+# ---- layers: NODE_PATH ------------------------------------------------------------------------
+
+
+def layer_package(name: str, copy: str) -> dict[str, str]:
+    return {
+        f"{name}/package.json": json.dumps({"name": name, "main": "index.js"}),
+        f"{name}/index.js": f"module.exports = {{ copy: {copy!r} }};\n",
+    }
+
+
+@pytest.fixture(scope="module")
+def layered(bundles, runtime):
+    major = runtime.removeprefix("nodejs").removesuffix(".x")
+    opt = {}
+    for name, copy in (("shared", "generic"), ("only-generic", "generic")):
+        opt |= {f"nodejs/node_modules/{k}": v for k, v in layer_package(name, copy).items()}
+    opt |= {
+        f"nodejs/node{major}/node_modules/{k}": v
+        for k, v in layer_package("shared", f"node{major}").items()
+    }
+    # another major's directory is never read
+    opt |= {
+        f"nodejs/node9/node_modules/{k}": v for k, v in layer_package("shared", "node9").items()
+    }
+    task = {
+        "cjs.js": """
+            exports.handler = async () => ({
+              shared: require('shared').copy,
+              onlyGeneric: require('only-generic').copy,
+              nodePath: process.env.NODE_PATH,
+            });
+        """,
+        "esm.mjs": """
+            import shared from 'shared';
+            import onlyGeneric from 'only-generic';
+            export const handler = async () =>
+              ({ shared: shared.copy, onlyGeneric: onlyGeneric.copy });
+        """,
+    }
+    return bundles(task=task, opt=opt), major
+
+
+def test_layers__node_path_is_lambdas_and_the_majors_directory_wins(node_pool, layered, runtime):
+    bundle, major = layered
+    result = node_pool.invoke(spec_for(bundle, handler="cjs.handler", runtime=runtime), b"{}")
+    body = payload(result)
+    assert (body["shared"], body["onlyGeneric"]) == (f"node{major}", "generic"), result.logs
+    if "bwrap" in result.mechanisms["filesystem"]:
+        assert body["nodePath"] == (
+            f"/opt/nodejs/node{major}/node_modules:/opt/nodejs/node_modules:"
+            "/var/runtime/node_modules:/var/runtime:/var/task"
+        )
+
+
+def test_layers__es_modules_import_layer_packages_in_the_same_order(node_pool, layered, runtime):
+    bundle, major = layered
+    result = node_pool.invoke(spec_for(bundle, handler="esm.handler", runtime=runtime), b"{}")
+    assert payload(result) == {"shared": f"node{major}", "onlyGeneric": "generic"}, result.logs
+
+
+# ---- strata run -------------------------------------------------------------------------------
+
+
+def strata_run(*args, event: str = "{}"):
+    return subprocess.run(
+        [STRATA, "run", *args], input=event, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_strata_run__runs_a_nodejs_bundle_under_strict_isolation(host, app, runtime):
+    require_service(strict_available(host), "strict isolation needs root, bubblewrap and cgroups")
+    done = strata_run(
+        str(app),
+        "--handler",
+        "index.handler",
+        "--runtime",
+        runtime,
+        "--isolation",
+        "strict",
+        "--event",
+        "-",
+        "--repeat",
+        "2",
+        event='{"n": 3}',
+    )
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["calls"] for a in answers] == [1, 2] and answers[0]["event"] == {"n": 3}
+    assert done.stderr.count("REPORT RequestId: ") == 2 and "\tINFO\thello { n: 3 }" in done.stderr
+
+    failed = strata_run(str(app), "--handler", "index.rejects", "--runtime", runtime)
+    assert failed.returncode == 1 and json.loads(failed.stdout)["errorType"] == "TypeError"
+
+
+def test_strata_run__a_major_with_no_interpreter_is_a_usage_error_naming_it(app):
+    done = strata_run(str(app), "--handler", "index.handler", "--runtime", "nodejs99.x")
+    assert done.returncode == 2
+    assert "no Node.js 99 interpreter" in done.stderr and "STRATA_NODEJS_99" in done.stderr
