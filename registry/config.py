@@ -109,6 +109,13 @@ class Settings:
     # threads per app process that run them (one account never holds all of them).
     event_queue_max_per_account: int = 100
     event_workers: int = 3
+    # Function logs (registry/logs): stored unless STRATA_FUNCTION_LOGS=off; kept for the group's
+    # retention or this default; one account's stored bytes bounded (its oldest go first); the
+    # retention sweep's period.
+    function_logs: bool = True
+    function_logs_retention_days: int = 30
+    function_logs_quota_mb: int = 1024
+    function_logs_sweep_interval: float = 300.0
     # Seconds a request's line and headers may take to arrive, and the longest a request body or
     # the reading of a response may go without progress (the server front's timeouts).
     header_timeout: float = 10.0
@@ -141,6 +148,14 @@ class Settings:
                 env, "STRATA_EVENT_QUEUE_MAX_PER_ACCOUNT", 100
             ),
             event_workers=_positive_int(env, "STRATA_EVENT_WORKERS", 3),
+            function_logs=_flag(env.get("STRATA_FUNCTION_LOGS"), default=True),
+            function_logs_retention_days=_positive_int(
+                env, "STRATA_FUNCTION_LOGS_RETENTION_DAYS", 30
+            ),
+            function_logs_quota_mb=_positive_int(env, "STRATA_FUNCTION_LOGS_QUOTA_MB", 1024),
+            function_logs_sweep_interval=_positive_seconds(
+                env, "STRATA_FUNCTION_LOGS_SWEEP_INTERVAL", 300.0
+            ),
             header_timeout=_positive_seconds(env, "STRATA_HEADER_TIMEOUT", 10.0),
             body_timeout=_positive_seconds(env, "STRATA_BODY_TIMEOUT", 30.0),
             memory_fraction=_fraction(env, "STRATA_MEMORY_FRACTION", 0.75),

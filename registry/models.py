@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -271,3 +272,56 @@ class ConcurrencyHold(Base):
     account_id: Mapped[str] = mapped_column(String(12), index=True)
     count: Mapped[int] = mapped_column(Integer)
     renewed_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+
+
+class LogGroup(Base):
+    """A CloudWatch Logs log group of one account (`/aws/lambda/<function>` for a function's
+    logs). `retention_days` None keeps events for the default retention (registry/logs)."""
+
+    __tablename__ = "log_groups"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(String(512))
+    created_at_ms: Mapped[int] = mapped_column(BigInteger)
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class LogStream(Base):
+    """A log stream: one per execution environment. `stored_bytes` counts its events' sizes as
+    CloudWatch bills them (message bytes + 26), kept up to date by every insert and delete."""
+
+    __tablename__ = "log_streams"
+    __table_args__ = (UniqueConstraint("group_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("log_groups.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(512))
+    created_at_ms: Mapped[int] = mapped_column(BigInteger)
+    first_event_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_event_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_ingestion_ms: Mapped[int | None] = mapped_column(BigInteger)
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class LogEvent(Base):
+    """One log event. Reads walk (group, timestamp, id) or (stream, timestamp, id): a time range
+    of a group or of a stream is one index range, in the order pages are served."""
+
+    __tablename__ = "log_events"
+    __table_args__ = (
+        Index("ix_log_events_group_time", "group_id", "timestamp_ms", "id"),
+        Index("ix_log_events_stream_time", "stream_id", "timestamp_ms", "id"),
+    )
+
+    # 64-bit on PostgreSQL; on SQLite an INTEGER primary key is the 64-bit rowid already.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    group_id: Mapped[int] = mapped_column(ForeignKey("log_groups.id", ondelete="CASCADE"))
+    stream_id: Mapped[int] = mapped_column(ForeignKey("log_streams.id", ondelete="CASCADE"))
+    timestamp_ms: Mapped[int] = mapped_column(BigInteger)
+    ingestion_ms: Mapped[int] = mapped_column(BigInteger)
+    size: Mapped[int] = mapped_column(Integer)  # bytes as stored_bytes counts them
+    message: Mapped[str] = mapped_column(Text)

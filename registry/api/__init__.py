@@ -23,6 +23,7 @@ from registry.api import (
     ext,
     functions,
     layers,
+    logs,
     permissions,
     rpc,
     sigv4,
@@ -47,6 +48,7 @@ from registry.invocations.preparation import BundlePreparer
 from registry.invocations.provisioned import ProvisionedConcurrencyService
 from registry.layers.service import LayerService
 from registry.limits import MAX_DIRECT_UPLOAD_BYTES
+from registry.logs.service import FunctionLogs
 from registry.private_files import private_data_dir
 from registry.secret_box import SecretBox
 
@@ -67,6 +69,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     secret_box = SecretBox.from_settings(settings)
     app.extensions["strata"] = wired = _wire_services(settings, secret_box)
+    # Started before the rest, so that at exit (atexit runs last-registered first) the writer
+    # stops after the invocations that drain and still stores their logs.
+    app.extensions["function_logs"] = function_logs = FunctionLogs.start(
+        settings, wired.db, wired.invoker.observers
+    )
+    atexit.register(function_logs.stop)
     _start_background_work(wired)
     if settings.dev:
         seed_dev_account(wired.db, secret_box)
@@ -167,6 +175,7 @@ def _register_handlers(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(ext.bp)
     app.register_blueprint(rpc.bp)
+    logs.register()
 
 
 def _shutdown(
