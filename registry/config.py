@@ -120,6 +120,8 @@ class Settings:
     # the reading of a response may go without progress (the server front's timeouts).
     header_timeout: float = 10.0
     body_timeout: float = 30.0
+    # The server's log lines: "text" for a terminal, "json" for a collector (log_format.py).
+    log_format: str = "text"
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> Settings:
@@ -158,6 +160,7 @@ class Settings:
             ),
             header_timeout=_positive_seconds(env, "STRATA_HEADER_TIMEOUT", 10.0),
             body_timeout=_positive_seconds(env, "STRATA_BODY_TIMEOUT", 30.0),
+            log_format=_log_format(env.get("STRATA_LOG_FORMAT")),
             memory_fraction=_fraction(env, "STRATA_MEMORY_FRACTION", 0.75),
             memory_budget_mb=_optional_positive_int(env, "STRATA_MEMORY_BUDGET_MB"),
             memory_wait=_positive_seconds(env, "STRATA_MEMORY_WAIT", 1.0),
@@ -180,6 +183,13 @@ class Settings:
         """What the server's workers hold of the node's memory budget (registry/executor/memory.py):
         one file per data directory, so each server on a host has a budget of its own."""
         return self.data_dir / "executor-memory.json"
+
+
+def _log_format(value: str | None) -> str:
+    kind = (value or "").strip().lower() or "text"
+    if kind not in ("text", "json"):
+        raise ValueError(f"STRATA_LOG_FORMAT must be text or json, not {value!r}")
+    return kind
 
 
 def _environments_limit(value: str | None) -> int | None:

@@ -25,6 +25,7 @@ from registry.api import (
     layers,
     logs,
     permissions,
+    request_log,
     rpc,
     sigv4,
     tags,
@@ -218,6 +219,7 @@ def _signing_names(method: str, path: str) -> tuple[str, ...] | None:
 
 
 def _start_request():
+    request_log.start()
     g.request_id = str(uuid.uuid4())
     lambda_api = bool(_API_PATH.match(request.path))
     signing_names = _signing_names(request.method, request.path)
@@ -239,6 +241,7 @@ def _start_request():
 
 def _finish_request(response):
     response.headers["x-amzn-RequestId"] = g.get("request_id", "")
+    request_log.finish(response)
     return response
 
 

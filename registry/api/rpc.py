@@ -80,6 +80,22 @@ def _target() -> tuple[RpcService, str] | None:
     return None
 
 
+def operation_named() -> tuple[str, str] | None:
+    """(signing name, operation) of the current RPC request, for the request log; never reads a
+    body that was not read already (a query-protocol Action is in the body)."""
+    if request.path.startswith(CBOR_PREFIX):
+        _, _, rest = request.path.partition(CBOR_PREFIX)
+        service_name, _, operation = rest.partition("/operation/")
+        service = _SERVICES.get(service_name)
+        return (service.signing_name, operation) if service and operation else None
+    found = _target() if "raw_body" in g else None
+    if found is None:
+        prefix, _, operation = request.headers.get("X-Amz-Target", "").rpartition(".")
+        service = _SERVICES.get(prefix)
+        return (service.signing_name, operation) if service and operation else None
+    return found[0].signing_name, found[1]
+
+
 @bp.post(RPC_PATH)
 def dispatch():
     found = _target()

@@ -88,6 +88,11 @@ _data_dir_option = click.option(
 @click.option(
     "--migrate/--no-migrate", default=None, help="Run migrations first (default: only for SQLite)."
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    help="Log lines as text, or as one JSON object each (default: STRATA_LOG_FORMAT or text).",
+)
 def serve(
     host,
     port,
@@ -99,12 +104,20 @@ def serve(
     memory_fraction,
     memory_budget_mb,
     migrate,
+    log_format,
 ):
     """Run the registry (gunicorn) on HOST:PORT."""
+    import logging
+    import logging.config
+
     from registry import db
     from registry.accounts import seed_dev_account
+    from registry.log_format import logging_config
 
-    settings = _settings(data_dir, dev=dev or None)
+    # From the first line on (preparing the data directory may warn), as gunicorn will log.
+    logging.config.dictConfig(logging_config(log_format or Settings.from_env().log_format))
+    log = logging.getLogger("strata.server")
+    settings = _settings(data_dir, dev=dev or None, log_format=log_format)
     # Workers build their app from the environment, so hand the effective settings down.
     os.environ["STRATA_DATA_DIR"] = str(settings.data_dir)
     if settings.dev:
@@ -115,6 +128,7 @@ def serve(
         os.environ["STRATA_MEMORY_FRACTION"] = str(memory_fraction)
     if memory_budget_mb is not None:
         os.environ["STRATA_MEMORY_BUDGET_MB"] = str(memory_budget_mb)
+    os.environ["STRATA_LOG_FORMAT"] = settings.log_format
     url = settings.resolved_database_url
     box = _secret_box(settings)
     if migrate or (migrate is None and url.startswith("sqlite")):
@@ -122,15 +136,17 @@ def serve(
     if settings.dev:
         with _database(settings) as database:
             seed_dev_account(database, box)
-    click.echo(
-        f"Strata serving the Lambda API on http://{host}:{port} (data: {settings.data_dir})",
-        err=True,
+    log.info(
+        "Strata serving the Lambda API on http://%s:%s (data: %s)", host, port, settings.data_dir
     )
     if settings.dev:
-        click.echo(
-            f"dev account {DEV_ACCOUNT_ID}: aws_access_key_id={DEV_ACCESS_KEY_ID} "
-            f"aws_secret_access_key={DEV_SECRET_ACCESS_KEY} region={settings.region}",
-            err=True,
+        # The well-known dev key, the same on every install, is no secret.
+        log.info(
+            "dev account %s: aws_access_key_id=%s aws_secret_access_key=%s region=%s",
+            DEV_ACCOUNT_ID,
+            DEV_ACCESS_KEY_ID,
+            DEV_SECRET_ACCESS_KEY,
+            settings.region,
         )
     _Gunicorn(settings, bind=f"{host}:{port}", workers=workers, threads=threads).run()
 
@@ -155,7 +171,9 @@ class _Gunicorn:
                 # Waiting connections cost the front a few KB each and no thread: hold plenty, so
                 # that a crowd of slow clients does not stop the worker from accepting.
                 self.cfg.set("worker_connections", 4096)
+                # Every line in one format; the request log stands in for gunicorn's access log.
                 self.cfg.set("accesslog", None)
+                self.cfg.set("logger_class", "registry.front.log.StrataLogger")
                 self.cfg.set("timeout", 900)
                 self.cfg.set("graceful_timeout", DRAIN_SECONDS)
                 if "control_socket_disable" in self.cfg.settings:

@@ -40,6 +40,7 @@ from registry.errors import (
 )
 from registry.functions.concurrency import account_limit, claims
 from registry.models import ConcurrencyHold, Function, ProvisionedConcurrency
+from registry.outages import Outage
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,9 @@ class ConcurrencyGate:
         self._lock = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Renewing holds and giving units back, from the upkeep loop and from ending executions:
+        # while the database is down, one story in the log rather than a line per attempt.
+        self._outage = Outage("concurrency holds upkeep", log)
 
     @contextmanager
     def execution(self, function_id: int, account_id: str, reserved: int | None) -> Iterator[None]:
@@ -121,8 +125,10 @@ class ConcurrencyGate:
                 if time.monotonic() - last_renewal >= RENEW_SECONDS:
                     self._renew()
                     last_renewal = time.monotonic()
-            except StrataError as error:
-                log.warning("concurrency holds not renewed: %s", error)
+            except Exception as error:
+                self._outage.failed(error)
+            else:
+                self._outage.recovered()
 
     def _return_lingering(self) -> None:
         now = time.monotonic()
@@ -279,7 +285,7 @@ class ConcurrencyGate:
         except StrataError as error:
             # Kept as idle units, which the upkeep loop tries to give back again: until then
             # they throttle too many, never too few.
-            log.warning("concurrency of function %s not given back: %s", function_id, error)
+            self._outage.failed(error)
             with self._lock:
                 self._units.setdefault(function_id, _Units()).held += count
 

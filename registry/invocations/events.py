@@ -47,6 +47,7 @@ from registry.invocations.invoke import Invoker
 from registry.limits import ASYNC_PAYLOAD_BYTES
 from registry.messages import payload_too_large
 from registry.models import Account, Function, FunctionEvent
+from registry.outages import Outage
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,12 @@ DEFAULT_MAX_PENDING_PER_ACCOUNT = 100
 THROTTLED = "throttled"
 EXPIRED = "expired"  # older than its maximum age: dropped without a run
 THROTTLE_RETRY_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class QueueLag:
+    waiting: int  # events due to run that no worker has taken yet
+    oldest_wait_s: float  # how long the longest waiting of them has been due
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,8 @@ class EventQueue:
             max_workers=workers, thread_name_prefix="strata-event-run"
         )
         self._last_prune = 0.0
+        # Shared by the workers: an outage is logged once, not once per worker.
+        self._outage = Outage("event workers", log)
 
     # -- accepting ---------------------------------------------------------------------------
 
@@ -160,6 +169,16 @@ class EventQueue:
                 "retry once some have run."
             )
 
+    def lag(self) -> QueueLag:
+        """How far behind the workers of every process are: events due and not taken. Events
+        waiting for their retry time are not late, so they do not count."""
+        now = time.time()
+        with self._db.connect() as connection:
+            waiting, oldest = connection.execute(
+                select(func.count(), func.min(FunctionEvent.not_before)).where(self._due(now))
+            ).one()
+        return QueueLag(waiting, round(max(0.0, now - oldest), 3) if oldest is not None else 0.0)
+
     # -- running -----------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -181,16 +200,16 @@ class EventQueue:
                 claimed = self._claim()
                 if claimed is None:
                     self._prune()
-                    self._wake.wait(POLL_SECONDS)
-                    self._wake.clear()
-                    continue
-                self._process(*claimed)
-            except StrataError as error:  # the database is down: try again shortly
-                log.warning("event worker: %s", error)
+                else:
+                    self._process(*claimed)
+            except Exception as error:  # the database is down, most likely: try again shortly
+                self._outage.failed(error)
                 self._stop.wait(POLL_SECONDS)
-            except Exception:
-                log.exception("event worker failed")
-                self._stop.wait(POLL_SECONDS)
+                continue
+            self._outage.recovered()
+            if claimed is None:
+                self._wake.wait(POLL_SECONDS)
+                self._wake.clear()
 
     @staticmethod
     def _due(now: float):

@@ -23,6 +23,7 @@ from registry.errors import InvalidParameterValue
 from registry.functions import states
 from registry.invocations.bundles import BundleCache
 from registry.models import Function, FunctionVersion
+from registry.outages import Outage
 from storage.errors import BlobNotFound, DigestMismatch
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ class BundlePreparer:
         self._runner = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="strata-prepare")
         self._in_flight: set[tuple] = set()
         self._guard = threading.Lock()
+        # Finding the unsettled rows (the database), and preparing them (storage, the database).
+        self._sweep_outage = Outage("bundle preparation sweep", log)
+        self._outage = Outage("bundle preparation", log)
 
     def kick(self) -> None:
         """A change was just committed here: prepare what is unsettled now, however fresh."""
@@ -77,8 +81,10 @@ class BundlePreparer:
                 return
             try:
                 self.sweep(fresh=kicked)
-            except Exception:
-                log.exception("preparing function bundles failed")
+            except Exception as error:
+                self._sweep_outage.failed(error)
+            else:
+                self._sweep_outage.recovered()
 
     def sweep(self, *, fresh: bool) -> None:
         """Start preparing every unsettled row (only those left for STALE_SECONDS unless
@@ -130,9 +136,11 @@ class BundlePreparer:
             log.debug(
                 "prepared %s %s in %.3f s", table.__tablename__, row_id, time.monotonic() - started
             )
-        except Exception:
+        except Exception as error:
             # Storage or database trouble: the row stays unsettled and a sweep tries again.
-            log.exception("preparing %s %s failed", table.__tablename__, row_id)
+            self._outage.failed(error)
+        else:
+            self._outage.recovered()
         finally:
             with self._guard:
                 self._in_flight.discard(key)

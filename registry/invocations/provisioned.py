@@ -32,6 +32,7 @@ from registry.functions.service import FunctionService
 from registry.functions.views import FunctionView
 from registry.invocations.invoke import Invoker
 from registry.models import Function, ProvisionedConcurrency
+from registry.outages import Outage
 from registry.paging import MAX_ITEMS, Page, decode_marker, first_page
 
 log = logging.getLogger(__name__)
@@ -186,11 +187,14 @@ class ProvisionedConcurrencyService:
             self._thread.join(timeout=5)
 
     def _loop(self) -> None:
+        outage = Outage("provisioned concurrency sync", log)
         while not self._stop.wait(SYNC_SECONDS):
             try:
                 self.sync()
-            except Exception:
-                log.exception("provisioned concurrency sync failed")
+            except Exception as error:
+                outage.failed(error)
+            else:
+                outage.recovered()
 
     def sync(self) -> None:
         """Prewarm what the rows ask for and this process has not warmed; release the rest."""
