@@ -15,7 +15,7 @@ from registry.exits import ERROR, CommandError
 
 _SERVER_PACKAGES = {
     *("flask", "werkzeug", "sqlalchemy", "alembic", "minio", "gunicorn", "psycopg"),
-    *("pybase64", "cryptography"),
+    *("pybase64", "cryptography", "cbor2"),
 }
 
 # name -> "module:attribute" of a click command or group
@@ -25,6 +25,7 @@ _COMMANDS = {
     "db": "registry.commands.server:db",
     "accounts": "registry.commands.server:accounts",
     "gc": "registry.commands.server:gc",
+    "usage": "registry.commands.usage:usage",
     # merge engine and executor (no server needed)
     "merge": "registry.merge.cli:merge",
     "run": "registry.executor.cli:run",

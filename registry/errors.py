@@ -80,6 +80,14 @@ class ProvisionedOverReserved(InvalidParameterValue):
         self.reserved = reserved
 
 
+class MissingParameter(InvalidParameterValue):
+    """A parameter the operation needs was not given."""
+
+
+class InvalidParameterCombination(InvalidParameterValue):
+    """Parameters valid each on its own ask together for what cannot be answered."""
+
+
 class ResourceNotFound(StrataError):
     """The named resource does not exist (or is not visible to the caller)."""
 

@@ -3,11 +3,12 @@ tests/test_migrations.py checks that these models and the migrations agree."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -272,6 +273,44 @@ class ConcurrencyHold(Base):
     account_id: Mapped[str] = mapped_column(String(12), index=True)
     count: Mapped[int] = mapped_column(Integer)
     renewed_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+
+
+class FunctionMetric(Base):
+    """CloudWatch's AWS/Lambda figures of one function over one period: a minute
+    (resolution 60) while recent, an hour (3600) once rolled up. Every server process adds its
+    counts to the same row, so the counters only ever grow by increments."""
+
+    __tablename__ = "function_metrics"
+
+    account_id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    function_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resolution: Mapped[int] = mapped_column(Integer, primary_key=True)  # seconds
+    period_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)  # epoch s
+    invocations: Mapped[int] = mapped_column(BigInteger)
+    errors: Mapped[int] = mapped_column(BigInteger)
+    throttles: Mapped[int] = mapped_column(BigInteger)
+    duration_count: Mapped[int] = mapped_column(BigInteger)
+    duration_sum: Mapped[float] = mapped_column(Float)  # milliseconds
+    duration_min: Mapped[float | None] = mapped_column(Float)
+    duration_max: Mapped[float | None] = mapped_column(Float)
+    # The most executions of the function one server process ran at once in the period.
+    concurrent_max: Mapped[int] = mapped_column(Integer)
+
+
+class AccountUsageDay(Base):
+    """What one account used on one UTC day, as Lambda bills it."""
+
+    __tablename__ = "account_usage_days"
+
+    account_id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    invocations: Mapped[int] = mapped_column(BigInteger)
+    errors: Mapped[int] = mapped_column(BigInteger)
+    throttles: Mapped[int] = mapped_column(BigInteger)
+    requests: Mapped[int] = mapped_column(BigInteger)  # signed API requests
+    billed_duration_ms: Mapped[int] = mapped_column(BigInteger)
+    # Memory size (MB) times billed duration (ms), summed: exact, where GB-seconds would round.
+    memory_mb_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 class LogGroup(Base):

@@ -17,6 +17,7 @@ from registry.accounts import KeyDirectory, seed_dev_account
 from registry.api import (
     absent_settings,
     account,
+    cloudwatch,
     concurrency,
     errors,
     event_invoke_config,
@@ -52,6 +53,7 @@ from registry.limits import MAX_DIRECT_UPLOAD_BYTES
 from registry.logs.service import FunctionLogs
 from registry.private_files import private_data_dir
 from registry.secret_box import SecretBox
+from registry.usage.recorder import UsageRecorder
 
 # Lambda API paths start with their API version date; every other path is an extension endpoint
 # with its own protection.
@@ -121,6 +123,8 @@ def _wire_services(settings: Settings, secret_box: SecretBox) -> Services:
         max_pending_per_account=settings.event_queue_max_per_account,
     )
     provisioned = ProvisionedConcurrencyService(db, function_service, invoker)
+    usage = UsageRecorder(db, running=invoker.gate.running)
+    usage.observe(invoker.observers)
     return Services(
         settings=settings,
         db=db,
@@ -132,6 +136,7 @@ def _wire_services(settings: Settings, secret_box: SecretBox) -> Services:
         events=events,
         provisioned=provisioned,
         preparer=preparer,
+        usage=usage,
     )
 
 
@@ -140,7 +145,10 @@ def _start_background_work(wired: Services) -> None:
     wired.events.start()
     wired.provisioned.start()
     wired.preparer.start()
-    atexit.register(_shutdown, wired.events, wired.provisioned, wired.invoker, wired.preparer)
+    wired.usage.start()
+    atexit.register(
+        _shutdown, wired.events, wired.provisioned, wired.invoker, wired.preparer, wired.usage
+    )
 
 
 def _set_front_limits(app: Flask, settings: Settings) -> None:
@@ -176,6 +184,7 @@ def _register_handlers(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(ext.bp)
     app.register_blueprint(rpc.bp)
+    cloudwatch.register()
     logs.register()
 
 
@@ -184,6 +193,7 @@ def _shutdown(
     provisioned: ProvisionedConcurrencyService,
     invoker: Invoker,
     preparer: BundlePreparer,
+    usage: UsageRecorder,
 ) -> None:
     # Unfinished events keep their rows and are claimed again once their lease expires; a
     # bundle left half prepared is prepared again by the next sweep of any process.
@@ -192,6 +202,8 @@ def _shutdown(
     provisioned.stop()
     invoker.gate.stop()
     invoker.close()
+    # Last, so that the invocations that ended while draining are counted too.
+    usage.stop()
 
 
 def _tune_malloc_for_large_bodies() -> None:
@@ -242,6 +254,9 @@ def _start_request():
 def _finish_request(response):
     response.headers["x-amzn-RequestId"] = g.get("request_id", "")
     request_log.finish(response)
+    caller = g.get("caller")
+    if caller is not None:  # a signed request: the account's, whatever its answer
+        services().usage.request(caller.account_id)
     return response
 
 

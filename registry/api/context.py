@@ -15,6 +15,7 @@ from registry.invocations.invoke import Invoker
 from registry.invocations.preparation import BundlePreparer
 from registry.invocations.provisioned import ProvisionedConcurrencyService
 from registry.layers.service import LayerService
+from registry.usage.recorder import UsageRecorder
 from storage.base import BlobStore
 
 
@@ -30,6 +31,7 @@ class Services:
     events: EventQueue
     provisioned: ProvisionedConcurrencyService
     preparer: BundlePreparer
+    usage: UsageRecorder
 
 
 def services() -> Services:

@@ -105,7 +105,9 @@ def check_signature(request: SignedRequest, credential: Credential) -> Caller:
             ).hexdigest(),
         ]
     )
-    key = _signing_key(credential.record.secret_access_key, credential.date, credential.region)
+    key = _signing_key(
+        credential.record.secret_access_key, credential.date, credential.region, credential.service
+    )
     expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, credential.signature):
         raise InvalidSignature(
@@ -211,8 +213,8 @@ def _parse_amz_date(value: str) -> datetime:
 
 
 @lru_cache(maxsize=1024)
-def _signing_key(secret: str, date: str, region: str) -> bytes:
+def _signing_key(secret: str, date: str, region: str, service: str = SERVICE) -> bytes:
     key = hmac.new(f"AWS4{secret}".encode(), date.encode(), hashlib.sha256).digest()
-    for part in (region, SERVICE, "aws4_request"):
+    for part in (region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
     return key

@@ -40,8 +40,8 @@ V2 = AwsCli(
 )
 
 
-def run(cli: AwsCli, server, credentials, *args: str) -> dict:
-    """`aws lambda ARGS` against `server` as `credentials`; its JSON output."""
+def run(cli: AwsCli, server, credentials, *args: str, service: str = "lambda") -> dict:
+    """`aws SERVICE ARGS` against `server` as `credentials`; its JSON output."""
     env = {
         **cli.environment(),
         "AWS_ACCESS_KEY_ID": credentials.access_key_id,
@@ -60,7 +60,7 @@ def run(cli: AwsCli, server, credentials, *args: str) -> dict:
             "--output",
             "json",
             *cli.extra_args,
-            "lambda",
+            service,
             *args,
         ],
         env=env,

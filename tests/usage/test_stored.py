@@ -1,0 +1,77 @@
+"""Stored bytes as storage is billed: each distinct blob once per account, whichever layer
+versions, functions and published versions hold it; another account holding the same bytes pays
+for them too."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from registry.archives import ZipContent
+from registry.functions.names import FunctionRef
+from registry.layers.arns import LayerRef
+from registry.usage.report import usage
+from registry.usage.stored import stored_bytes
+from tests.support.functions import ROLE, RUNTIME, handler_zip
+from tests.support.zips import layer_zip
+
+SETTINGS = {"runtime": RUNTIME, "handler": "app.handler", "role": ROLE}
+NUMPY = layer_zip("numpy", "VALUE = 'n' * 1000\n")
+PANDAS = layer_zip("pandas", "VALUE = 'p' * 2000\n")
+CODE = handler_zip("def handler(event, context):\n    return 1\n")
+NEW_CODE = handler_zip("def handler(event, context):\n    return 2\n")
+
+
+def publish(layer_service, caller, name: str, content: bytes) -> None:
+    layer_service.publish(caller, LayerRef(name, None), ZipContent(zip_file=content))
+
+
+def test_stored_bytes__each_distinct_blob_once_per_account(
+    migrated_registry, layer_service, function_service, new_caller
+):
+    db = migrated_registry.db
+    owner, other = new_caller(), new_caller()
+    publish(layer_service, owner, "numpy", NUMPY)
+    publish(layer_service, owner, "numpy", NUMPY)  # version 2: the same bytes
+    publish(layer_service, owner, "numpy-copy", NUMPY)
+    publish(layer_service, owner, "pandas", PANDAS)
+    function_service.create(
+        owner, FunctionRef("f", None, None), ZipContent(zip_file=CODE), SETTINGS
+    )
+    function_service.publish_version(owner, FunctionRef("f", None, None))  # same code as $LATEST
+    function_service.create(
+        owner, FunctionRef("g", None, None), ZipContent(zip_file=NUMPY), SETTINGS
+    )
+    assert stored_bytes(db, owner.account_id) == {
+        owner.account_id: len(NUMPY) + len(PANDAS) + len(CODE)
+    }
+
+    publish(layer_service, other, "numpy", NUMPY)  # the other account stores it too
+    assert stored_bytes(db, other.account_id) == {other.account_id: len(NUMPY)}
+    everyone = stored_bytes(db)
+    assert everyone[owner.account_id] == len(NUMPY) + len(PANDAS) + len(CODE)
+    assert everyone[other.account_id] == len(NUMPY)
+
+
+def test_stored_bytes__a_deleted_layer_version_stops_counting_a_published_version_keeps_its_code(
+    migrated_registry, layer_service, function_service, new_caller
+):
+    db = migrated_registry.db
+    caller = new_caller()
+    publish(layer_service, caller, "pandas", PANDAS)
+    layer_service.delete_version(caller, LayerRef("pandas", None), 1)
+    ref = FunctionRef("f", None, None)
+    function_service.create(caller, ref, ZipContent(zip_file=CODE), SETTINGS, publish=True)
+    function_service.update_code(caller, ref, ZipContent(zip_file=NEW_CODE))
+    assert stored_bytes(db, caller.account_id) == {caller.account_id: len(CODE) + len(NEW_CODE)}
+
+
+def test_usage__an_account_that_only_stores_is_listed_with_no_days(
+    migrated_registry, layer_service, new_caller
+):
+    caller = new_caller()
+    publish(layer_service, caller, "numpy", NUMPY)
+    (figures,) = usage(migrated_registry.db, since=date(2000, 1, 1), account_id=caller.account_id)
+    assert (figures.stored_bytes, figures.days) == (len(NUMPY), [])
+    assert caller.account_id in {
+        a.account_id for a in usage(migrated_registry.db, since=date(2000, 1, 1))
+    }
