@@ -13,6 +13,7 @@ import uuid
 
 from flask import Flask, current_app, g, request
 
+from registry import console
 from registry.accounts import KeyDirectory, seed_dev_account
 from registry.api import (
     absent_settings,
@@ -164,6 +165,7 @@ def _set_front_limits(app: Flask, settings: Settings) -> None:
         app.extensions["strata"].keys.find,
         settings.region,
         app.config["MAX_CONTENT_LENGTH"],
+        unsigned=console.body_allowance,
     )
 
 
@@ -184,6 +186,8 @@ def _register_handlers(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(ext.bp)
     app.register_blueprint(rpc.bp)
+    wired = app.extensions["strata"]
+    console.register(app, wired.settings, wired.store)
     cloudwatch.register()
     logs.register()
 

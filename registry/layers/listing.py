@@ -169,6 +169,52 @@ class LayerListing:
         found = first_page(rows[: max_items + 1], max_items, key=lambda row: str(row[0]))
         return Page([_summary(arn, ref.name, *row[:-1]) for row in found.items], found.next_marker)
 
+    def list_shared_layers(
+        self,
+        caller: Caller,
+        *,
+        runtime: str | None = None,
+        architecture: str | None = None,
+        max_versions: int = 1000,
+    ) -> list[LayerVersionSummary]:
+        """Other accounts' layers with a live version matching the filters that their grants let
+        the caller read, by owner and name, each with its newest such version. Reads at most
+        `max_versions` shared versions (the console's view; the Lambda API lists only the
+        caller's own layers)."""
+        sqlite = self._db.is_sqlite
+        query = (
+            select(_LAYERS.c.account_id, _LAYERS.c.name, *_SHOWN, _VERSIONS.c.id)
+            .join(_LAYERS, _LAYERS.c.id == _VERSIONS.c.layer_id)
+            .where(
+                _LAYERS.c.account_id != bindparam("account"),
+                _VERSIONS.c.deleted_at.is_(None),
+                shared_with(_VERSIONS, caller),
+                *compatible(
+                    _VERSIONS, runtime=bool(runtime), architecture=bool(architecture), sqlite=sqlite
+                ),
+            )
+            .order_by(_LAYERS.c.account_id, _LAYERS.c.name, _VERSIONS.c.version.desc())
+            .limit(max_versions)
+        )
+        params = filter_params(runtime=runtime, architecture=architecture, sqlite=sqlite)
+        params.update(account=caller.account_id)
+        grants = defaultdict(list)
+        with self._db.connect() as connection:
+            rows = connection.execute(query, params).all()
+            if rows:
+                for grant in connection.execute(
+                    select(_GRANTS).where(_GRANTS.c.layer_version_id.in_([r.id for r in rows]))
+                ):
+                    grants[grant.layer_version_id].append(grant)
+        found: dict[tuple[str, str], LayerVersionSummary] = {}
+        for row in rows:
+            key = (row.account_id, row.name)
+            if key in found or not policy.can_read(caller, row.account_id, grants[row.id]):
+                continue
+            arn = layer_arn(self._region, row.account_id, row.name)
+            found[key] = _summary(arn, *row[1:-1])
+        return list(found.values())
+
     def _shared_versions(self, caller: Caller, owner: str, name: str, before, params) -> list:
         """Rows of another account's layer that its grants let the caller read, up to a page
         and one."""

@@ -53,3 +53,20 @@ def test_unsigned_unknown_key_or_foreign_region__admit_nothing():
 
 def test_extension_paths__take_no_body():
     assert _allowance()("POST", "/healthz", _gunicorn_headers()) == 0
+
+
+def test_console_forms__take_a_small_body_and_nothing_else_unsigned_does():
+    from registry import console
+
+    allowance = BodyAllowance(
+        lambda _method, path: ("lambda",) if _API_PATH.match(path) else None,
+        KEYS.get,
+        "us-east-1",
+        LIMIT,
+        unsigned=console.body_allowance,
+    )
+    assert allowance("POST", "/console/sign-in", []) == console.MAX_FORM_BYTES
+    assert allowance("GET", "/console/layers", []) == 0
+    assert allowance("POST", "/consolex", []) == 0
+    assert allowance("POST", "/healthz", []) == 0
+    assert allowance("POST", PATH, [("HOST", "x")]) == 0  # the API still needs its signature

@@ -1,0 +1,36 @@
+"""The web console: server-rendered pages under /console/ for browsing layers and functions.
+
+blueprint.py   the blueprint the view modules share
+sessions.py    the signed session cookie and the CSRF token
+signin_limits.py  failed sign-ins counted per key id and per address, shared by a node's workers
+guard.py       every console request: its session, its CSRF check, its security headers
+auth_views.py  sign-in and sign-out
+layer_views.py  layers, versions, grants, file trees
+function_views.py  functions, their versions, aliases and layers, and test invokes
+
+Pages call the same domain services as the Lambda API with the signed-in account as the caller,
+so they show exactly what the account may read through the API.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from registry.console import auth_views, function_views, guard, layer_views  # noqa: F401
+from registry.console.blueprint import PREFIX, bp
+from registry.console.guard import Console
+
+# Forms are small; a test-invoke payload is the largest thing the console posts.
+MAX_FORM_BYTES = 256 * 1024
+
+
+def register(app: Flask, settings, store) -> None:
+    app.extensions["strata_console"] = Console.from_settings(settings, store)
+    app.register_blueprint(bp)
+
+
+def body_allowance(method: str, path: str) -> int:
+    """How much body an unsigned request may send: console forms only."""
+    if method == "POST" and path.startswith(f"{PREFIX}/"):
+        return MAX_FORM_BYTES
+    return 0

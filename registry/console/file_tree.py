@@ -1,0 +1,51 @@
+"""A flat, sorted list of a layer's paths turned into nested folders for the page to show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from registry.archive.entries import DIR
+from registry.layers.contents import FileEntry
+
+
+@dataclass
+class Folder:
+    name: str
+    path: str
+    mode: int = 0o755
+    folders: list[Folder] = field(default_factory=list)
+    files: list[FileEntry] = field(default_factory=list)
+    size: int = 0  # bytes of every file below
+    count: int = 0  # files and symlinks below
+
+
+def build_tree(entries: list[FileEntry]) -> Folder:
+    """The root folder; each folder lists its subfolders, then its files and symlinks, by name."""
+    root = Folder("", "")
+    folders = {"": root}
+    for entry in sorted(entries, key=lambda e: e.path):
+        parent = folders.get(entry.path.rpartition("/")[0], root)
+        if entry.kind == DIR:
+            folder = Folder(entry.path.rpartition("/")[2], entry.path, entry.mode)
+            folders[entry.path] = folder
+            parent.folders.append(folder)
+        else:
+            parent.files.append(entry)
+    _total(root)
+    return root
+
+
+def _total(root: Folder) -> None:
+    """Sizes and counts summed bottom up, without recursion (paths may nest deeply)."""
+    order, stack = [], [root]
+    while stack:
+        folder = stack.pop()
+        order.append(folder)
+        stack.extend(folder.folders)
+    for folder in reversed(order):
+        folder.size = sum(f.size for f in folder.files) + sum(s.size for s in folder.folders)
+        folder.count = len(folder.files) + sum(s.count for s in folder.folders)
+
+
+def basename(path: str) -> str:
+    return path.rpartition("/")[2]

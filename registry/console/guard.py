@@ -1,0 +1,140 @@
+"""What every console request goes through: the session its cookie names (and the account signed
+in with it), the CSRF check of every form that changes anything, and the headers that keep the
+pages out of caches and frames."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from flask import current_app, g, redirect, render_template, request, url_for
+
+from registry.api import errors as api_errors
+from registry.api.context import services
+from registry.console.blueprint import PREFIX, bp
+from registry.console.sessions import COOKIE, SESSION_SECONDS, SessionCodec, SignedIn
+from registry.console.signin_limits import SignInFailures
+from registry.errors import AccessDenied, ResourceNotFound, StrataError
+from registry.layers.contents import LayerContents
+
+FAILURES_FILE = "console-signin-failures"
+
+
+@dataclass
+class Console:
+    codec: SessionCodec
+    failures: SignInFailures
+    contents: LayerContents
+
+    @classmethod
+    def from_settings(cls, settings, store) -> Console:
+        return cls(
+            SessionCodec.from_settings(settings),
+            SignInFailures(settings.data_dir / FAILURES_FILE),
+            LayerContents(store, settings.cache_dir),
+        )
+
+
+def console() -> Console:
+    return current_app.extensions["strata_console"]
+
+
+@bp.before_request
+def load_session():
+    if request.endpoint == "console.static":
+        return None
+    codec = console().codec
+    session, fingerprint = codec.read(request.cookies.get(COOKIE))
+    g.console_signed_in = None
+    if session is not None and session.access_key_id is not None:
+        record = services().keys.find(session.access_key_id)
+        if codec.still_valid(fingerprint, record):
+            g.console_signed_in = SignedIn(record.caller, session.access_key_id)
+        else:  # the key was deleted or rotated since: the session ends with it
+            session = None
+    if session is None:
+        start_session(codec.new())
+    else:
+        g.console_session = session
+    if request.method == "POST" and not codec.csrf_valid(
+        g.console_session, request.form.get("csrf_token")
+    ):
+        return render_template("console/refused.html"), 403
+    return None
+
+
+def start_session(cookie: str) -> None:
+    """Use `cookie` from this request on, and send it with the answer."""
+    g.console_session, _ = console().codec.read(cookie)
+    g.console_cookie = cookie
+
+
+@bp.after_request
+def finish(response):
+    cookie = g.get("console_cookie")
+    if cookie is not None:
+        response.set_cookie(
+            COOKIE,
+            cookie,
+            max_age=SESSION_SECONDS,
+            path=PREFIX,
+            secure=_over_https(),
+            httponly=True,
+            samesite="Lax",
+        )
+    if request.endpoint != "console.static":
+        # Pages show an account's data: no shared cache keeps them, and no other site frames them.
+        response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
+        "base-uri 'none'"
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+@bp.context_processor
+def page_context():
+    session = g.get("console_session")
+    return {
+        "signed_in": g.get("console_signed_in"),
+        "csrf_token": console().codec.csrf_token(session) if session is not None else "",
+    }
+
+
+def signed_in(view):
+    """The view runs for a signed-in account (`caller` passed to it); others are sent to sign in
+    and brought back."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        who = g.get("console_signed_in")
+        if who is None:
+            back = request.full_path if request.query_string else request.path
+            return redirect(url_for("console.sign_in") + "?next=" + quote(back, safe="/"))
+        return view(who.caller, *args, **kwargs)
+
+    return wrapper
+
+
+def _over_https() -> bool:
+    return request.scheme == "https" or services().settings.public_url.startswith("https://")
+
+
+@bp.errorhandler(404)
+@bp.errorhandler(ResourceNotFound)
+@bp.errorhandler(AccessDenied)
+def not_found(_error):
+    # As the API answers a layer the account may not read: nothing tells it apart from one that
+    # does not exist.
+    return render_template("console/not_found.html"), 404
+
+
+@bp.errorhandler(StrataError)
+def refused(error: StrataError):
+    aws = api_errors.lookup(error)
+    status = aws.status if aws is not None else 400
+    return render_template("console/error.html", message=str(error)), status

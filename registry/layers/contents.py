@@ -1,0 +1,86 @@
+"""What a layer version's zip holds: its final tree of files, directories and symlinks, read from
+the central directory by the safe archive reader (registry/archive), never by extracting it.
+
+A version's bytes never change, so the listing is computed once per blob digest and kept as JSON
+in the cache directory; later reads cost one small file read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry.archive.entries import DIR, SYMLINK
+from registry.archive.reader import Archive
+from storage.base import BlobStore
+
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str  # relative POSIX path inside the layer (/opt once attached)
+    kind: str  # file | dir | symlink
+    mode: int  # permission bits, as the archive's final tree applies them
+    size: int  # uncompressed bytes of a file; 0 for the others
+    target: str | None = None  # a symlink's target
+
+
+class LayerContents:
+    def __init__(self, store: BlobStore, cache_dir: Path):
+        self._store = store
+        self._dir = Path(cache_dir) / "layer-contents"
+
+    def files(self, digest: str) -> list[FileEntry]:
+        """Every path of the blob's final tree, sorted by path."""
+        cached = self._dir / f"{digest}.json"
+        try:
+            data = json.loads(cached.read_text())
+            if data.get("format") == _FORMAT:
+                return [FileEntry(*row) for row in data["files"]]
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
+        files = self._read(digest)
+        self._keep(cached, {"format": _FORMAT, "files": [_row(f) for f in files]})
+        return files
+
+    def _read(self, digest: str) -> list[FileEntry]:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        # A positional reader needs a seekable file: an object store's stream is copied first.
+        with tempfile.TemporaryFile(dir=self._dir) as local:
+            with self._store.open(digest) as stream:
+                shutil.copyfileobj(stream, local, 1024 * 1024)
+            local.flush()
+            with Archive.open(local, name=digest) as archive:
+                tree = archive.layout().tree
+                entries = archive.entries
+                files = []
+                for path, node in tree.nodes.items():
+                    entry = entries[node.source] if node.explicit else None
+                    mode = entry.mode if entry is not None else 0o755
+                    if node.kind == SYMLINK:
+                        files.append(FileEntry(path, SYMLINK, 0o777, 0, node.data))
+                    elif node.kind == DIR:
+                        files.append(FileEntry(path, DIR, mode, 0))
+                    else:
+                        files.append(FileEntry(path, node.kind, mode, entry.size))
+        files.sort(key=lambda f: f.path)
+        return files
+
+    def _keep(self, path: Path, data: dict) -> None:
+        """Written whole to a temporary name, then renamed: a reader sees all of it or none."""
+        fd, temporary = tempfile.mkstemp(dir=self._dir, prefix=".contents-")
+        try:
+            with os.fdopen(fd, "w") as out:
+                json.dump(data, out, separators=(",", ":"))
+            os.replace(temporary, path)
+        except OSError:
+            Path(temporary).unlink(missing_ok=True)
+
+
+def _row(entry: FileEntry) -> list:
+    return [entry.path, entry.kind, entry.mode, entry.size, entry.target]
