@@ -226,13 +226,17 @@ let layerResolution = false;
 
 // ES modules do not read NODE_PATH: a bare import the function's own node_modules cannot
 // satisfy is resolved from NODE_PATH's directories in order (the node<MAJOR> layer directory
-// first), as Lambda's runtime lets ES modules import layer packages.
+// first), as Lambda's runtime lets ES modules import layer packages. Only when a layer brought
+// such a directory: before node 22 the hooks run in a thread of their own, which costs a cold
+// start as much as node's own start-up.
 function resolveFromLayers() {
   if (layerResolution) return;
   layerResolution = true;
-  const module = require('node:module');
-  const dirs = (process.env.NODE_PATH || '').split(':').filter((d) => d.endsWith('node_modules'));
+  const dirs = (process.env.NODE_PATH || '')
+    .split(':')
+    .filter((d) => d.endsWith('node_modules') && fs.existsSync(d));
   if (dirs.length === 0) return;
+  const module = require('node:module');
   const parents = dirs.map((d) => require('node:url').pathToFileURL(path.join(d, '..', '_')).href);
   const bare = (specifier) => !/^(\.{0,2}\/|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(specifier);
   if (typeof module.registerHooks === 'function') {
