@@ -101,6 +101,12 @@ class Settings:
     memory_fraction: float = 0.75
     memory_budget_mb: int | None = None
     memory_wait: float = 1.0
+    # Who may read /metrics: the holder of this bearer token, and/or whoever reaches the extra
+    # listener at this host:port (registry/metrics/access.py); open only in dev mode without both.
+    metrics_token: str = ""
+    metrics_bind: str = ""
+    # Off: nothing is recorded and /metrics is not served (for operators who scrape nothing).
+    metrics: bool = True
     # Signs filesystem-backend download URLs; generated and kept in the data dir when unset.
     signing_key: str = ""
     # Encrypts access keys' secrets in the database; the data dir's secret.key when unset.
@@ -164,6 +170,9 @@ class Settings:
             memory_fraction=_fraction(env, "STRATA_MEMORY_FRACTION", 0.75),
             memory_budget_mb=_optional_positive_int(env, "STRATA_MEMORY_BUDGET_MB"),
             memory_wait=_positive_seconds(env, "STRATA_MEMORY_WAIT", 1.0),
+            metrics_token=(env.get("STRATA_METRICS_TOKEN") or "").strip(),
+            metrics_bind=_host_port(env.get("STRATA_METRICS_BIND"), "STRATA_METRICS_BIND"),
+            metrics=_flag(env.get("STRATA_METRICS"), default=True),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -190,6 +199,16 @@ def _log_format(value: str | None) -> str:
     if kind not in ("text", "json"):
         raise ValueError(f"STRATA_LOG_FORMAT must be text or json, not {value!r}")
     return kind
+
+
+def _host_port(value: str | None, name: str) -> str:
+    address = (value or "").strip()
+    if address and not _HOST_PORT.fullmatch(address):
+        raise ValueError(f"{name} must be HOST:PORT, such as 127.0.0.1:9464, not {value!r}")
+    return address
+
+
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")
 
 
 def _environments_limit(value: str | None) -> int | None:

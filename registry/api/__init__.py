@@ -26,6 +26,7 @@ from registry.api import (
     functions,
     layers,
     logs,
+    metrics,
     permissions,
     request_log,
     rpc,
@@ -52,6 +53,7 @@ from registry.invocations.provisioned import ProvisionedConcurrencyService
 from registry.layers.service import LayerService
 from registry.limits import MAX_DIRECT_UPLOAD_BYTES
 from registry.logs.service import FunctionLogs
+from registry.metrics.merge_cache import count_lookup as count_merge_cache_lookup
 from registry.private_files import private_data_dir
 from registry.secret_box import SecretBox
 from registry.usage.recorder import UsageRecorder
@@ -94,7 +96,10 @@ def _wire_services(settings: Settings, secret_box: SecretBox) -> Services:
     layer_service = LayerService(db, store, region=settings.region)
     function_service = FunctionService(db, store, layer_service, region=settings.region)
     bundles = BundleCache(
-        store, settings.cache_dir / "functions", merge_cache_dir=settings.cache_dir
+        store,
+        settings.cache_dir / "functions",
+        merge_cache_dir=settings.cache_dir,
+        on_lookup=count_merge_cache_lookup if settings.metrics else None,
     )
     preparer = BundlePreparer(db, bundles)
     function_service.prepare_with(preparer.kick)
@@ -174,6 +179,9 @@ def _register_handlers(app: Flask) -> None:
     # Clients of every age must reach the same operations: botocore's models have sent some paths
     # with a trailing slash (ListFunctions, GetAccountSettings) and others without.
     app.url_map.strict_slashes = False
+    # First, so that requests refused by authentication are counted and timed too.
+    if app.extensions["strata"].settings.metrics:
+        metrics.install(app, app.extensions["strata"])
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.register_blueprint(layers.bp)

@@ -116,6 +116,8 @@ def _run(service: RpcService, operation: str) -> Response:
     signed_for = g.get("signed_for")
     if signed_for != service.signing_name:
         raise WrongSigningService(signed_for, service.signing_name)
+    # For the metrics: the operation a registered service was asked for, however it was named.
+    g.rpc_operation = (service.signing_name, operation)
     try:
         return service.dispatch(operation)
     except StrataError as error:

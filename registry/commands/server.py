@@ -43,6 +43,15 @@ def _database(settings: Settings):
         database.dispose()
 
 
+def _metrics_bind(value: str | None) -> str | None:
+    try:
+        return Settings.from_env({"STRATA_METRICS_BIND": value}).metrics_bind if value else None
+    except ValueError as error:
+        raise click.BadParameter(
+            str(error).replace("STRATA_METRICS_BIND", "--metrics-bind")
+        ) from None
+
+
 _data_dir_option = click.option(
     "--data-dir",
     type=click.Path(file_okay=False),
@@ -93,6 +102,13 @@ _data_dir_option = click.option(
     type=click.Choice(["text", "json"]),
     help="Log lines as text, or as one JSON object each (default: STRATA_LOG_FORMAT or text).",
 )
+@click.option(
+    "--metrics-bind",
+    metavar="HOST:PORT",
+    callback=lambda ctx, param, value: _metrics_bind(value),
+    help="Also listen at HOST:PORT, where only /metrics answers, and serve /metrics there alone "
+    "(default: STRATA_METRICS_BIND). Else /metrics needs STRATA_METRICS_TOKEN, or --dev.",
+)
 def serve(
     host,
     port,
@@ -105,6 +121,7 @@ def serve(
     memory_budget_mb,
     migrate,
     log_format,
+    metrics_bind,
 ):
     """Run the registry (gunicorn) on HOST:PORT."""
     import logging
@@ -117,7 +134,9 @@ def serve(
     # From the first line on (preparing the data directory may warn), as gunicorn will log.
     logging.config.dictConfig(logging_config(log_format or Settings.from_env().log_format))
     log = logging.getLogger("strata.server")
-    settings = _settings(data_dir, dev=dev or None, log_format=log_format)
+    settings = _settings(
+        data_dir, dev=dev or None, log_format=log_format, metrics_bind=metrics_bind
+    )
     # Workers build their app from the environment, so hand the effective settings down.
     os.environ["STRATA_DATA_DIR"] = str(settings.data_dir)
     if settings.dev:
@@ -148,7 +167,8 @@ def serve(
             DEV_SECRET_ACCESS_KEY,
             settings.region,
         )
-    _Gunicorn(settings, bind=f"{host}:{port}", workers=workers, threads=threads).run()
+    binds = [f"{host}:{port}"] + ([settings.metrics_bind] if settings.metrics_bind else [])
+    _Gunicorn(settings, bind=binds, workers=workers, threads=threads).run()
 
 
 # On SIGTERM a node stops accepting and lets its synchronous invocations finish before it exits:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from registry.errors import ConcurrentInvocationLimitExceeded
 from registry.executor import reaping
+from registry.executor.census import PoolCensus
 from registry.executor.environment import Environment
 from registry.executor.errors import RuntimeEnded, SandboxError
 from registry.executor.host import HostCapabilities
@@ -196,6 +197,10 @@ class EnvironmentPool:
     def memory_used_mb(self) -> int:
         """What the environments of every process sharing the ledger hold."""
         return self._ledger.used_mb()
+
+    def census(self) -> PoolCensus:
+        with self._cond:
+            return PoolCensus.of((*self._specs.items(), *self._retired), self._charged)
 
     def close(self) -> None:
         with self._cond:

@@ -51,6 +51,7 @@ from registry.front.traffic import (
     throttled_answer,
     traffic_of,
 )
+from registry.metrics import multiprocess as metrics_multiprocess
 
 _SWEEP_INTERVAL = 0.25
 _HEAD_RECV = 64 * 1024
@@ -67,6 +68,7 @@ class FrontWorker(Draining, ThreadWorker):
             raise RuntimeError(
                 "The front worker serves plain HTTP: terminate TLS in a proxy in front of it."
             )
+        metrics_multiprocess.prepare_master(cfg)
 
     def run(self):
         self.worker_connections = connections_fitting_descriptors(self.worker_connections)

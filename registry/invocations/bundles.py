@@ -19,6 +19,7 @@ import os
 import shutil
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from registry.merge import MergeInput, merge
@@ -30,8 +31,17 @@ def bundle_key(code_digest: str, layer_digests: list[str]) -> str:
 
 
 class BundleCache:
-    def __init__(self, store: BlobStore, root: Path, *, merge_cache_dir: Path):
+    def __init__(
+        self,
+        store: BlobStore,
+        root: Path,
+        *,
+        merge_cache_dir: Path,
+        on_lookup: Callable[[bool], None] | None = None,
+    ):
         self._store = store
+        # Told of every lookup: whether the bundle was there already (a hit) or is merged now.
+        self._on_lookup = on_lookup or (lambda hit: None)
         self._root = Path(root)
         self._merge_cache = Path(merge_cache_dir)
         self._tmp = self._root / ".tmp"
@@ -44,10 +54,13 @@ class BundleCache:
         key = bundle_key(code_digest, [layer["digest"] for layer in layers])
         target = self._root / "bundles" / key
         if target.is_dir():
+            self._on_lookup(True)
             return target
         with self._lock(key):
             if target.is_dir():
+                self._on_lookup(True)
                 return target
+            self._on_lookup(False)
             inputs = [
                 MergeInput(
                     self._archive(layer["digest"]),

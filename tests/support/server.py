@@ -36,6 +36,8 @@ class StrataServer:
     port: int = 0
     # A node behind a load balancer comes back on the port the balancer knows.
     fixed_port: int | None = None
+    # Without the dev account, as in production (accounts are then created with new_account).
+    dev: bool = True
     process: subprocess.Popen | None = None
     log_path: Path | None = None
     _db: Database | None = field(default=None, repr=False)
@@ -74,7 +76,8 @@ class StrataServer:
     def _start_once(self, extra_args: tuple[str, ...]) -> bool:
         self.port = self.fixed_port or free_loopback_port()
         self.log_path = self.data_dir / f"server-{self.port}.log"
-        command = [STRATA, "serve", "--dev", "--migrate", "--port", str(self.port)]
+        dev = ["--dev"] if self.dev else []
+        command = [STRATA, "serve", *dev, "--migrate", "--port", str(self.port)]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [*command, "--workers", "2", *extra_args],
