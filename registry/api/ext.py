@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, json, request
 from werkzeug.wsgi import wrap_file
 
 from registry.api.context import services
-from registry.api.readiness import ReadinessProbes
+from registry.api.readiness import ReadinessProbes, answer, checks_of
 from registry.errors import ResourceNotFound
 from registry.executor.runtime_access import node_report
 from storage.capabilities import DOWNLOAD_ROUTE, SignedDownloads
@@ -25,15 +25,8 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    checks = _readiness().run()
-    ready = all(v == "ok" for v in checks.values())
-    body = {
-        "status": "ok" if ready else "unavailable",
-        "checks": checks,
-        "isolation": node_report(
-            services().invoker.pool.host, services().settings.executor_isolation
-        ),
-    }
+    isolation = node_report(services().invoker.pool.host, services().settings.executor_isolation)
+    body, ready = answer(_readiness().run(), isolation)
     return Response(json.dumps(body), status=200 if ready else 503, mimetype="application/json")
 
 
@@ -41,8 +34,7 @@ def _readiness() -> ReadinessProbes:
     with _READINESS_LOCK:
         probes = current_app.extensions.get("strata_readiness")
         if probes is None:
-            wired = services()
-            probes = ReadinessProbes({"database": wired.db.check, "storage": wired.store.check})
+            probes = ReadinessProbes(checks_of(services()))
             current_app.extensions["strata_readiness"] = probes
         return probes
 
