@@ -506,4 +506,8 @@ function fatal(client, error, exitCode) {
   client.failInit(error).finally(() => process.exit(exitCode));
 }
 
-main();
+main().catch((error) => {
+  // The Runtime API went away (the environment is being torn down): nothing left to report to.
+  process.stderr.write(`${error && error.stack ? error.stack : error}\n`);
+  process.exit(1);
+});
