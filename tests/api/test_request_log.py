@@ -180,3 +180,21 @@ def test_request_log__in_text_a_made_up_path_stays_inside_its_line(strata_server
     lines = [line for line in strata_server.log().splitlines() if request_id in line]
     assert len(lines) == 1 and 'path="/x\\n2026' in lines[0], lines
     assert not any(line.startswith("2026-01-01") for line in strata_server.log().splitlines())
+
+
+def test_request_log__another_aws_service_at_the_endpoint_is_named_by_its_operation(json_server):
+    account = json_server.new_account()
+    logs = json_server.client(account, service="logs")
+    described = logs.describe_log_groups()
+    entry = request_line(json_server, request_id_of(described))
+    assert (entry["service"], entry["operation"]) == ("logs", "DescribeLogGroups")
+    assert (entry["account"], entry["status"]) == (account.account_id, 200)
+
+
+def test_request_log__cloudwatch_is_named_by_its_operation_whatever_its_protocol(json_server):
+    account = json_server.new_account()
+    cloudwatch = json_server.client(account, service="cloudwatch")
+    listed = cloudwatch.list_metrics(Namespace="AWS/Lambda")
+    entry = request_line(json_server, request_id_of(listed))
+    assert (entry["service"], entry["operation"]) == ("monitoring", "ListMetrics")
+    assert (entry["account"], entry["status"]) == (account.account_id, 200)
