@@ -343,3 +343,33 @@ def test_install__failure_after_a_warm_start_leaves_nothing_beside_the_target(
     cli("install", "fleeting", "-t", tmp_path / "again", expect=3)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     assert not (tmp_path / "again").exists()
+
+
+def test_install__runtime_nodejs_picks_the_nodejs_version_and_strata_run_loads_it(
+    cli, publish, tmp_path
+):
+    from tests.support.nodejs import PRESENT, require_node
+
+    def package(copy: str) -> dict[str, str]:
+        return {
+            "nodejs/node_modules/greeting/package.json": '{"name": "greeting", "main": "i.js"}',
+            "nodejs/node_modules/greeting/i.js": f"module.exports = {copy!r};\n",
+        }
+
+    publish("node-greeting", package("for node 20"), CompatibleRuntimes=["nodejs20.x"])
+    publish("node-greeting", package("for python"), CompatibleRuntimes=["python3.12"])
+    publish("node-greeting", package("for node 18"), CompatibleRuntimes=["nodejs18.x"])
+    bundle = tmp_path / "bundle"
+    cli("install", "node-greeting", "--runtime", "nodejs20.x", "-t", bundle / "opt")
+    greeting = bundle / "opt" / "nodejs" / "node_modules" / "greeting" / "i.js"
+    assert greeting.read_text() == "module.exports = 'for node 20';\n"
+
+    runtime = require_node("nodejs20.x" if 20 in PRESENT else None)
+    (bundle / "task").mkdir()
+    (bundle / "task" / "index.js").write_text(
+        "exports.handler = async () => require('greeting');\n"
+    )
+    for path in [tmp_path, *tmp_path.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o005 if path.is_dir() else path.stat().st_mode | 0o004)
+    ran = cli("run", bundle, "--handler", "index.handler", "--runtime", runtime)
+    assert ran.stdout.strip() == '"for node 20"'
