@@ -21,7 +21,7 @@ from registry.errors import (
 )
 from registry.logs import names, patterns
 from registry.logs.errors import LogInvalidParameter
-from registry.logs.store import MAX_EVENTS_PER_PAGE, MAX_LISTING, LogStore
+from registry.logs.store import FILTER_PAGE_EVENTS, MAX_EVENTS_PER_PAGE, MAX_LISTING, LogStore
 
 SIGNING_NAME = "logs"
 TARGET_PREFIX = "Logs_20140328"
@@ -178,7 +178,7 @@ def filter_log_events(params: dict) -> dict:
         stream_prefix=_string(params, "logStreamNamePrefix", required=False),
         start_ms=_integer(params, "startTime"),
         end_ms=_integer(params, "endTime"),
-        limit=_limit(params, MAX_EVENTS_PER_PAGE),
+        limit=_limit(params, MAX_EVENTS_PER_PAGE, default=FILTER_PAGE_EVENTS),
         token=_string(params, "nextToken", required=False),
     )
     answer: dict = {
@@ -291,10 +291,10 @@ def _integer(params: dict, key: str, *, required: bool = False) -> int | None:
     return value
 
 
-def _limit(params: dict, most: int) -> int:
+def _limit(params: dict, most: int, default: int | None = None) -> int:
     limit = _integer(params, "limit")
     if limit is None:
-        return most
+        return default or most
     if not 1 <= limit <= most:
         bound = "greater than or equal to 1" if limit < 1 else f"less than or equal to {most}"
         raise LogInvalidParameter(

@@ -11,6 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import BigInteger, case, cast, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,11 +31,14 @@ EVENTS = LogEvent.__table__
 # CloudWatch's page limits: 10,000 events or 1 MB of messages, whichever comes first.
 MAX_EVENTS_PER_PAGE = 10_000
 MAX_PAGE_BYTES = 1024 * 1024
+# FilterLogEvents' page when the request sets no limit: CloudWatch answers "up to" 10,000 and
+# often fewer; 1,000 keeps the first page of `aws logs tail` (and the client's parsing of it) in
+# tens of milliseconds, and a caller that wants more asks with `limit`.
+FILTER_PAGE_EVENTS = 1_000
 MAX_LISTING = 50
 # Rows one FilterLogEvents call reads at most: a rare pattern answers a partial (even empty)
 # page with a nextToken, as CloudWatch does, rather than scanning a whole group in one request.
-FILTER_SCAN_ROWS = 50_000
-_SCAN_CHUNK = 2_000
+FILTER_SCAN_ROWS = 20_000
 RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
     2922, 3288, 3653,
@@ -63,8 +67,9 @@ class StreamView:
     stored_bytes: int
 
 
-@dataclass(frozen=True)
-class StoredEvent:
+class StoredEvent(NamedTuple):
+    """A tuple rather than a dataclass: a page holds up to 10,000 of them."""
+
     id: int
     stream: str
     timestamp_ms: int
@@ -247,56 +252,53 @@ class LogStore:
                 if not names:
                     return EventPage([])
                 stream_ids = list(names)
-            query = select(
-                EVENTS.c.id,
-                EVENTS.c.stream_id,
-                EVENTS.c.timestamp_ms,
-                EVENTS.c.ingestion_ms,
-                EVENTS.c.message,
-            ).where(EVENTS.c.group_id == group_id)
+            where = [EVENTS.c.group_id == group_id]
             if stream_ids is not None:
-                query = query.where(EVENTS.c.stream_id.in_(stream_ids))
+                where.append(EVENTS.c.stream_id.in_(stream_ids))
             if start_ms is not None:
-                query = query.where(EVENTS.c.timestamp_ms >= start_ms)
+                where.append(EVENTS.c.timestamp_ms >= start_ms)
             if end_ms is not None:
-                query = query.where(EVENTS.c.timestamp_ms <= end_ms)
-            query = query.order_by(EVENTS.c.timestamp_ms, EVENTS.c.id)
-            found: list[tuple] = []
-            size = 0
-            scanned = 0
-            last = after
-            exhausted = False
-            full = False
-            while not full and scanned < FILTER_SCAN_ROWS:
-                chunk = min(_SCAN_CHUNK, FILTER_SCAN_ROWS - scanned)
-                # With no pattern every row read is served: read only what the page can hold.
-                if pattern.matches_all:
-                    chunk = min(chunk, limit - len(found))
-                rows = connection.execute(_after(query, last).limit(chunk)).all()
-                scanned += len(rows)
-                for row in rows:
-                    last = (row.timestamp_ms, row.id)
-                    if not pattern.matches(row.message):
-                        continue
-                    found.append(row)
-                    size += len(row.message) + 26
-                    if len(found) >= limit or size >= MAX_PAGE_BYTES:
-                        full = True
-                        break
-                if len(rows) < chunk:
-                    exhausted = not full
-                    break
+                where.append(EVENTS.c.timestamp_ms <= end_ms)
+            order = (EVENTS.c.timestamp_ms, EVENTS.c.id)
+            # A pattern is matched by the database, within a window of the next
+            # FILTER_SCAN_ROWS events: a rare term costs one bounded index range per page.
+            window_end = None
+            matching = _pattern_conditions(pattern, connection.dialect.name)
+            if matching:
+                window_end = connection.execute(
+                    _after(select(*order).where(*where), after)
+                    .order_by(*order)
+                    .offset(FILTER_SCAN_ROWS - 1)
+                    .limit(1)
+                ).first()
+            query = _after(
+                select(
+                    EVENTS.c.id,
+                    EVENTS.c.stream_id,
+                    EVENTS.c.timestamp_ms,
+                    EVENTS.c.ingestion_ms,
+                    EVENTS.c.message,
+                ).where(*where, *matching),
+                after,
+            )
+            if window_end is not None:
+                query = _before(query, (window_end[0], window_end[1] + 1))
+            rows = connection.execute(query.order_by(*order).limit(limit)).all()
+            found = _within_page_bytes(rows)
             missing = {row.stream_id for row in found} - names.keys()
             if missing:
                 names.update(self._stream_names_by_id(connection, missing))
         events = [
-            StoredEvent(row.id, names[row.stream_id], row.timestamp_ms, row.ingestion_ms,
-                        row.message)
-            for row in found
-        ]  # fmt: skip
-        next_token = None
-        if not exhausted and last is not None:
-            next_token = tokens.position_token("e/", *last)
+            StoredEvent(event_id, names[stream_id], stamp, ingestion, message)
+            for event_id, stream_id, stamp, ingestion, message in found
+        ]
+        if len(rows) >= limit or len(found) < len(rows):  # a full page: there may be more
+            last = found[-1] if found else rows[-1]
+            next_token = tokens.position_token("e/", last.timestamp_ms, last.id)
+        elif window_end is not None:  # the window ended before the page filled
+            next_token = tokens.position_token("e/", *window_end)
+        else:
+            next_token = None
         return EventPage(events, next_token=next_token)
 
     def get_events(
@@ -519,6 +521,20 @@ class LogStore:
         return self._stream_id(session, group_id, stream), group_id
 
 
+def _pattern_conditions(pattern: FilterPattern, dialect: str) -> list:
+    """The pattern as SQL: case-sensitive substring tests, as CloudWatch matches terms."""
+    position = func.strpos if dialect == "postgresql" else func.instr
+
+    def contains(term: str):
+        return position(EVENTS.c.message, term) > 0
+
+    conditions = [contains(term) for term in pattern.required]
+    conditions += [position(EVENTS.c.message, term) == 0 for term in pattern.excluded]
+    if pattern.optional:
+        conditions.append(or_(*(contains(term) for term in pattern.optional)))
+    return conditions
+
+
 def _total(column):
     """SUM as an integer (PostgreSQL sums BIGINT into NUMERIC)."""
     return cast(func.coalesce(func.sum(column), 0), BigInteger)
@@ -545,9 +561,10 @@ def _before(query, position):
 
 
 def _within_page_bytes(rows) -> list:
+    """The rows that fit a page's 1 MB (the message is each row's last column)."""
     size = 0
     for i, row in enumerate(rows):
-        size += len(row.message) + 26
+        size += len(row[-1]) + 26
         if size > MAX_PAGE_BYTES:
             return list(rows[: max(i, 1)])
     return list(rows)
