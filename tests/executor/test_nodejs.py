@@ -407,3 +407,18 @@ def test_strata_run__a_major_with_no_interpreter_is_a_usage_error_naming_it(app)
     done = strata_run(str(app), "--handler", "index.handler", "--runtime", "nodejs99.x")
     assert done.returncode == 2
     assert "no Node.js 99 interpreter" in done.stderr and "STRATA_NODEJS_99" in done.stderr
+
+
+def test_layers__an_overlay_of_layer_extractions_the_last_winning(
+    node_pool, host, bundles, runtime
+):
+    require_service(strict_available(host), "overlaying /opt needs root, overlayfs and bubblewrap")
+
+    def extraction(copy: str) -> Path:
+        files = {f"nodejs/node_modules/{k}": v for k, v in layer_package("shared", copy).items()}
+        return bundles(opt=files) / "opt"
+
+    task = bundles(task={"o.js": "exports.h = async () => require('shared').copy;\n"})
+    layers = [extraction("first"), extraction("second")]
+    spec = spec_for(task, handler="o.h", runtime=runtime, opt_layers=layers)
+    assert payload(node_pool.invoke(spec, b"{}")) == "second"
