@@ -3,6 +3,8 @@ invocations made, whatever worker ran them."""
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from botocore.config import Config
@@ -11,6 +13,9 @@ from tests.metrics.scrape import scrape
 from tests.support.functions import ECHO, create, handler_zip
 
 FAILING = handler_zip("def handler(event, context):\n    raise ValueError('no')\n")
+HUNGRY = handler_zip(
+    "def handler(event, context):\n    blob = bytearray(400 * 1024 * 1024)\n    return len(blob)\n"
+)
 SLEEPER = handler_zip(
     "import time\n\ndef handler(event, context):\n    time.sleep(event.get('sleep', 0))\n"
     "    return 'slept'\n"
@@ -36,6 +41,7 @@ def test_invocations__counters_move_by_exactly_the_invocations_and_requests_made
     create(lam, "echo", ECHO)
     create(lam, "fails", FAILING)
     create(lam, "slow", SLEEPER, Timeout=1)
+    create(lam, "hungry", HUNGRY)
     create(lam, "off", ECHO)
     lam.put_function_concurrency(FunctionName="off", ReservedConcurrentExecutions=0)
     before = scrape(strata_server.url)
@@ -46,6 +52,10 @@ def test_invocations__counters_move_by_exactly_the_invocations_and_requests_made
         assert "FunctionError" not in lam.invoke(FunctionName="echo", Payload=b"{}")
     assert lam.invoke(FunctionName="fails", Payload=b"{}")["FunctionError"] == "Unhandled"
     assert "FunctionError" in lam.invoke(FunctionName="slow", Payload=b'{"sleep": 3}')
+    oom = json.loads(lam.invoke(FunctionName="hungry", Payload=b"{}")["Payload"].read())
+    # Killed at its memory limit where a cgroup holds it; where only an rlimit does, the
+    # allocation fails inside the handler instead.
+    oom_outcome = "out_of_memory" if oom["errorType"] == "Runtime.OutOfMemory" else "function_error"
     for _ in range(2):
         with pytest.raises(lam.exceptions.TooManyRequestsException):
             lam.invoke(FunctionName="off", Payload=b"{}")
@@ -58,7 +68,7 @@ def test_invocations__counters_move_by_exactly_the_invocations_and_requests_made
         )
 
     assert requests("GetFunction", "200") == 7
-    assert requests("Invoke", "200") == 7  # function errors and timeouts answer 200 too
+    assert requests("Invoke", "200") == 8  # function errors and timeouts answer 200 too
     assert requests("Invoke", "429") == 2
     timed = {"service": "lambda", "operation": "GetFunction"}
     assert (
@@ -70,11 +80,12 @@ def test_invocations__counters_move_by_exactly_the_invocations_and_requests_made
     me = account.account_id
     invoked = "strata_invocations_total"
     assert after.value(invoked, account=me, function="echo", invocation_type="RequestResponse") == 5
-    assert after.total(invoked, account=me) == 7  # throttled invocations never ran
+    assert after.total(invoked, account=me) == 8  # throttled invocations never ran
     errors = "strata_invocation_errors_total"
     assert after.value(errors, account=me, function="fails", outcome="function_error") == 1
     assert after.value(errors, account=me, function="slow", outcome="timeout") == 1
-    assert after.total(errors, account=me) == 2
+    assert after.value(errors, account=me, function="hungry", outcome=oom_outcome) == 1
+    assert after.total(errors, account=me) == 3
     assert (
         after.value(
             "strata_throttles_total",
