@@ -14,9 +14,14 @@ from registry.api.context import services
 from registry.errors import (
     InvalidParameterCombination,
     InvalidParameterValue,
+    InvalidSignature,
+    MissingAuthenticationToken,
     MissingParameter,
+    RequestTooLarge,
     ServiceUnavailable,
     StrataError,
+    TooManyRequests,
+    UnrecognizedClient,
 )
 from registry.usage import metrics
 from registry.usage.metrics import MetricQuery
@@ -26,8 +31,8 @@ TARGET_PREFIX = "GraniteServiceVersion20100801"
 MAX_METRIC_DATA_QUERIES = 500
 
 
-class UnknownOperation(StrataError):
-    pass
+class UnknownOperation(InvalidParameterValue):
+    """An operation of CloudWatch this server does not serve (InvalidAction to its clients)."""
 
 
 def get_metric_statistics(params: dict) -> dict:
@@ -139,8 +144,22 @@ def render_error(error: StrataError) -> Response:
     return protocol().error(_cloudwatch_error(error))
 
 
+# Refusals before the operation runs, with the query codes CloudWatch gives them.
+_REFUSALS: dict[type[StrataError], tuple[str, str, int]] = {
+    MissingAuthenticationToken: ("MissingAuthenticationToken", "MissingAuthenticationToken", 403),
+    UnrecognizedClient: ("InvalidClientTokenId", "InvalidClientTokenId", 403),
+    InvalidSignature: ("SignatureDoesNotMatch", "SignatureDoesNotMatch", 403),
+    rpc.WrongSigningService: ("SignatureDoesNotMatch", "SignatureDoesNotMatch", 403),
+    TooManyRequests: ("Throttling", "Throttling", 400),
+    RequestTooLarge: ("RequestEntityTooLarge", "RequestEntityTooLarge", 413),
+}
+
+
 def _cloudwatch_error(error: StrataError) -> CloudWatchError:
     message = str(error)
+    refusal = next((_REFUSALS[c] for c in type(error).__mro__ if c in _REFUSALS), None)
+    if refusal is not None:
+        return CloudWatchError(*refusal, message)
     if isinstance(error, UnknownOperation):
         return CloudWatchError("InvalidAction", "InvalidAction", 400, message)
     if isinstance(error, MissingParameter):
@@ -178,6 +197,7 @@ def register() -> None:
             render_error=render_error,
             query_actions=frozenset(OPERATIONS),
             speaks_cbor=True,
+            renders_refusals=True,
         )
     )
 

@@ -14,6 +14,7 @@ from flask import Flask, Response, g, json
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from registry import errors
+from registry.api import rpc
 from storage import errors as storage_errors
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(errors.StrataError)
     @app.errorhandler(storage_errors.StorageError)
     def _domain(error):
+        refused = rpc.refusal(error) if isinstance(error, errors.StrataError) else None
+        if refused is not None:
+            return refused
         aws = lookup(error)
         if aws is None:  # a new error class without a row: a bug, reported as a 500
             log.error("no AWS error mapping for %s", type(error).__name__)

@@ -40,6 +40,9 @@ class RpcService:
     # Action values of the query protocol this service answers, if it speaks it
     query_actions: frozenset[str] = field(default_factory=frozenset)
     speaks_cbor: bool = False  # answers at /service/<target_prefix>/operation/<operation>
+    # render_error also answers refusals made before dispatch (authentication), so that a client
+    # of a protocol other than JSON can read them
+    renders_refusals: bool = False
 
 
 _SERVICES: dict[str, RpcService] = {}
@@ -94,6 +97,25 @@ def operation_named() -> tuple[str, str] | None:
         service = _SERVICES.get(prefix)
         return (service.signing_name, operation) if service and operation else None
     return found[0].signing_name, found[1]
+
+
+def refusal(error: StrataError) -> Response | None:
+    """A request refused before its service ran (its signature, say), answered as that service
+    answers errors, when the service asks for it. Found without reading the body: an unsigned
+    request costs none, so a query-protocol request is the one service's that speaks it."""
+    service = None
+    if request.method == "POST" and request.path.startswith(CBOR_PREFIX):
+        name = request.path[len(CBOR_PREFIX) :].partition("/")[0]
+        service = _SERVICES.get(name)
+    elif request.method == "POST" and request.path == RPC_PATH:
+        prefix = request.headers.get("X-Amz-Target", "").rpartition(".")[0]
+        service = _SERVICES.get(prefix)
+        if service is None and request.mimetype == "application/x-www-form-urlencoded":
+            query = [s for s in _SERVICES.values() if s.query_actions]
+            service = query[0] if len(query) == 1 else None
+    if service is None or not service.renders_refusals:
+        return None
+    return service.render_error(error)
 
 
 @bp.post(RPC_PATH)

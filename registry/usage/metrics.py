@@ -13,12 +13,15 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from registry.db import Database
 from registry.errors import InvalidParameterCombination, InvalidParameterValue, MissingParameter
 from registry.models import FunctionMetric
+from registry.usage.retention import HOUR
 from registry.usage.tally import MINUTE, MinuteCounts
+
+RESOLUTIONS = (MINUTE, HOUR)  # the minutes kept 15 days, and the hours they become
 
 NAMESPACE = "AWS/Lambda"
 UNITS = {
@@ -106,14 +109,10 @@ def datapoints(db: Database, account_id: str, query: MetricQuery) -> list[Datapo
     ):
         return []
     start = int(query.start) // MINUTE * MINUTE
-    rows = _rows(db, account_id, query.dimensions.get("FunctionName"), start, query.end)
-    buckets: dict[int, list[tuple[MinuteCounts, int]]] = {}
-    for period_start, (counts, functions) in sorted(_per_period(rows).items()):
-        bucket = start + (period_start - start) // query.period * query.period
-        buckets.setdefault(bucket, []).append((counts, functions))
+    buckets = _buckets(db, account_id, query.dimensions.get("FunctionName"), start, query)
     found = []
-    for bucket, periods in sorted(buckets.items()):
-        point = _datapoint(query.metric_name, bucket, unit, periods)
+    for bucket in buckets:
+        point = _datapoint(query.metric_name, unit, bucket)
         if point is not None:
             found.append(point)
     return found
@@ -177,54 +176,99 @@ def _check_range(query: MetricQuery) -> None:
         )
 
 
-def _rows(db: Database, account_id: str, function_name: str | None, start: int, end: float):
-    metric = FunctionMetric
-    query = select(metric).where(
-        metric.account_id == account_id,
-        metric.period_start >= start,
-        metric.period_start < end,
+@dataclass(frozen=True)
+class _Bucket:
+    start: int
+    counts: MinuteCounts
+    # the stored periods with executions, and the sum, least and most of their peaks
+    peaks: int
+    peak_sum: int
+    peak_min: int | None
+    peak_max: int | None
+
+
+def _buckets(
+    db: Database, account_id: str, function_name: str | None, start: int, query: MetricQuery
+) -> list[_Bucket]:
+    """The figures of each period asked for, added up by the database. Stored periods are first
+    added up over the functions asked for: with no dimension, the peaks of concurrency of the
+    account's functions in one minute are the executions of all of them at once."""
+    m = FunctionMetric
+    stored = select(
+        m.period_start,
+        func.sum(m.invocations).label("invocations"),
+        func.sum(m.errors).label("errors"),
+        func.sum(m.throttles).label("throttles"),
+        func.sum(m.duration_count).label("duration_count"),
+        func.sum(m.duration_sum).label("duration_sum"),
+        func.min(m.duration_min).label("duration_min"),
+        func.max(m.duration_max).label("duration_max"),
+        func.sum(m.concurrent_max).label("concurrent"),
+    ).where(
+        m.account_id == account_id,
+        # Both resolutions named, so that the primary key's index ranges over the period only.
+        m.resolution.in_(RESOLUTIONS),
+        m.period_start >= start,
+        m.period_start < query.end,
     )
     if function_name is not None:
-        query = query.where(metric.function_name == function_name)
-    with db.read() as session:
-        return session.scalars(query).all()
-
-
-def _per_period(rows) -> dict[int, tuple[MinuteCounts, int]]:
-    """Each stored period's counts over the functions asked for, and the sum of their peaks of
-    concurrency (with no dimension, executions of all the account's functions at once)."""
-    periods: dict[int, tuple[MinuteCounts, int]] = {}
-    for row in rows:
-        counts = MinuteCounts(
-            row.invocations,
-            row.errors,
-            row.throttles,
-            row.duration_count,
-            row.duration_sum,
-            row.duration_min,
-            row.duration_max,
+        stored = stored.where(m.function_name == function_name)
+    periods = stored.group_by(m.period_start).subquery()
+    bucket = ((periods.c.period_start - start) // query.period).label("bucket")
+    running = case((periods.c.concurrent > 0, periods.c.concurrent))
+    by_bucket = (
+        select(
+            bucket,
+            func.sum(periods.c.invocations),
+            func.sum(periods.c.errors),
+            func.sum(periods.c.throttles),
+            func.sum(periods.c.duration_count),
+            func.sum(periods.c.duration_sum),
+            func.min(periods.c.duration_min),
+            func.max(periods.c.duration_max),
+            func.count(running),
+            func.sum(periods.c.concurrent),
+            func.min(running),
+            func.max(running),
         )
-        known, concurrent = periods.get(row.period_start, (MinuteCounts(), 0))
-        known.add(counts)
-        periods[row.period_start] = (known, concurrent + row.concurrent_max)
-    return periods
+        .group_by(bucket)
+        .order_by(bucket)
+    )
+    with db.connect() as connection:
+        rows = connection.execute(by_bucket).all()
+    return [
+        _Bucket(
+            start=start + int(row[0]) * query.period,
+            # PostgreSQL sums BIGINTs as NUMERIC, which arrives as a Decimal.
+            counts=MinuteCounts(
+                int(row[1]),
+                int(row[2]),
+                int(row[3]),
+                int(row[4]),
+                float(row[5]),
+                None if row[6] is None else float(row[6]),
+                None if row[7] is None else float(row[7]),
+            ),
+            peaks=int(row[8]),
+            peak_sum=int(row[9] or 0),
+            peak_min=row[10],
+            peak_max=row[11],
+        )
+        for row in rows
+    ]
 
 
-def _datapoint(
-    metric: str, bucket: int, unit: str, periods: list[tuple[MinuteCounts, int]]
-) -> Datapoint | None:
-    total = MinuteCounts()
-    for counts, _ in periods:
-        total.add(counts)
+def _datapoint(metric: str, unit: str, bucket: _Bucket) -> Datapoint | None:
+    total, at = bucket.counts, bucket.start
     if metric == "Invocations":
-        return _ones(bucket, unit, total.invocations)
+        return _ones(at, unit, total.invocations)
     if metric == "Throttles":
-        return _ones(bucket, unit, total.throttles)
+        return _ones(at, unit, total.throttles)
     if metric == "Errors":
         if not total.invocations:
             return None
         return Datapoint(
-            bucket,
+            at,
             unit,
             total.invocations,
             total.errors,
@@ -235,17 +279,18 @@ def _datapoint(
         if not total.duration_count:
             return None
         return Datapoint(
-            bucket,
+            at,
             unit,
             total.duration_count,
             total.duration_sum,
             total.duration_min or 0.0,
             total.duration_max or 0.0,
         )
-    peaks = [concurrent for _, concurrent in periods if concurrent]
-    if not peaks:
+    if not bucket.peaks:
         return None
-    return Datapoint(bucket, unit, len(peaks), sum(peaks), min(peaks), max(peaks))
+    return Datapoint(
+        at, unit, bucket.peaks, bucket.peak_sum, int(bucket.peak_min), int(bucket.peak_max)
+    )
 
 
 def _ones(bucket: int, unit: str, count: int) -> Datapoint | None:

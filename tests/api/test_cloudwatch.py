@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
 
@@ -14,7 +15,9 @@ import boto3
 import botocore.session
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
+from registry.accounts import Credentials
 from tests.support.aws_cli import V1, V2, run
 from tests.support.functions import create, handler_zip, invoke
 from tests.support.server import REGION
@@ -41,7 +44,7 @@ def cloudwatch(server, credentials, protocol: str = "json", tmp_path=None):
     model = copy.deepcopy(loader.load_service_model("cloudwatch", "service-2"))
     model["metadata"].update(protocol=protocol, protocols=[protocol])
     models = tmp_path / f"models-{protocol}"
-    (models / "cloudwatch" / model["metadata"]["apiVersion"]).mkdir(parents=True)
+    (models / "cloudwatch" / model["metadata"]["apiVersion"]).mkdir(parents=True, exist_ok=True)
     (models / "cloudwatch" / model["metadata"]["apiVersion"] / "service-2.json").write_text(
         json.dumps(model)
     )
@@ -87,28 +90,34 @@ def until(expected, read, timeout: float = 15.0):
         time.sleep(0.1)
 
 
+@dataclass(frozen=True)
+class Metered:
+    name: str
+    throttles: int  # botocore retries a throttled request: each attempt is a throttle
+
+
 @pytest.fixture
-def invoked(strata_server, account, lam):
-    """A function invoked 5 times (2 failing), then throttled: (its name, the throttles)."""
+def metered(strata_server, account, lam) -> Metered:
+    """A function invoked 5 times (2 failing), then throttled."""
     name = "metered"
     create(lam, name, FAILS_ON_DEMAND)
     for fail in (False, True, False, True, False):
         invoke(lam, name, {"fail": fail})
     lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
-    attempts = []  # botocore retries a throttled request: each attempt is a throttle
+    attempts = []
     lam.meta.events.register("before-send.lambda.Invoke", lambda **_: attempts.append(1))
     with pytest.raises(lam.exceptions.TooManyRequestsException):
         invoke(lam, name)
     cw = cloudwatch(strata_server, account)
     assert until(len(attempts), lambda: total(cw, "Throttles", name)) == len(attempts) > 0
-    return name, len(attempts)
+    return Metered(name, len(attempts))
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_get_metric_statistics__figures_are_the_invocations_made(
-    strata_server, account, invoked, protocol, tmp_path
+    strata_server, account, metered, protocol, tmp_path
 ):
-    invoked, throttles = invoked
+    invoked = metered.name
     cw = cloudwatch(strata_server, account, protocol, tmp_path)
     assert until(5, lambda: total(cw, "Invocations", invoked)) == 5
     (errors,) = statistics(cw, "Errors", invoked, "Sum", "SampleCount", "Average")
@@ -119,12 +128,12 @@ def test_get_metric_statistics__figures_are_the_invocations_made(
     assert 0 < duration["Minimum"] <= duration["Maximum"] < 5000
     (concurrent,) = statistics(cw, "ConcurrentExecutions", invoked, "Maximum")
     assert concurrent["Maximum"] == 1  # one invocation at a time
-    assert total(cw, "Throttles", invoked) == throttles
+    assert total(cw, "Throttles", invoked) == metered.throttles
     assert isinstance(errors["Timestamp"], datetime)
 
 
-def test_get_metric_statistics__minutes_add_up_to_the_hour(strata_server, account, invoked):
-    invoked, _ = invoked
+def test_get_metric_statistics__minutes_add_up_to_the_hour(strata_server, account, metered):
+    invoked = metered.name
     cw = cloudwatch(strata_server, account)
     assert until(5, lambda: total(cw, "Invocations", invoked)) == 5
     minutes = statistics(cw, "Invocations", invoked, "Sum", period=60)
@@ -134,9 +143,9 @@ def test_get_metric_statistics__minutes_add_up_to_the_hour(strata_server, accoun
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_get_metric_statistics__another_account_sees_nothing_of_yours(
-    strata_server, account, invoked, protocol, tmp_path
+    strata_server, account, metered, protocol, tmp_path
 ):
-    invoked, _ = invoked
+    invoked = metered.name
     mine = cloudwatch(strata_server, account)
     assert until(5, lambda: total(mine, "Invocations", invoked)) == 5
     theirs = cloudwatch(strata_server, strata_server.new_account(), protocol, tmp_path)
@@ -161,8 +170,25 @@ def test_get_metric_statistics__refusals_are_cloudwatchs_modeled_errors(
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_get_metric_data__values_newest_first(strata_server, account, invoked, protocol, tmp_path):
-    invoked, _ = invoked
+def test_authentication__refusals_are_answered_in_the_clients_protocol(
+    strata_server, account, protocol, tmp_path
+):
+    wrong_secret = Credentials(account.account_id, account.access_key_id, "not-the-secret")
+    unknown_key = Credentials(account.account_id, "AKIANOBODYKNOWS00000", "secret")
+    for credentials, code in (
+        (wrong_secret, "SignatureDoesNotMatch"),
+        (unknown_key, "InvalidClientTokenId"),
+    ):
+        cw = cloudwatch(strata_server, credentials, protocol, tmp_path / code)
+        with pytest.raises(ClientError) as refused:
+            cw.list_metrics(Namespace="AWS/Lambda")
+        assert refused.value.response["Error"]["Code"] == code
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_get_metric_data__values_newest_first(strata_server, account, metered, protocol, tmp_path):
+    invoked = metered.name
     cw = cloudwatch(strata_server, account, protocol, tmp_path)
     assert until(5, lambda: total(cloudwatch(strata_server, account), "Invocations", invoked)) == 5
 
@@ -191,8 +217,8 @@ def test_get_metric_data__values_newest_first(strata_server, account, invoked, p
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_list_metrics__the_functions_that_ran(strata_server, account, invoked, protocol, tmp_path):
-    invoked, _ = invoked
+def test_list_metrics__the_functions_that_ran(strata_server, account, metered, protocol, tmp_path):
+    invoked = metered.name
     cw = cloudwatch(strata_server, account, protocol, tmp_path)
     metrics = cw.list_metrics(
         Namespace="AWS/Lambda", Dimensions=[{"Name": "FunctionName", "Value": invoked}]
@@ -208,8 +234,8 @@ def test_list_metrics__the_functions_that_ran(strata_server, account, invoked, p
 
 
 @pytest.mark.parametrize("cli", [V1, V2], ids=lambda cli: cli.name)
-def test_aws_cli__get_metric_statistics(cli, strata_server, account, invoked):
-    invoked, _ = invoked
+def test_aws_cli__get_metric_statistics(cli, strata_server, account, metered):
+    invoked = metered.name
     cli.require()
     assert until(5, lambda: total(cloudwatch(strata_server, account), "Invocations", invoked)) == 5
     now = datetime.now(timezone.utc)
