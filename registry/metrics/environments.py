@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from registry.executor.pool import EnvironmentPool
 from registry.metrics import instruments
@@ -27,15 +28,10 @@ class EnvironmentGauges:
         self._labels = labels
         self._lock = threading.Lock()
         self._running_before: set[tuple[str, str]] = set()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="strata-metrics", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
+        # A daemon: it holds nothing that needs closing when the process exits.
+        threading.Thread(target=self._loop, name="strata-metrics", daemon=True).start()
 
     def refresh(self) -> None:
         census = self._pool.census()
@@ -59,7 +55,8 @@ class EnvironmentGauges:
             self._running_before = set(running)
 
     def _loop(self) -> None:
-        while not self._stop.wait(INTERVAL_S):
+        while True:
+            time.sleep(INTERVAL_S)
             try:
                 self.refresh()
             except Exception:
