@@ -460,7 +460,8 @@ async function invokeOnce(client, handler) {
       client.fail(requestId, error).finally(() => process.exit(exitCode));
     };
     try {
-      const event = JSON.parse(body.toString('utf8'));
+      // An Invoke without a payload reaches the handler as null, as in the Python runtime.
+      const event = body.length ? JSON.parse(body.toString('utf8')) : null;
       const result = handler(event, context(headers, callbackContext), callback);
       if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
         result.then(callbackContext.succeed, callbackContext.fail);

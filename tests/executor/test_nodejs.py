@@ -178,6 +178,11 @@ def test_handler__a_plain_return_value_is_ignored_and_null_answered(run):
     assert run("callbacks.plainValue").payload == b"null"
 
 
+def test_handler__an_invocation_without_a_payload_gets_a_null_event(node_pool, app, runtime):
+    result = node_pool.invoke(spec_for(app, handler="index.handler", runtime=runtime), b"")
+    assert payload(result)["event"] is None
+
+
 def test_handler__a_promise_that_never_settles_answers_null_once_nothing_is_left(run):
     result = run("callbacks.never")
     assert (result.outcome, result.payload) == ("success", b"null")
