@@ -90,6 +90,27 @@ def layers_show(requirement, as_json, endpoint_url, region, profile):
         click.echo(f"{key + ':':<26}{value}")
 
 
+@layers.command("sbom")
+@click.argument("requirement")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write to this file, not stdout."
+)
+@connection_options
+@interrupt_leaves_target
+def layers_sbom(requirement, output, endpoint_url, region, profile):
+    """A layer version's software bill of materials (CycloneDX 1.5 JSON): the Python
+    distributions and Node.js packages its zip installs, read from the zip downloaded here."""
+    from registry.client.sbom import layer_sbom
+
+    document = layer_sbom(client_for(endpoint_url, region, profile), parse_requirement(requirement))
+    text = json.dumps(document, indent=2) + "\n"
+    if output:
+        with open(output, "w") as out:
+            out.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
 def _traits(item: dict) -> str:
     return (
         ",".join(

@@ -24,8 +24,10 @@ def build_tree(entries: list[FileEntry]) -> Folder:
     root = Folder("", "")
     folders = {"": root}
     for entry in sorted(entries, key=lambda e: e.path):
-        parent = folders.get(entry.path.rpartition("/")[0], root)
-        if entry.kind == DIR:
+        parent = _folder(folders, entry.path.rpartition("/")[0])
+        if entry.kind == DIR and entry.path in folders:
+            folders[entry.path].mode = entry.mode
+        elif entry.kind == DIR:
             folder = Folder(entry.path.rpartition("/")[2], entry.path, entry.mode)
             folders[entry.path] = folder
             parent.folders.append(folder)
@@ -33,6 +35,16 @@ def build_tree(entries: list[FileEntry]) -> Folder:
             parent.files.append(entry)
     _total(root)
     return root
+
+
+def _folder(folders: dict[str, Folder], path: str) -> Folder:
+    """The folder at `path`, made (with its ancestors) when no entry listed it."""
+    found = folders.get(path)
+    if found is None:
+        parent = _folder(folders, path.rpartition("/")[0])
+        found = folders[path] = Folder(path.rpartition("/")[2], path)
+        parent.folders.append(found)
+    return found
 
 
 def _total(root: Folder) -> None:

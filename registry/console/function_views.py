@@ -10,9 +10,11 @@ from flask import abort, g, render_template, request
 
 from registry.api.context import services
 from registry.console.blueprint import bp
-from registry.console.guard import signed_in
+from registry.console.file_tree import build_tree
+from registry.console.guard import console, signed_in
 from registry.functions.names import parse_function_name
 from registry.invocations.invoke import LOG_TAIL_BYTES
+from registry.layers.contents import FileEntry
 from registry.paging import MAX_ITEMS
 
 # The console names only the account's own functions, by plain name.
@@ -34,6 +36,27 @@ def functions(caller):
 @signed_in
 def function(caller, name):
     return _function_page(caller, name)
+
+
+@bp.get("/functions/<name>/overlay")
+@signed_in
+def function_overlay(caller, name):
+    _check_name(name)
+    ref = parse_function_name(name, request.args.get("qualifier") or None, region=_region())
+    view = services().functions.get_granted(caller, ref, "lambda:GetFunction")
+    report = console().overlays.of(view)
+    names = [item["name"] for item in report.inputs]
+    tree = build_tree([FileEntry(path, kind, 0, 0) for path, kind, _source in report.entries])
+    return render_template(
+        "console/function_overlay.html",
+        view=view,
+        inputs=report.inputs,
+        names=names,
+        source={path: names[source] for path, _kind, source in report.entries},
+        tree=tree,
+        shadowed=report.shadowed,
+        conflicts=report.conflicts,
+    )
 
 
 @bp.post("/functions/<name>/invoke")
@@ -87,6 +110,10 @@ def _function_page(caller, name: str, **form):
         invoke_error=form.get("invoke_error"),
         result=form.get("result"),
     )
+
+
+def _region() -> str:
+    return services().settings.region
 
 
 def _check_name(name: str) -> None:

@@ -16,6 +16,7 @@ from registry.console.blueprint import PREFIX, bp
 from registry.console.sessions import COOKIE, SESSION_SECONDS, SessionCodec, SignedIn
 from registry.console.signin_limits import SignInFailures
 from registry.errors import AccessDenied, ResourceNotFound, StrataError
+from registry.functions.overlay import FunctionOverlays
 from registry.layers.contents import LayerContents
 
 FAILURES_FILE = "console-signin-failures"
@@ -26,13 +27,16 @@ class Console:
     codec: SessionCodec
     failures: SignInFailures
     contents: LayerContents
+    overlays: FunctionOverlays
 
     @classmethod
     def from_settings(cls, settings, store) -> Console:
+        contents = LayerContents(store, settings.cache_dir)
         return cls(
             SessionCodec.from_settings(settings),
             SignInFailures(settings.data_dir / FAILURES_FILE),
-            LayerContents(store, settings.cache_dir),
+            contents,
+            FunctionOverlays(store, settings.cache_dir, contents.packages),
         )
 
 

@@ -7,7 +7,7 @@ import json
 import re
 import secrets
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import Response, abort, redirect, render_template, request, url_for
 
 from registry import validation
 from registry.api.context import services
@@ -16,6 +16,7 @@ from registry.console.blueprint import bp
 from registry.console.file_tree import build_tree
 from registry.console.guard import console, signed_in
 from registry.errors import InvalidParameterValue, ResourceNotFound
+from registry.inventory.cyclonedx import bill_of_materials
 from registry.layers.arns import LayerRef
 from registry.paging import MAX_ITEMS
 
@@ -97,8 +98,28 @@ def layer_version(caller, owner, name, version):
         own=own,
         grants=_grants(caller, ref, version) if own else [],
         tree=tree,
+        packages=console().contents.packages(view.digest),
         download=download_url(view.digest, f"{view.name}-{view.version}.zip"),
         done=_DONE.get(request.args.get("done", "")),
+    )
+
+
+@bp.get("/layers/<owner>/<name>/<int:version>/sbom.cdx.json")
+@signed_in
+def layer_version_sbom(caller, owner, name, version):
+    view = services().layers.get_version(caller, _ref(owner, name), version)
+    document = bill_of_materials(
+        console().contents.packages(view.digest),
+        layer_arn=view.layer_version_arn,
+        name=view.name,
+        version=view.version,
+        sha256=view.digest,
+        created=view.created_at,
+    )
+    return Response(
+        json.dumps(document, indent=2),
+        mimetype="application/vnd.cyclonedx+json",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{version}.cdx.json"'},
     )
 
 

@@ -1,8 +1,9 @@
 """What a layer version's zip holds: its final tree of files, directories and symlinks, read from
-the central directory by the safe archive reader (registry/archive), never by extracting it.
+the central directory by the safe archive reader (registry/archive), never by extracting it, and
+the packages it installs (registry/inventory).
 
-A version's bytes never change, so the listing is computed once per blob digest and kept as JSON
-in the cache directory; later reads cost one small file read.
+A version's bytes never change, so both are computed once per blob digest, in one pass, and kept
+as JSON in the cache directory; later reads cost one small file read.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pathlib import Path
 
 from registry.archive.entries import DIR, SYMLINK
 from registry.archive.reader import Archive
+from registry.inventory.packages import Package, find_packages
 from storage.base import BlobStore
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -37,18 +39,30 @@ class LayerContents:
 
     def files(self, digest: str) -> list[FileEntry]:
         """Every path of the blob's final tree, sorted by path."""
+        return [FileEntry(*row) for row in self._load(digest)["files"]]
+
+    def packages(self, digest: str) -> list[Package]:
+        """The Python distributions and Node.js packages the blob installs."""
+        return [Package.from_json(item) for item in self._load(digest)["packages"]]
+
+    def _load(self, digest: str) -> dict:
         cached = self._dir / f"{digest}.json"
         try:
             data = json.loads(cached.read_text())
             if data.get("format") == _FORMAT:
-                return [FileEntry(*row) for row in data["files"]]
-        except (OSError, ValueError, TypeError, KeyError):
+                return data
+        except (OSError, ValueError, AttributeError):
             pass
-        files = self._read(digest)
-        self._keep(cached, {"format": _FORMAT, "files": [_row(f) for f in files]})
-        return files
+        files, packages = self._read(digest)
+        data = {
+            "format": _FORMAT,
+            "files": [_row(f) for f in files],
+            "packages": [p.to_json() for p in packages],
+        }
+        self._keep(cached, data)
+        return data
 
-    def _read(self, digest: str) -> list[FileEntry]:
+    def _read(self, digest: str) -> tuple[list[FileEntry], list[Package]]:
         self._dir.mkdir(parents=True, exist_ok=True)
         # A positional reader needs a seekable file: an object store's stream is copied first.
         with tempfile.TemporaryFile(dir=self._dir) as local:
@@ -56,10 +70,10 @@ class LayerContents:
                 shutil.copyfileobj(stream, local, 1024 * 1024)
             local.flush()
             with Archive.open(local, name=digest) as archive:
-                tree = archive.layout().tree
+                layout = archive.layout()
                 entries = archive.entries
                 files = []
-                for path, node in tree.nodes.items():
+                for path, node in layout.tree.nodes.items():
                     entry = entries[node.source] if node.explicit else None
                     mode = entry.mode if entry is not None else 0o755
                     if node.kind == SYMLINK:
@@ -68,8 +82,9 @@ class LayerContents:
                         files.append(FileEntry(path, DIR, mode, 0))
                     else:
                         files.append(FileEntry(path, node.kind, mode, entry.size))
+                packages = find_packages(archive, layout)
         files.sort(key=lambda f: f.path)
-        return files
+        return files, packages
 
     def _keep(self, path: Path, data: dict) -> None:
         """Written whole to a temporary name, then renamed: a reader sees all of it or none."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.console.browser import sign_in
 from tests.support.functions import create, handler_zip, publish, update_code
-from tests.support.zips import layer_zip
+from tests.support.zips import layer_zip, make_zip
 
 FAILING = handler_zip(
     """
@@ -95,3 +95,47 @@ def test_another_accounts_function__is_not_found(page, strata_server, account, l
     assert response.status == 404
     page.goto(f"{strata_server.url}/console/functions")
     assert page.get_by_test_id("function-row").count() == 0
+
+
+def _numpy_layer(version: str) -> bytes:
+    return make_zip(
+        {
+            f"python/numpy-{version}.dist-info/METADATA": (
+                f"Metadata-Version: 2.1\nName: numpy\nVersion: {version}\n"
+            ),
+            "python/numpy/__init__.py": f"__version__ = {version!r}\n",
+            f"python/only_in_{version.replace('.', '_')}.py": "",
+        }
+    )
+
+
+def test_overlay__shows_each_files_layer_the_shadowed_paths_and_package_conflicts(
+    page, strata_server, account, lam
+):
+    old = lam.publish_layer_version(
+        LayerName="numpy-old", Content={"ZipFile": _numpy_layer("1.24.0")}
+    )
+    new = lam.publish_layer_version(
+        LayerName="numpy-new", Content={"ZipFile": _numpy_layer("1.26.4")}
+    )
+    create(lam, "stacked", Layers=[old["LayerVersionArn"], new["LayerVersionArn"]])
+    sign_in(page, strata_server, account, "/console/functions/stacked")
+
+    page.get_by_role("link", name="See how they overlay").click()
+
+    shadowed = page.get_by_test_id("shadowed").all_inner_texts()
+    assert any(
+        "python/numpy/__init__.py" in row and "numpy-old" in row and "numpy-new" in row
+        for row in shadowed
+    )
+    conflict = page.get_by_test_id("conflict").inner_text()
+    assert "numpy" in conflict and "1.24.0" in conflict and "1.26.4" in conflict
+    tree = page.get_by_test_id("overlay-tree")
+    tree.locator("summary", has_text="python/").click()  # opt/ and task/ start open
+    tree.locator("summary", has_text="numpy/").click()
+    init = tree.get_by_test_id("overlay-entry").filter(has_text="__init__.py")
+    assert init.locator(".tag").inner_text() == "numpy-new"
+    only_old = tree.get_by_test_id("overlay-entry").filter(has_text="only_in_1_24_0.py")
+    assert only_old.locator(".tag").inner_text() == "numpy-old"
+    app = tree.get_by_test_id("overlay-entry").filter(has_text="app.py")
+    assert app.locator(".tag").inner_text() == "function"

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import stat
 import zipfile
+from importlib import metadata
 
 import pytest
 import requests
 
 from tests.console.browser import sign_in
+from tests.inventory.real_packages import layer_zip as real_layer_zip
+from tests.inventory.real_packages import node_files, python_files
 from tests.support.zips import layer_zip
 
 
@@ -82,6 +86,7 @@ def test_version_page__shows_its_facts_a_collapsible_file_tree_and_a_download(
     page.get_by_test_id("version-row").get_by_role("link", name="1").click()
 
     assert page.get_by_test_id("sha256").inner_text() == published["Content"]["CodeSha256"]
+    assert page.get_by_test_id("sha256-hex").inner_text() == hashlib.sha256(content).hexdigest()
     tree = page.get_by_test_id("file-tree")
     # Top-level folders start open, deeper ones closed.
     assert tree.get_by_text("__init__.py").is_hidden()
@@ -184,3 +189,22 @@ def test_another_account__sees_none_of_the_private_layers(page, strata_server, a
     response = page.goto(f"{strata_server.url}/console/layers/{account.account_id}/for-friends/1")
     assert response.status == 200
     assert page.get_by_role("button", name="Grant access").count() == 0
+
+
+def test_version_page__lists_its_packages_and_offers_the_sbom(page, strata_server, account, lam):
+    files = {**python_files(["click", "rich"]), **node_files(["semver"])}
+    lam.publish_layer_version(LayerName="deps", Content={"ZipFile": real_layer_zip(files)})
+    sign_in(page, strata_server, account, f"/console/layers/{account.account_id}/deps/1")
+
+    rows = page.get_by_test_id("package").all_inner_texts()
+    assert sorted(row.split("\t")[0] for row in rows) == ["click", "rich", "semver"]
+    rich = page.get_by_test_id("package").filter(has_text="rich")
+    assert metadata.version("rich") in rich.inner_text()
+    rich.locator("summary").click()
+    assert "pygments" in rich.locator("details").inner_text()
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download SBOM (CycloneDX JSON)").click()
+    document = json.loads(download.value.path().read_text())
+    assert download.value.suggested_filename == "deps-1.cdx.json"
+    assert sorted(c["name"] for c in document["components"]) == ["click", "rich", "semver"]

@@ -1,0 +1,128 @@
+"""How a function's layers overlay: which input each path of the merged /opt and /var/task comes
+from, every path a later input shadowed, and the packages two layers ship in different versions.
+
+Computed by the merge engine's `plan` from the central directories alone (nothing is extracted),
+once per combination of code and layers, and kept as JSON in the cache directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry.functions.views import FunctionView
+from registry.inventory.packages import Package
+from registry.invocations.bundles import bundle_key
+from registry.merge import MergeInput, plan
+from storage.base import BlobStore
+
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class OverlayReport:
+    inputs: list[dict]  # {"name", "arn"} in merge order, the function last
+    entries: list[tuple[str, str, int]]  # (path under opt/ or task/, kind, input index)
+    shadowed: list[dict]  # {"path", "kind", "lost", "won", "by"}, input indexes
+    conflicts: list[dict]  # {"ecosystem", "name", "ships": [{"input", "version", "path"}]}
+
+
+class FunctionOverlays:
+    def __init__(self, store: BlobStore, cache_dir: Path, packages_of):
+        """`packages_of(digest)` lists the packages a layer blob installs."""
+        self._store = store
+        self._dir = Path(cache_dir) / "function-overlays"
+        self._packages_of = packages_of
+
+    def of(self, view: FunctionView) -> OverlayReport:
+        digests = [layer["digest"] for layer in view.layers]
+        cached = self._dir / f"{bundle_key(view.code_digest, digests)}.json"
+        try:
+            data = json.loads(cached.read_text())
+            if data.get("format") == _FORMAT:
+                return _report(data)
+        except (OSError, ValueError, AttributeError):
+            pass
+        data = self._compute(view)
+        self._keep(cached, data)
+        return _report(data)
+
+    def _compute(self, view: FunctionView) -> dict:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        inputs = [
+            {"name": layer["arn"].split(":")[-2], "arn": layer["arn"]} for layer in view.layers
+        ]
+        inputs.append({"name": "function", "arn": None})
+        with tempfile.TemporaryDirectory(dir=self._dir) as scratch:
+            paths = [
+                self._local(layer["digest"], Path(scratch) / f"{i}.zip")
+                for i, layer in enumerate(view.layers)
+            ]
+            code = self._local(view.code_digest, Path(scratch) / "function.zip")
+            found = plan(
+                [MergeInput(p, name=i["name"]) for p, i in zip(paths, inputs, strict=False)],
+                function=MergeInput(code, name="function"),
+            )
+        entries = sorted([path, kind, source] for path, (kind, source) in found.winners.items())
+        shadowed = [
+            {"path": s.path, "kind": s.kind, "lost": s.lost, "won": s.won, "by": s.by}
+            for s in found.shadowed
+        ]
+        return {
+            "format": _FORMAT,
+            "inputs": inputs,
+            "entries": entries,
+            "shadowed": shadowed,
+            "conflicts": _conflicts([self._packages_of(layer["digest"]) for layer in view.layers]),
+        }
+
+    def _local(self, digest: str, path: Path) -> Path:
+        with self._store.open(digest) as source, open(path, "wb") as sink:
+            shutil.copyfileobj(source, sink, 1024 * 1024)
+        return path
+
+    def _keep(self, path: Path, data: dict) -> None:
+        fd, temporary = tempfile.mkstemp(dir=self._dir, prefix=".overlay-")
+        try:
+            with os.fdopen(fd, "w") as out:
+                json.dump(data, out, separators=(",", ":"))
+            os.replace(temporary, path)
+        except OSError:
+            Path(temporary).unlink(missing_ok=True)
+
+
+def _conflicts(per_layer: list[list[Package]]) -> list[dict]:
+    """Distributions or packages that two layers ship in different versions (by normalised
+    name), each with every layer's version and where it sits."""
+    shipped: dict[tuple[str, str], list[dict]] = {}
+    for index, packages in enumerate(per_layer):
+        for package in packages:
+            key = (package.ecosystem, _normalised(package))
+            shipped.setdefault(key, []).append(
+                {"input": index, "version": package.version, "path": package.path}
+            )
+    return [
+        {"ecosystem": ecosystem, "name": name, "ships": ships}
+        for (ecosystem, name), ships in sorted(shipped.items())
+        if len({ship["version"] for ship in ships}) > 1
+    ]
+
+
+def _normalised(package: Package) -> str:
+    if package.ecosystem == "pypi":
+        return re.sub(r"[-_.]+", "-", package.name).lower()
+    return package.name
+
+
+def _report(data: dict) -> OverlayReport:
+    return OverlayReport(
+        data["inputs"],
+        [tuple(entry) for entry in data["entries"]],
+        data["shadowed"],
+        data["conflicts"],
+    )
