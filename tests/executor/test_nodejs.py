@@ -59,6 +59,7 @@ APP = {
           return new Promise((resolve) => setTimeout(() => resolve('late'), 1000));
         };
         export const counter = async () => ++calls;
+        export const echo = async (event) => ({ event });
         export const notAFunction = 7;
     """,
     "callbacks.js": """
@@ -179,7 +180,7 @@ def test_handler__a_plain_return_value_is_ignored_and_null_answered(run):
 
 
 def test_handler__an_invocation_without_a_payload_gets_a_null_event(node_pool, app, runtime):
-    result = node_pool.invoke(spec_for(app, handler="index.handler", runtime=runtime), b"")
+    result = node_pool.invoke(spec_for(app, handler="index.echo", runtime=runtime), b"")
     assert payload(result)["event"] is None
 
 
