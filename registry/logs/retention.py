@@ -8,6 +8,7 @@ import logging
 import threading
 
 from registry.logs.store import LogStore
+from registry.outages import Outage
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ class RetentionSweep:
         self._default_days = default_days
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="strata-log-retention", daemon=True)
+        self._outage = Outage("function log retention sweep", log)
 
     def start(self) -> None:
         self._thread.start()
@@ -37,8 +39,9 @@ class RetentionSweep:
         while not self._stop.wait(self._interval):
             try:
                 deleted = self.sweep()
-            except Exception:
-                log.exception("function log retention sweep failed")
+            except Exception as error:
+                self._outage.failed(error)
                 continue
+            self._outage.recovered()
             if deleted:
                 log.info("function logs: %d events past retention deleted", deleted)

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from registry.invocations.observers import Ran
 from registry.logs import events, names
 from registry.logs.store import Batch, LogStore
+from registry.outages import Outage
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class LogWriter:
         self._queued_bytes = 0
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="strata-log-writer", daemon=True)
+        self._outage = Outage("function logs writer", log)
         self._streams: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._ids: dict = {}
         self.dropped = 0  # records refused while the queue was full
@@ -84,9 +86,11 @@ class LogWriter:
             began = time.monotonic()
             try:
                 self._store_records(self._take())
-            except Exception:
+            except Exception as error:
                 # The database may be down: these records are lost, later ones are tried.
-                log.exception("storing function logs failed")
+                self._outage.failed(error)
+            else:
+                self._outage.recovered()
             if stopping:
                 return
             # Records arriving meanwhile wait for the next flush, so a busy server stores many

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 
 from registry.db import Database
-from registry.errors import StrataError
 from registry.invocations.observers import InvocationObservers, Ran, Throttled
+from registry.outages import Outage
 from registry.usage import retention
 from registry.usage.counters import add_batch
 from registry.usage.tally import Tally
@@ -89,13 +89,14 @@ class UsageRecorder:
 
     def _loop(self) -> None:
         next_sweep = time.monotonic() + min(60.0, self._sweep_seconds)
+        outage = Outage("usage counts writer", log)
         while not self._stop.wait(self._flush_seconds):
             try:
                 self.flush()
                 if time.monotonic() >= next_sweep:
                     retention.sweep(self._db)
                     next_sweep = time.monotonic() + self._sweep_seconds
-            except StrataError as error:
-                log.warning("usage counts not written yet: %s", error)
-            except Exception:
-                log.exception("usage counts not written yet")
+            except Exception as error:  # the counts stay in memory and are written later
+                outage.failed(error)
+            else:
+                outage.recovered()
