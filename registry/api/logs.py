@@ -21,7 +21,8 @@ from registry.errors import (
 )
 from registry.logs import names, patterns
 from registry.logs.errors import LogInvalidParameter
-from registry.logs.store import FILTER_PAGE_EVENTS, MAX_EVENTS_PER_PAGE, MAX_LISTING, LogStore
+from registry.logs.reads import FILTER_PAGE_EVENTS, MAX_EVENTS_PER_PAGE
+from registry.logs.store import MAX_LISTING, LogStore
 
 SIGNING_NAME = "logs"
 TARGET_PREFIX = "Logs_20140328"

@@ -93,7 +93,7 @@ def test_filter__pattern_and_stream_names_select_events(log_store, new_account):
 
 
 def test_filter__a_rare_match_answers_a_partial_page_with_a_token(log_store, new_account):
-    from registry.logs import store as store_module
+    from registry.logs import reads as store_module
 
     account = new_account()
     log_store.append([Batch(account, GROUP, "s", events(0, 120, "noise"))])
