@@ -8,9 +8,11 @@ alternately, twice each, and the better round of each is kept:
   warm p50     sequential signed Invoke requests on one connection (500)
   throughput   8 concurrent connections (wrk replaying a pre-signed request)
   ratio        metrics on / off
-Then, on the metrics server, --functions more functions are invoked once each (about 30 series
+Then, on the metrics server, --functions more functions are invoked once each (about 33 series
 apiece), and GET /metrics is timed (p50 and p99 of 50 scrapes, each on a fresh connection) with
-the number of series it returned.
+the number of series it returned. Last, the CPU time recording one warm invocation costs (its
+HTTP request and the invoker's report, into multiprocess files), measured in a process of its
+own, which the machine's other load does not blur as much as the end-to-end figures.
 
 Needs `wrk` (Debian package) for the load.
 """
@@ -18,8 +20,10 @@ Needs `wrk` (Debian package) for the load.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -94,11 +98,50 @@ def scrape_times(url: str, functions: int) -> tuple[float, float, int]:
     return statistics.median(samples), samples[int(len(samples) * 0.99) - 1], series
 
 
+def cpu_costs(functions: int, count: int = 20000) -> tuple[float, float]:
+    """(CPU microseconds to record one warm invocation: what the request hook and the invocation
+    observer write; CPU milliseconds of a scrape once `functions` functions have run, as one
+    worker's files hold them). Run with PROMETHEUS_MULTIPROC_DIR set, before prometheus_client
+    is imported."""
+    from registry.executor.report import InvocationResult, Report
+    from registry.invocations.observers import Ran
+    from registry.metrics import instruments
+    from registry.metrics.exposition import scrape
+    from registry.metrics.invocations import InvocationMetrics
+    from registry.metrics.labels import FunctionLabels
+
+    observer = InvocationMetrics(FunctionLabels())
+
+    def ran(name: str, init_ms: float | None = None) -> Ran:
+        result = InvocationResult(
+            "id", b"{}", None, "success", "", Report("id", 1.2, 128, 40, init_ms)
+        )
+        return Ran("000000000000", 1, name, "$LATEST", "RequestResponse", "env", 0, 0, result)
+
+    record = ran("bench")
+    started = time.process_time()
+    for _ in range(count):
+        instruments.HTTP_REQUESTS.labels("lambda", "Invoke", "200").inc()
+        instruments.HTTP_DURATION.labels("lambda", "Invoke").observe(0.003)
+        observer.ran(record)
+    recording_us = (time.process_time() - started) / count * 1e6
+    for index in range(functions):
+        observer.ran(ran(f"bench-{index}", init_ms=250.0))
+    started = time.process_time()
+    for _ in range(5):
+        scrape(None)
+    return recording_us, (time.process_time() - started) / 5 * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--functions", type=int, default=200)
+    parser.add_argument("--recording-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.recording_only:
+        print("{:.1f} {:.0f}".format(*cpu_costs(args.functions)))
+        return
     if not shutil.which("wrk"):
         sys.exit("wrk is needed for the load (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="strata-bench-metrics-"))
@@ -128,6 +171,16 @@ def main() -> None:
             f"GET /metrics         p50 {p50:.1f} ms, p99 {p99:.1f} ms, {series} series "
             f"({args.functions + 1} functions, 2 workers)"
         )
+        with tempfile.TemporaryDirectory() as files:
+            recording = subprocess.run(
+                [sys.executable, __file__, "--recording-only", f"--functions={args.functions}"],
+                env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": files},
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+        print(f"recording one warm invocation: {recording[0]} us of CPU (its request and its run)")
+        print(f"one scrape: {recording[1]} ms of CPU ({args.functions} functions in one process)")
     finally:
         stop(on)
         stop(off)
