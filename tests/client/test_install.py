@@ -350,21 +350,23 @@ def test_install__runtime_nodejs_picks_the_nodejs_version_and_strata_run_loads_i
 ):
     from tests.support.nodejs import PRESENT, require_node
 
+    runtime = require_node(f"nodejs{PRESENT[0]}.x" if PRESENT else None)
+    other = "nodejs18.x" if runtime != "nodejs18.x" else "nodejs20.x"
+
     def package(copy: str) -> dict[str, str]:
         return {
             "nodejs/node_modules/greeting/package.json": '{"name": "greeting", "main": "i.js"}',
             "nodejs/node_modules/greeting/i.js": f"module.exports = {copy!r};\n",
         }
 
-    publish("node-greeting", package("for node 20"), CompatibleRuntimes=["nodejs20.x"])
+    publish("node-greeting", package(f"for {runtime}"), CompatibleRuntimes=[runtime])
     publish("node-greeting", package("for python"), CompatibleRuntimes=["python3.12"])
-    publish("node-greeting", package("for node 18"), CompatibleRuntimes=["nodejs18.x"])
+    publish("node-greeting", package(f"for {other}"), CompatibleRuntimes=[other])
     bundle = tmp_path / "bundle"
-    cli("install", "node-greeting", "--runtime", "nodejs20.x", "-t", bundle / "opt")
+    cli("install", "node-greeting", "--runtime", runtime, "-t", bundle / "opt")
     greeting = bundle / "opt" / "nodejs" / "node_modules" / "greeting" / "i.js"
-    assert greeting.read_text() == "module.exports = 'for node 20';\n"
+    assert greeting.read_text() == f"module.exports = 'for {runtime}';\n"
 
-    runtime = require_node("nodejs20.x" if 20 in PRESENT else None)
     (bundle / "task").mkdir()
     (bundle / "task" / "index.js").write_text(
         "exports.handler = async () => require('greeting');\n"
@@ -372,4 +374,4 @@ def test_install__runtime_nodejs_picks_the_nodejs_version_and_strata_run_loads_i
     for path in [tmp_path, *tmp_path.rglob("*")]:
         path.chmod(path.stat().st_mode | 0o005 if path.is_dir() else path.stat().st_mode | 0o004)
     ran = cli("run", bundle, "--handler", "index.handler", "--runtime", runtime)
-    assert ran.stdout.strip() == '"for node 20"'
+    assert ran.stdout.strip() == f'"for {runtime}"'
