@@ -371,3 +371,135 @@ def _read_until(process: subprocess.Popen, text: str, timeout: float) -> list[st
         if line.endswith(text):
             return lines
     raise AssertionError(f"{text!r} not printed in {timeout} s; printed: {lines}")
+
+
+# --- settings: retention swept, storage off ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sweeping_server(tmp_path_factory, request):
+    """A server of its own whose retention sweep runs every 0.3 s."""
+    yield from _own_server(tmp_path_factory, request, STRATA_FUNCTION_LOGS_SWEEP_INTERVAL="0.3")
+
+
+@pytest.fixture(scope="module")
+def server_storing_no_logs(tmp_path_factory, request):
+    yield from _own_server(tmp_path_factory, request, STRATA_FUNCTION_LOGS="off")
+
+
+def _own_server(tmp_path_factory, request, **settings):
+    from tests.support.server import StrataServer, backend_env
+
+    data_dir = tmp_path_factory.mktemp("strata-logs")
+    server = StrataServer(data_dir=data_dir, env=backend_env("sqlite-fs", data_dir, request))
+    server.env.update(settings)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_retention__the_sweep_removes_events_older_than_the_groups_policy(sweeping_server):
+    from registry.logs.events import Event
+    from registry.logs.store import Batch, LogStore
+
+    account = sweeping_server.new_account()
+    lam = sweeping_server.client(account)
+    logs = sweeping_server.client(account, service="logs")
+    name = function(lam)
+    invoke(lam, name, {"lines": ["fresh"]})
+    group = f"/aws/lambda/{name}"
+    [start, *_] = wait_for_events(logs, group, 4)
+    # What a month-old invocation of the same environment left.
+    month_ago = int((time.time() - 30 * 86400) * 1000)
+    LogStore(sweeping_server.db).append(
+        [Batch(account.account_id, group, start["logStreamName"], [Event(month_ago, "stale")])]
+    )
+    assert len(logs.filter_log_events(logGroupName=group)["events"]) == 5
+
+    logs.put_retention_policy(logGroupName=group, retentionInDays=7)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        messages = [e["message"] for e in logs.filter_log_events(logGroupName=group)["events"]]
+        if "stale" not in messages:
+            break
+        time.sleep(0.1)
+
+    assert "stale" not in messages and "fresh" in messages and len(messages) == 4
+    [stream] = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    assert stream["storedBytes"] == sum(len(m.encode()) + 26 for m in messages)
+
+
+def test_storage_off__invocations_leave_no_logs_and_the_api_still_answers(
+    server_storing_no_logs,
+):
+    account = server_storing_no_logs.new_account()
+    lam = server_storing_no_logs.client(account)
+    logs = server_storing_no_logs.client(account, service="logs")
+    name = function(lam)
+    invoke(lam, name, {"lines": ["unrecorded"]})
+    time.sleep(0.5)  # more than the writer's flush interval, were it running
+
+    assert logs.describe_log_groups()["logGroups"] == []
+    logs.create_log_group(logGroupName="/made/by/hand")
+    assert [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]] == ["/made/by/hand"]
+
+
+# --- invocations of every kind ----------------------------------------------------------------
+
+
+def test_event_retries__each_attempt_is_logged(lam, logs):
+    name = f"logs-{uuid.uuid4().hex[:10]}"
+    create(
+        lam,
+        name,
+        code=handler_zip(
+            """
+            def handler(event, context):
+                print("attempt for", context.aws_request_id)
+                raise RuntimeError("always fails")
+            """
+        ),
+    )
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+    # Lambda retries a failing Event invocation twice; this server waits 1 s, then 2 s.
+    events = wait_for_events(
+        logs, f"/aws/lambda/{name}", 3, timeout=15, filterPattern='"attempt for"'
+    )
+    assert len(events) == 3
+    assert len({e["message"] for e in events}) == 1  # the same request id each time
+
+
+def test_provisioned_environments__their_init_output_is_in_the_first_invocations_log(lam, logs):
+    name = f"logs-{uuid.uuid4().hex[:10]}"
+    create(
+        lam,
+        name,
+        code=handler_zip(
+            """
+            print("initialising the module")
+
+            def handler(event, context):
+                print("handling")
+                return {}
+            """
+        ),
+        Publish=True,
+    )
+    lam.put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=1
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        config = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
+        if config["Status"] == "READY":
+            break
+        time.sleep(0.1)
+    invoke(lam, name, {}, Qualifier="1")
+
+    events = wait_for_events(logs, f"/aws/lambda/{name}", 5)
+    messages = [e["message"] for e in events]
+    assert "initialising the module" in messages and "handling" in messages
+    assert messages.index("initialising the module") < messages.index("handling")
+    assert all("/[1]" in e["logStreamName"] for e in events)
