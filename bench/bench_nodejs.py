@@ -86,6 +86,8 @@ def measure(pool: EnvironmentPool, spec: FunctionSpec, floor: list[str], cold_n:
         statistics.median(inits),
         percentile(warm, 0.5),
         percentile(warm, 0.99),
+        min(floors),
+        min(colds),
     )
 
 
@@ -108,12 +110,13 @@ def main() -> None:
             spec = FunctionSpec(path, handler, runtime, isolation="strict", memory_mb=args.memory)
             floor = floor_command(runtime)
             rows[runtime] = (floor, *measure(pool, spec, floor, args.cold, args.warm))
-    for runtime, (floor, floor_ms, cold_ms, init_ms, p50, p99) in rows.items():
+    for runtime, (floor, floor_ms, cold_ms, init_ms, p50, p99, floor_min, cold_min) in rows.items():
         bare = " ".join([Path(floor[0]).name, *floor[1:]])
-        print(f"{runtime:<12} bare {bare:<20} median {floor_ms:7.2f} ms")
+        print(f"{runtime:<12} bare {bare:<20} median {floor_ms:7.2f} ms  best {floor_min:7.2f} ms")
         print(
             f"{runtime:<12} cold strict invoke (init {init_ms:.2f} ms) median {cold_ms:7.2f} ms"
-            f"  = bare + {cold_ms - floor_ms:.2f} ms ({cold_ms / floor_ms:.2f}x)"
+            f"  = bare + {cold_ms - floor_ms:.2f} ms ({cold_ms / floor_ms:.2f}x); "
+            f"best {cold_min:.2f} ms = bare's best + {cold_min - floor_min:.2f} ms"
         )
         print(f"{runtime:<12} warm round trip p50 {p50:.3f} ms  p99 {p99:.3f} ms")
     node = [r for r in rows if r.startswith("nodejs")]
