@@ -22,10 +22,10 @@ import time
 DRAIN_KEEPALIVE_S = 2.0
 
 READINESS_PATH = "/readyz"
+DRAINING_BODY = b'{"status": "draining"}\n'
 DRAINING_READINESS = (
     b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
-    b"Content-Type: application/json\r\nContent-Length: 23\r\n\r\n"
-    b'{"status": "draining"}\n'
+    b"Content-Type: application/json\r\nContent-Length: 23\r\n\r\n" + DRAINING_BODY
 )
 
 

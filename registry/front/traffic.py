@@ -34,7 +34,7 @@ _PROBE_PATHS = {"/healthz", "/readyz"}
 PROBE_THREADS = 2
 # Event invocations are queued and DryRun only checks permission: both answer at once.
 _ANSWERS_AT_ONCE = {"event", "dryrun"}
-_THROTTLED_BODY = json.dumps(
+THROTTLED_BODY = json.dumps(
     {
         "__type": "TooManyRequestsException",
         "Type": "User",
@@ -71,19 +71,19 @@ def invocation_threads(environ=os.environ) -> int:
     return int(value)
 
 
-def throttled_answer(*, keep_alive: bool) -> bytes:
+def throttled_answer(*, keep_alive: bool, request_id: str | None = None) -> bytes:
     """Lambda's throttle, as botocore reads it: the error code from x-amzn-ErrorType, the
     message and Reason from the body."""
     head = [
         "HTTP/1.1 429 Too Many Requests",
         "Content-Type: application/json",
-        f"Content-Length: {len(_THROTTLED_BODY)}",
+        f"Content-Length: {len(THROTTLED_BODY)}",
         "x-amzn-ErrorType: TooManyRequestsException",
-        f"x-amzn-RequestId: {uuid.uuid4()}",
+        f"x-amzn-RequestId: {request_id or uuid.uuid4()}",
         "Retry-After: 1",
         "Connection: " + ("keep-alive" if keep_alive else "close"),
     ]
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + _THROTTLED_BODY
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + THROTTLED_BODY
 
 
 class RequestThreads:

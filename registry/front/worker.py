@@ -27,6 +27,7 @@ import errno
 import selectors
 import socket
 import time
+import uuid
 from concurrent import futures
 from datetime import datetime
 from functools import partial
@@ -39,12 +40,14 @@ from gunicorn.http.message import Request
 from gunicorn.http.unreader import IterUnreader
 from gunicorn.workers.gthread import ThreadWorker
 
+from registry.front import request_lines
 from registry.front.body import BodyError, ChunkedBody, LengthBody, PrefetchedBody
 from registry.front.connection import Connection, Stage, connections_fitting_descriptors
-from registry.front.draining import Draining
+from registry.front.draining import DRAINING_BODY, Draining
 from registry.front.limits import FrontLimits
 from registry.front.responses import OutgoingSocket, ResponseBody
 from registry.front.traffic import (
+    THROTTLED_BODY,
     RequestThreads,
     Traffic,
     invocation_threads,
@@ -245,6 +248,15 @@ class FrontWorker(Draining, ThreadWorker):
         draining = self.answers_draining(request.method, request.path)
         if draining is not None:
             self._send_quietly(conn, draining)
+            request_lines.answered(
+                request,
+                503,
+                request_id=None,
+                service="strata",
+                operation="readyz",
+                bytes_in=len(body.data),
+                bytes_out=len(DRAINING_BODY),
+            )
             self._linger(conn)
             return
         # Answered here, or not at all: the front has already read (or refused) the body.
@@ -253,17 +265,28 @@ class FrontWorker(Draining, ThreadWorker):
         traffic = traffic_of(request.method, request.path, request.headers)
         served = self._threads.submit(traffic, self._serve, conn, request)
         if served is None:
-            self._throttle(conn)
+            self._throttle(conn, len(body.data))
             return
         served.add_done_callback(
             lambda future: self.method_queue.defer(self._on_served, conn, future, traffic)
         )
 
-    def _throttle(self, conn: Connection) -> None:
+    def _throttle(self, conn: Connection, bytes_in: int) -> None:
         """Past the invocation pool's bound: answered by the loop, in a few bytes the socket's
         empty send buffer takes at once."""
         keep_alive = bool(self.alive and self.cfg.keepalive and not conn.request.should_close())
-        if not self._send_quietly(conn, throttled_answer(keep_alive=keep_alive)):
+        request_id = str(uuid.uuid4())
+        answer = throttled_answer(keep_alive=keep_alive, request_id=request_id)
+        request_lines.answered(
+            conn.request,
+            429,
+            request_id=request_id,
+            service="lambda",
+            operation="Invoke",
+            bytes_in=bytes_in,
+            bytes_out=len(THROTTLED_BODY),
+        )
+        if not self._send_quietly(conn, answer):
             self._close(conn)
             return
         self._release_body(conn)

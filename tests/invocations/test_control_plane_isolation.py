@@ -137,6 +137,10 @@ def test_invoke__past_the_invocation_pool_is_throttled_at_once_and_the_registry_
     assert throttled["Reason"] == "ConcurrentInvocationLimitExceeded"
     assert throttled["ResponseMetadata"]["HTTPStatusCode"] == 429
     assert isinstance(error, lam.exceptions.TooManyRequestsException)
+    # The front's own answer has its request-log line too, under the id the client was given.
+    request_id = throttled["ResponseMetadata"]["RequestId"]
+    lines = [line.split() for line in server.log().splitlines() if request_id in line]
+    assert len(lines) == 1 and {"operation=Invoke", "status=429"} <= set(lines[0]), lines
     # The registry, and invocations that answer at once, are not behind the full pool.
     started = time.perf_counter()
     assert lam.get_layer_version_by_arn(Arn=layer_arn)["Version"] == 1
