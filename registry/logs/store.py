@@ -114,7 +114,10 @@ class LogStore:
         if prefix:
             query = query.where(GROUPS.c.name.startswith(prefix, autoescape=True))
         if contains:
-            query = query.where(GROUPS.c.name.contains(contains, autoescape=True))
+            # CloudWatch matches logGroupNamePattern case-insensitively.
+            query = query.where(
+                func.lower(GROUPS.c.name).contains(contains.lower(), autoescape=True)
+            )
         if token:
             query = query.where(GROUPS.c.name > tokens.read_name(token))
         with self.db.connect() as connection:

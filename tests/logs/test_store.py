@@ -203,3 +203,11 @@ def test_retention__only_cloudwatchs_values_are_accepted(log_store, new_account)
         log_store.set_retention(account, GROUP, 2)
     log_store.set_retention(account, GROUP, 14)
     assert log_store.groups(account)[0][0].retention_days == 14
+
+
+def test_groups__a_name_pattern_matches_anywhere_in_any_case(log_store, new_account):
+    account = new_account()
+    for name in ("/aws/lambda/Orders-api", "/aws/lambda/payments", "/orders/audit"):
+        log_store.create_group(account, name)
+    groups, _ = log_store.groups(account, contains="ORDERS")
+    assert [g.name for g in groups] == ["/aws/lambda/Orders-api", "/orders/audit"]
