@@ -82,30 +82,22 @@ function formatted(error) {
 let currentRequestId; // undefined during init, printed as such, as Lambda does
 
 function patchConsole() {
-  const levels = [
-    ['trace', 'TRACE'],
-    ['debug', 'DEBUG'],
-    ['info', 'INFO'],
-    ['log', 'INFO'],
-    ['warn', 'WARN'],
-    ['error', 'ERROR'],
-  ];
-  for (const [method, level] of levels) {
-    console[method] = (message, ...params) => {
-      const line = `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${util.format(
-        message,
-        ...params
-      )}`;
+  const levels = {
+    trace: 'TRACE',
+    debug: 'DEBUG',
+    info: 'INFO',
+    log: 'INFO',
+    warn: 'WARN',
+    error: 'ERROR',
+    fatal: 'FATAL',
+  };
+  for (const [method, level] of Object.entries(levels)) {
+    console[method] = (...args) => {
+      const line = `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${util.format(...args)}`;
       // A multi-line message stays one log event: Lambda turns its newlines into carriage returns.
       process.stdout.write(line.replace(/\n/g, '\r') + '\n');
     };
   }
-  console.fatal = (message, ...params) => {
-    process.stdout.write(
-      `${new Date().toISOString()}\t${currentRequestId}\tFATAL\t${util.format(message, ...params)}`
-        .replace(/\n/g, '\r') + '\n'
-    );
-  };
 }
 
 // ---- the Runtime API client --------------------------------------------------------------------
