@@ -96,3 +96,10 @@ def test_db_upgrade__leaves_the_data_dir_and_everything_secret_in_it_owner_only(
     assert os.stat(data_dir).st_mode & 0o777 == 0o700
     for name in ("strata.db", "secret.key"):
         assert os.stat(data_dir / name).st_mode & 0o777 == 0o600, name
+
+
+def test_serve__a_metrics_address_that_is_not_host_and_port_is_refused(tmp_path):
+    refused = strata(tmp_path, "serve", "--metrics-bind", "9464")
+
+    assert refused.returncode == 2
+    assert "--metrics-bind must be HOST:PORT" in refused.stderr
