@@ -19,8 +19,8 @@ from registry.executor.spec import FunctionSpec
 _SANDBOX_ROOTS = {"task": "/var/task", "opt": "/opt", "runtime": "/var/runtime"}
 COMPILED_BOOTSTRAP = "bootstrap.pyc"
 NODE_BOOTSTRAP = "bootstrap.cjs"
-# What Lambda's Node.js runtime starts node with: its full heap-snapshot GC API, and HTTP headers
-# up to 80 KB (API Gateway's limit, beyond node's 16 KB default).
+# What Lambda's Node.js runtime starts node with: global.gc() available to the function, and HTTP
+# headers up to 80 KB (beyond node's 16 KB default).
 _NODE_OPTIONS = ("--expose-gc", "--max-http-header-size=81920")
 _LANG = "/var/lang"  # where Lambda keeps its interpreter; a private one is shown there
 
