@@ -89,3 +89,15 @@ def test_memory_budget__that_is_not_a_fraction_or_a_positive_size_is_refused_at_
 ):
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: value})
+
+
+def test_log_format__text_unless_json_is_asked_for():
+    assert Settings.from_env({}).log_format == "text"
+    assert Settings.from_env({"STRATA_LOG_FORMAT": " JSON "}).log_format == "json"
+    assert Settings.from_env({"STRATA_LOG_FORMAT": "json"}, log_format="text").log_format == "text"
+
+
+@pytest.mark.parametrize("value", ["xml", "logfmt", "yes"])
+def test_log_format__other_than_text_or_json_is_refused_at_startup(value):
+    with pytest.raises(ValueError, match="STRATA_LOG_FORMAT"):
+        Settings.from_env({"STRATA_LOG_FORMAT": value})
