@@ -10,17 +10,17 @@ from tests.support.functions import create
 
 
 def test_concurrent_executions__count_the_invocations_running_now(strata_server, lam, account):
-    create(lam, "sleepy", SLEEPER)
+    create(lam, "sleepy", SLEEPER, Timeout=10)
     me = account.account_id
     running = threading.Thread(
-        target=lam.invoke, kwargs={"FunctionName": "sleepy", "Payload": b'{"sleep": 4}'}
+        target=lam.invoke, kwargs={"FunctionName": "sleepy", "Payload": b'{"sleep": 8}'}
     )
     running.start()
     try:
         during = scrape_until(
             strata_server.url,
             lambda s: s.value("strata_concurrent_executions", account=me, function="sleepy") == 1,
-            timeout=3.5,
+            timeout=7.5,
         )
         assert during.value("strata_concurrent_executions", account=me, function="sleepy") == 1
         assert during.value("strata_environments", state="busy") >= 1
