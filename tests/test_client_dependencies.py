@@ -28,6 +28,7 @@ SERVER_PACKAGES = {
     "psycopg": ("psycopg",),
     "pybase64": ("pybase64",),
     "cryptography": ("cryptography",),
+    "packaging": ("packaging",),
 }
 REFUSED = sorted(module for modules in SERVER_PACKAGES.values() for module in modules)
 

@@ -56,6 +56,7 @@ def function_overlay(caller, name):
         tree=tree,
         shadowed=report.shadowed,
         conflicts=report.conflicts,
+        unmet=report.unmet,
     )
 
 

@@ -5,10 +5,12 @@ pages out of caches and frames."""
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import current_app, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 
 from registry.api import errors as api_errors
 from registry.api.context import services
@@ -20,6 +22,7 @@ from registry.functions.overlay import FunctionOverlays
 from registry.layers.contents import LayerContents
 
 FAILURES_FILE = "console-signin-failures"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -135,6 +138,17 @@ def not_found(_error):
     # As the API answers a layer the account may not read: nothing tells it apart from one that
     # does not exist.
     return render_template("console/not_found.html"), 404
+
+
+@bp.errorhandler(Exception)
+def failed(error: Exception):
+    if isinstance(error, HTTPException):
+        return error
+    if isinstance(error, StrataError):
+        return refused(error)
+    log.exception("Console request failed (request id %s)", g.get("request_id"))
+    message = f"Something went wrong on the server. Request id: {g.get('request_id')}."
+    return render_template("console/error.html", message=message), 500
 
 
 @bp.errorhandler(StrataError)

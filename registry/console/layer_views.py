@@ -24,6 +24,8 @@ ARCHITECTURES = ("x86_64", "arm64")
 # Own layers read for the list and its search; past this the list says it stops.
 MAX_LISTED = 1000
 VERSIONS_PER_PAGE = 50
+# Past this many files and folders, a version's tree is browsed a folder per page.
+INLINE_TREE_ENTRIES = 1000
 _ACCOUNT = re.compile(r"\d{12}")
 _DONE = {
     "granted": "Access granted.",
@@ -91,6 +93,8 @@ def layer_version(caller, owner, name, version):
     view = services().layers.get_version(caller, ref, version)
     own = owner == caller.account_id
     tree = build_tree(console().contents.files(view.digest))
+    # A large tree is shown a folder at a time (its own pages), so no page renders thousands.
+    inline = tree.count + _folder_count(tree) <= INLINE_TREE_ENTRIES
     return render_template(
         "console/layer_version.html",
         view=view,
@@ -98,10 +102,24 @@ def layer_version(caller, owner, name, version):
         own=own,
         grants=_grants(caller, ref, version) if own else [],
         tree=tree,
+        inline=inline,
         packages=console().contents.packages(view.digest),
         download=download_url(view.digest, f"{view.name}-{view.version}.zip"),
         done=_DONE.get(request.args.get("done", "")),
     )
+
+
+@bp.get("/layers/<owner>/<name>/<int:version>/files")
+@signed_in
+def layer_version_folder(caller, owner, name, version):
+    view = services().layers.get_version(caller, _ref(owner, name), version)
+    folder = build_tree(console().contents.files(view.digest))
+    path = (request.args.get("dir") or "").strip("/")
+    for part in path.split("/") if path else ():
+        folder = next((sub for sub in folder.folders if sub.name == part), None)
+        if folder is None:
+            abort(404)
+    return render_template("console/layer_folder.html", view=view, owner=owner, folder=folder)
 
 
 @bp.get("/layers/<owner>/<name>/<int:version>/sbom.cdx.json")
@@ -209,6 +227,15 @@ def _own_layers(caller, runtime, architecture) -> tuple[list, bool]:
             return items, True
         if len(items) >= MAX_LISTED:
             return items, False
+
+
+def _folder_count(root) -> int:
+    count, stack = 0, list(root.folders)
+    while stack:
+        folder = stack.pop()
+        count += 1
+        stack.extend(folder.folders)
+    return count
 
 
 def _grants(caller, ref: LayerRef, version: int) -> list[dict]:

@@ -1,5 +1,6 @@
 """How a function's layers overlay: which input each path of the merged /opt and /var/task comes
-from, every path a later input shadowed, and the packages two layers ship in different versions.
+from, every path a later input shadowed, and package-level conflicts: a package two layers ship in
+different versions, and a Python distribution's requirement the merged layers do not meet.
 
 Computed by the merge engine's `plan` from the central directories alone (nothing is extracted),
 once per combination of code and layers, and kept as JSON in the cache directory.
@@ -9,19 +10,22 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
 from registry.functions.views import FunctionView
-from registry.inventory.packages import Package
+from registry.inventory.packages import PYPI, Package
 from registry.invocations.bundles import bundle_key
 from registry.merge import MergeInput, plan
 from storage.base import BlobStore
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class OverlayReport:
     entries: list[tuple[str, str, int]]  # (path under opt/ or task/, kind, input index)
     shadowed: list[dict]  # {"path", "kind", "lost", "won", "by"}, input indexes
     conflicts: list[dict]  # {"ecosystem", "name", "ships": [{"input", "version", "path"}]}
+    # {"input", "name", "version", "requires", "found", "found_in"}; found None: in no layer
+    unmet: list[dict]
 
 
 class FunctionOverlays:
@@ -68,6 +74,7 @@ class FunctionOverlays:
                 [MergeInput(p, name=i["name"]) for p, i in zip(paths, inputs, strict=False)],
                 function=MergeInput(code, name="function"),
             )
+        per_layer = [self._packages_of(layer["digest"]) for layer in view.layers]
         entries = sorted([path, kind, source] for path, (kind, source) in found.winners.items())
         shadowed = [
             {"path": s.path, "kind": s.kind, "lost": s.lost, "won": s.won, "by": s.by}
@@ -78,7 +85,8 @@ class FunctionOverlays:
             "inputs": inputs,
             "entries": entries,
             "shadowed": shadowed,
-            "conflicts": _conflicts([self._packages_of(layer["digest"]) for layer in view.layers]),
+            "conflicts": _conflicts(per_layer),
+            "unmet": _unmet(per_layer),
         }
 
     def _local(self, digest: str, path: Path) -> Path:
@@ -113,9 +121,52 @@ def _conflicts(per_layer: list[list[Package]]) -> list[dict]:
     ]
 
 
+def _unmet(per_layer: list[list[Package]]) -> list[dict]:
+    """Requirements of the winning Python distributions (of each name, the one the latest layer
+    ships: its files overlay the earlier ones') that the winning distributions do not satisfy.
+    A requirement under a marker (an extra, a Python version or platform) is not judged: it
+    depends on how the function runs. One in no layer is reported too: the runtime may still
+    provide it."""
+    winning: dict[str, tuple[Package, int]] = {}
+    for index, packages in enumerate(per_layer):
+        for package in packages:
+            if package.ecosystem == PYPI:
+                winning[_normalised(package)] = (package, index)
+    unmet = []
+    for _name, (package, index) in sorted(winning.items()):
+        for line in package.requires:
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if requirement.marker is not None:
+                continue
+            found = winning.get(canonicalize_name(requirement.name))
+            if found is not None and _satisfies(found[0].version, requirement):
+                continue
+            unmet.append(
+                {
+                    "input": index,
+                    "name": package.name,
+                    "version": package.version,
+                    "requires": str(requirement),
+                    "found": found[0].version if found else None,
+                    "found_in": found[1] if found else None,
+                }
+            )
+    return unmet
+
+
+def _satisfies(version: str, requirement: Requirement) -> bool:
+    try:
+        return requirement.specifier.contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return False
+
+
 def _normalised(package: Package) -> str:
-    if package.ecosystem == "pypi":
-        return re.sub(r"[-_.]+", "-", package.name).lower()
+    if package.ecosystem == PYPI:
+        return canonicalize_name(package.name)
     return package.name
 
 
@@ -125,4 +176,5 @@ def _report(data: dict) -> OverlayReport:
         [tuple(entry) for entry in data["entries"]],
         data["shadowed"],
         data["conflicts"],
+        data["unmet"],
     )

@@ -12,8 +12,10 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
 from pathlib import Path
+from typing import NamedTuple
 
 from registry.archive.entries import DIR, SYMLINK
 from registry.archive.reader import Archive
@@ -21,10 +23,12 @@ from registry.inventory.packages import Package, find_packages
 from storage.base import BlobStore
 
 _FORMAT = 2
+# Listings of recently shown blobs kept decoded in memory: a page of a large layer would
+# otherwise spend most of its time decoding the same JSON again.
+_KEPT_IN_MEMORY = 8
 
 
-@dataclass(frozen=True)
-class FileEntry:
+class FileEntry(NamedTuple):
     path: str  # relative POSIX path inside the layer (/opt once attached)
     kind: str  # file | dir | symlink
     mode: int  # permission bits, as the archive's final tree applies them
@@ -36,14 +40,33 @@ class LayerContents:
     def __init__(self, store: BlobStore, cache_dir: Path):
         self._store = store
         self._dir = Path(cache_dir) / "layer-contents"
+        self._memory: OrderedDict[str, tuple[list[FileEntry], list[Package]]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def files(self, digest: str) -> list[FileEntry]:
         """Every path of the blob's final tree, sorted by path."""
-        return [FileEntry(*row) for row in self._load(digest)["files"]]
+        return self._decoded(digest)[0]
 
     def packages(self, digest: str) -> list[Package]:
         """The Python distributions and Node.js packages the blob installs."""
-        return [Package.from_json(item) for item in self._load(digest)["packages"]]
+        return self._decoded(digest)[1]
+
+    def _decoded(self, digest: str) -> tuple[list[FileEntry], list[Package]]:
+        with self._lock:
+            found = self._memory.get(digest)
+            if found is not None:
+                self._memory.move_to_end(digest)
+                return found
+        data = self._load(digest)
+        found = (
+            [FileEntry(*row) for row in data["files"]],
+            [Package.from_json(item) for item in data["packages"]],
+        )
+        with self._lock:
+            self._memory[digest] = found
+            while len(self._memory) > _KEPT_IN_MEMORY:
+                self._memory.popitem(last=False)
+        return found
 
     def _load(self, digest: str) -> dict:
         cached = self._dir / f"{digest}.json"

@@ -3,6 +3,8 @@ their weights and layers, and a test invoke with its result, log tail and REPORT
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.console.browser import sign_in
 from tests.support.functions import create, handler_zip, publish, update_code
 from tests.support.zips import layer_zip, make_zip
@@ -37,13 +39,14 @@ def test_function_page__shows_configuration_versions_aliases_and_layers(
     assert "python3.11" in row.inner_text() and "256 MB" in row.inner_text()
     row.get_by_role("link", name="greeter").click()
 
-    assert page.get_by_role("heading", name="Function greeter").is_visible()
+    expect(page.get_by_role("heading", name="Function greeter")).to_be_visible()
+    page.wait_for_load_state()
     versions = page.get_by_test_id("function-version").locator("td:first-child").all_inner_texts()
     assert versions == ["$LATEST", "1", "2"]
     alias = page.get_by_test_id("alias").inner_text()
     assert "version 1 (75%)" in alias and "version 2 (25%)" in alias
     page.get_by_test_id("function-layer").get_by_role("link", name="helpers:1").click()
-    assert page.get_by_role("heading", name="helpers version 1").is_visible()
+    expect(page.get_by_role("heading", name="helpers version 1")).to_be_visible()
 
 
 def test_test_invoke__shows_the_result_the_log_tail_and_the_report(
@@ -84,6 +87,7 @@ def test_test_invoke__refuses_a_payload_that_is_not_json(page, strata_server, ac
     page.get_by_role("button", name="Invoke").click()
 
     assert "not JSON" in page.get_by_role("alert").inner_text()
+    page.wait_for_load_state()
     assert page.get_by_test_id("invoke-result").count() == 0
 
 
@@ -94,6 +98,7 @@ def test_another_accounts_function__is_not_found(page, strata_server, account, l
     response = page.goto(f"{strata_server.url}/console/functions/secretive")
     assert response.status == 404
     page.goto(f"{strata_server.url}/console/functions")
+    page.wait_for_load_state()
     assert page.get_by_test_id("function-row").count() == 0
 
 
@@ -112,30 +117,43 @@ def _numpy_layer(version: str) -> bytes:
 def test_overlay__shows_each_files_layer_the_shadowed_paths_and_package_conflicts(
     page, strata_server, account, lam
 ):
-    old = lam.publish_layer_version(
-        LayerName="numpy-old", Content={"ZipFile": _numpy_layer("1.24.0")}
+    pandas = make_zip(
+        {
+            "python/pandas-2.2.0.dist-info/METADATA": (
+                "Metadata-Version: 2.1\nName: pandas\nVersion: 2.2.0\n"
+                "Requires-Dist: numpy>=1.26.0\n"
+            )
+        }
     )
-    new = lam.publish_layer_version(
-        LayerName="numpy-new", Content={"ZipFile": _numpy_layer("1.26.4")}
-    )
-    create(lam, "stacked", Layers=[old["LayerVersionArn"], new["LayerVersionArn"]])
+    arns = [
+        lam.publish_layer_version(LayerName=name, Content={"ZipFile": content})["LayerVersionArn"]
+        for name, content in (
+            ("pandas", pandas),
+            ("numpy-new", _numpy_layer("1.26.4")),
+            ("numpy-old", _numpy_layer("1.24.0")),
+        )
+    ]
+    create(lam, "stacked", Layers=arns)
     sign_in(page, strata_server, account, "/console/functions/stacked")
 
     page.get_by_role("link", name="See how they overlay").click()
 
+    page.wait_for_load_state()
     shadowed = page.get_by_test_id("shadowed").all_inner_texts()
     assert any(
-        "python/numpy/__init__.py" in row and "numpy-old" in row and "numpy-new" in row
+        "python/numpy/__init__.py" in row and row.index("numpy-new") < row.index("numpy-old")
         for row in shadowed
     )
     conflict = page.get_by_test_id("conflict").inner_text()
     assert "numpy" in conflict and "1.24.0" in conflict and "1.26.4" in conflict
+    unmet = page.get_by_test_id("unmet").inner_text()
+    assert "pandas 2.2.0" in unmet and "numpy>=1.26.0" in unmet and "has 1.24.0" in unmet
     tree = page.get_by_test_id("overlay-tree")
     tree.locator("summary", has_text="python/").click()  # opt/ and task/ start open
     tree.locator("summary", has_text="numpy/").click()
     init = tree.get_by_test_id("overlay-entry").filter(has_text="__init__.py")
-    assert init.locator(".tag").inner_text() == "numpy-new"
-    only_old = tree.get_by_test_id("overlay-entry").filter(has_text="only_in_1_24_0.py")
-    assert only_old.locator(".tag").inner_text() == "numpy-old"
+    assert init.locator(".tag").inner_text() == "numpy-old"
+    only_new = tree.get_by_test_id("overlay-entry").filter(has_text="only_in_1_26_4.py")
+    assert only_new.locator(".tag").inner_text() == "numpy-new"
     app = tree.get_by_test_id("overlay-entry").filter(has_text="app.py")
     assert app.locator(".tag").inner_text() == "function"

@@ -12,11 +12,12 @@ from importlib import metadata
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.console.browser import sign_in
 from tests.inventory.real_packages import layer_zip as real_layer_zip
 from tests.inventory.real_packages import node_files, python_files
-from tests.support.zips import layer_zip
+from tests.support.zips import layer_zip, make_zip
 
 
 def _tree_zip() -> bytes:
@@ -52,6 +53,7 @@ def test_layers_list__filters_by_runtime_architecture_and_name(page, strata_serv
     sign_in(page, strata_server, account)
 
     def listed() -> list[str]:
+        page.wait_for_load_state()
         return sorted(page.get_by_test_id("layer-row").locator("td:first-child").all_inner_texts())
 
     assert listed() == ["left-pad", "numpy-py311", "numpy-py312-arm"]
@@ -81,7 +83,7 @@ def test_version_page__shows_its_facts_a_collapsible_file_tree_and_a_download(
     )
     sign_in(page, strata_server, account)
     page.get_by_role("link", name="tools").first.click()
-    assert page.get_by_role("heading", name="Layer tools").is_visible()
+    expect(page.get_by_role("heading", name="Layer tools")).to_be_visible()
     assert "MIT" in page.get_by_test_id("version-row").inner_text()
     page.get_by_test_id("version-row").get_by_role("link", name="1").click()
 
@@ -89,13 +91,13 @@ def test_version_page__shows_its_facts_a_collapsible_file_tree_and_a_download(
     assert page.get_by_test_id("sha256-hex").inner_text() == hashlib.sha256(content).hexdigest()
     tree = page.get_by_test_id("file-tree")
     # Top-level folders start open, deeper ones closed.
-    assert tree.get_by_text("__init__.py").is_hidden()
-    assert tree.get_by_text("tool-latest").is_visible()
+    expect(tree.get_by_text("__init__.py")).to_be_hidden()
+    expect(tree.get_by_text("tool-latest")).to_be_visible()
     assert "symlink" in tree.locator("li", has_text="tool-latest").last.inner_text()
     assert "→ tool" in tree.locator("li", has_text="tool-latest").last.inner_text()
     assert "755" in tree.locator("li.file", has_text="tool").first.inner_text()
     tree.locator("summary", has_text="pkg/").click()
-    assert tree.get_by_text("__init__.py").is_visible()
+    expect(tree.get_by_text("__init__.py")).to_be_visible()
     tree.locator("summary", has_text="data/").click()
     assert "1.2 kB" in tree.locator("li", has_text="table.csv").last.inner_text()
 
@@ -115,9 +117,9 @@ def test_version_page__is_readable_without_javascript_and_at_phone_width(
         page = context.new_page()
         sign_in(page, strata_server, account, f"/console/layers/{account.account_id}/tools/1")
         tree = page.get_by_test_id("file-tree")
-        assert tree.get_by_text("__init__.py").is_hidden()
+        expect(tree.get_by_text("__init__.py")).to_be_hidden()
         tree.locator("summary", has_text="pkg/").click()  # <details> opens without script
-        assert tree.get_by_text("__init__.py").is_visible()
+        expect(tree.get_by_text("__init__.py")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
     finally:
         context.close()
@@ -126,7 +128,7 @@ def test_version_page__is_readable_without_javascript_and_at_phone_width(
 def test_grants__added_and_removed_with_confirmation(page, strata_server, account, lam):
     lam.publish_layer_version(LayerName="shared", Content={"ZipFile": layer_zip()})
     sign_in(page, strata_server, account, f"/console/layers/{account.account_id}/shared/1")
-    assert page.get_by_text("Only this account.").is_visible()
+    expect(page.get_by_text("Only this account.")).to_be_visible()
 
     page.get_by_label("an account").check()
     page.get_by_label("Account id").fill("123412341234")
@@ -137,14 +139,16 @@ def test_grants__added_and_removed_with_confirmation(page, strata_server, accoun
     page.get_by_label("everyone (public)").check()
     page.get_by_label("Statement id (optional)").fill("world")
     page.get_by_role("button", name="Grant access").click()
+    page.wait_for_load_state()
     assert page.get_by_test_id("grant").count() == 2
     policy = lam.get_layer_version_policy(LayerName="shared", VersionNumber=1)["Policy"]
     assert '"Sid":"world"' in policy and "123412341234" in policy
 
     page.get_by_role("link", name="Remove access of everyone (public)").click()
-    assert page.get_by_role("heading", name="Remove access?").is_visible()
+    expect(page.get_by_role("heading", name="Remove access?")).to_be_visible()
     page.get_by_role("button", name="Remove access").click()
     assert page.get_by_role("status").inner_text() == "Access removed."
+    page.wait_for_load_state()
     assert page.get_by_test_id("grant").count() == 1
     policy = lam.get_layer_version_policy(LayerName="shared", VersionNumber=1)["Policy"]
     assert '"Sid":"world"' not in policy
@@ -161,7 +165,7 @@ def test_delete__asks_for_confirmation_first(page, strata_server, account, lam):
     page.get_by_role("link", name="Delete version 2…").click()
     page.get_by_role("button", name="Delete version 2").click()
 
-    assert page.get_by_role("heading", name="Layers").is_visible()
+    expect(page.get_by_role("heading", name="Layers")).to_be_visible()
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.get_layer_version(LayerName="doomed", VersionNumber=2)
     assert lam.get_layer_version(LayerName="doomed", VersionNumber=1)
@@ -180,14 +184,16 @@ def test_another_account__sees_none_of_the_private_layers(page, strata_server, a
     )
     sign_in(page, strata_server, stranger)
 
+    page.wait_for_load_state()
     rows = page.get_by_test_id("layer-row").all_inner_texts()
     assert len(rows) == 1 and "for-friends" in rows[0] and "shared" in rows[0]
     for name in ("private-stuff", "no-such-layer"):
         response = page.goto(f"{strata_server.url}/console/layers/{account.account_id}/{name}/1")
         assert response.status == 404
-        assert page.get_by_role("heading", name="Not found").is_visible()
+        expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     response = page.goto(f"{strata_server.url}/console/layers/{account.account_id}/for-friends/1")
     assert response.status == 200
+    page.wait_for_load_state()
     assert page.get_by_role("button", name="Grant access").count() == 0
 
 
@@ -196,6 +202,7 @@ def test_version_page__lists_its_packages_and_offers_the_sbom(page, strata_serve
     lam.publish_layer_version(LayerName="deps", Content={"ZipFile": real_layer_zip(files)})
     sign_in(page, strata_server, account, f"/console/layers/{account.account_id}/deps/1")
 
+    page.wait_for_load_state()
     rows = page.get_by_test_id("package").all_inner_texts()
     assert sorted(row.split("\t")[0] for row in rows) == ["click", "rich", "semver"]
     rich = page.get_by_test_id("package").filter(has_text="rich")
@@ -208,3 +215,28 @@ def test_version_page__lists_its_packages_and_offers_the_sbom(page, strata_serve
     document = json.loads(download.value.path().read_text())
     assert download.value.suggested_filename == "deps-1.cdx.json"
     assert sorted(c["name"] for c in document["components"]) == ["click", "rich", "semver"]
+
+
+def test_a_large_tree__is_browsed_a_folder_per_page(page, strata_server, account, lam):
+    files = {f"python/pkg{p}/m{m}.py": "X = 1\n" for p in range(12) for m in range(100)}
+    files["python/pkg3/deeper/last.txt"] = "end"
+    lam.publish_layer_version(LayerName="big", Content={"ZipFile": make_zip(files)})
+    sign_in(page, strata_server, account, f"/console/layers/{account.account_id}/big/1")
+
+    page.wait_for_load_state()
+    assert page.get_by_test_id("file-tree").count() == 0
+    page.get_by_test_id("folder-level").get_by_role("link", name="python/").click()
+    page.wait_for_load_state()
+    links = page.get_by_test_id("folder-level").get_by_role("link").all_inner_texts()
+    assert links == [f"pkg{p}/" for p in sorted(range(12), key=str)]
+    page.get_by_role("link", name="pkg3/").click()
+    page.wait_for_load_state()
+    assert page.get_by_test_id("file-entry").count() == 100
+    page.get_by_role("link", name="deeper/").click()
+    assert page.get_by_test_id("file-entry").inner_text().startswith("last.txt")
+    page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="python").click()
+    expect(page.get_by_role("heading", name="/python")).to_be_visible()
+    missing = page.goto(
+        f"{strata_server.url}/console/layers/{account.account_id}/big/1/files?dir=nope"
+    )
+    assert missing.status == 404

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.console.browser import sign_in
 from tests.support.zips import layer_zip
@@ -10,16 +11,16 @@ from tests.support.zips import layer_zip
 
 def test_sign_in_and_out__in_the_browser(page, strata_server, account):
     page.goto(strata_server.url + "/console/")
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
     sign_in(page, strata_server, account)
-    assert page.get_by_role("heading", name="Layers").is_visible()
+    expect(page.get_by_role("heading", name="Layers")).to_be_visible()
     assert page.get_by_test_id("account-id").inner_text() == account.account_id
 
     page.get_by_role("button", name="Sign out").click()
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.goto(strata_server.url + "/console/layers")
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
 def test_a_wrong_secret__is_announced_and_leaves_the_visitor_signed_out(
@@ -32,6 +33,7 @@ def test_a_wrong_secret__is_announced_and_leaves_the_visitor_signed_out(
 
     assert "not right" in page.get_by_role("alert").inner_text()
     assert page.get_by_label("Access key id").input_value() == account.access_key_id
+    page.wait_for_load_state()
     assert page.get_by_test_id("account-id").count() == 0
 
 
@@ -63,6 +65,6 @@ def test_a_forged_form_post_from_another_page__is_refused(page, strata_server, a
         page.get_by_role("button", name="Go").click()
 
     assert navigation.value.status == 403
-    assert page.get_by_role("heading", name="Form refused").is_visible()
+    expect(page.get_by_role("heading", name="Form refused")).to_be_visible()
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.get_layer_version_policy(LayerName="forged", VersionNumber=version)
