@@ -1,0 +1,135 @@
+"""Console benchmark: how long the console's pages take on an account holding 1,000 layer versions
+(50 layers of 20 versions) and a layer of 6,000 files, through a real `strata serve` on SQLite.
+
+    .venv/bin/python bench/bench_console.py [--requests 30]
+
+Times are measured by the client over one kept-alive session (so they include HTTP), as p50 and
+p95 of repeated requests; the first request of a version page (which reads the zip's central
+directory and its packages, then caches them per blob) is reported on its own; each worker
+process then decodes the cached listing once more before it keeps it in memory. Goal: every page
+under 150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import boto3
+import requests
+from botocore.config import Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import start_strata, stop
+
+LAYERS = 50
+VERSIONS_PER_LAYER = 20
+BIG_FILES = 6000
+GOAL_MS = 150.0
+ACCOUNT = "000000000000"
+
+
+def small_zip(text: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("python/mod.py", text)
+    return buffer.getvalue()
+
+
+def big_zip() -> bytes:
+    """6,000 files in 60 packages of 10 folders, each with a dist-info."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for package in range(60):
+            archive.writestr(
+                f"python/pkg{package}-1.0.dist-info/METADATA",
+                f"Metadata-Version: 2.1\nName: pkg{package}\nVersion: 1.0\nSummary: bench\n",
+            )
+            for folder in range(10):
+                files = 9 if folder == 0 else 10  # with the METADATA, 100 files a package
+                for file in range(files):
+                    archive.writestr(f"python/pkg{package}/sub{folder}/m{file}.py", "X = 1\n")
+    return buffer.getvalue()
+
+
+def timed(session: requests.Session, url: str, count: int) -> tuple[float, float]:
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        response = session.get(url, allow_redirects=False, timeout=60)
+        samples.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as data_dir:
+        process, url = start_strata(Path(data_dir))
+        try:
+            lam = boto3.client(
+                "lambda",
+                endpoint_url=url,
+                region_name="us-east-1",
+                aws_access_key_id="test",
+                aws_secret_access_key="test",
+                config=Config(retries={"max_attempts": 1}),
+            )
+            started = time.perf_counter()
+            for layer in range(LAYERS):
+                for version in range(VERSIONS_PER_LAYER):
+                    lam.publish_layer_version(
+                        LayerName=f"layer-{layer:02d}",
+                        Content={"ZipFile": small_zip(f"V = {version}\n")},
+                        CompatibleRuntimes=["python3.12"],
+                    )
+            big = big_zip()
+            lam.publish_layer_version(LayerName="big", Content={"ZipFile": big})
+            print(
+                f"seeded {LAYERS * VERSIONS_PER_LAYER} small versions and one of "
+                f"{BIG_FILES} files in {time.perf_counter() - started:.0f} s"
+            )
+
+            session = requests.Session()
+            page = session.get(url + "/console/sign-in", timeout=30).text
+            token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page).group(1)
+            session.post(
+                url + "/console/sign-in",
+                data={"csrf_token": token, "access_key_id": "test", "secret_access_key": "test"},
+                timeout=30,
+            )
+            version_page = f"{url}/console/layers/{ACCOUNT}/big/1"
+            start = time.perf_counter()
+            session.get(version_page, timeout=60).raise_for_status()
+            first = (time.perf_counter() - start) * 1000
+            pages = {
+                "layers list (51 layers)": f"{url}/console/layers",
+                "layers list, filtered": f"{url}/console/layers?runtime=python3.12&q=layer-4",
+                "a layer's versions (20)": f"{url}/console/layers/{ACCOUNT}/layer-07",
+                "small version page": f"{url}/console/layers/{ACCOUNT}/layer-07/20",
+                f"version page, {BIG_FILES} files (cached)": version_page,
+                "SBOM of the 6,000-file version": version_page + "/sbom.cdx.json",
+                "functions list": f"{url}/console/functions",
+            }
+            print(f"{'page':<40} {'p50 ms':>8} {'p95 ms':>8}")
+            print(f"{f'version page, {BIG_FILES} files (first)':<40} {first:>8.1f}")
+            for name, address in pages.items():
+                p50, p95 = timed(session, address, args.requests)
+                flag = "" if p95 <= GOAL_MS else "  over the goal"
+                print(f"{name:<40} {p50:>8.1f} {p95:>8.1f}{flag}")
+        finally:
+            stop(process)
+
+
+if __name__ == "__main__":
+    main()
