@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, insert, or_, update
+from sqlalchemy import bindparam, case, func, insert, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from registry.db import Database
@@ -30,23 +30,29 @@ def append(db: Database, batches: Iterable[Batch], cache: dict | None = None) ->
     the bytes added per account. `cache` maps (account, group, stream) to stream and group
     ids across calls (an entry whose stream has been deleted since is found again)."""
     cache = {} if cache is None else cache
+    per_stream: dict[tuple[str, str, str], list[Event]] = defaultdict(list)
+    for batch in batches:
+        per_stream[(batch.account_id, batch.group, batch.stream)].extend(batch.events)
     added: dict[str, int] = defaultdict(int)
     ingestion = now_ms()
     with db.write() as session:
         rows = []
-        for batch in batches:
-            if not batch.events:
+        # One statement per stream however many invocations it logged since the last flush.
+        for key, events in per_stream.items():
+            if not events:
                 continue
-            key = (batch.account_id, batch.group, batch.stream)
-            size = sum(event.size for event in batch.events)
-            first = batch.events[0].timestamp_ms
-            last = max(event.timestamp_ms for event in batch.events)
+            figures = {
+                "size": sum(event.size for event in events),
+                "first": events[0].timestamp_ms,
+                "last": max(event.timestamp_ms for event in events),
+                "ingestion": ingestion,
+            }
             ids = cache.get(key)
-            if ids is None or not _count_stream(session, ids[0], size, first, last, ingestion):
+            if ids is None or not _count_stream(session, ids[0], figures):
                 ids = cache[key] = _ensure_stream(session, *key)
-                _count_stream(session, ids[0], size, first, last, ingestion)
+                _count_stream(session, ids[0], figures)
             stream_id, group_id = ids
-            added[batch.account_id] += size
+            added[key[0]] += figures["size"]
             rows.extend(
                 {
                     "group_id": group_id,
@@ -56,10 +62,10 @@ def append(db: Database, batches: Iterable[Batch], cache: dict | None = None) ->
                     "size": event.size,
                     "message": event.message,
                 }
-                for event in batch.events
+                for event in events
             )
         if rows:
-            session.execute(insert(EVENTS), rows)
+            session.execute(_INSERT, rows)
     return dict(added)
 
 
@@ -82,22 +88,26 @@ def _ensure_stream(session, account_id: str, group: str, stream: str):
     return stream_id_of(session, group_id, stream), group_id
 
 
-def _count_stream(session, stream_id, size, first, last, ingestion) -> bool:
-    """Adds an appended batch to its stream's figures; False when the stream is gone."""
-    result = session.execute(
-        update(STREAMS)
-        .where(STREAMS.c.id == stream_id)
-        .values(
-            stored_bytes=STREAMS.c.stored_bytes + size,
-            first_event_ms=func.coalesce(STREAMS.c.first_event_ms, first),
-            last_event_ms=case(
-                (
-                    or_(STREAMS.c.last_event_ms.is_(None), STREAMS.c.last_event_ms < last),
-                    last,
-                ),
-                else_=STREAMS.c.last_event_ms,
+# Built once: a flush runs them many times, and building a statement costs more than running it.
+_INSERT = insert(EVENTS)
+_COUNT = (
+    update(STREAMS)
+    .where(STREAMS.c.id == bindparam("stream_id"))
+    .values(
+        stored_bytes=STREAMS.c.stored_bytes + bindparam("size"),
+        first_event_ms=func.coalesce(STREAMS.c.first_event_ms, bindparam("first")),
+        last_event_ms=case(
+            (
+                or_(STREAMS.c.last_event_ms.is_(None), STREAMS.c.last_event_ms < bindparam("last")),
+                bindparam("last"),
             ),
-            last_ingestion_ms=ingestion,
-        )
+            else_=STREAMS.c.last_event_ms,
+        ),
+        last_ingestion_ms=bindparam("ingestion"),
     )
-    return result.rowcount == 1
+)
+
+
+def _count_stream(session, stream_id: int, figures: dict) -> bool:
+    """Adds appended events to their stream's figures; False when the stream is gone."""
+    return session.execute(_COUNT, {"stream_id": stream_id, **figures}).rowcount == 1

@@ -26,6 +26,7 @@ FLUSH_INTERVAL_S = 0.2
 MAX_QUEUED_BYTES = 64 * 1024 * 1024
 # Environments whose stream name is remembered (an environment keeps its stream for its life).
 _KNOWN_STREAMS = 10_000
+QUOTA_CHECK_S = 5.0
 # Quota eviction frees down to this share of the quota, so it runs once per overflow, not at
 # every flush.
 _EVICT_TO = 0.9
@@ -43,6 +44,7 @@ class LogWriter:
         self._outage = Outage("function logs writer", log)
         self._streams: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._ids: dict = {}
+        self._account_bytes: dict[str, tuple[int, float]] = {}  # account -> (bytes, checked at)
         self.dropped = 0  # records refused while the queue was full
         self.stored = 0  # records stored
 
@@ -113,8 +115,8 @@ class LogWriter:
         self.stored += len(records)
         if self.dropped:
             log.warning("function logs: %d invocations' logs dropped (queue full)", self.dropped)
-        for account_id in added:
-            self._enforce_quota(account_id)
+        for account_id, size in added.items():
+            self._enforce_quota(account_id, size)
 
     def _stream(self, record: Ran) -> str:
         key = (record.environment_id, record.version)
@@ -126,11 +128,21 @@ class LogWriter:
                 self._streams.popitem(last=False)
         return name
 
-    def _enforce_quota(self, account_id: str) -> None:
+    def _enforce_quota(self, account_id: str, added: int) -> None:
+        # The account's total is read from the database only every QUOTA_CHECK_S, or sooner when
+        # what this process added since may have crossed the quota: other processes add too,
+        # so the figure is only an estimate in between.
+        known, checked_at = self._account_bytes.get(account_id, (0, float("-inf")))
+        now = time.monotonic()
+        if known + added <= self._quota and now - checked_at < QUOTA_CHECK_S:
+            self._account_bytes[account_id] = (known + added, checked_at)
+            return
         stored = self._store.account_bytes(account_id)
+        self._account_bytes[account_id] = (stored, now)
         if stored <= self._quota:
             return
         freed = self._store.evict_oldest(account_id, stored - int(self._quota * _EVICT_TO))
+        self._account_bytes[account_id] = (stored - freed, now)
         log.info(
             "function logs: account %s past its %d-byte quota; its oldest %d bytes deleted",
             account_id,
