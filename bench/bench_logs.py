@@ -155,6 +155,12 @@ def invoke_section(seconds: int, rounds: int) -> None:
             f"on/off     p50 x{p50_ratio:.3f}, throughput x{rps_ratio:.3f}, "
             f"worker CPU per invocation x{cpu_ratio:.3f}  (goal within 10 %) {verdict}"
         )
+        per_flush = max(1, round(on[1] / 2 * 0.2))  # two workers, a flush every 200 ms
+        writer = writer_cpu_ms(per_flush)
+        print(
+            f"writer     {writer:.3f} ms CPU per invocation in-process ({per_flush} per flush), "
+            f"{writer / off[2] * 100:.1f} % of a worker's CPU per invocation with logs off"
+        )
         time.sleep(1)
         stored = logs_client(servers["logs on"][1]).describe_log_streams(
             logGroupName="/aws/lambda/bench"
@@ -167,6 +173,48 @@ def invoke_section(seconds: int, rounds: int) -> None:
         for process, _ in servers.values():
             stop(process)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def writer_cpu_ms(per_flush: int, flushes: int = 80) -> float:
+    """The writer's own CPU per invocation, in-process on a fresh SQLite database, storing
+    `per_flush` invocations of the benchmark handler's log per flush: the cost storage adds to
+    a worker, measured apart from everything else the machine runs."""
+    from registry import db as database
+    from registry.executor.report import InvocationResult, Report
+    from registry.invocations.observers import Ran
+    from registry.logs.store import LogStore
+    from registry.logs.writer import LogWriter
+
+    request_id = "8c1f6c2a-2a3c-4b0e-9a55-0d9f5a1f0e11"
+    text = (
+        f"START RequestId: {request_id} Version: $LATEST\nprocessing order True\ndone\n"
+        f"END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: 1.52 ms\t"
+        "Billed Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 41 MB\n"
+    )
+    report = Report(request_id, 1.52, 128, 41, None)
+    result = InvocationResult(request_id, b"{}", None, "success", text, report)
+    work = Path(tempfile.mkdtemp(prefix="strata-bench-writer-"))
+    try:
+        url = f"sqlite:///{work / 'writer.db'}"
+        database.upgrade(url)
+        db = database.Database(url)
+        writer = LogWriter(LogStore(db), quota_bytes=1 << 30)
+        now = time.time()
+        record = Ran(
+            DEV_ACCOUNT, 1, "bench", "$LATEST", "RequestResponse", "1-ab", now, now, result
+        )
+        writer.submit(record)
+        writer.flush()
+        began = time.process_time()
+        for _ in range(flushes):
+            for _ in range(per_flush):
+                writer.submit(record)
+            writer.flush()
+        spent = time.process_time() - began
+        db.dispose()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return spent * 1000 / (flushes * per_flush)
 
 
 def seed_events(database_url: str) -> None:
