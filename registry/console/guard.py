@@ -64,6 +64,17 @@ def load_session():
         start_session(codec.new())
     else:
         g.console_session = session
+    body = request.environ.get("wsgi.input")
+    if request.method == "POST" and getattr(body, "withheld", False):
+        # The server front refused to read it (larger than the console takes, or too many large
+        # bodies arriving at once): the form is not there to check.
+        busy = getattr(body, "throttled", False)
+        message = (
+            "The server is busy receiving other requests; try again shortly."
+            if busy
+            else "The form is larger than the console accepts."
+        )
+        return render_template("console/error.html", message=message), 429 if busy else 413
     if request.method == "POST" and not codec.csrf_valid(
         g.console_session, request.form.get("csrf_token")
     ):

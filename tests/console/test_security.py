@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 
 from registry.accounts import KEY_CACHE_SECONDS, add_access_key, delete_access_key
+from registry.console import MAX_FORM_BYTES
 from registry.console.sessions import SESSION_SECONDS
 from registry.console.signin_limits import SignInLimits
 from tests.console.web import Visitor
@@ -254,3 +256,18 @@ def test_failed_sign_ins__lock_the_client_address_out(own_server):
 
     account = own_server.new_account()
     assert visitor.sign_in(account.access_key_id, account.secret_access_key).status_code == 429
+
+
+def test_a_form_larger_than_the_console_takes__is_refused_unread(strata_server, account):
+    visitor = Visitor(strata_server.url)
+    visitor.get("/console/sign-in")
+    oversized = {
+        "access_key_id": account.access_key_id,
+        "secret_access_key": account.secret_access_key,
+        "padding": "x" * (MAX_FORM_BYTES + 1),
+    }
+    try:
+        response = visitor.post("/console/sign-in", oversized)
+    except requests.ConnectionError:
+        return  # refused before the body was read, and the connection closed
+    assert response.status_code == 413
