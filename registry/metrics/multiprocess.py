@@ -4,18 +4,16 @@ Each worker writes its figures into memory-mapped files in a directory the whole
 and the worker that answers a scrape adds them all up. The directory must be named in the
 environment before any worker imports prometheus_client, so the master prepares it (from the
 front worker's `check_config`, which gunicorn calls in the master whether `strata serve` or a
-plain `gunicorn app:app` started it); it starts empty, so figures of an earlier run never come
-back; and when a worker exits, its live gauges are dropped (gunicorn's `child_exit` hook), while
-its counters and histograms stay counted.
+plain `gunicorn app:app` started it). It is `metrics/` in the server's data directory (private
+to the server, like its memory ledger) unless PROMETHEUS_MULTIPROC_DIR names another, and starts
+empty, so figures of an earlier run never come back. When a worker exits, its live gauges are
+dropped (gunicorn's `child_exit` hook), while its counters and histograms stay counted.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
@@ -35,16 +33,11 @@ def prepare(environ=os.environ) -> Path:
     if _prepared_by == os.getpid():
         return Path(environ[VARIABLE])
     named = environ.get(VARIABLE, "").strip()
-    if named:
-        directory = Path(named)
-        directory.mkdir(parents=True, exist_ok=True)
-        for leftover in directory.glob("*.db"):
-            leftover.unlink(missing_ok=True)
-    else:
-        # Private to this server: two servers on one host never add up each other's figures.
-        directory = Path(tempfile.mkdtemp(prefix="strata-metrics-"))
-        environ[VARIABLE] = str(directory)
-        atexit.register(_remove, directory, os.getpid())
+    directory = Path(named) if named else _in_data_dir(environ)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for leftover in directory.glob("*.db"):
+        leftover.unlink(missing_ok=True)
+    environ[VARIABLE] = str(directory.resolve())
     _prepared_by = os.getpid()
     _use_files_if_already_imported()
     return directory
@@ -82,7 +75,7 @@ def _use_files_if_already_imported() -> None:
         values.ValueClass = values.get_value_class()
 
 
-def _remove(directory: Path, owner: int) -> None:
-    # Workers are forked from the master and run its exit handlers too.
-    if os.getpid() == owner:
-        shutil.rmtree(directory, ignore_errors=True)
+def _in_data_dir(environ) -> Path:
+    from registry.config import Settings
+
+    return Settings.from_env(environ).data_dir / "metrics"

@@ -90,3 +90,14 @@ def test_a_worker_that_exits__takes_its_live_gauges_but_not_its_counts(server):
     assert after.value("strata_environments", state="idle") == 0
     assert after.value("strata_environments_memory_bytes") == 0
     assert after.total("strata_invocations_total", **invoked) == counted
+
+
+def test_a_restarted_server__counts_from_zero_again(server):
+    labels = {"service": "strata", "operation": "healthz", "status": "200"}
+    for _ in range(3):
+        assert get(f"{server.url}/healthz")[0] == 200
+    assert scrape(server.url).value("strata_http_requests_total", **labels) >= 3
+
+    server.restart()
+
+    assert scrape(server.url).value("strata_http_requests_total", **labels) == 0
