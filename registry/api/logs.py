@@ -20,7 +20,7 @@ from registry.errors import (
     StrataError,
 )
 from registry.logs import names, patterns
-from registry.logs.errors import LogInvalidParameter
+from registry.logs.errors import LogInvalidParameter, LogLimitExceeded
 from registry.logs.reads import FILTER_PAGE_EVENTS, MAX_EVENTS_PER_PAGE
 from registry.logs.store import MAX_LISTING, LogStore
 
@@ -32,6 +32,7 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 _ERRORS: tuple[tuple[type[Exception], str, int], ...] = (
     (ResourceNotFound, "ResourceNotFoundException", 400),
     (ResourceConflict, "ResourceAlreadyExistsException", 400),
+    (LogLimitExceeded, "LimitExceededException", 400),
     (InvalidParameterValue, "InvalidParameterException", 400),
     (ServiceUnavailable, "ServiceUnavailableException", 500),
 )

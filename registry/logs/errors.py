@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from registry.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
+from registry.errors import (
+    InvalidParameterValue,
+    ResourceConflict,
+    ResourceNotFound,
+    StrataError,
+)
 
 
 class LogResourceNotFound(ResourceNotFound):
@@ -15,3 +20,7 @@ class LogResourceAlreadyExists(ResourceConflict):
 
 class LogInvalidParameter(InvalidParameterValue):
     """A parameter CloudWatch Logs would refuse (a name, a limit, a token, a pattern)."""
+
+
+class LogLimitExceeded(StrataError):
+    """An account already has as many log groups as it may make."""

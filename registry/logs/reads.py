@@ -31,7 +31,7 @@ MAX_PAGE_BYTES = 1024 * 1024
 FILTER_PAGE_EVENTS = 1_000
 # Rows one FilterLogEvents call reads at most: a rare pattern answers a partial (even empty)
 # page with a nextToken, as CloudWatch does, rather than scanning a whole group in one request.
-FILTER_SCAN_ROWS = 20_000
+FILTER_SCAN_ROWS = 10_000
 
 
 class StoredEvent(NamedTuple):

@@ -15,7 +15,11 @@ from sqlalchemy import delete, func, insert, select, update
 
 from registry.db import Database
 from registry.logs import expiry, ingest, reads, tokens
-from registry.logs.errors import LogInvalidParameter, LogResourceAlreadyExists
+from registry.logs.errors import (
+    LogInvalidParameter,
+    LogLimitExceeded,
+    LogResourceAlreadyExists,
+)
 from registry.logs.ingest import Batch
 from registry.logs.patterns import FilterPattern
 from registry.logs.reads import MAX_EVENTS_PER_PAGE, EventPage
@@ -30,6 +34,9 @@ from registry.logs.tables import (
 )
 
 MAX_LISTING = 50
+# Groups one account may make with CreateLogGroup (a function's own group is made regardless);
+# each costs a row, so the bound keeps one account from filling the database with empty ones.
+MAX_GROUPS_PER_ACCOUNT = 10_000
 RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
     2922, 3288, 3653,
@@ -67,6 +74,14 @@ class LogStore:
             ).first()
             if exists:
                 raise LogResourceAlreadyExists("The specified log group already exists")
+            count = session.execute(
+                select(func.count()).where(GROUPS.c.account_id == account_id)
+            ).scalar_one()
+            if count >= MAX_GROUPS_PER_ACCOUNT:
+                raise LogLimitExceeded(
+                    f"Resource limit exceeded: an account may have {MAX_GROUPS_PER_ACCOUNT} "
+                    "log groups."
+                )
             session.execute(
                 insert(GROUPS).values(account_id=account_id, name=name, created_at_ms=now_ms())
             )

@@ -211,3 +211,30 @@ def test_groups__a_name_pattern_matches_anywhere_in_any_case(log_store, new_acco
         log_store.create_group(account, name)
     groups, _ = log_store.groups(account, contains="ORDERS")
     assert [g.name for g in groups] == ["/aws/lambda/Orders-api", "/orders/audit"]
+
+
+def test_create_group__past_the_accounts_bound_is_limit_exceeded(
+    log_store, new_account, monkeypatch
+):
+    from registry.logs import store as store_module
+    from registry.logs.errors import LogLimitExceeded
+
+    monkeypatch.setattr(store_module, "MAX_GROUPS_PER_ACCOUNT", 2)
+    account, other = new_account(), new_account()
+    log_store.create_group(account, "/one")
+    log_store.create_group(account, "/two")
+    with pytest.raises(LogLimitExceeded):
+        log_store.create_group(account, "/three")
+    log_store.create_group(other, "/three")  # another account's bound is its own
+
+
+def test_delete_stream__takes_its_events_and_leaves_the_others(log_store, new_account):
+    account = new_account()
+    log_store.append(
+        [Batch(account, GROUP, "gone", events(0, 2)), Batch(account, GROUP, "kept", events(5, 1))]
+    )
+    log_store.delete_stream(account, GROUP, "gone")
+    page = log_store.filter_events(account, GROUP, pattern=EVERYTHING)
+    assert [e.stream for e in page.events] == ["kept"]
+    with pytest.raises(LogResourceNotFound, match="log stream"):
+        log_store.delete_stream(account, GROUP, "gone")
