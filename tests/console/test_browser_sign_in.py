@@ -40,6 +40,7 @@ def test_a_wrong_secret__is_announced_and_leaves_the_visitor_signed_out(
 def test_sign_in__works_from_the_keyboard_alone(page, strata_server, account):
     page.goto(strata_server.url + "/console/sign-in")
     # The key id field has the focus when the page opens.
+    expect(page.get_by_label("Access key id")).to_be_focused()
     page.keyboard.type(account.access_key_id)
     page.keyboard.press("Tab")
     page.keyboard.type(account.secret_access_key)
