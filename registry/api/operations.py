@@ -8,6 +8,7 @@ import re
 
 from flask import current_app, g, request
 
+from registry.api import rpc
 from registry.metrics.labels import OperationLabels
 
 # Lambda API paths start with their API version date.
@@ -20,13 +21,15 @@ _rpc_operations = OperationLabels()
 
 
 def operation_of_request() -> tuple[str, str]:
-    """(service, operation) of the current request."""
+    """(service, operation) of the current request, for the metrics and the request log."""
     if _LAMBDA_PATH.match(request.path):
         found = current_app.extensions["lambda_model"].routes.match(
             request.method, request.path, request.args
         )
         return "lambda", found.operation.name if found else UNKNOWN
     named = g.get("rpc_operation")
+    if named is None and rpc.signing_names(request.method, request.path):
+        named = rpc.operation_named()  # refused before its dispatch: named from its request
     if named is not None:
         service, operation = named
         if not _OPERATION_NAME.fullmatch(operation):

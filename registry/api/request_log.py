@@ -11,19 +11,14 @@ path, whose parts are names the caller chose.
 from __future__ import annotations
 
 import logging
-import re
 import time
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 
-from registry.api import rpc
+from registry.api.operations import operation_of_request
 from registry.front.body import PrefetchedBody
 
 log = logging.getLogger("strata.requests")
-
-# Lambda API paths start with their API version date.
-_LAMBDA_PATH = re.compile(r"/\d{4}-\d{2}-\d{2}/")
-UNKNOWN = "Unknown"
 
 
 def start() -> None:
@@ -42,7 +37,7 @@ def finish(response: Response) -> None:
 def _write(response: Response) -> None:
     started = g.get("request_started")
     duration_ms = (time.perf_counter() - started) * 1000 if started is not None else None
-    service, operation = _operation()
+    service, operation = operation_of_request()
     caller = g.get("caller")
     fields = {
         "request_id": g.get("request_id"),
@@ -58,23 +53,6 @@ def _write(response: Response) -> None:
     }
     # Everything is in the fields; the message stays fixed, so no client-chosen text is in it.
     log.info("request", extra={"fields": fields})
-
-
-def _operation() -> tuple[str, str]:
-    """(service, operation): a Lambda operation by the botocore model's name for it, another
-    AWS service's by its own, an extension endpoint by the name of its view."""
-    if _LAMBDA_PATH.match(request.path):
-        found = current_app.extensions["lambda_model"].routes.match(
-            request.method, request.path, request.args
-        )
-        return "lambda", found.operation.name if found else UNKNOWN
-    named = rpc.operation_named() if rpc.signing_names(request.method, request.path) else None
-    if named is not None:
-        return named
-    rule = request.url_rule
-    if rule is None or rule.endpoint.startswith("rpc."):
-        return "strata", UNKNOWN
-    return "strata", rule.endpoint.rpartition(".")[2]
 
 
 def _bytes_in() -> int:

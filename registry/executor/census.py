@@ -25,14 +25,9 @@ class PoolCensus:
         return cls(
             [
                 SpecCensus(
-                    _account_of(spec.arn), spec.function_name, len(e.idle), len(e.busy), e.starting
+                    spec.account_id, spec.function_name, len(e.idle), len(e.busy), e.starting
                 )
                 for spec, e in specs
             ],
             sum(charged.values()),
         )
-
-
-def _account_of(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[4] if len(parts) > 4 else ""

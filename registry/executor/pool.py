@@ -47,29 +47,13 @@ from registry.executor.owners import owner_token
 from registry.executor.plan import plan
 from registry.executor.report import InvocationResult
 from registry.executor.spec import FunctionSpec
+from registry.executor.spec_environments import SpecEnvironments
 from registry.executor.tmpvolumes import TmpVolumes
 
 # How often a waiting invocation looks at the ledger again, and the reaper at other processes'
 # requests for memory.
 _POLL_S = 0.05
 _REAPER_TICK_S = 0.1
-
-
-class _SpecEnvironments:
-    def __init__(self):
-        self.idle: list[Environment] = []
-        self.busy: set[Environment] = set()
-        self.starting = 0
-        self.provisioned = 0
-
-    @property
-    def count(self) -> int:
-        return len(self.idle) + len(self.busy) + self.starting
-
-    def reclaimable(self) -> list[Environment]:
-        """Idle environments beyond the provisioned ones, least recently used first."""
-        surplus = max(0, self.count - self.provisioned)
-        return sorted(self.idle, key=lambda e: e.last_used)[:surplus]
 
 
 class EnvironmentPool:
@@ -106,10 +90,10 @@ class EnvironmentPool:
         self._tmp_in_memory = memory_backed(self._workdir)
         self._charged: dict[Environment, int] = {}  # the MB each live environment holds
         self._wanted: dict[int, int] = {}  # waiting thread -> MB it waits for
-        self._specs: dict[FunctionSpec, _SpecEnvironments] = {}
+        self._specs: dict[FunctionSpec, SpecEnvironments] = {}
         # Discarded specs whose environments are still starting or busy: until those end, they
         # count against their account's bound (else discarding would be a way around it).
-        self._retired: list[tuple[FunctionSpec, _SpecEnvironments]] = []
+        self._retired: list[tuple[FunctionSpec, SpecEnvironments]] = []
         self._cond = threading.Condition()
         self._closed = False
         self._closing = threading.Event()
@@ -145,7 +129,7 @@ class EnvironmentPool:
         wanted = count if self._max is None else min(count, self._max)
         purpose = f"provisioned concurrency of {count}"
         with self._cond:
-            envs = self._specs.setdefault(spec, _SpecEnvironments())
+            envs = self._specs.setdefault(spec, SpecEnvironments())
             missing = max(0, wanted - envs.count)
             victims = self._make_room(spec, missing, purpose)
             envs.starting += missing
@@ -231,8 +215,8 @@ class EnvironmentPool:
             with self._cond:
                 if self._closed:
                     raise SandboxError("the executor pool is closed")
-                envs = self._specs.setdefault(spec, _SpecEnvironments())
-                env = _take_idle(envs)
+                envs = self._specs.setdefault(spec, SpecEnvironments())
+                env = envs.take_idle()
                 if env is not None:
                     return env
                 if self._max is not None and envs.count >= self._max:
@@ -270,7 +254,7 @@ class EnvironmentPool:
         return env
 
     def _admit(
-        self, mb: int, purpose: str | None = None, idle_of: _SpecEnvironments | None = None
+        self, mb: int, purpose: str | None = None, idle_of: SpecEnvironments | None = None
     ) -> bool:
         """Reserve `mb` of the node's memory: at once, else once idle environments (here, then
         in the other processes) are reclaimed or memory frees within the wait. False when
@@ -379,9 +363,9 @@ class EnvironmentPool:
         of the pool here. Raises ConcurrentInvocationLimitExceeded when they cannot fit."""
         if self._max_per_account is None or needed <= 0:
             return []
-        account = account_of(spec)
+        account = spec.account_id
         mine = [
-            (s, e) for s, e in (*self._specs.items(), *self._retired) if account_of(s) == account
+            (s, e) for s, e in (*self._specs.items(), *self._retired) if s.account_id == account
         ]
         over = sum(e.count for _, e in mine) + needed - self._max_per_account
         if over <= 0:
@@ -440,20 +424,3 @@ class EnvironmentPool:
                             envs.idle.remove(env)
                             expired.append(env)
             self._destroy_all(expired)
-
-
-def _take_idle(envs: _SpecEnvironments) -> Environment | None:
-    """The most recently used idle environment, now busy (called with the pool's lock held)."""
-    for index in range(len(envs.idle) - 1, -1, -1):
-        env = envs.idle[index]
-        if not env.dead:  # a dead one is left to the reaper, which gives back its memory
-            del envs.idle[index]
-            envs.busy.add(env)
-            return env
-    return None
-
-
-def account_of(spec: FunctionSpec) -> str:
-    """The account id in the spec's function ARN (arn:aws:lambda:region:account:function:...)."""
-    parts = spec.arn.split(":")
-    return parts[4] if len(parts) > 4 else ""

@@ -168,6 +168,12 @@ class FunctionSpec:
             return self.function_arn
         return f"arn:aws:lambda:{self.region}:000000000000:function:{self.function_name}"
 
+    @property
+    def account_id(self) -> str:
+        """The account id in the function ARN (arn:aws:lambda:region:account:function:...)."""
+        parts = self.arn.split(":")
+        return parts[4] if len(parts) > 4 else ""
+
 
 def runnable(runtime: str) -> bool:
     """Whether the executor has a way to run `runtime` (its interpreter may still be missing)."""

@@ -6,6 +6,7 @@ import enum
 import resource
 import socket
 
+from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.http.message import Request
 
 from registry.front.body import ChunkedBody, LengthBody
@@ -60,3 +61,11 @@ def connections_fitting_descriptors(wanted: int) -> int:
     if soft == resource.RLIM_INFINITY:
         return wanted
     return max(min(wanted, soft - _RESERVED_DESCRIPTORS), 16)
+
+
+def head_too_large(buffer: bytearray, max_head_bytes: int) -> Exception:
+    """A request line that alone passes the limit is a URI too long (414), as gunicorn answers
+    it; otherwise the headers are too large (431)."""
+    if buffer.find(b"\r\n", 0, max_head_bytes) < 0:
+        return LimitRequestLine(len(buffer), max_head_bytes)
+    return LimitRequestHeaders("request line and headers too large")

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import time
 
+from registry.front import request_lines
+
 # How long a draining worker keeps its idle kept-alive connections open, at most.
 DRAIN_KEEPALIVE_S = 2.0
 
@@ -56,11 +58,20 @@ class Draining:
             self.nr_conns -= 1
             self.set_accept_enabled(False)
 
-    def answers_draining(self, method: str, path: str) -> bytes | None:
+    def answers_draining(self, request, bytes_in: int) -> bytes | None:
         """The readiness probe's answer once the worker drains: the balancer stops sending."""
-        if not self.alive and method == "GET" and path == READINESS_PATH:
-            return DRAINING_READINESS
-        return None
+        if self.alive or request.method != "GET" or request.path != READINESS_PATH:
+            return None
+        request_lines.answered(
+            request,
+            503,
+            request_id=None,
+            service="strata",
+            operation="readyz",
+            bytes_in=bytes_in,
+            bytes_out=len(DRAINING_BODY),
+        )
+        return DRAINING_READINESS
 
     def _take_backlog(self, listener) -> None:
         while self.nr_conns < self.worker_connections:

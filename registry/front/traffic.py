@@ -20,6 +20,8 @@ import re
 import uuid
 from concurrent import futures
 
+from registry.front import request_lines
+
 # Threads one worker gives synchronous invocations; each waiting one costs a thread's stack.
 DEFAULT_INVOCATION_THREADS = 256
 INVOCATION_THREADS_VARIABLE = "STRATA_INVOCATION_THREADS"
@@ -84,6 +86,21 @@ def throttled_answer(*, keep_alive: bool, request_id: str | None = None) -> byte
         "Connection: " + ("keep-alive" if keep_alive else "close"),
     ]
     return ("\r\n".join(head) + "\r\n\r\n").encode() + THROTTLED_BODY
+
+
+def throttled_invocation(request, *, keep_alive: bool, bytes_in: int) -> bytes:
+    """The throttle the loop answers itself, with its request log line."""
+    request_id = str(uuid.uuid4())
+    request_lines.answered(
+        request,
+        429,
+        request_id=request_id,
+        service="lambda",
+        operation="Invoke",
+        bytes_in=bytes_in,
+        bytes_out=len(THROTTLED_BODY),
+    )
+    return throttled_answer(keep_alive=keep_alive, request_id=request_id)
 
 
 class RequestThreads:

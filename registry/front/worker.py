@@ -15,10 +15,8 @@ two of their own, everything else to the worker's `threads`, which no invocation
 file response (a blob download) is written by the thread only as far as the socket takes it at
 once; the loop sends the rest as the client reads.
 
-Process management, the thread pool, request handling and error pages stay gunicorn's.
-Plain-text HTTP/1.x only: terminate TLS in front of it.
-
-    gunicorn app:app --worker-class registry.front.worker.FrontWorker
+Process management, the thread pool, request handling and error pages stay gunicorn's (run it
+with `--worker-class registry.front.worker.FrontWorker`). Plain-text HTTP/1.x only.
 """
 
 from __future__ import annotations
@@ -27,7 +25,6 @@ import errno
 import selectors
 import socket
 import time
-import uuid
 from concurrent import futures
 from datetime import datetime
 from functools import partial
@@ -35,23 +32,26 @@ from functools import partial
 from gunicorn import util
 from gunicorn.http import wsgi
 from gunicorn.http.body import ChunkedReader, LengthReader
-from gunicorn.http.errors import InvalidChunkSize, LimitRequestHeaders, LimitRequestLine
+from gunicorn.http.errors import InvalidChunkSize
 from gunicorn.http.message import Request
 from gunicorn.http.unreader import IterUnreader
 from gunicorn.workers.gthread import ThreadWorker
 
-from registry.front import request_lines
 from registry.front.body import BodyError, ChunkedBody, LengthBody, PrefetchedBody
-from registry.front.connection import Connection, Stage, connections_fitting_descriptors
-from registry.front.draining import DRAINING_BODY, Draining
+from registry.front.connection import (
+    Connection,
+    Stage,
+    connections_fitting_descriptors,
+    head_too_large,
+)
+from registry.front.draining import Draining
 from registry.front.limits import FrontLimits
 from registry.front.responses import OutgoingSocket, ResponseBody
 from registry.front.traffic import (
-    THROTTLED_BODY,
     RequestThreads,
     Traffic,
     invocation_threads,
-    throttled_answer,
+    throttled_invocation,
     traffic_of,
 )
 from registry.metrics import multiprocess as metrics_multiprocess
@@ -68,9 +68,7 @@ class FrontWorker(Draining, ThreadWorker):
     def check_config(cls, cfg, log):
         super().check_config(cfg, log)
         if cfg.is_ssl:
-            raise RuntimeError(
-                "The front worker serves plain HTTP: terminate TLS in a proxy in front of it."
-            )
+            raise RuntimeError("The front worker serves plain HTTP: terminate TLS before it.")
         metrics_multiprocess.prepare_master(cfg)
 
     def run(self):
@@ -155,16 +153,7 @@ class FrontWorker(Draining, ThreadWorker):
         end = conn.buffer.find(b"\r\n\r\n")
         if end < 0 or end + 4 > self._limits.max_head_bytes:
             if len(conn.buffer) > self._limits.max_head_bytes:
-                # A request line that alone passes the limit is a URI too long (414), as gunicorn
-                # answers it; otherwise the headers are too large (431).
-                if conn.buffer.find(b"\r\n", 0, self._limits.max_head_bytes) < 0:
-                    self._answer_error(
-                        conn, LimitRequestLine(len(conn.buffer), self._limits.max_head_bytes)
-                    )
-                else:
-                    self._answer_error(
-                        conn, LimitRequestHeaders("request line and headers too large")
-                    )
+                self._answer_error(conn, head_too_large(conn.buffer, self._limits.max_head_bytes))
             return
         head = bytes(conn.buffer[: end + 4])
         del conn.buffer[: end + 4]
@@ -245,18 +234,9 @@ class FrontWorker(Draining, ThreadWorker):
         self._unwatch(conn)
         conn.stage = Stage.APP
         request = conn.request
-        draining = self.answers_draining(request.method, request.path)
+        draining = self.answers_draining(request, bytes_in=len(body.data))
         if draining is not None:
             self._send_quietly(conn, draining)
-            request_lines.answered(
-                request,
-                503,
-                request_id=None,
-                service="strata",
-                operation="readyz",
-                bytes_in=len(body.data),
-                bytes_out=len(DRAINING_BODY),
-            )
             self._linger(conn)
             return
         # Answered here, or not at all: the front has already read (or refused) the body.
@@ -275,17 +255,7 @@ class FrontWorker(Draining, ThreadWorker):
         """Past the invocation pool's bound: answered by the loop, in a few bytes the socket's
         empty send buffer takes at once."""
         keep_alive = bool(self.alive and self.cfg.keepalive and not conn.request.should_close())
-        request_id = str(uuid.uuid4())
-        answer = throttled_answer(keep_alive=keep_alive, request_id=request_id)
-        request_lines.answered(
-            conn.request,
-            429,
-            request_id=request_id,
-            service="lambda",
-            operation="Invoke",
-            bytes_in=bytes_in,
-            bytes_out=len(THROTTLED_BODY),
-        )
+        answer = throttled_invocation(conn.request, keep_alive=keep_alive, bytes_in=bytes_in)
         if not self._send_quietly(conn, answer):
             self._close(conn)
             return

@@ -9,7 +9,6 @@ import pytest
 
 from registry.errors import ConcurrentInvocationLimitExceeded
 from registry.executor import EnvironmentPool
-from registry.executor.pool import account_of
 from tests.executor.conftest import spec_for
 from tests.support import require_service
 
@@ -38,7 +37,7 @@ def _spec(bundles, account: str, name: str):
 
 
 def _live(pool, account):
-    return sum(e.count for s, e in pool._specs.items() if account_of(s) == account)
+    return sum(e.count for s, e in pool._specs.items() if s.account_id == account)
 
 
 def test_account_limit__idle_environments_of_its_other_functions_make_room(fallback, bundles):
