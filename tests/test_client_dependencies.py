@@ -29,6 +29,8 @@ SERVER_PACKAGES = {
     "pybase64": ("pybase64",),
     "cryptography": ("cryptography",),
     "packaging": ("packaging",),
+    "prometheus-client": ("prometheus_client",),
+    "cbor2": ("cbor2",),
 }
 REFUSED = sorted(module for modules in SERVER_PACKAGES.values() for module in modules)
 
