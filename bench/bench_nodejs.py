@@ -4,8 +4,8 @@
 
 For each runtime (default: nodejs20.x and python3.11): cold start of a trivial handler under
 strict isolation (wall time of the invoke that starts the environment) against the bare
-interpreter started by its absolute path (`node -e 0`, `python3.11 -c pass`), and the warm round
-trip p50/p99 (pool.invoke in, response out).
+interpreter started by its absolute path (`node -e 0`, `python3.11 -c pass`) in an environment
+as empty as the sandbox's, and the warm round trip p50/p99 (pool.invoke in, response out).
 Targets (issue 17): Node.js cold <= bare node + 40 ms; warm p50 < 2 ms.
 """
 
@@ -38,6 +38,12 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+# The runtime in the sandbox sees Lambda's variables only, never the caller's; the floor must
+# not pay for the caller's either (NODE_EXTRA_CA_CERTS alone costs node 18 and 20 a CA bundle's
+# parsing at start, 65 ms of CPU; node 22 reads it lazily).
+FLOOR_ENV = {"PATH": os.defpath}
+
+
 def floor_command(runtime: str) -> list[str]:
     node = NODEJS_RUNTIME.fullmatch(runtime)
     if node:
@@ -64,7 +70,7 @@ def measure(pool: EnvironmentPool, spec: FunctionSpec, floor: list[str], cold_n:
     floors, colds, inits = [], [], []
     for _ in range(cold_n):  # interleaved so drift hits both equally
         t = time.perf_counter()
-        subprocess.run(floor, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(floor, check=True, stdout=subprocess.DEVNULL, env=FLOOR_ENV)
         floors.append(ms(time.perf_counter() - t))
         time.sleep(0.05)  # let the spare /tmp volume be prepared, as between real cold starts
         t = time.perf_counter()

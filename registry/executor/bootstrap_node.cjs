@@ -100,6 +100,31 @@ function patchConsole() {
   }
 }
 
+// ---- global.gc() -------------------------------------------------------------------------------
+
+// Lambda starts node with --expose-gc. That is a V8 flag, and any V8 flag changes the hash that
+// the code cache node embeds for its own modules is checked against: under it each built-in
+// module a cold start loads (net, the ES module loader, http...) is compiled from source: 12 ms
+// of CPU for this bootstrap alone (node 20 and 22), 20 ms more once http is loaded. So gc() is
+// the same property, and the flag is set (the code cache then lost) only when a function first
+// collects; a worker thread started before that has no gc() of its own.
+function exposeGc() {
+  if (typeof globalThis.gc === 'function') return; // NODE_OPTIONS=--expose-gc already gave it
+  let collect = null;
+  Object.defineProperty(globalThis, 'gc', {
+    value: function gc(...options) {
+      if (collect === null) {
+        require('node:v8').setFlagsFromString('--expose-gc');
+        collect = require('node:vm').runInNewContext('gc');
+      }
+      return collect(...options);
+    },
+    writable: true,
+    enumerable: true,
+    configurable: false,
+  });
+}
+
 // ---- the Runtime API client --------------------------------------------------------------------
 
 class RuntimeClient {
@@ -466,6 +491,7 @@ async function invokeOnce(client, handler) {
 
 async function main() {
   patchConsole();
+  exposeGc();
   const client = new RuntimeClient(process.env.AWS_LAMBDA_RUNTIME_API);
   process.on('beforeExit', () => onEmptyEventLoop());
   process.on('uncaughtException', (error) => {

@@ -19,9 +19,10 @@ from registry.executor.spec import FunctionSpec
 _SANDBOX_ROOTS = {"task": "/var/task", "opt": "/opt", "runtime": "/var/runtime"}
 COMPILED_BOOTSTRAP = "bootstrap.pyc"
 NODE_BOOTSTRAP = "bootstrap.cjs"
-# What Lambda's Node.js runtime starts node with: global.gc() available to the function, and HTTP
-# headers up to 80 KB (beyond node's 16 KB default).
-_NODE_OPTIONS = ("--expose-gc", "--max-http-header-size=81920")
+# What Lambda's Node.js runtime starts node with: HTTP headers up to 80 KB (beyond node's 16 KB
+# default), and --expose-gc, whose global.gc() the bootstrap gives instead (a V8 flag on the
+# command line costs every cold start node's code cache, bootstrap_node.cjs says how).
+_NODE_OPTIONS = ("--max-http-header-size=81920",)
 _LANG = "/var/lang"  # where Lambda keeps its interpreter; a private one is shown there
 
 

@@ -206,6 +206,37 @@ def test_context__has_lambdas_members(run, runtime):
     assert body["identity"] == "undefined" and body["waits"] is True
 
 
+GC_APP = """
+    const atInit = typeof gc;
+    exports.h = async () => {
+      const d = Object.getOwnPropertyDescriptor(globalThis, 'gc');
+      const ref = (() => new WeakRef({ n: 1 }))();
+      await new Promise((resolve) => setTimeout(resolve, 0)); // a WeakRef holds for its job
+      gc();
+      return { atInit, name: gc.name, length: gc.length, enumerable: d.enumerable,
+               writable: d.writable, configurable: d.configurable,
+               collected: ref.deref() === undefined };
+    };
+"""
+
+
+def test_gc__global_gc_is_there_from_init_and_collects_as_under_expose_gc(
+    node_pool, bundles, runtime
+):
+    bundle = bundles(task={"gc.js": GC_APP})
+    result = node_pool.invoke(spec_for(bundle, handler="gc.h", runtime=runtime), b"{}")
+    assert result.outcome == "success", result.logs
+    assert payload(result) == {  # the property `node --expose-gc` defines
+        "atInit": "function",
+        "name": "gc",
+        "length": 0,
+        "enumerable": True,
+        "writable": True,
+        "configurable": False,
+        "collected": True,
+    }
+
+
 # ---- console ----------------------------------------------------------------------------------
 
 
