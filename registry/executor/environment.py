@@ -43,7 +43,7 @@ from registry.executor.runtime_api import RuntimeApiServer
 from registry.executor.runtime_channel import Invocation, RuntimeChannel
 from registry.executor.runtime_view import RuntimeView
 from registry.executor.spec import FunctionSpec
-from registry.executor.tmpvolumes import TmpVolume, TmpVolumes
+from registry.executor.tmpvolumes import TmpVolume, TmpVolumes, usage_bytes
 from registry.executor.uids import SandboxUser, reserve_uid
 
 
@@ -343,7 +343,7 @@ class Environment:
             step = min(remaining, 0.25) if watch_tmp else remaining
             if self._channel.wait_answer(invocation, step):
                 return invocation.answered
-            if watch_tmp and _usage_bytes(self._workdir / "tmp") > self.spec.tmp_mb << 20:
+            if watch_tmp and usage_bytes(self._workdir / "tmp") > self.spec.tmp_mb << 20:
                 # Without a sized filesystem the cap is a watchdog: over it, the environment goes.
                 self._tmp_exceeded = True
                 return False
@@ -442,14 +442,3 @@ class Environment:
                 self._user.release()
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._proc = None
-
-
-def _usage_bytes(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except OSError:
-                pass
-    return total

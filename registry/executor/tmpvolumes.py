@@ -178,3 +178,15 @@ def _run(argv: list[str]) -> None:
     done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode != 0:
         raise SandboxError(f"{' '.join(argv[:2])} failed: {done.stderr.strip()}")
+
+
+def usage_bytes(path: Path) -> int:
+    """The disk a /tmp without a volume of its own uses (the fallback tier's watchdog)."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
