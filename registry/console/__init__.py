@@ -7,6 +7,8 @@ guard.py       every console request: its session, its CSRF check, its security 
 auth_views.py  sign-in and sign-out
 layer_views.py  layers, versions, grants, file trees
 function_views.py  functions, their versions, aliases and layers, and test invokes
+activity_views.py  a function's recent invocations and chart, and the account's usage
+activity_chart.py  the chart's geometry
 
 Pages call the same domain services as the Lambda API with the signed-in account as the caller,
 so they show exactly what the account may read through the API.
@@ -16,7 +18,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from registry.console import auth_views, function_views, guard, layer_views  # noqa: F401
+from registry.console import (  # noqa: F401
+    activity_views,
+    auth_views,
+    function_views,
+    guard,
+    layer_views,
+)
 from registry.console.blueprint import PREFIX, bp
 from registry.console.guard import Console
 

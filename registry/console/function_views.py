@@ -41,7 +41,7 @@ def function(caller, name):
 @bp.get("/functions/<name>/overlay")
 @signed_in
 def function_overlay(caller, name):
-    _check_name(name)
+    check_name(name)
     ref = parse_function_name(name, request.args.get("qualifier") or None, region=_region())
     view = services().functions.get_granted(caller, ref, "lambda:GetFunction")
     report = console().overlays.of(view)
@@ -63,7 +63,7 @@ def function_overlay(caller, name):
 @bp.post("/functions/<name>/invoke")
 @signed_in
 def test_invoke(caller, name):
-    _check_name(name)
+    check_name(name)
     payload = request.form.get("payload", "").strip() or "{}"
     qualifier = request.form.get("qualifier", "").strip() or None
     try:
@@ -94,7 +94,7 @@ def test_invoke(caller, name):
 
 
 def _function_page(caller, name: str, **form):
-    _check_name(name)
+    check_name(name)
     ref = parse_function_name(name, region=services().settings.region)
     view = services().functions.get_granted(caller, ref, "lambda:GetFunction")
     versions = services().functions.list_versions(caller, ref, max_items=MAX_ITEMS)
@@ -117,7 +117,7 @@ def _region() -> str:
     return services().settings.region
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
     if not _NAME.fullmatch(name):
         abort(404)
 
