@@ -42,16 +42,25 @@ class Chart:
     width: int
     height: int
     plot: tuple[float, float, float, float]  # left, top, right, bottom
-    average_points: str  # an SVG polyline's points
-    maximum_points: str
+    average: list[tuple[float, float]]  # (x, y) of each period that ran
+    maximum: list[tuple[float, float]]
     bars: list[Bar] = field(default_factory=list)
     duration_ticks: list[Tick] = field(default_factory=list)
     error_ticks: list[Tick] = field(default_factory=list)
     time_ticks: list[Tick] = field(default_factory=list)
 
     @property
+    def average_points(self) -> str:
+        """An SVG polyline's points."""
+        return _points(self.average)
+
+    @property
+    def maximum_points(self) -> str:
+        return _points(self.maximum)
+
+    @property
     def empty(self) -> bool:
-        return not self.average_points and not self.bars
+        return not self.average and not self.bars
 
 
 def layout(periods: list[Period], start: int, end: int, period: int) -> Chart:
@@ -71,8 +80,8 @@ def layout(periods: list[Period], start: int, end: int, period: int) -> Chart:
     def y(value: float, scale: float) -> float:
         return bottom - value / scale * (bottom - top)
 
-    def points(values) -> str:
-        return " ".join(f"{x(p.start):.1f},{y(v, duration_top):.1f}" for p, v in values)
+    def points(values) -> list[tuple[float, float]]:
+        return [(round(x(p.start), 1), round(y(v, duration_top), 1)) for p, v in values]
 
     bars = [
         Bar(
@@ -89,8 +98,8 @@ def layout(periods: list[Period], start: int, end: int, period: int) -> Chart:
         width=WIDTH,
         height=HEIGHT,
         plot=(left, top, right, bottom),
-        average_points=points((p, p.average_ms) for p in ran),
-        maximum_points=points((p, p.maximum_ms) for p in ran),
+        average=points((p, p.average_ms) for p in ran),
+        maximum=points((p, p.maximum_ms) for p in ran),
         bars=bars,
         duration_ticks=[Tick(y(v, duration_top), f"{v:g} ms") for v in _thirds(duration_top)],
         error_ticks=[Tick(y(v, error_top), f"{v:g}") for v in (0.0, error_top)],
@@ -110,6 +119,10 @@ def round_up(value: float) -> float:
         if value <= step * power:
             return float(step * power)
     return float(10 * power)
+
+
+def _points(marks: list[tuple[float, float]]) -> str:
+    return " ".join(f"{x:.1f},{y:.1f}" for x, y in marks)
 
 
 def _thirds(top: float) -> list[float]:

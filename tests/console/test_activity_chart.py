@@ -54,7 +54,7 @@ def test_layout__periods_without_runs_draw_no_line_point():
 def test_layout__no_data_is_an_empty_chart_with_its_axes():
     chart = layout([], START, END, PERIOD)
     assert chart.empty
-    assert chart.average_points == "" and chart.maximum_points == "" and chart.bars == []
+    assert chart.average_points == "" and chart.maximum == [] and chart.bars == []
     assert [t.label for t in chart.duration_ticks] == ["0 ms", "0.5 ms", "1 ms"]
     assert [t.label for t in chart.time_ticks] == ["00:00", "00:15", "00:30", "00:45", "01:00"]
     assert all(0 <= t.position <= HEIGHT for t in chart.duration_ticks)
