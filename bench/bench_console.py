@@ -4,10 +4,12 @@
     .venv/bin/python bench/bench_console.py [--requests 30]
 
 Times are measured by the client over one kept-alive session (so they include HTTP), as p50 and
-p95 of repeated requests; the first request of a version page (which reads the zip's central
-directory and its packages, then caches them per blob) is reported on its own; each worker
-process then decodes the cached listing once more before it keeps it in memory. Goal: every page
-under 150 ms.
+p95 of repeated requests. A version's listing (its zip's central directory and its packages) is
+computed in the background as it is published; the first request of the 6,000-file version page
+is reported on its own, a second after its publish and right after another's (which then waits
+for the computation under way), both once the worker has compiled the page's template; each
+worker process then decodes the cached listing once before it keeps it in memory. Goal: every
+page under 150 ms.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def small_zip(text: str) -> bytes:
     return buffer.getvalue()
 
 
-def big_zip() -> bytes:
+def big_zip(text: str = "X = 1\n") -> bytes:
     """6,000 files in 60 packages of 10 folders, each with a dist-info."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -55,7 +57,7 @@ def big_zip() -> bytes:
             for folder in range(10):
                 files = 9 if folder == 0 else 10  # with the METADATA, 100 files a package
                 for file in range(files):
-                    archive.writestr(f"python/pkg{package}/sub{folder}/m{file}.py", "X = 1\n")
+                    archive.writestr(f"python/pkg{package}/sub{folder}/m{file}.py", text)
     return buffer.getvalue()
 
 
@@ -109,9 +111,12 @@ def main() -> None:
                 timeout=30,
             )
             version_page = f"{url}/console/layers/{ACCOUNT}/big/1"
-            start = time.perf_counter()
-            session.get(version_page, timeout=60).raise_for_status()
-            first = (time.perf_counter() - start) * 1000
+            # The worker's first version page compiles its template: that is timed on its own.
+            template = _first_view(session, f"{url}/console/layers/{ACCOUNT}/layer-07/19")
+            time.sleep(1.0)  # as a person opens it, some time after publishing it
+            first = _first_view(session, version_page)
+            lam.publish_layer_version(LayerName="big", Content={"ZipFile": big_zip("X = 2\n")})
+            at_once = _first_view(session, f"{url}/console/layers/{ACCOUNT}/big/2")
             pages = {
                 "layers list (51 layers)": f"{url}/console/layers",
                 "layers list, filtered": f"{url}/console/layers?runtime=python3.12&q=layer-4",
@@ -122,13 +127,21 @@ def main() -> None:
                 "functions list": f"{url}/console/functions",
             }
             print(f"{'page':<40} {'p50 ms':>8} {'p95 ms':>8}")
-            print(f"{f'version page, {BIG_FILES} files (first)':<40} {first:>8.1f}")
+            print(f"{'first version page of the worker':<40} {template:>8.1f}")
+            print(f"{f'version page, {BIG_FILES} files (first, 1 s on)':<40} {first:>8.1f}")
+            print(f"{f'version page, {BIG_FILES} files (first, at once)':<40} {at_once:>8.1f}")
             for name, address in pages.items():
                 p50, p95 = timed(session, address, args.requests)
                 flag = "" if p95 <= GOAL_MS else "  over the goal"
                 print(f"{name:<40} {p50:>8.1f} {p95:>8.1f}{flag}")
         finally:
             stop(process)
+
+
+def _first_view(session: requests.Session, url: str) -> float:
+    start = time.perf_counter()
+    session.get(url, timeout=60).raise_for_status()
+    return (time.perf_counter() - start) * 1000
 
 
 if __name__ == "__main__":

@@ -33,7 +33,10 @@ MAX_FORM_BYTES = 256 * 1024
 
 
 def register(app: Flask, settings, store) -> None:
-    app.extensions["strata_console"] = Console.from_settings(settings, store)
+    app.extensions["strata_console"] = wired = Console.from_settings(settings, store)
+    # A version's file tree and packages are computed as it is published, off the request's
+    # path, so that its first page view only reads them.
+    app.extensions["strata"].layers.on_published(wired.warmer.submit)
     app.register_blueprint(bp)
 
 

@@ -20,6 +20,7 @@ from registry.console.signin_limits import SignInFailures
 from registry.errors import AccessDenied, ResourceNotFound, StrataError
 from registry.functions.overlay import FunctionOverlays
 from registry.layers.contents import LayerContents
+from registry.layers.warming import ContentsWarmer
 
 FAILURES_FILE = "console-signin-failures"
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Console:
     failures: SignInFailures
     contents: LayerContents
     overlays: FunctionOverlays
+    warmer: ContentsWarmer
 
     @classmethod
     def from_settings(cls, settings, store) -> Console:
@@ -40,6 +42,7 @@ class Console:
             SignInFailures(settings.data_dir / FAILURES_FILE),
             contents,
             FunctionOverlays(store, settings.cache_dir, contents.packages),
+            ContentsWarmer(contents),
         )
 
 

@@ -8,6 +8,7 @@ as JSON in the cache directory; later reads cost one small file read.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -43,6 +44,9 @@ class LayerContents:
         self._memory: OrderedDict[str, tuple[list[FileEntry], list[Package]]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def cached(self, digest: str) -> bool:
+        return (self._dir / f"{digest}.json").exists()
+
     def files(self, digest: str) -> list[FileEntry]:
         """Every path of the blob's final tree, sorted by path."""
         return self._decoded(digest)[0]
@@ -70,12 +74,23 @@ class LayerContents:
 
     def _load(self, digest: str) -> dict:
         cached = self._dir / f"{digest}.json"
-        try:
-            data = json.loads(cached.read_text())
-            if data.get("format") == _FORMAT:
-                return data
-        except (OSError, ValueError, AttributeError):
-            pass
+        data = _read_cache(cached)
+        if data is not None:
+            return data
+        # One computation per digest at a time, across threads and worker processes: a page
+        # asking while the version's listing is computed in the background (as it is published)
+        # waits for it rather than reading the zip again.
+        self._dir.mkdir(parents=True, exist_ok=True)
+        lock_path = self._dir / f".{digest}.lock"
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return _read_cache(cached) or self._compute(digest, cached)
+            finally:
+                # Whoever waits on the unlinked file finds the listing cached once it has the lock.
+                lock_path.unlink(missing_ok=True)
+
+    def _compute(self, digest: str, cached: Path) -> dict:
         files, packages = self._read(digest)
         data = {
             "format": _FORMAT,
@@ -118,6 +133,16 @@ class LayerContents:
             os.replace(temporary, path)
         except OSError:
             Path(temporary).unlink(missing_ok=True)
+
+
+def _read_cache(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+        if data.get("format") == _FORMAT:
+            return data
+    except (OSError, ValueError, AttributeError):
+        pass
+    return None
 
 
 def _row(entry: FileEntry) -> list:

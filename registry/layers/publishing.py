@@ -10,6 +10,7 @@ midway leaves at most an unreferenced blob, which `strata gc` reclaims.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select, update
@@ -33,6 +34,12 @@ class LayerPublishing(LayerRows):
     _store: BlobStore
     _limits: ZipLimits
     _quota: int
+    _on_published: Callable[[str], None] | None = None
+
+    def on_published(self, callback: Callable[[str], None]) -> None:
+        """`callback(blob digest)` is called after each version is committed; it must not block
+        (the publish request waits for it)."""
+        self._on_published = callback
 
     def publish(
         self,
@@ -77,6 +84,8 @@ class LayerPublishing(LayerRows):
                 policy_revision=str(uuid.uuid4()),
             )
             session.add(row)
+        if self._on_published is not None:
+            self._on_published(stored.digest)
         return self._view(caller.account_id, ref.name, row)
 
     def _check_quota(self, session: Session, account_id: str, new_bytes: int) -> None:
