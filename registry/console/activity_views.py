@@ -45,6 +45,7 @@ def function_activity(caller, name):
         chosen=chosen,
         period_minutes=period // 60,
         periods=periods,
+        longest=max((p.maximum_ms for p in periods if p.maximum_ms is not None), default=None),
         chart=layout(periods, start, end, period),
         start=_utc(start),
         end=_utc(end),

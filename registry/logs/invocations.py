@@ -22,10 +22,12 @@ from sqlalchemy import func, or_, select
 from registry.db import Database
 from registry.logs.errors import LogResourceNotFound
 from registry.logs.names import function_group
-from registry.logs.tables import EVENTS, after, group_id_of
+from registry.logs.tables import EVENTS, group_id_of
 
-# The newest events looked through: enough for 50 invocations of 400 lines each, and a bounded
-# index range however large the group has grown.
+# An invocation's START precedes its REPORT by its duration and init duration, and by the
+# platform's own time around them: lines this much earlier still count as the invocation's.
+_START_MARGIN_MS = 10_000
+# Marker lines read at most, however busy the function was in that span.
 SCAN_EVENTS = 20_000
 
 _START = "START RequestId: "
@@ -69,26 +71,37 @@ def recent_invocations(
             group_id = group_id_of(connection, account_id, function_group(function_name))
         except LogResourceNotFound:
             return []
-        order = (EVENTS.c.timestamp_ms, EVENTS.c.id)
-        where = EVENTS.c.group_id == group_id
-        edge = connection.execute(
-            select(*order)
-            .where(where)
-            .order_by(*(column.desc() for column in order))
-            .offset(SCAN_EVENTS - 1)
-            .limit(1)
-        ).first()
         position = func.strpos if connection.dialect.name == "postgresql" else func.instr
+        order = (EVENTS.c.timestamp_ms, EVENTS.c.id)
+        newest_first = [column.desc() for column in order]
+        in_group = EVENTS.c.group_id == group_id
+        # The newest REPORT lines, found walking the group's index backward from its end.
+        reports = connection.execute(
+            select(EVENTS.c.timestamp_ms, EVENTS.c.message)
+            .where(in_group, position(EVENTS.c.message, _REPORT) == 1)
+            .order_by(*newest_first)
+            .limit(limit)
+        ).all()
+        if not reports:
+            return []
+        since = int(min(stamp - _time_taken_ms(message) for stamp, message in reports))
         marked = or_(*(position(EVENTS.c.message, marker) > 0 for marker in _MARKERS))
         rows = connection.execute(
-            after(
-                select(EVENTS.c.stream_id, EVENTS.c.timestamp_ms, EVENTS.c.message).where(
-                    where, marked
-                ),
-                None if edge is None else (edge[0], edge[1] - 1),
-            ).order_by(*order)
+            select(EVENTS.c.stream_id, EVENTS.c.timestamp_ms, EVENTS.c.message)
+            .where(in_group, EVENTS.c.timestamp_ms >= since - _START_MARGIN_MS, marked)
+            .order_by(*newest_first)
+            .limit(SCAN_EVENTS)
         ).all()
+    rows.reverse()
     return read_invocations(rows)[:limit]
+
+
+def _time_taken_ms(report: str) -> float:
+    taken = 0.0
+    for name in ("duration_ms", "init_duration_ms"):
+        match = _FIGURES[name].search(report)
+        taken += float(match.group(1)) if match else 0.0
+    return taken
 
 
 def read_invocations(rows) -> list[InvocationLine]:

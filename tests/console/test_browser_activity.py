@@ -59,6 +59,7 @@ def test_activity__lists_recent_invocations_and_charts_duration_and_errors(
     chart = page.get_by_test_id("activity-chart")
     assert chart.evaluate("e => e.tagName") == "svg"
     assert "Duration and errors of busy" in chart.locator("title").first.text_content()
+    assert "4 invocations, 1 errors" in chart.locator("desc").text_content()
     expect(page.get_by_test_id("average-line")).to_have_count(1)
     expect(page.get_by_test_id("error-bar")).to_have_count(1)
 

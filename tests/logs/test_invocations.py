@@ -91,3 +91,17 @@ def test_recent_invocations__another_accounts_function_of_that_name_has_none(
 
     assert recent_invocations(log_store.db, other, "orders") == []
     assert recent_invocations(log_store.db, owner, "missing") == []
+
+
+def test_recent_invocations__a_long_one_keeps_its_start_however_many_ended_meanwhile(
+    log_store, new_account
+):
+    account = new_account()
+    long = logged("long", version="7", during="[ERROR] Boom: late\n", duration=30_000.0)
+    log_store.append([Batch(account, GROUP, "a", split(long, 1_000.0, 1_030.0))])
+    store(log_store, account, "b", [logged(f"short{i}") for i in range(20)], start=1_005.0)
+
+    found = recent_invocations(log_store.db, account, "orders", limit=5)
+
+    assert (found[0].request_id, found[0].version, found[0].outcome) == ("long", "7", "error")
+    assert [i.request_id for i in found[1:]] == ["short19", "short18", "short17", "short16"]
