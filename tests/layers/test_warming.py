@@ -3,6 +3,8 @@ first page showing it (in any worker process) reads the cache, not the zip."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from registry.archives import ZipContent
 from registry.layers.arns import LayerRef
 from registry.layers.contents import FileEntry, LayerContents
@@ -10,7 +12,7 @@ from registry.layers.service import LayerService
 from registry.layers.warming import ContentsWarmer
 from storage.filesystem import FilesystemBlobStore
 from tests.support.service_fixtures import REGION
-from tests.support.zips import layer_zip
+from tests.support.zips import layer_zip, make_zip
 
 
 def test_publish__computes_the_new_versions_listing_in_the_background(
@@ -53,3 +55,18 @@ def test_submit__a_blob_that_cannot_be_read_is_left_for_the_page_and_never_raise
     warmer.wait_idle()
 
     assert not contents.cached("0" * 64)
+
+
+def test_listing__asked_by_two_workers_at_once_is_the_same_and_leaves_no_lock_behind(
+    migrated_registry, tmp_path
+):
+    digest = migrated_registry.store.put_bytes(
+        make_zip({f"python/pkg/m{i}.py": "X = 1\n" for i in range(2_000)})
+    ).digest
+    workers = [LayerContents(migrated_registry.store, tmp_path) for _ in range(4)]
+
+    with ThreadPoolExecutor(4) as pool:
+        listings = list(pool.map(lambda contents: contents.files(digest), workers))
+
+    assert all(listing == listings[0] for listing in listings) and len(listings[0]) == 2_002
+    assert [p.name for p in (tmp_path / "layer-contents").iterdir()] == [f"{digest}.json"]
