@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from registry import errors
 from registry.api import rpc
+from registry.logs.errors import LogLimitExceeded
 from storage import errors as storage_errors
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ ERROR_TABLE: dict[type[Exception], AwsError] = {
     errors.CodeStorageExceeded: AwsError("CodeStorageExceededException", 400),
     errors.PolicyLengthExceeded: AwsError("PolicyLengthExceededException", 400),
     errors.TooManyRequests: AwsError("TooManyRequestsException", 429),
+    LogLimitExceeded: AwsError("LimitExceededException", 400),
     errors.ServiceUnavailable: AwsError("ServiceException", 500, "Message", "Service"),
     errors.MissingAuthenticationToken: AwsError("MissingAuthenticationTokenException", 403),
     errors.UnrecognizedClient: AwsError("UnrecognizedClientException", 403),

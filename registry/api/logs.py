@@ -38,8 +38,8 @@ _ERRORS: tuple[tuple[type[Exception], str, int], ...] = (
 )
 
 
-class UnknownOperation(StrataError):
-    pass
+class UnknownOperation(InvalidParameterValue):
+    """An operation of CloudWatch Logs this server does not serve (UnknownOperationException)."""
 
 
 def _store() -> LogStore:
