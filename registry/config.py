@@ -63,6 +63,13 @@ def _positive_seconds(env, name: str, default: float) -> float:
     return seconds
 
 
+def _seconds_or_zero(env, name: str, default: float) -> float:
+    value = (env.get(name) or "").strip()
+    if value in ("0", "0.0"):
+        return 0.0
+    return _positive_seconds(env, name, default)
+
+
 def _public_url(value: str | None) -> str:
     url = (value or "").strip().rstrip("/")
     if url and not _PUBLIC_URL.fullmatch(url):
@@ -128,6 +135,9 @@ class Settings:
     body_timeout: float = 30.0
     # The server's log lines: "text" for a terminal, "json" for a collector (log_format.py).
     log_format: str = "text"
+    # Seconds a draining node goes on accepting, so that its balancer takes it out of rotation
+    # before it refuses connections (registry/front/draining.py); 0 for a node without one.
+    drain_accept: float = 3.0
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> Settings:
@@ -167,6 +177,7 @@ class Settings:
             header_timeout=_positive_seconds(env, "STRATA_HEADER_TIMEOUT", 10.0),
             body_timeout=_positive_seconds(env, "STRATA_BODY_TIMEOUT", 30.0),
             log_format=_log_format(env.get("STRATA_LOG_FORMAT")),
+            drain_accept=_seconds_or_zero(env, "STRATA_DRAIN_ACCEPT_SECONDS", 3.0),
             memory_fraction=_fraction(env, "STRATA_MEMORY_FRACTION", 0.75),
             memory_budget_mb=_optional_positive_int(env, "STRATA_MEMORY_BUDGET_MB"),
             memory_wait=_positive_seconds(env, "STRATA_MEMORY_WAIT", 1.0),

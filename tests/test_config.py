@@ -50,6 +50,14 @@ def test_front_timeouts__that_are_not_positive_seconds_are_refused_at_startup(va
         Settings.from_env({"STRATA_BODY_TIMEOUT": value})
 
 
+def test_drain_accept__three_seconds_unless_set_and_zero_allowed():
+    assert Settings.from_env({}).drain_accept == 3.0
+    assert Settings.from_env({"STRATA_DRAIN_ACCEPT_SECONDS": "0"}).drain_accept == 0.0
+    assert Settings.from_env({"STRATA_DRAIN_ACCEPT_SECONDS": "1.5"}).drain_accept == 1.5
+    with pytest.raises(ValueError, match="STRATA_DRAIN_ACCEPT_SECONDS"):
+        Settings.from_env({"STRATA_DRAIN_ACCEPT_SECONDS": "-1"})
+
+
 def test_memory_budget__defaults_to_three_quarters_of_the_host_and_no_account_bound():
     settings = Settings.from_env({})
 

@@ -163,6 +163,7 @@ def _set_front_limits(app: Flask, settings: Settings) -> None:
     app.front_limits = FrontLimits(
         header_timeout=settings.header_timeout,
         body_timeout=settings.body_timeout,
+        drain_accept=settings.drain_accept,
         body_budget_bytes=4 * app.config["MAX_CONTENT_LENGTH"],
     )
     app.body_allowance = BodyAllowance(
