@@ -59,5 +59,29 @@ def _total(root: Folder) -> None:
         folder.count = len(folder.files) + sum(s.count for s in folder.folders)
 
 
+# A larger tree is shown a folder at a time (its own pages), so no page renders thousands.
+INLINE_TREE_ENTRIES = 1000
+
+
+def shown_inline(root: Folder) -> bool:
+    """Whether the whole tree, files and folders, is small enough for one page."""
+    count, stack = root.count, list(root.folders)
+    while stack and count <= INLINE_TREE_ENTRIES:
+        folder = stack.pop()
+        count += 1
+        stack.extend(folder.folders)
+    return count <= INLINE_TREE_ENTRIES
+
+
+def folder_at(root: Folder, path: str) -> Folder | None:
+    """The folder at a path like "python/numpy", or None."""
+    folder = root
+    for part in path.split("/") if path else ():
+        folder = next((sub for sub in folder.folders if sub.name == part), None)
+        if folder is None:
+            return None
+    return folder
+
+
 def basename(path: str) -> str:
     return path.rpartition("/")[2]

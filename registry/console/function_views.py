@@ -10,7 +10,7 @@ from flask import abort, g, render_template, request
 
 from registry.api.context import services
 from registry.console.blueprint import bp
-from registry.console.file_tree import build_tree
+from registry.console.file_tree import build_tree, folder_at, shown_inline
 from registry.console.guard import console, signed_in
 from registry.functions.names import parse_function_name
 from registry.invocations.invoke import LOG_TAIL_BYTES
@@ -41,23 +41,41 @@ def function(caller, name):
 @bp.get("/functions/<name>/overlay")
 @signed_in
 def function_overlay(caller, name):
+    view, report, tree, source = _overlay(caller, name)
+    return render_template(
+        "console/function_overlay.html",
+        view=view,
+        inputs=report.inputs,
+        names=[item["name"] for item in report.inputs],
+        source=source,
+        tree=tree,
+        inline=shown_inline(tree),
+        shadowed=report.shadowed,
+        conflicts=report.conflicts,
+        unmet=report.unmet,
+    )
+
+
+@bp.get("/functions/<name>/overlay/files")
+@signed_in
+def function_overlay_folder(caller, name):
+    view, _report, tree, source = _overlay(caller, name)
+    folder = folder_at(tree, (request.args.get("dir") or "").strip("/"))
+    if folder is None:
+        abort(404)
+    return render_template("console/overlay_folder.html", view=view, folder=folder, source=source)
+
+
+def _overlay(caller, name: str):
+    """The function version's overlay report, its merged tree and each path's input's name."""
     check_name(name)
     ref = parse_function_name(name, request.args.get("qualifier") or None, region=_region())
     view = services().functions.get_granted(caller, ref, "lambda:GetFunction")
     report = console().overlays.of(view)
     names = [item["name"] for item in report.inputs]
     tree = build_tree([FileEntry(path, kind, 0, 0) for path, kind, _source in report.entries])
-    return render_template(
-        "console/function_overlay.html",
-        view=view,
-        inputs=report.inputs,
-        names=names,
-        source={path: names[source] for path, _kind, source in report.entries},
-        tree=tree,
-        shadowed=report.shadowed,
-        conflicts=report.conflicts,
-        unmet=report.unmet,
-    )
+    source = {path: names[index] for path, _kind, index in report.entries}
+    return view, report, tree, source
 
 
 @bp.post("/functions/<name>/invoke")

@@ -13,7 +13,7 @@ from registry import validation
 from registry.api.context import services
 from registry.api.responses import download_url
 from registry.console.blueprint import bp
-from registry.console.file_tree import build_tree
+from registry.console.file_tree import build_tree, folder_at, shown_inline
 from registry.console.guard import console, signed_in
 from registry.errors import InvalidParameterValue, ResourceNotFound
 from registry.inventory.cyclonedx import bill_of_materials
@@ -25,7 +25,6 @@ ARCHITECTURES = ("x86_64", "arm64")
 MAX_LISTED = 1000
 VERSIONS_PER_PAGE = 50
 # Past this many files and folders, a version's tree is browsed a folder per page.
-INLINE_TREE_ENTRIES = 1000
 _ACCOUNT = re.compile(r"\d{12}")
 _DONE = {
     "granted": "Access granted.",
@@ -93,8 +92,7 @@ def layer_version(caller, owner, name, version):
     view = services().layers.get_version(caller, ref, version)
     own = owner == caller.account_id
     tree = build_tree(console().contents.files(view.digest))
-    # A large tree is shown a folder at a time (its own pages), so no page renders thousands.
-    inline = tree.count + _folder_count(tree) <= INLINE_TREE_ENTRIES
+    inline = shown_inline(tree)
     return render_template(
         "console/layer_version.html",
         view=view,
@@ -113,12 +111,12 @@ def layer_version(caller, owner, name, version):
 @signed_in
 def layer_version_folder(caller, owner, name, version):
     view = services().layers.get_version(caller, _ref(owner, name), version)
-    folder = build_tree(console().contents.files(view.digest))
-    path = (request.args.get("dir") or "").strip("/")
-    for part in path.split("/") if path else ():
-        folder = next((sub for sub in folder.folders if sub.name == part), None)
-        if folder is None:
-            abort(404)
+    folder = folder_at(
+        build_tree(console().contents.files(view.digest)),
+        (request.args.get("dir") or "").strip("/"),
+    )
+    if folder is None:
+        abort(404)
     return render_template("console/layer_folder.html", view=view, owner=owner, folder=folder)
 
 
@@ -227,15 +225,6 @@ def _own_layers(caller, runtime, architecture) -> tuple[list, bool]:
             return items, True
         if len(items) >= MAX_LISTED:
             return items, False
-
-
-def _folder_count(root) -> int:
-    count, stack = 0, list(root.folders)
-    while stack:
-        folder = stack.pop()
-        count += 1
-        stack.extend(folder.folders)
-    return count
 
 
 def _grants(caller, ref: LayerRef, version: int) -> list[dict]:

@@ -157,3 +157,26 @@ def test_overlay__shows_each_files_layer_the_shadowed_paths_and_package_conflict
     assert only_new.locator(".tag").inner_text() == "numpy-new"
     app = tree.get_by_test_id("overlay-entry").filter(has_text="app.py")
     assert app.locator(".tag").inner_text() == "function"
+
+
+def test_overlay__of_a_large_bundle_is_browsed_a_folder_per_page(page, strata_server, account, lam):
+    files = {f"python/pkg{p}/m{m}.py": "X = 1\n" for p in range(12) for m in range(100)}
+    big = lam.publish_layer_version(LayerName="big", Content={"ZipFile": make_zip(files)})
+    over = make_zip({"python/pkg3/m7.py": "X = 2\n"})
+    small = lam.publish_layer_version(LayerName="over", Content={"ZipFile": over})
+    create(lam, "bundled", Layers=[big["LayerVersionArn"], small["LayerVersionArn"]])
+    sign_in(page, strata_server, account, "/console/functions/bundled/overlay")
+
+    page.wait_for_load_state()
+    assert page.get_by_test_id("overlay-tree").count() == 0
+    page.get_by_test_id("overlay-level").get_by_role("link", name="opt/").click()
+    page.get_by_test_id("overlay-level").get_by_role("link", name="python/").click()
+    page.get_by_role("link", name="pkg3/").click()
+    page.wait_for_load_state()
+    entries = page.get_by_test_id("overlay-entry")
+    assert entries.count() == 100
+    assert entries.filter(has_text="m7.py").locator(".tag").inner_text() == "over"
+    assert entries.filter(has_text="m8.py").locator(".tag").inner_text() == "big"
+    expect(page.get_by_role("heading", name="/opt/python/pkg3")).to_be_visible()
+    missing = page.goto(f"{strata_server.url}/console/functions/bundled/overlay/files?dir=nope")
+    assert missing.status == 404
