@@ -41,6 +41,16 @@ def _activity_rows(page, url: str, count: int):
     return rows
 
 
+def _reloaded_until(page, done) -> None:
+    """Reloads the page until `done(page)` holds: the usage counts each worker keeps are added
+    to the database about once a second, apart from the logs the rows come from."""
+    for _ in range(40):
+        if done(page):
+            return
+        page.wait_for_timeout(250)
+        page.reload()
+
+
 def test_activity__lists_recent_invocations_and_charts_duration_and_errors(
     page, strata_server, account, lam
 ):
@@ -57,6 +67,8 @@ def test_activity__lists_recent_invocations_and_charts_duration_and_errors(
     first = rows.first.inner_text()
     assert "$LATEST" in first and " ms" in first and "of 256 MB" in first
     chart = page.get_by_test_id("activity-chart")
+    summary = chart.locator("desc")
+    _reloaded_until(page, lambda p: "4 invocations, 1 errors" in summary.text_content())
     assert chart.evaluate("e => e.tagName") == "svg"
     assert "Duration and errors of busy" in chart.locator("title").first.text_content()
     assert "4 invocations, 1 errors" in chart.locator("desc").text_content()
@@ -85,8 +97,10 @@ def test_account_page__shows_usage_matching_the_invocations(page, strata_server,
     page.get_by_role("link", name="Usage").click()
     expect(page.get_by_role("heading", name=f"Account {account.account_id}")).to_be_visible()
     day = page.get_by_test_id("usage-day")
+    invocations = day.get_by_test_id("usage-invocations")
+    _reloaded_until(page, lambda p: day.count() == 1 and invocations.inner_text() == "3")
     expect(day).to_have_count(1)
-    assert day.get_by_test_id("usage-invocations").inner_text() == "3"
+    assert invocations.inner_text() == "3"
     assert day.get_by_test_id("usage-billed").inner_text() == f"{billed:,} ms"
     gb_seconds = float(day.get_by_test_id("usage-gb-seconds").inner_text())
     assert abs(gb_seconds - billed / 1000 * 0.5) < 1e-6
