@@ -67,7 +67,7 @@ def test_readiness__only_the_database_and_storage_take_the_node_out():
     body, ready = answer(
         {
             "database": Finding(OK, {"latency_ms": 1.0}),
-            "storage": Finding(UNAVAILABLE, {"reason": "no answer within 0.8 s"}),
+            "storage": Finding(UNAVAILABLE, {"reason": "no answer within 0.5 s"}),
         },
         isolation,
     )
