@@ -30,6 +30,9 @@ TAGGABLE = (
 _TAGGABLE = re.compile(TAGGABLE)
 _FUNCTION = re.compile(r"arn:[^:]+:lambda:[^:]+:\d{12}:function:[^:]+(?P<qualifier>:.+)?")
 _TAG_PUNCTUATION = frozenset("_.:/=+-@")
+# The prefix AWS keeps for its own tags, in any case: a caller may not set such a key.
+RESERVED_PREFIX = "aws:"
+RESERVED = "Tag keys starting with 'aws:' are reserved for AWS use and cannot be set."
 _QUALIFIED = (
     "Tagging operations are permitted on Lambda functions only. Tags on aliases and versions are "
     "not supported. Please specify either a function name or a function ARN."
@@ -38,7 +41,8 @@ _QUALIFIED = (
 
 def check_tags(tags) -> dict:
     """Tags as CreateFunction and TagResource take them: at most 50, each key 1 to 128 and each
-    value up to 256 letters, digits, spaces and `_ . : / = + - @`."""
+    value up to 256 letters, digits, spaces and `_ . : / = + - @`; no key in AWS's own `aws:`
+    namespace."""
     if not isinstance(tags, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
     ):
@@ -48,6 +52,8 @@ def check_tags(tags) -> dict:
     for key, value in tags.items():
         _check_tag_text(key, "tags.key", minimum=1, maximum=MAX_KEY)
         _check_tag_text(value, "tags.value", minimum=0, maximum=MAX_VALUE)
+    if any(key.lower().startswith(RESERVED_PREFIX) for key in tags):
+        raise InvalidParameterValue(RESERVED)
     return dict(tags)
 
 

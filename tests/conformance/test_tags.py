@@ -14,6 +14,8 @@ QUALIFIED = (
     "Tagging operations are permitted on Lambda functions only. Tags on aliases and versions are "
     "not supported. Please specify either a function name or a function ARN."
 )
+# AWS documents the prefix as reserved; the wording of Lambda's refusal is this server's.
+RESERVED = "Tag keys starting with 'aws:' are reserved for AWS use and cannot be set."
 
 
 def test_create_function__tags_are_shown_by_get_function_and_list_tags(lam):
@@ -141,3 +143,38 @@ def test_tag_resource__another_accounts_function_is_refused(strata_server, lam):
         else:
             raise AssertionError("another account reached the function's tags")
     assert lam.list_tags(Resource=arn)["Tags"] == {"secret": "yes"}
+
+
+def test_tag_resource__keys_in_the_aws_namespace_are_refused_in_any_case(lam):
+    arn = create(lam, "reserved-tags", Tags={"team": "platform"})["FunctionArn"]
+    for key in ("aws:cloudformation:stack-name", "AWS:team", "Aws:x"):
+        assert_error(
+            lambda key=key: lam.tag_resource(Resource=arn, Tags={key: "v", "stage": "prod"}),
+            code="InvalidParameterValueException",
+            status=400,
+            message=RESERVED,
+            Type="User",
+        )
+    # Nothing of a refused request is kept; a key merely containing "aws:" is the caller's own.
+    assert lam.list_tags(Resource=arn)["Tags"] == {"team": "platform"}
+    lam.tag_resource(Resource=arn, Tags={"team:aws:x": "v"})
+    assert lam.list_tags(Resource=arn)["Tags"] == {"team": "platform", "team:aws:x": "v"}
+
+
+def test_create_function__a_tag_key_in_the_aws_namespace_is_refused(lam):
+    assert_error(
+        lambda: create(lam, "reserved-at-birth", Tags={"aws:lambda:owner": "me"}),
+        code="InvalidParameterValueException",
+        status=400,
+        message=RESERVED,
+        Type="User",
+    )
+    assert_error(
+        lambda: lam.get_function(FunctionName="reserved-at-birth"),
+        code="ResourceNotFoundException",
+        status=404,
+        message=Matches(
+            r"Function not found: arn:aws:lambda:us-east-1:\d{12}:function:reserved-at-birth"
+        ),
+        Type="User",
+    )
