@@ -37,6 +37,8 @@ def register(app: Flask, settings, store) -> None:
     # A version's file tree and packages are computed as it is published, off the request's
     # path, so that its first page view only reads them.
     app.extensions["strata"].layers.on_published(wired.warmer.submit)
+    # Likewise a function's overlay, once its bundle is prepared.
+    app.extensions["strata"].preparer.on_prepared(wired.overlay_warmer.submit)
     app.register_blueprint(bp)
 
 

@@ -19,6 +19,7 @@ from registry.console.sessions import COOKIE, SESSION_SECONDS, SessionCodec, Sig
 from registry.console.signin_limits import SignInFailures
 from registry.errors import AccessDenied, ResourceNotFound, StrataError
 from registry.functions.overlay import FunctionOverlays
+from registry.functions.overlay_warming import OverlayWarmer
 from registry.layers.contents import LayerContents
 from registry.layers.warming import ContentsWarmer
 
@@ -33,16 +34,19 @@ class Console:
     contents: LayerContents
     overlays: FunctionOverlays
     warmer: ContentsWarmer
+    overlay_warmer: OverlayWarmer
 
     @classmethod
     def from_settings(cls, settings, store) -> Console:
         contents = LayerContents(store, settings.cache_dir)
+        overlays = FunctionOverlays(store, settings.cache_dir, contents.packages)
         return cls(
             SessionCodec.from_settings(settings),
             SignInFailures(settings.data_dir / FAILURES_FILE),
             contents,
-            FunctionOverlays(store, settings.cache_dir, contents.packages),
+            overlays,
             ContentsWarmer(contents),
+            OverlayWarmer(overlays),
         )
 
 

@@ -3,11 +3,14 @@ from, every path a later input shadowed, and package-level conflicts: a package 
 different versions, and a Python distribution's requirement the merged layers do not meet.
 
 Computed by the merge engine's `plan` from the central directories alone (nothing is extracted),
-once per combination of code and layers, and kept as JSON in the cache directory.
+once per combination of code and layers, and kept as JSON in the cache directory. A function's
+bundle preparation has it computed in the background (registry/functions/overlay_warming.py), so
+the first page showing the overlay usually only reads it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -46,35 +49,59 @@ class FunctionOverlays:
         self._packages_of = packages_of
 
     def of(self, view: FunctionView) -> OverlayReport:
-        digests = [layer["digest"] for layer in view.layers]
-        cached = self._dir / f"{bundle_key(view.code_digest, digests)}.json"
-        try:
-            data = json.loads(cached.read_text())
-            if data.get("format") == _FORMAT:
-                return _report(data)
-        except (OSError, ValueError, AttributeError):
-            pass
-        data = self._compute(view)
-        self._keep(cached, data)
-        return _report(data)
+        return self.report(view.code_digest, view.layers)
 
-    def _compute(self, view: FunctionView) -> dict:
+    def report(self, code_digest: str, layers: list[dict]) -> OverlayReport:
+        """The overlay of this code under these layers (each {digest, arn}, in merge order)."""
+        return _report(self._load(code_digest, layers))
+
+    def cached(self, code_digest: str, layers: list[dict]) -> bool:
+        return self._cache_path(code_digest, layers).exists()
+
+    def warm(self, code_digest: str, layers: list[dict]) -> None:
+        """Computes and caches the overlay unless it is cached already."""
+        if not self.cached(code_digest, layers):
+            self._load(code_digest, layers)
+
+    def _cache_path(self, code_digest: str, layers: list[dict]) -> Path:
+        return self._dir / f"{bundle_key(code_digest, [layer['digest'] for layer in layers])}.json"
+
+    def _load(self, code_digest: str, layers: list[dict]) -> dict:
+        cached = self._cache_path(code_digest, layers)
+        data = _read_cache(cached)
+        if data is not None:
+            return data
+        # One computation per combination at a time, across threads and worker processes: a
+        # page asking while the overlay is computed in the background (as the function's bundle
+        # is prepared) waits for it rather than planning the merge again.
         self._dir.mkdir(parents=True, exist_ok=True)
-        inputs = [
-            {"name": layer["arn"].split(":")[-2], "arn": layer["arn"]} for layer in view.layers
-        ]
+        lock_path = cached.with_name(f".{cached.stem}.lock")
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                data = _read_cache(cached)
+                if data is None:
+                    data = self._compute(code_digest, layers)
+                    self._keep(cached, data)
+                return data
+            finally:
+                # Whoever waits on the unlinked file finds the overlay cached once it has the lock.
+                lock_path.unlink(missing_ok=True)
+
+    def _compute(self, code_digest: str, layers: list[dict]) -> dict:
+        inputs = [{"name": layer["arn"].split(":")[-2], "arn": layer["arn"]} for layer in layers]
         inputs.append({"name": "function", "arn": None})
         with tempfile.TemporaryDirectory(dir=self._dir) as scratch:
             paths = [
                 self._local(layer["digest"], Path(scratch) / f"{i}.zip")
-                for i, layer in enumerate(view.layers)
+                for i, layer in enumerate(layers)
             ]
-            code = self._local(view.code_digest, Path(scratch) / "function.zip")
+            code = self._local(code_digest, Path(scratch) / "function.zip")
             found = plan(
                 [MergeInput(p, name=i["name"]) for p, i in zip(paths, inputs, strict=False)],
                 function=MergeInput(code, name="function"),
             )
-        per_layer = [self._packages_of(layer["digest"]) for layer in view.layers]
+        per_layer = [self._packages_of(layer["digest"]) for layer in layers]
         entries = sorted([path, kind, source] for path, (kind, source) in found.winners.items())
         shadowed = [
             {"path": s.path, "kind": s.kind, "lost": s.lost, "won": s.won, "by": s.by}
@@ -168,6 +195,16 @@ def _normalised(package: Package) -> str:
     if package.ecosystem == PYPI:
         return canonicalize_name(package.name)
     return package.name
+
+
+def _read_cache(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+        if data.get("format") == _FORMAT:
+            return data
+    except (OSError, ValueError, AttributeError):
+        pass
+    return None
 
 
 def _report(data: dict) -> OverlayReport:

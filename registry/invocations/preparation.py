@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
@@ -57,6 +58,12 @@ class BundlePreparer:
         # Finding the unsettled rows (the database), and preparing them (storage, the database).
         self._sweep_outage = Outage("bundle preparation sweep", log)
         self._outage = Outage("bundle preparation", log)
+        self._listeners: list[Callable[[str, list[dict]], None]] = []
+
+    def on_prepared(self, listener: Callable[[str, list[dict]], None]) -> None:
+        """`listener(code_digest, layers)` is told of every bundle prepared, once its row is
+        settled. It runs on the preparing thread, so it must only hand the work elsewhere."""
+        self._listeners.append(listener)
 
     def kick(self) -> None:
         """A change was just committed here: prepare what is unsettled now, however fresh."""
@@ -136,6 +143,8 @@ class BundlePreparer:
             log.debug(
                 "prepared %s %s in %.3f s", table.__tablename__, row_id, time.monotonic() - started
             )
+            if error is None:
+                self._tell(code_digest, layers)
         except Exception as error:
             # Storage or database trouble: the row stays unsettled and a sweep tries again.
             self._outage.failed(error)
@@ -144,3 +153,11 @@ class BundlePreparer:
         finally:
             with self._guard:
                 self._in_flight.discard(key)
+
+    def _tell(self, code_digest: str, layers: list[dict]) -> None:
+        for listener in self._listeners:
+            try:
+                listener(code_digest, layers)
+            except Exception:
+                # What listeners do is extra to the bundle, which is ready: never its failure.
+                log.warning("a listener of prepared bundles failed", exc_info=True)
