@@ -311,6 +311,9 @@ class AccountUsageDay(Base):
     billed_duration_ms: Mapped[int] = mapped_column(BigInteger)
     # Memory size (MB) times billed duration (ms), summed: exact, where GB-seconds would round.
     memory_mb_ms: Mapped[int] = mapped_column(BigInteger)
+    # The most the account stored that day (each distinct blob once), as sampled: after its
+    # writes (at most every 5 s per process) and hourly for every account.
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class LogGroup(Base):

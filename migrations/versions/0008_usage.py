@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("requests", sa.BigInteger(), nullable=False),
         sa.Column("billed_duration_ms", sa.BigInteger(), nullable=False),
         sa.Column("memory_mb_ms", sa.BigInteger(), nullable=False),
+        sa.Column("stored_bytes", sa.BigInteger(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("account_id", "day", name=op.f("pk_account_usage_days")),
     )
     with op.batch_alter_table("account_usage_days", schema=None) as batch_op:

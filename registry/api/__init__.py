@@ -269,7 +269,12 @@ def _finish_request(response):
     request_log.finish(response)
     caller = g.get("caller")
     if caller is not None:  # a signed request: the account's, whatever its answer
-        services().usage.request(caller.account_id)
+        wrote = (  # what the account stores changes only through Lambda's own writes
+            g.get("signed_for") == "lambda"
+            and request.method in ("POST", "PUT", "DELETE")
+            and response.status_code < 400
+        )
+        services().usage.request(caller.account_id, wrote=wrote)
     return response
 
 

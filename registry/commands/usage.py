@@ -23,7 +23,8 @@ DEFAULT_DAYS = 30
 @_data_dir_option
 def usage(account_id, since, as_json, data_dir):
     """Invocations, API requests, billed duration, GB-seconds and stored bytes per account and
-    day (UTC). Stored bytes are today's: each distinct blob once per account."""
+    day (UTC). A day's stored bytes are the most the account stored that day, each distinct blob
+    once, as sampled after its writes and hourly; the account's line without a day is now."""
     from registry.usage.report import usage as read_usage
 
     first = since.date() if since else _today() - timedelta(days=DEFAULT_DAYS)
@@ -50,9 +51,10 @@ def _print_table(accounts, first: date) -> None:
         justify = "left" if heading in ("Account", "Day") else "right"
         table.add_column(heading, justify=justify, no_wrap=True)
     for account in accounts:
-        stored = f"{account.stored_bytes:,}"
         if not account.days:
-            table.add_row(account.account_id, "-", *["0"] * 6, "0.000", stored)
+            table.add_row(
+                account.account_id, "now", *["0"] * 6, "0.000", f"{account.stored_bytes:,}"
+            )
         for day in account.days:
             table.add_row(
                 account.account_id,
@@ -63,9 +65,8 @@ def _print_table(accounts, first: date) -> None:
                 f"{day.requests:,}",
                 f"{day.billed_duration_ms:,}",
                 f"{day.gb_seconds:,.3f}",
-                stored,
+                f"{day.stored_bytes:,}",
             )
-            stored = ""  # a figure of today, shown once per account
     console = Console()
     if not console.is_terminal:  # piped or redirected: whole figures, never cut to 80 columns
         console = Console(width=200)

@@ -4,6 +4,8 @@ number of nodes may write the same minute or day at once without losing a count.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -102,6 +104,35 @@ def _add_days(session: Session, rows: list[tuple[DayKey, DayCounts]]) -> None:
                 **{name: getattr(counts, name) for name in _DAY_SUMS},
             }
             for (account_id, day), counts in rows
+        ],
+    )
+
+
+def raise_stored(session: Session, day: date, figures: dict[str, int]) -> None:
+    """Each account's stored bytes for the day become the larger of what is there and its
+    figure: the day's peak, whichever process sampled it last."""
+    if not figures:
+        return
+    table = AccountUsageDay.__table__
+    statement = _insert(session, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["account_id", "day"],
+        set_={
+            "stored_bytes": case(
+                (
+                    statement.excluded.stored_bytes > table.c.stored_bytes,
+                    statement.excluded.stored_bytes,
+                ),
+                else_=table.c.stored_bytes,
+            )
+        },
+    )
+    session.execute(
+        statement,
+        [
+            {"account_id": account_id, "day": day, "stored_bytes": size}
+            | dict.fromkeys(_DAY_SUMS, 0)
+            for account_id, size in sorted(figures.items())
         ],
     )
 

@@ -1,7 +1,11 @@
 """Counts every invocation, throttle and signed request of this process, and adds the counts to
 the database about once a second from a thread of its own: the invoking thread only touches a
 dict. Counts not yet written when the process stops are written by `stop()`; counts a flush
-could not write (the database is away) are kept and written by a later one."""
+could not write (the database is away) are kept and written by a later one.
+
+Stored bytes are sampled rather than counted: an account's figure can change only through its
+own writes, so a flush samples the accounts that wrote since (each at most every 5 s), and
+the hourly sweep samples every account, so that a day without writes has its figure too."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from collections.abc import Callable
 from registry.db import Database
 from registry.invocations.observers import InvocationObservers, Ran, Throttled
 from registry.outages import Outage
-from registry.usage import retention
+from registry.usage import retention, stored
 from registry.usage.counters import add_batch
 from registry.usage.tally import Tally
 
@@ -21,6 +25,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0
 SWEEP_SECONDS = 3600.0
+STORED_SAMPLE_SECONDS = 5.0
 
 
 class UsageRecorder:
@@ -31,16 +36,21 @@ class UsageRecorder:
         running: Callable[[int], int] | None = None,
         flush_seconds: float = FLUSH_SECONDS,
         sweep_seconds: float = SWEEP_SECONDS,
+        stored_sample_seconds: float = STORED_SAMPLE_SECONDS,
     ):
         """`running(function_id)`: executions of the function this process runs right now."""
         self._db = db
         self._running = running
         self._flush_seconds = flush_seconds
         self._sweep_seconds = sweep_seconds
+        self._stored_sample_seconds = stored_sample_seconds
+        self._wrote: set[str] = set()  # accounts whose stored bytes may have changed
+        self._sampled_at: dict[str, float] = {}  # account id -> monotonic time of its sample
         self._tally = Tally()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._flushing = threading.Lock()
+        self._writers_lock = threading.Lock()
 
     def observe(self, observers: InvocationObservers) -> None:
         observers.on_ran(self.ran)
@@ -58,21 +68,53 @@ class UsageRecorder:
     def throttled(self, record: Throttled) -> None:
         self._tally.throttled(record.account_id, record.function_name, record.at)
 
-    def request(self, account_id: str) -> None:
-        """A signed API request of the account (any service of this endpoint)."""
+    def request(self, account_id: str, *, wrote: bool = False) -> None:
+        """A signed API request of the account (any service of this endpoint); `wrote`: it may
+        have changed what the account stores."""
         self._tally.request(account_id, time.time())
+        if wrote:
+            with self._writers_lock:
+                self._wrote.add(account_id)
 
     def flush(self) -> None:
         with self._flushing:
             batch = self._tally.take()
-            if not batch:
-                return
-            try:
-                with self._db.write() as session:
-                    add_batch(session, batch)
-            except Exception:
-                self._tally.give_back(batch)
-                raise
+            if batch:
+                try:
+                    with self._db.write() as session:
+                        add_batch(session, batch)
+                except Exception:
+                    self._tally.give_back(batch)
+                    raise
+            self._sample_writers()
+
+    def sample_stored(self) -> None:
+        """Every account's stored bytes, now."""
+        stored.sample(self._db, time.time())
+
+    def _sample_writers(self) -> None:
+        now = time.monotonic()
+        with self._writers_lock:
+            due = {
+                account_id
+                for account_id in self._wrote
+                if now - self._sampled_at.get(account_id, float("-inf"))
+                >= self._stored_sample_seconds
+            }
+            self._wrote -= due
+        if not due:
+            return
+        try:
+            stored.sample(self._db, time.time(), sorted(due))
+        except Exception:
+            with self._writers_lock:
+                self._wrote |= due
+            raise
+        for account_id in due:
+            self._sampled_at[account_id] = now
+        for account_id, at in list(self._sampled_at.items()):
+            if now - at >= self._stored_sample_seconds:  # forgotten: bounded by recent writers
+                del self._sampled_at[account_id]
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="strata-usage", daemon=True)
@@ -95,6 +137,7 @@ class UsageRecorder:
                 self.flush()
                 if time.monotonic() >= next_sweep:
                     retention.sweep(self._db)
+                    self.sample_stored()
                     next_sweep = time.monotonic() + self._sweep_seconds
             except Exception as error:  # the counts stay in memory and are written later
                 outage.failed(error)

@@ -24,6 +24,7 @@ class DayUsage:
     requests: int
     billed_duration_ms: int
     memory_mb_ms: int
+    stored_bytes: int  # the day's peak, as sampled
 
     @property
     def gb_seconds(self) -> float:
@@ -39,7 +40,7 @@ class DayUsage:
 @dataclass(frozen=True)
 class AccountUsage:
     account_id: str
-    stored_bytes: int  # now, not per day: what the account's blobs take
+    stored_bytes: int  # now: what the account's blobs take
     days: list[DayUsage] = field(default_factory=list)
 
     def as_json(self) -> dict:
@@ -69,6 +70,7 @@ def usage(db: Database, *, since: date, account_id: str | None = None) -> list[A
                     requests=row.requests,
                     billed_duration_ms=row.billed_duration_ms,
                     memory_mb_ms=row.memory_mb_ms,
+                    stored_bytes=row.stored_bytes,
                 )
             )
     stored = stored_bytes(db, account_id)

@@ -3,10 +3,14 @@ however many of its layer versions, functions and published versions hold the sa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import func, literal, select, union
 
 from registry.db import Database
 from registry.models import Function, FunctionVersion, Layer, LayerVersion
+from registry.usage.counters import raise_stored
+from registry.usage.tally import utc_day
 
 
 def stored_bytes(db: Database, account_id: str | None = None) -> dict[str, int]:
@@ -31,3 +35,16 @@ def stored_bytes(db: Database, account_id: str | None = None) -> dict[str, int]:
     query = query.group_by(blobs.c.account_id)
     with db.read() as session:
         return {account: int(size) for account, size in session.execute(query).all()}
+
+
+def sample(db: Database, now: float, account_ids: Iterable[str] | None = None) -> None:
+    """Records what the accounts (every account, by default) store now as their figure of the
+    day, if it is the day's largest so far."""
+    if account_ids is None:
+        figures = stored_bytes(db)
+    else:
+        figures = {}
+        for account_id in account_ids:
+            figures |= stored_bytes(db, account_id)
+    with db.write() as session:
+        raise_stored(session, utc_day(now), figures)

@@ -106,7 +106,13 @@ def test_usage__stored_bytes_count_the_layer_blob_once_and_the_function_code(
 ):
     figures, _, _ = metered
     code = strata_server.client(account).get_function(FunctionName="sleeper")
-    assert figures["stored_bytes"] == len(LAYER) + code["Configuration"]["CodeSize"]
+    stored = len(LAYER) + code["Configuration"]["CodeSize"]
+    assert figures["stored_bytes"] == stored
+    # The day's figure is sampled after the account's writes, each account at most every 5 s.
+    deadline = time.monotonic() + 15
+    while (day := today(usage_json(strata_server, account.account_id)))["stored_bytes"] != stored:
+        assert time.monotonic() < deadline, day
+        time.sleep(0.5)
 
 
 def test_usage__since_leaves_earlier_days_out(strata_server, account, metered):
@@ -126,3 +132,4 @@ def test_usage__a_table_by_default(strata_server, account, metered):
     row = next(line for line in table.splitlines() if account.account_id in line)
     day = today(metered[0])
     assert day["day"] in row and f"{day['billed_duration_ms']:,}" in row
+    assert f"{day['stored_bytes']:,}" in row

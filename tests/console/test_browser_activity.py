@@ -98,7 +98,16 @@ def test_account_page__shows_usage_matching_the_invocations(page, strata_server,
     expect(page.get_by_role("heading", name=f"Account {account.account_id}")).to_be_visible()
     day = page.get_by_test_id("usage-day")
     invocations = day.get_by_test_id("usage-invocations")
-    _reloaded_until(page, lambda p: day.count() == 1 and invocations.inner_text() == "3")
+    stored = day.get_by_test_id("usage-stored")
+    code_size = lam.get_function(FunctionName="counted")["Configuration"]["CodeSize"]
+    _reloaded_until(
+        page,
+        lambda p: (
+            day.count() == 1
+            and invocations.inner_text() == "3"
+            and stored.get_attribute("title") == f"{code_size:,} bytes"
+        ),
+    )
     expect(day).to_have_count(1)
     assert invocations.inner_text() == "3"
     assert day.get_by_test_id("usage-billed").inner_text() == f"{billed:,} ms"

@@ -10,7 +10,7 @@ from registry.archives import ZipContent
 from registry.functions.names import FunctionRef
 from registry.layers.arns import LayerRef
 from registry.usage.report import usage
-from registry.usage.stored import stored_bytes
+from registry.usage.stored import sample, stored_bytes
 from tests.support.functions import ROLE, RUNTIME, handler_zip
 from tests.support.zips import layer_zip
 
@@ -75,3 +75,30 @@ def test_usage__an_account_that_only_stores_is_listed_with_no_days(
     assert caller.account_id in {
         a.account_id for a in usage(migrated_registry.db, since=date(2000, 1, 1))
     }
+
+
+def test_sample__a_day_keeps_its_peak_and_the_next_day_starts_from_what_is_stored(
+    migrated_registry, layer_service, new_caller
+):
+    db = migrated_registry.db
+    caller, idle = new_caller(), new_caller()
+    publish(layer_service, caller, "numpy", NUMPY)
+    publish(layer_service, idle, "numpy", NUMPY)
+    day_one = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+    sample(db, day_one, [caller.account_id])
+    publish(layer_service, caller, "pandas", PANDAS)
+    sample(db, day_one + 60, [caller.account_id])
+    layer_service.delete_version(caller, LayerRef("pandas", None), 1)
+    sample(db, day_one + 120, [caller.account_id])  # less than the day's peak: kept out
+    sample(db, day_one + 86400)  # the hourly sample of every account, on the next day
+
+    def days(account_id):
+        (figures,) = usage(db, since=date(2027, 1, 1), account_id=account_id)
+        return [(d.day.isoformat(), d.stored_bytes, d.invocations) for d in figures.days]
+
+    assert days(caller.account_id) == [
+        ("2027-01-15", len(NUMPY) + len(PANDAS), 0),
+        ("2027-01-16", len(NUMPY), 0),
+    ]
+    # An account that wrote nothing that day still has the day's figure from the hourly sample.
+    assert days(idle.account_id) == [("2027-01-16", len(NUMPY), 0)]
