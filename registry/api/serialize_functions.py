@@ -110,10 +110,11 @@ def provisioned_concurrency(view: ProvisionedView, *, listed: bool = False) -> d
     """A provisioned concurrency setting; ListProvisionedConcurrencyConfigs' items also name the
     version or alias they are for."""
     body = {"FunctionArn": view.function_arn} if listed else {}
+    body["RequestedProvisionedConcurrentExecutions"] = view.requested
+    if view.available is not None:
+        body["AvailableProvisionedConcurrentExecutions"] = view.available
     body |= {
-        "RequestedProvisionedConcurrentExecutions": view.requested,
-        "AvailableProvisionedConcurrentExecutions": view.available,
-        "AllocatedProvisionedConcurrentExecutions": view.available,
+        "AllocatedProvisionedConcurrentExecutions": view.allocated,
         "Status": view.status,
         "LastModified": aws_timestamp(view.last_modified),
     }

@@ -1,22 +1,26 @@
 """Provisioned concurrency: N initialised environments of a version (or of an alias's version).
 
-The setting is a row; the process that receives PutProvisionedConcurrencyConfig prewarms its
-own pool before answering, and every other app process picks the row up within SYNC_SECONDS and
-prewarms too, so whichever process serves the next request has warm environments.
+The setting is a row. As on Lambda, PutProvisionedConcurrencyConfig answers at once with Status
+IN_PROGRESS; the environments are started off the request thread, by this process's sync thread
+(woken at once) or any other app process's (within SYNC_SECONDS), and the first to have them
+warm marks the row READY, or FAILED with the reason when they cannot start. Every app process
+then keeps its own pool warm for the READY rows, so whichever process serves the next request
+has warm environments.
 
 As on Lambda, a function's provisioned concurrency counts against its reservation, or, without
 one, against the account's unreserved concurrency (registry/functions/concurrency.py has the
-rules). No fixed number caps it here: the executor keeps what the host can hold.
+rules), from the moment it is requested. No fixed number caps it here: the executor keeps what
+the host can hold.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from registry.accounts import Caller
 from registry.db import Database
@@ -38,6 +42,7 @@ from registry.paging import MAX_ITEMS, Page, decode_marker, first_page
 log = logging.getLogger(__name__)
 
 SYNC_SECONDS = 1.0
+IN_PROGRESS, READY, FAILED = "IN_PROGRESS", "READY", "FAILED"
 UNPUBLISHED = "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
 
 
@@ -45,7 +50,8 @@ UNPUBLISHED = "Provisioned Concurrency Configs cannot be applied to unpublished 
 class ProvisionedView:
     function_arn: str  # qualified by the version or alias the setting is for
     requested: int
-    available: int
+    available: int | None  # None: not stated (Put's answer leaves it out, as Lambda's does)
+    allocated: int
     status: str
     status_reason: str | None
     last_modified: datetime
@@ -58,6 +64,7 @@ class ProvisionedConcurrencyService:
         self._invoker = invoker
         self._applied: dict[int, tuple] = {}  # row id -> (requested, spec) this process has warmed
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a setting was just made here: warm it now
         self._thread: threading.Thread | None = None
 
     def put(self, caller: Caller, ref: FunctionRef, count) -> ProvisionedView:
@@ -72,48 +79,27 @@ class ProvisionedConcurrencyService:
         view = self._functions.get(caller, ref)
         if view.version == LATEST:  # an alias on $LATEST
             raise InvalidParameterValue(UNPUBLISHED)
-        # Refused before any environment starts; checked again below, under the account's lock.
-        with self._db.read() as session:
-            check_provisioned(
-                session, view.account_id, view.function_id, qualifier, count, lock=False
-            )
-            check_not_overlapping(session, view.function_id, qualifier)
-        status, reason = "READY", None
-        try:
-            self._invoker.prewarm(view, count)
-        except StrataError as error:
-            status, reason = "FAILED", str(error)
         now = datetime.now(timezone.utc)
         with self._db.write() as session:
-            row = session.scalar(
-                select(ProvisionedConcurrency).where(
-                    ProvisionedConcurrency.function_id == view.function_id,
-                    ProvisionedConcurrency.qualifier == qualifier,
-                )
+            check_provisioned(
+                session, view.account_id, view.function_id, qualifier, count, lock=True
             )
-            try:
-                check_provisioned(
-                    session, view.account_id, view.function_id, qualifier, count, lock=True
-                )
-                check_not_overlapping(session, view.function_id, qualifier)
-            except StrataError:
-                # Another change took the headroom meanwhile: stop keeping what was warmed.
-                if status == "READY":
-                    self._unwarm(view, row.id if row is not None else None)
-                raise
+            check_not_overlapping(session, view.function_id, qualifier)
+            row = self._row(session, view, qualifier)
             if row is None:
                 row = ProvisionedConcurrency(function_id=view.function_id, qualifier=qualifier)
                 session.add(row)
+            # Environments already warm for an earlier value stay warm meanwhile.
             row.requested, row.status, row.status_reason, row.last_modified = (
                 count,
-                status,
-                reason,
+                IN_PROGRESS,
+                None,
                 now,
             )
             session.flush()
-            if status == "READY":
-                self._applied[row.id] = (count, self._invoker.spec(view))
-        return self._view(row, self._arn(view, qualifier))
+            answer = replace(self._view(row, self._arn(view, qualifier)), available=None)
+        self._wake.set()
+        return answer
 
     def get(self, caller: Caller, ref: FunctionRef) -> ProvisionedView:
         qualifier = self._published_qualifier(ref)
@@ -183,12 +169,17 @@ class ProvisionedConcurrencyService:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
     def _loop(self) -> None:
         outage = Outage("provisioned concurrency sync", log)
-        while not self._stop.wait(SYNC_SECONDS):
+        while not self._stop.is_set():
+            self._wake.wait(SYNC_SECONDS)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.sync()
             except Exception as error:
@@ -197,18 +188,19 @@ class ProvisionedConcurrencyService:
                 outage.recovered()
 
     def sync(self) -> None:
-        """Prewarm what the rows ask for and this process has not warmed; release the rest."""
+        """Warm what the rows ask for and this process has not warmed, settling the ones still
+        IN_PROGRESS; release the rest (deleted settings, and FAILED ones)."""
         with self._db.read() as session:
             rows = session.execute(
                 select(ProvisionedConcurrency, Function.account_id, Function.name)
                 .join(Function, Function.id == ProvisionedConcurrency.function_id)
-                .where(ProvisionedConcurrency.status == "READY")
+                .where(ProvisionedConcurrency.status != FAILED)
             ).all()
         wanted = {}
         for row, account_id, name in rows:
             wanted[row.id] = row
             applied = self._applied.get(row.id)
-            if applied is not None and applied[0] == row.requested:
+            if row.status == READY and applied is not None and applied[0] == row.requested:
                 continue
             try:
                 view = self._functions.get(
@@ -217,27 +209,34 @@ class ProvisionedConcurrencyService:
                 self._invoker.prewarm(view, row.requested)
                 self._applied[row.id] = (row.requested, self._invoker.spec(view))
             except StrataError as error:
+                if row.status == IN_PROGRESS:
+                    self._settle(row, FAILED, str(error))
                 log.warning("cannot keep %s:%s warm: %s", name, row.qualifier, error)
+                continue
+            if row.status == IN_PROGRESS:
+                self._settle(row, READY, None)
         for row_id in set(self._applied) - set(wanted):
             self._release(row_id)
+
+    def _settle(self, row: ProvisionedConcurrency, status: str, reason: str | None) -> None:
+        """The outcome of warming `row` as read, unless the setting has changed (or gone) since:
+        then a later sync warms (or releases) what it has become."""
+        with self._db.write() as session:
+            session.execute(
+                update(ProvisionedConcurrency)
+                .where(
+                    ProvisionedConcurrency.id == row.id,
+                    ProvisionedConcurrency.status == IN_PROGRESS,
+                    ProvisionedConcurrency.requested == row.requested,
+                )
+                .values(status=status, status_reason=reason and reason[:1024])
+            )
 
     def _release(self, row_id: int) -> None:
         applied = self._applied.pop(row_id, None)
         if applied is not None:
             # No longer provisioned: the environments now idle out like any others.
             self._invoker.pool.prewarm(applied[1], 0)
-
-    def _unwarm(self, view: FunctionView, row_id: int | None) -> None:
-        """Back to what this process kept for the setting before a refused change."""
-        applied = self._applied.get(row_id) if row_id is not None else None
-        try:
-            spec = self._invoker.spec(view)
-            keep = applied[0] if applied is not None and applied[1] == spec else 0
-            self._invoker.pool.prewarm(spec, keep)
-        except StrataError as error:  # the refusal is the answer; these idle out in time
-            log.warning(
-                "cannot let go of %s's prewarmed environments: %s", view.qualified_arn, error
-            )
 
     def _qualifier(self, ref: FunctionRef) -> str:
         if not ref.qualifier:
@@ -259,7 +258,13 @@ class ProvisionedConcurrencyService:
         return function_arn(view.region, view.account_id, view.name, qualifier)
 
     def _view(self, row: ProvisionedConcurrency, arn: str) -> ProvisionedView:
-        allocated = row.requested if row.status == "READY" else 0
+        allocated = row.requested if row.status == READY else 0
         return ProvisionedView(
-            arn, row.requested, allocated, row.status, row.status_reason, row.last_modified
+            arn,
+            row.requested,
+            allocated,
+            allocated,
+            row.status,
+            row.status_reason,
+            row.last_modified,
         )

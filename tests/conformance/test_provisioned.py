@@ -4,11 +4,15 @@ shapes of Put, Get and List."""
 
 from __future__ import annotations
 
-from tests.conformance.expect import INT, TIMESTAMP, Matches, assert_answer, assert_error
-from tests.support.functions import create
+import time
+
+from tests.conformance.expect import TIMESTAMP, Matches, assert_answer, assert_error
+from tests.support.functions import create, handler_zip
+from tests.support.provisioned import wait_provisioned
 
 UNPUBLISHED = "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
 NOT_PUBLISHED_OR_ALIAS = "The function resource provided must be an alias or a published version."
+INIT_SECONDS = 1.5
 
 
 def provision(lam, name: str, qualifier: str, count: int = 1) -> dict:
@@ -101,19 +105,18 @@ def test_put_provisioned_concurrency_config__a_version_of_a_provisioned_alias_co
 def test_provisioned_concurrency__put_get_and_list_answer_aws_shapes(lam, account):
     create(lam, "shaped", Publish=True)
     lam.create_alias(FunctionName="shaped", Name="live", FunctionVersion="1")
-    # AWS answers Put before the environments are ready (IN_PROGRESS, none available); this
-    # server prepares them before answering, so its answer may already be READY.
+    # Put answers before any environment is ready, without Available, as Lambda does.
     assert_answer(
         provision(lam, "shaped", "live"),
         {
             "RequestedProvisionedConcurrentExecutions": 1,
-            "AvailableProvisionedConcurrentExecutions": INT,
-            "AllocatedProvisionedConcurrentExecutions": INT,
-            "Status": Matches("IN_PROGRESS|READY"),
+            "AllocatedProvisionedConcurrentExecutions": 0,
+            "Status": "IN_PROGRESS",
             "LastModified": TIMESTAMP,
         },
         status=202,
     )
+    wait_provisioned(lam, "shaped", "live")
     ready = {
         "RequestedProvisionedConcurrentExecutions": 1,
         "AvailableProvisionedConcurrentExecutions": 1,
@@ -131,4 +134,76 @@ def test_provisioned_concurrency__put_get_and_list_answer_aws_shapes(lam, accoun
         lam.list_provisioned_concurrency_configs(FunctionName="shaped"),
         {"ProvisionedConcurrencyConfigs": [{"FunctionArn": alias_arn, **ready}]},
         status=200,
+    )
+
+
+SLOW_INIT = handler_zip(
+    """
+    import time
+
+    time.sleep(INIT_SECONDS)
+
+
+    def handler(event, context):
+        return "warm"
+    """.replace("INIT_SECONDS", str(INIT_SECONDS))
+)
+
+
+def test_put_provisioned_concurrency_config__answers_at_once_and_is_in_progress_until_warm(
+    lam, account
+):
+    create(lam, "slow-start", SLOW_INIT, Publish=True)
+    started = time.monotonic()
+    answer = provision(lam, "slow-start", "1", 2)
+    assert time.monotonic() - started < INIT_SECONDS  # no environment started on the request
+    assert answer["Status"] == "IN_PROGRESS"
+    in_progress = {
+        "RequestedProvisionedConcurrentExecutions": 2,
+        "AvailableProvisionedConcurrentExecutions": 0,
+        "AllocatedProvisionedConcurrentExecutions": 0,
+        "Status": "IN_PROGRESS",
+        "LastModified": answer["LastModified"],
+    }
+    assert_answer(
+        lam.get_provisioned_concurrency_config(FunctionName="slow-start", Qualifier="1"),
+        in_progress,
+        status=200,
+    )
+    arn = f"arn:aws:lambda:us-east-1:{account.account_id}:function:slow-start:1"
+    assert_answer(
+        lam.list_provisioned_concurrency_configs(FunctionName="slow-start"),
+        {"ProvisionedConcurrencyConfigs": [{"FunctionArn": arn, **in_progress}]},
+        status=200,
+    )
+    ready = wait_provisioned(lam, "slow-start", "1")
+    assert (ready["Status"], ready["AvailableProvisionedConcurrentExecutions"]) == ("READY", 2)
+    assert ready["LastModified"] == answer["LastModified"]  # the setting's change, not the warming
+    assert time.monotonic() - started >= INIT_SECONDS
+
+
+def test_put_provisioned_concurrency_config__failed_with_the_reason_when_init_fails(lam):
+    broken = handler_zip("raise RuntimeError('no database')\n\ndef handler(e, c):\n    return 1\n")
+    create(lam, "broken-start", broken, Publish=True)
+    assert provision(lam, "broken-start", "1")["Status"] == "IN_PROGRESS"
+    failed = wait_provisioned(lam, "broken-start", "1")
+    assert_answer(
+        failed,
+        {
+            "RequestedProvisionedConcurrentExecutions": 1,
+            "AvailableProvisionedConcurrentExecutions": 0,
+            "AllocatedProvisionedConcurrentExecutions": 0,
+            "Status": "FAILED",
+            "StatusReason": Matches(r"(?s).*no database.*"),
+            "LastModified": TIMESTAMP,
+        },
+        status=200,
+    )
+    # The setting still claims its concurrency until deleted, as on Lambda; deleting it works.
+    lam.delete_provisioned_concurrency_config(FunctionName="broken-start", Qualifier="1")
+    assert (
+        lam.list_provisioned_concurrency_configs(FunctionName="broken-start")[
+            "ProvisionedConcurrencyConfigs"
+        ]
+        == []
     )

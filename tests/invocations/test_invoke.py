@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.support.functions import create, handler_zip, invoke, update_code, update_configuration
+from tests.support.provisioned import wait_provisioned
 
 
 def returns(text: str) -> bytes:
@@ -186,7 +187,7 @@ def test_provisioned_concurrency__prewarmed_environments_report_no_init_duration
         FunctionName="provisioned", Qualifier="live", ProvisionedConcurrentExecutions=2
     )
     assert put["ResponseMetadata"]["HTTPStatusCode"] == 202
-    got = lam.get_provisioned_concurrency_config(FunctionName="provisioned", Qualifier="live")
+    got = wait_provisioned(lam, "provisioned", "live")
     assert (
         got["Status"],
         got["RequestedProvisionedConcurrentExecutions"],

@@ -10,11 +10,8 @@ import re
 import pytest
 from botocore.exceptions import ClientError
 
-from registry.archives import ZipContent
-from registry.errors import UnreservedConcurrencyBelowMinimum
-from registry.functions.names import FunctionRef
-from registry.invocations.provisioned import ProvisionedConcurrencyService
-from tests.support.functions import ECHO, ROLE, RUNTIME, create, publish, update_configuration
+from tests.support.functions import create, publish, update_configuration
+from tests.support.provisioned import wait_provisioned
 from tests.test_openapi import call, check
 
 OVER_RESERVED = (
@@ -120,6 +117,8 @@ def test_list_provisioned_concurrency_configs__pages_every_version_and_alias(lam
     )
     for qualifier, count in (("1", 1), ("2", 2), ("live", 1)):
         provision(lam, "listed", qualifier, count)
+    for qualifier in ("1", "2", "live"):
+        wait_provisioned(lam, "listed", qualifier)
     first = lam.list_provisioned_concurrency_configs(FunctionName="listed", MaxItems=2)
     assert len(first["ProvisionedConcurrencyConfigs"]) == 2 and first["NextMarker"]
     rest = lam.list_provisioned_concurrency_configs(
@@ -192,53 +191,6 @@ def test_provisioned_concurrency__answers_match_the_openapi_schemas(strata_serve
         status, payload = call(strata_server, method.upper(), path, body, credentials)
         assert status == expected, (path, payload)
         check(PROVISIONED, method, status, payload)
-
-
-class _Pool:
-    def __init__(self):
-        self.kept: list[tuple[str, int]] = []
-
-    def prewarm(self, spec, count: int) -> None:
-        self.kept.append((spec, count))
-
-
-class _Invoker:
-    """Warms nothing; runs `during_prewarm` while PutProvisionedConcurrencyConfig prewarms, as a
-    change on another node could."""
-
-    def __init__(self, during_prewarm):
-        self.pool = _Pool()
-        self.during_prewarm = during_prewarm
-
-    def spec(self, view) -> str:
-        return view.qualified_arn
-
-    def prewarm(self, view, count: int) -> None:
-        self.pool.prewarm(self.spec(view), count)
-        self.during_prewarm()
-
-
-def test_put__a_setting_refused_under_the_accounts_lock_lets_what_it_warmed_go(
-    function_service, migrated_registry, new_caller
-):
-    caller = new_caller()
-    settings = {"runtime": RUNTIME, "handler": "app.handler", "role": ROLE}
-    for name in ("warmed", "rival"):
-        function_service.create(
-            caller, FunctionRef(name, None, None), ZipContent(zip_file=ECHO), dict(settings),
-            publish=True,
-        )  # fmt: skip
-
-    def rival_reserves():  # passes its own check: nothing is provisioned yet
-        function_service.put_concurrency(caller, FunctionRef("rival", None, None), 899)
-
-    invoker = _Invoker(rival_reserves)
-    service = ProvisionedConcurrencyService(migrated_registry.db, function_service, invoker)
-    with pytest.raises(UnreservedConcurrencyBelowMinimum):
-        service.put(caller, FunctionRef("warmed", None, "1"), 2)
-    arn = f"arn:aws:lambda:us-east-1:{caller.account_id}:function:warmed:1"
-    assert invoker.pool.kept == [(arn, 2), (arn, 0)]
-    assert service.list_configs(caller, FunctionRef("warmed", None, None)).items == []
 
 
 def test_update_alias__a_provisioned_alias_is_not_pointed_or_routed_at_a_provisioned_version(lam):
