@@ -125,7 +125,8 @@ class FunctionOverlays:
         fd, temporary = tempfile.mkstemp(dir=self._dir, prefix=".overlay-")
         try:
             with os.fdopen(fd, "w") as out:
-                json.dump(data, out, separators=(",", ":"))
+                # dumps, not dump: only a whole-document encode uses the C encoder.
+                out.write(json.dumps(data, separators=(",", ":")))
             os.replace(temporary, path)
         except OSError:
             Path(temporary).unlink(missing_ok=True)

@@ -56,49 +56,62 @@ class LayerContents:
         return self._decoded(digest)[1]
 
     def _decoded(self, digest: str) -> tuple[list[FileEntry], list[Package]]:
-        with self._lock:
-            found = self._memory.get(digest)
-            if found is not None:
-                self._memory.move_to_end(digest)
-                return found
-        data = self._load(digest)
-        found = (
-            [FileEntry(*row) for row in data["files"]],
-            [Package.from_json(item) for item in data["packages"]],
-        )
-        with self._lock:
-            self._memory[digest] = found
-            while len(self._memory) > _KEPT_IN_MEMORY:
-                self._memory.popitem(last=False)
-        return found
+        found = self._remembered(digest)
+        if found is not None:
+            return found
+        data = _read_cache(self._dir / f"{digest}.json")
+        if data is None:
+            return self._computed(digest)
+        return self._remember(digest, _decode(data))
 
-    def _load(self, digest: str) -> dict:
-        cached = self._dir / f"{digest}.json"
-        data = _read_cache(cached)
-        if data is not None:
-            return data
+    def _computed(self, digest: str) -> tuple[list[FileEntry], list[Package]]:
         # One computation per digest at a time, across threads and worker processes: a page
         # asking while the version's listing is computed in the background (as it is published)
         # waits for it rather than reading the zip again.
+        cached = self._dir / f"{digest}.json"
         self._dir.mkdir(parents=True, exist_ok=True)
         lock_path = self._dir / f".{digest}.lock"
         with open(lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                return _read_cache(cached) or self._compute(digest, cached)
+                # Computed meanwhile by this process (kept in memory) or by another (on disk).
+                found = self._remembered(digest)
+                if found is not None:
+                    return found
+                data = _read_cache(cached)
+                if data is not None:
+                    return self._remember(digest, _decode(data))
+                found = self._read(digest)
+                self._keep(
+                    cached,
+                    {
+                        "format": _FORMAT,
+                        "files": [_row(f) for f in found[0]],
+                        "packages": [p.to_json() for p in found[1]],
+                    },
+                )
+                # Remembered before the lock is released, so a page of this process that waited
+                # for it need not decode the file just written.
+                return self._remember(digest, found)
             finally:
                 # Whoever waits on the unlinked file finds the listing cached once it has the lock.
                 lock_path.unlink(missing_ok=True)
 
-    def _compute(self, digest: str, cached: Path) -> dict:
-        files, packages = self._read(digest)
-        data = {
-            "format": _FORMAT,
-            "files": [_row(f) for f in files],
-            "packages": [p.to_json() for p in packages],
-        }
-        self._keep(cached, data)
-        return data
+    def _remembered(self, digest: str) -> tuple[list[FileEntry], list[Package]] | None:
+        with self._lock:
+            found = self._memory.get(digest)
+            if found is not None:
+                self._memory.move_to_end(digest)
+            return found
+
+    def _remember(
+        self, digest: str, found: tuple[list[FileEntry], list[Package]]
+    ) -> tuple[list[FileEntry], list[Package]]:
+        with self._lock:
+            self._memory[digest] = found
+            while len(self._memory) > _KEPT_IN_MEMORY:
+                self._memory.popitem(last=False)
+        return found
 
     def _read(self, digest: str) -> tuple[list[FileEntry], list[Package]]:
         self._dir.mkdir(parents=True, exist_ok=True)
@@ -129,7 +142,8 @@ class LayerContents:
         fd, temporary = tempfile.mkstemp(dir=self._dir, prefix=".contents-")
         try:
             with os.fdopen(fd, "w") as out:
-                json.dump(data, out, separators=(",", ":"))
+                # dumps, not dump: only a whole-document encode uses the C encoder.
+                out.write(json.dumps(data, separators=(",", ":")))
             os.replace(temporary, path)
         except OSError:
             Path(temporary).unlink(missing_ok=True)
@@ -143,6 +157,13 @@ def _read_cache(path: Path) -> dict | None:
     except (OSError, ValueError, AttributeError):
         pass
     return None
+
+
+def _decode(data: dict) -> tuple[list[FileEntry], list[Package]]:
+    return (
+        [FileEntry(*row) for row in data["files"]],
+        [Package.from_json(item) for item in data["packages"]],
+    )
 
 
 def _row(entry: FileEntry) -> list:

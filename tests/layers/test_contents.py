@@ -58,3 +58,18 @@ def test_files__are_read_once_per_blob(migrated_registry, tmp_path):
     assert [f.path for f in again] == [
         f.path.replace("mod.py", "seen-from-the-cache.py") for f in first
     ]
+
+
+def test_files__computed_by_a_process_are_kept_in_its_memory_and_others_read_the_cache(
+    migrated_registry, tmp_path
+):
+    digest = migrated_registry.store.put_bytes(_zip()).digest
+    contents = LayerContents(migrated_registry.store, tmp_path)
+    first = contents.files(digest)
+    (cached,) = (tmp_path / "layer-contents").glob(f"{digest}.json")
+    cached.write_text(cached.read_text().replace('"python/mod.py"', '"python/from-the-file.py"'))
+
+    assert contents.files(digest) == first
+    assert "python/from-the-file.py" in [
+        f.path for f in LayerContents(migrated_registry.store, tmp_path).files(digest)
+    ]
