@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import logging
 import re
 import uuid
 
@@ -40,6 +41,7 @@ from registry.api.requests import body_sha256, json_document
 from registry.blobs import open_store
 from registry.config import Settings
 from registry.db import Database
+from registry.errors import ServiceUnavailable
 from registry.executor import EnvironmentPool
 from registry.front.limits import FrontLimits
 from registry.functions.service import FunctionService
@@ -57,6 +59,8 @@ from registry.metrics.merge_cache import count_lookup as count_merge_cache_looku
 from registry.private_files import private_data_dir
 from registry.secret_box import SecretBox
 from registry.usage.recorder import UsageRecorder
+
+log = logging.getLogger(__name__)
 
 # Lambda API paths start with their API version date; every other path is an extension endpoint
 # with its own protection.
@@ -83,11 +87,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     atexit.register(function_logs.stop)
     _start_background_work(wired)
     if settings.dev:
-        seed_dev_account(wired.db, secret_box)
+        _seed_dev_account(wired.db, secret_box)
     _set_front_limits(app, settings)
     app.extensions["lambda_model"] = ModelChecks.load()
     _register_handlers(app)
     return app
+
+
+def _seed_dev_account(db: Database, secret_box: SecretBox) -> None:
+    """`strata serve` seeds the account before it starts its workers. A worker started again
+    while the database is away comes up not ready instead: failing to boot would make gunicorn
+    stop the whole server, taking the workers that still serve with it."""
+    try:
+        seed_dev_account(db, secret_box)
+    except ServiceUnavailable as error:
+        log.warning("dev account not checked: %s", error)
 
 
 def _wire_services(settings: Settings, secret_box: SecretBox) -> Services:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import time
 import urllib.error
 import urllib.request
 
@@ -65,6 +68,46 @@ def test_database_down__requests_are_service_errors_and_readiness_fails(
         with postgres_cluster.connect_admin() as admin:
             admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
     assert lam.get_layer_version(LayerName="db", VersionNumber=1)["Version"] == 1
+
+
+def test_database_down__a_worker_started_meanwhile_comes_up_and_serves_once_it_is_back(
+    own_pg_s3_server, postgres_cluster
+):
+    """A worker gunicorn starts again while the database is away must not fail to boot: gunicorn
+    stops the whole server when one does, taking the worker that still serves with it."""
+    server, _ = own_pg_s3_server
+    lam = server.client(server.new_account())
+    lam.publish_layer_version(LayerName="db", Content={"ZipFile": layer_zip()})
+    name = server.database_url.rsplit("/", 1)[1]
+    (worker, *_) = _children(server.process.pid)
+    with postgres_cluster.connect_admin() as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        )
+    try:
+        os.kill(worker, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while worker in _children(server.process.pid) or len(_children(server.process.pid)) < 2:
+            assert time.monotonic() < deadline, server.log()[-3000:]
+            time.sleep(0.1)
+        time.sleep(3)  # a worker failing to boot would have stopped the server by now
+        assert server.process.poll() is None, server.log()[-3000:]
+        assert readiness(server)[0] == 503
+    finally:
+        with postgres_cluster.connect_admin() as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    for _ in range(6):  # new clients and connections, so that both workers answer some
+        assert server.client(server.new_account()).list_layers()["Layers"] == []
+    assert lam.get_layer_version(LayerName="db", VersionNumber=1)["Version"] == 1
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as listing:
+            children.extend(int(child) for child in listing.read().split())
+    return children
 
 
 def test_client_disconnect_midway__publishes_nothing(strata_server, lam):
