@@ -10,11 +10,10 @@ from flask import abort, g, render_template, request
 
 from registry.api.context import services
 from registry.console.blueprint import bp
-from registry.console.file_tree import build_tree, folder_at, shown_inline
+from registry.console.file_tree import folder_at, shown_inline
 from registry.console.guard import console, signed_in
 from registry.functions.names import parse_function_name
 from registry.invocations.invoke import LOG_TAIL_BYTES
-from registry.layers.contents import FileEntry
 from registry.paging import MAX_ITEMS
 
 # The console names only the account's own functions, by plain name.
@@ -71,11 +70,8 @@ def _overlay(caller, name: str):
     check_name(name)
     ref = parse_function_name(name, request.args.get("qualifier") or None, region=_region())
     view = services().functions.get_granted(caller, ref, "lambda:GetFunction")
-    report = console().overlays.of(view)
-    names = [item["name"] for item in report.inputs]
-    tree = build_tree([FileEntry(path, kind, 0, 0) for path, kind, _source in report.entries])
-    source = {path: names[index] for path, _kind, index in report.entries}
-    return view, report, tree, source
+    shown = console().overlay_trees.of(view)
+    return view, shown.report, shown.tree, shown.source
 
 
 @bp.post("/functions/<name>/invoke")

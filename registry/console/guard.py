@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from registry.api import errors as api_errors
 from registry.api.context import services
 from registry.console.blueprint import PREFIX, bp
+from registry.console.overlay_trees import OverlayTrees
 from registry.console.sessions import COOKIE, SESSION_SECONDS, SessionCodec, SignedIn
 from registry.console.signin_limits import SignInFailures
 from registry.errors import AccessDenied, ResourceNotFound, StrataError
@@ -35,6 +36,7 @@ class Console:
     overlays: FunctionOverlays
     warmer: ContentsWarmer
     overlay_warmer: OverlayWarmer
+    overlay_trees: OverlayTrees
 
     @classmethod
     def from_settings(cls, settings, store) -> Console:
@@ -47,6 +49,7 @@ class Console:
             overlays,
             ContentsWarmer(contents),
             OverlayWarmer(overlays),
+            OverlayTrees(overlays),
         )
 
 

@@ -1,0 +1,53 @@
+"""A function's overlay as its pages show it: the report, its merged tree and each path's input's
+name, kept in memory for the few combinations of code and layers shown last. Reading the report
+and building the tree of a 6,000-file bundle cost more than the rest of the page, and a person
+browsing the overlay folder by folder asks for the same one page after page."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import NamedTuple
+
+from registry.console.file_tree import Folder, build_tree
+from registry.functions.overlay import FunctionOverlays, OverlayReport
+from registry.functions.views import FunctionView
+from registry.invocations.bundles import bundle_key
+from registry.layers.contents import FileEntry
+
+KEPT = 8
+
+
+class ShownOverlay(NamedTuple):
+    report: OverlayReport
+    tree: Folder  # shared by every page that shows it: read, never changed
+    source: dict[str, str]  # path -> the name of the input it comes from
+
+
+class OverlayTrees:
+    def __init__(self, overlays: FunctionOverlays, *, kept: int = KEPT):
+        self._overlays = overlays
+        self._kept = kept
+        self._memory: OrderedDict[str, ShownOverlay] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, view: FunctionView) -> ShownOverlay:
+        # The key the overlay's cache uses: the same code and layers overlay the same way.
+        key = bundle_key(view.code_digest, [layer["digest"] for layer in view.layers])
+        with self._lock:
+            found = self._memory.get(key)
+            if found is not None:
+                self._memory.move_to_end(key)
+                return found
+        report = self._overlays.of(view)
+        names = [item["name"] for item in report.inputs]
+        found = ShownOverlay(
+            report,
+            build_tree([FileEntry(path, kind, 0, 0) for path, kind, _source in report.entries]),
+            {path: names[index] for path, _kind, index in report.entries},
+        )
+        with self._lock:
+            self._memory[key] = found
+            while len(self._memory) > self._kept:
+                self._memory.popitem(last=False)
+        return found
