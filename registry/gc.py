@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.db import Database
+from registry.functions import serving
 from registry.models import Function, FunctionVersion, LayerVersion
 from storage.base import BlobStore
 
@@ -35,7 +36,8 @@ class GcReport:
 def referenced_digests(session: Session, digests: set[str] | None = None) -> set[str]:
     """Digests still needed: every layer version not deleted, the code of every function and
     function version, and every layer version a function or function version uses, deleted or
-    not (a function keeps running with the layers it was created with)."""
+    not (a function keeps running with the layers it was created with); and the code and layers
+    of the revision a function runs while a change to it is applied."""
     query = select(LayerVersion.blob_digest).where(LayerVersion.deleted_at.is_(None))
     if digests is not None:
         query = query.where(LayerVersion.blob_digest.in_(digests))
@@ -48,6 +50,9 @@ def referenced_digests(session: Session, digests: set[str] | None = None) -> set
         # Layer records live in a JSON list per row; gc is rare enough to read them all.
         for layers in session.scalars(select(table.layers)):
             found.update(layer["digest"] for layer in layers or ())
+    # What $LATEST still runs while a change to it is not applied.
+    for config in session.scalars(select(Function.config)):
+        found.update(serving.digests(config))
     return found if digests is None else found & digests
 
 

@@ -18,6 +18,7 @@ from registry.archives import ZipContent, store_archive
 from registry.errors import InvalidParameterValue, ResourceConflict
 from registry.functions import layers as function_layers
 from registry.functions import options as function_options
+from registry.functions import serving
 from registry.functions import settings as function_settings
 from registry.functions import states as function_states
 from registry.functions import tags as function_tags
@@ -190,6 +191,12 @@ class LatestChanges(FunctionVersions):
             check_revision(row.revision_id, revision_id)
             function_states.require_settled(
                 row, function_arn(self._region, caller.account_id, row.name)
+            )
+            # Invocations run the revision they run now until this change is applied.
+            values["config"] = serving.keeping(
+                row,
+                values.get("config", row.config),
+                runs_own=function_states.runs_own_revision(row),
             )
             for key, value in {**values, **function_states.updating()}.items():
                 setattr(row, key, value)

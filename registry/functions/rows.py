@@ -4,13 +4,14 @@ refused), the RevisionId precondition, and rows shown as views."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlalchemy import select
 
 from registry.accounts import Caller
 from registry.db import Database
 from registry.errors import InvalidParameterValue, PreconditionFailed, ResourceNotFound
-from registry.functions import routing
+from registry.functions import routing, serving
 from registry.functions.names import LATEST, VERSION, FunctionRef, function_arn, require_own
 from registry.functions.states import ACTIVE, SUCCESSFUL
 from registry.functions.views import AliasView, FunctionView
@@ -30,21 +31,22 @@ class FunctionRows:
             self._on_change()
 
     def get(self, caller: Caller, ref: FunctionRef, *, route: bool = False) -> FunctionView:
-        """$LATEST, a published version or the version an alias points at; with `route`, the
-        version one invocation through a weighted alias runs, drawn by the alias's weights."""
+        """$LATEST, a published version or the version an alias points at; with `route`, what
+        one invocation runs: through a weighted alias, the version drawn by the alias's weights,
+        and of $LATEST, the revision invocations run while a change to it is not applied."""
         self._require_own(caller, ref, "lambda:GetFunction")
         with self._db.read() as session:
             row = self._function_row(session, caller.account_id, ref.name)
             qualifier = ref.qualifier or LATEST
             if qualifier == LATEST:
-                return self._latest_view(caller.account_id, row)
+                return self._latest_view(caller.account_id, row, running=route)
             if not VERSION.fullmatch(qualifier):
                 alias = self._alias_row(session, row, qualifier, missing=function_not_found)
                 qualifier = alias.function_version
                 if route:
                     qualifier = routing.pick(qualifier, alias.routing_config)
                 if qualifier == LATEST:
-                    return self._latest_view(caller.account_id, row)
+                    return self._latest_view(caller.account_id, row, running=route)
             version = session.scalar(
                 select(FunctionVersion).where(
                     FunctionVersion.function_id == row.id, FunctionVersion.version == int(qualifier)
@@ -111,7 +113,22 @@ class FunctionRows:
             )
         return alias
 
-    def _latest_view(self, account_id: str, row: Function) -> FunctionView:
+    def _latest_view(
+        self, account_id: str, row: Function, *, running: bool = False
+    ) -> FunctionView:
+        """$LATEST as the row holds it; with `running`, the revision invocations run instead
+        while a change to it is not applied (registry/functions/serving.py)."""
+        kept = serving.running(row.config) if running else None
+        if kept is not None:
+            return replace(
+                self._latest_view(account_id, row),
+                code_digest=kept["code_digest"],
+                code_size=kept["code_size"],
+                unzipped_size=kept["unzipped_size"],
+                config=dict(kept["config"]),
+                layers=list(kept["layers"]),
+                revision_id=kept["revision_id"],
+            )
         return FunctionView(
             region=self._region,
             account_id=account_id,
@@ -121,7 +138,7 @@ class FunctionRows:
             code_digest=row.code_digest,
             code_size=row.code_size,
             unzipped_size=row.unzipped_size,
-            config=dict(row.config),
+            config=serving.shown(row.config),
             layers=list(row.layers),
             revision_id=row.revision_id,
             last_modified=row.last_modified,

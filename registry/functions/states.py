@@ -15,6 +15,7 @@ import uuid
 from sqlalchemy import update
 
 from registry.errors import ResourceConflict
+from registry.functions import serving
 
 PENDING, ACTIVE, FAILED = "Pending", "Active", "Failed"
 IN_PROGRESS, SUCCESSFUL = "InProgress", "Successful"
@@ -55,6 +56,12 @@ def require_settled(row, arn: str) -> None:
         raise ResourceConflict(f"{_BUSY} An update is in progress for resource: {arn}")
 
 
+def runs_own_revision(row) -> bool:
+    """Whether invocations of a function (or version) row run its own revision: it is Active
+    and its last update was applied."""
+    return row.state == ACTIVE and row.last_update_status == SUCCESSFUL
+
+
 def require_invocable(state: str) -> None:
     """A function runs once it is Active; while it is created, or after it failed, Lambda refuses
     invocations (during an update the function stays Active and runs)."""
@@ -78,6 +85,8 @@ def settle(
         # A function created Active stays Active; a failed one becomes Active once an update of
         # it succeeds.
         done |= {"state": ACTIVE, "state_reason": None, "state_reason_code": None}
+        # Invocations run this revision from now on, no longer the one kept running meanwhile.
+        done |= serving.applied(session, table, row_id, revision_id)
     else:
         reason, code = error[0][:1024], error[1]
         done = {

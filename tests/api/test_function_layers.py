@@ -11,7 +11,7 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.functions import create, handler_zip, invoke
+from tests.support.functions import create, handler_zip, invoke, wait_updated
 from tests.support.server import STRATA
 from tests.support.zips import layer_zip, make_zip
 
@@ -100,6 +100,7 @@ def test_layers__a_later_layer_overrides_a_module_of_an_earlier_one(lam):
         "other": "middle",
     }
     lam.update_function_configuration(FunctionName="layered", Layers=[third, second, first])
+    wait_updated(lam, "layered")  # until then, invocations run the previous order, as on Lambda
     _, payload = invoke(lam, "layered")
     assert payload["who"] == "base"
 
@@ -173,6 +174,7 @@ def test_layers__a_deleted_layer_version_keeps_working_and_gc_keeps_the_blobs(la
         FunctionName="keeper",
         ZipFile=handler_zip("import kept\n\ndef handler(e, c):\n    return 'v2 ' + kept.VALUE\n"),
     )
+    wait_updated(lam, "keeper")
     assert invoke(lam, "keeper")[1] == "v2 still here"  # a new bundle, built after the delete
     assert invoke(lam, "keeper", Qualifier="1")[1] == "still here"
     # Unrelated changes keep the attached (deleted) layer version.
