@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from registry.accounts import Caller
 from registry.errors import InvalidParameterValue, ResourceConflict, ResourceNotFound
+from registry.functions import provisioned_status
 from registry.functions import routing as alias_routing
 from registry.functions import settings as function_settings
 from registry.functions.names import (
@@ -100,6 +101,7 @@ class FunctionAliases(FunctionRows):
             row = self._function_row(session, caller.account_id, ref.name)
             alias = self._alias_row(session, row, name)
             check_revision(alias.revision_id, revision_id)
+            pointed = alias.function_version
             if function_version is not None:
                 self._check_version_exists(session, row, function_version)
                 alias.function_version = function_version
@@ -109,6 +111,8 @@ class FunctionAliases(FunctionRows):
             if self._provisioned(session, row, name):
                 session.flush()
                 check_not_overlapping(session, row.id, name)
+                if alias.function_version != pointed:
+                    provisioned_status.reallocate(session, row.id, name)
             if description is not None:
                 alias.description = description
             alias.revision_id = str(uuid.uuid4())

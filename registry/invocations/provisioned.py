@@ -32,17 +32,17 @@ from registry.errors import (
 from registry.functions.concurrency import check_provisioned
 from registry.functions.names import LATEST, FunctionRef, function_arn
 from registry.functions.provisioned_overlap import check_not_overlapping
+from registry.functions.provisioned_status import FAILED, IN_PROGRESS, READY
 from registry.functions.service import FunctionService
 from registry.functions.views import FunctionView
 from registry.invocations.invoke import Invoker
-from registry.models import Function, ProvisionedConcurrency
+from registry.models import Function, FunctionAlias, ProvisionedConcurrency
 from registry.outages import Outage
 from registry.paging import MAX_ITEMS, Page, decode_marker, first_page
 
 log = logging.getLogger(__name__)
 
 SYNC_SECONDS = 1.0
-IN_PROGRESS, READY, FAILED = "IN_PROGRESS", "READY", "FAILED"
 UNPUBLISHED = "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
 
 
@@ -62,7 +62,8 @@ class ProvisionedConcurrencyService:
         self._db = db
         self._functions = functions
         self._invoker = invoker
-        self._applied: dict[int, tuple] = {}  # row id -> (requested, spec) this process has warmed
+        # Row id -> ((requested, version), spec) this process has warmed.
+        self._applied: dict[int, tuple] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()  # a setting was just made here: warm it now
         self._thread: threading.Thread | None = None
@@ -188,31 +189,46 @@ class ProvisionedConcurrencyService:
                 outage.recovered()
 
     def sync(self) -> None:
-        """Warm what the rows ask for and this process has not warmed, settling the ones still
-        IN_PROGRESS; release the rest (deleted settings, and FAILED ones)."""
+        """Warm what the rows ask for and this process has not warmed (an alias's setting
+        follows the version the alias points at), settling the ones still IN_PROGRESS; release
+        the rest (deleted settings, FAILED ones, and the versions an alias left)."""
         with self._db.read() as session:
             rows = session.execute(
-                select(ProvisionedConcurrency, Function.account_id, Function.name)
+                select(
+                    ProvisionedConcurrency,
+                    Function.account_id,
+                    Function.name,
+                    FunctionAlias.function_version,
+                )
                 .join(Function, Function.id == ProvisionedConcurrency.function_id)
+                .outerjoin(
+                    FunctionAlias,
+                    (FunctionAlias.function_id == ProvisionedConcurrency.function_id)
+                    & (FunctionAlias.name == ProvisionedConcurrency.qualifier),
+                )
                 .where(ProvisionedConcurrency.status != FAILED)
             ).all()
         wanted = {}
-        for row, account_id, name in rows:
+        for row, account_id, name, pointed in rows:
             wanted[row.id] = row
+            target = (row.requested, pointed or row.qualifier)
             applied = self._applied.get(row.id)
-            if row.status == READY and applied is not None and applied[0] == row.requested:
+            if row.status == READY and applied is not None and applied[0] == target:
                 continue
             try:
                 view = self._functions.get(
                     Caller(account_id), FunctionRef(name, None, row.qualifier)
                 )
                 self._invoker.prewarm(view, row.requested)
-                self._applied[row.id] = (row.requested, self._invoker.spec(view))
+                spec = self._invoker.spec(view)
             except StrataError as error:
                 if row.status == IN_PROGRESS:
                     self._settle(row, FAILED, str(error))
                 log.warning("cannot keep %s:%s warm: %s", name, row.qualifier, error)
                 continue
+            self._applied[row.id] = (target, spec)
+            if applied is not None and applied[1] != spec:
+                self._let_go(applied[1])  # the version the alias pointed at before
             if row.status == IN_PROGRESS:
                 self._settle(row, READY, None)
         for row_id in set(self._applied) - set(wanted):
@@ -235,8 +251,13 @@ class ProvisionedConcurrencyService:
     def _release(self, row_id: int) -> None:
         applied = self._applied.pop(row_id, None)
         if applied is not None:
-            # No longer provisioned: the environments now idle out like any others.
-            self._invoker.pool.prewarm(applied[1], 0)
+            self._let_go(applied[1])
+
+    def _let_go(self, spec) -> None:
+        """No longer provisioned: the environments now idle out like any others (unless
+        another setting, such as the version an alias used to point at, keeps them)."""
+        if all(kept != spec for _, kept in self._applied.values()):
+            self._invoker.pool.prewarm(spec, 0)
 
     def _qualifier(self, ref: FunctionRef) -> str:
         if not ref.qualifier:

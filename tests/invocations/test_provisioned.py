@@ -5,12 +5,14 @@ environments without init duration: tests/invocations/test_invoke.py.)"""
 
 from __future__ import annotations
 
+import base64
 import re
+import time
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.functions import create, publish, update_configuration
+from tests.support.functions import create, handler_zip, invoke, publish, update_configuration
 from tests.support.provisioned import wait_provisioned
 from tests.test_openapi import call, check
 
@@ -23,6 +25,16 @@ BELOW_MINIMUM = (
     "UnreservedConcurrentExecution below its minimum value of [100]."
 )
 PROVISIONED = "/2019-09-30/functions/{FunctionName}/provisioned-concurrency"
+# Long enough to see a setting IN_PROGRESS while its environments start.
+SLOW_INIT = """
+import time
+
+time.sleep(1.5)
+
+
+def handler(event, context):
+    return context.function_version
+"""
 
 
 def published(lam, name: str, versions: int = 1) -> None:
@@ -209,3 +221,25 @@ def test_update_alias__a_provisioned_alias_is_not_pointed_or_routed_at_a_provisi
         lam.update_alias(FunctionName="moved", Name="live", FunctionVersion="3")["FunctionVersion"]
         == "3"
     )
+
+
+def test_update_alias__a_provisioned_alias_pointed_elsewhere_is_allocated_anew(lam):
+    """Its setting is IN_PROGRESS until the new version's environments are warm, then READY,
+    and invocations through the alias find them warm."""
+    create(lam, "shifted", handler_zip(SLOW_INIT), Publish=True)
+    update_configuration(lam, FunctionName="shifted", Timeout=7)
+    publish(lam, FunctionName="shifted")
+    lam.create_alias(FunctionName="shifted", Name="live", FunctionVersion="1")
+    provision(lam, "shifted", "live", 1)
+    assert wait_provisioned(lam, "shifted", "live")["Status"] == "READY"
+    lam.update_alias(FunctionName="shifted", Name="live", FunctionVersion="2")
+    moving = lam.get_provisioned_concurrency_config(FunctionName="shifted", Qualifier="live")
+    assert (moving["Status"], moving["AllocatedProvisionedConcurrentExecutions"]) == (
+        "IN_PROGRESS",
+        0,
+    )
+    assert wait_provisioned(lam, "shifted", "live")["Status"] == "READY"
+    time.sleep(2.5)  # every app process picks the new version up within a second or two
+    response, version = invoke(lam, "shifted", Qualifier="live", LogType="Tail")
+    assert (response["ExecutedVersion"], version) == ("2", "2")
+    assert "Init Duration" not in base64.b64decode(response["LogResult"]).decode()
