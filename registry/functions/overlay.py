@@ -2,10 +2,12 @@
 from, every path a later input shadowed, and package-level conflicts: a package two layers ship in
 different versions, and a Python distribution's requirement the merged layers do not meet.
 
-Computed by the merge engine's `plan` from the central directories alone (nothing is extracted),
-once per combination of code and layers, and kept as JSON in the cache directory. A function's
-bundle preparation has it computed in the background (registry/functions/overlay_warming.py), so
-the first page showing the overlay usually only reads it.
+Computed once per combination of code and layers and kept as JSON in the cache directory. A
+function's bundle preparation has it computed in the background (overlay_warming.py), from the
+bundle.json the merge engine just wrote; a page that finds none computes it with the merge
+engine's `plan`, from the central directories alone (nothing is extracted). Both give the same
+report: the merged tree's files, symlinks and empty directories (the others are implied by the
+paths below them), and the shadowed paths sorted by path.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import os
 import shutil
 import tempfile
+from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,19 +25,22 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from registry.archive.entries import DIR
 from registry.functions.views import FunctionView
 from registry.inventory.packages import PYPI, Package
 from registry.invocations.bundles import bundle_key
 from registry.merge import MergeInput, plan
+from registry.merge.manifest import BUNDLE_FILE
 from storage.base import BlobStore
 
-_FORMAT = 2
+_FORMAT = 3
 
 
 @dataclass(frozen=True)
 class OverlayReport:
     inputs: list[dict]  # {"name", "arn"} in merge order, the function last
-    entries: list[tuple[str, str, int]]  # (path under opt/ or task/, kind, input index)
+    # (path under opt/ or task/, kind, input index) of files, symlinks and empty directories
+    entries: list[tuple[str, str, int]]
     shadowed: list[dict]  # {"path", "kind", "lost", "won", "by"}, input indexes
     conflicts: list[dict]  # {"ecosystem", "name", "ships": [{"input", "version", "path"}]}
     # {"input", "name", "version", "requires", "found", "found_in"}; found None: in no layer
@@ -58,15 +64,16 @@ class FunctionOverlays:
     def cached(self, code_digest: str, layers: list[dict]) -> bool:
         return self._cache_path(code_digest, layers).exists()
 
-    def warm(self, code_digest: str, layers: list[dict]) -> None:
-        """Computes and caches the overlay unless it is cached already."""
+    def warm(self, code_digest: str, layers: list[dict], bundle: Path | None = None) -> None:
+        """Computes and caches the overlay unless it is cached already; from the merged
+        `bundle` directory of this code and these layers when there is one at hand."""
         if not self.cached(code_digest, layers):
-            self._load(code_digest, layers)
+            self._load(code_digest, layers, bundle)
 
     def _cache_path(self, code_digest: str, layers: list[dict]) -> Path:
         return self._dir / f"{bundle_key(code_digest, [layer['digest'] for layer in layers])}.json"
 
-    def _load(self, code_digest: str, layers: list[dict]) -> dict:
+    def _load(self, code_digest: str, layers: list[dict], bundle: Path | None = None) -> dict:
         cached = self._cache_path(code_digest, layers)
         data = _read_cache(cached)
         if data is not None:
@@ -81,16 +88,31 @@ class FunctionOverlays:
             try:
                 data = _read_cache(cached)
                 if data is None:
-                    data = self._compute(code_digest, layers)
+                    data = self._compute(code_digest, layers, bundle)
                     self._keep(cached, data)
                 return data
             finally:
                 # Whoever waits on the unlinked file finds the overlay cached once it has the lock.
                 lock_path.unlink(missing_ok=True)
 
-    def _compute(self, code_digest: str, layers: list[dict]) -> dict:
+    def _compute(self, code_digest: str, layers: list[dict], bundle: Path | None) -> dict:
         inputs = [{"name": layer["arn"].split(":")[-2], "arn": layer["arn"]} for layer in layers]
         inputs.append({"name": "function", "arn": None})
+        merged = _from_bundle(bundle, len(layers)) if bundle is not None else None
+        entries, shadowed = merged or self._planned(code_digest, layers, inputs)
+        per_layer = [self._packages_of(layer["digest"]) for layer in layers]
+        return {
+            "format": _FORMAT,
+            "inputs": inputs,
+            "entries": entries,
+            "shadowed": shadowed,
+            "conflicts": _conflicts(per_layer),
+            "unmet": _unmet(per_layer),
+        }
+
+    def _planned(
+        self, code_digest: str, layers: list[dict], inputs: list[dict]
+    ) -> tuple[list[list], list[dict]]:
         with tempfile.TemporaryDirectory(dir=self._dir) as scratch:
             paths = [
                 self._local(layer["digest"], Path(scratch) / f"{i}.zip")
@@ -101,20 +123,14 @@ class FunctionOverlays:
                 [MergeInput(p, name=i["name"]) for p, i in zip(paths, inputs, strict=False)],
                 function=MergeInput(code, name="function"),
             )
-        per_layer = [self._packages_of(layer["digest"]) for layer in layers]
-        entries = sorted([path, kind, source] for path, (kind, source) in found.winners.items())
+        winners = sorted([path, kind, source] for path, (kind, source) in found.winners.items())
+        paths = [path for path, _kind, _source in winners]
+        entries = [entry for entry in winners if entry[1] != DIR or not _has_below(paths, entry[0])]
         shadowed = [
             {"path": s.path, "kind": s.kind, "lost": s.lost, "won": s.won, "by": s.by}
             for s in found.shadowed
         ]
-        return {
-            "format": _FORMAT,
-            "inputs": inputs,
-            "entries": entries,
-            "shadowed": shadowed,
-            "conflicts": _conflicts(per_layer),
-            "unmet": _unmet(per_layer),
-        }
+        return entries, sorted(shadowed, key=_shadowed_order)
 
     def _local(self, digest: str, path: Path) -> Path:
         with self._store.open(digest) as source, open(path, "wb") as sink:
@@ -130,6 +146,39 @@ class FunctionOverlays:
             os.replace(temporary, path)
         except OSError:
             Path(temporary).unlink(missing_ok=True)
+
+
+def _from_bundle(bundle: Path, layer_count: int) -> tuple[list[list], list[dict]] | None:
+    """The entries and shadowed paths the merge engine recorded in the bundle's bundle.json;
+    None when it cannot be read (the bundle was removed meanwhile, say)."""
+    try:
+        document = json.loads((bundle / BUNDLE_FILE).read_text())
+        index = {"function": layer_count}
+        index.update({f"layer:{at + 1}": at for at in range(layer_count)})
+        entries = [[e["path"], e["type"], index[e["source"]]] for e in document["entries"]]
+        shadowed = [
+            {
+                # The plan's paths are relative to the root (opt/ or task/) they were lost in.
+                "path": s["path"].partition("/")[2],
+                "kind": s["type"],
+                "lost": index[s["lost"]],
+                "won": index[s["won"]],
+                "by": s["by"].partition("/")[2],
+            }
+            for s in document["shadowed"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return entries, sorted(shadowed, key=_shadowed_order)
+
+
+def _has_below(sorted_paths: list[str], path: str) -> bool:
+    below = bisect_left(sorted_paths, path + "/")
+    return below < len(sorted_paths) and sorted_paths[below].startswith(path + "/")
+
+
+def _shadowed_order(shadowed: dict) -> tuple:
+    return (shadowed["path"], shadowed["lost"])
 
 
 def _conflicts(per_layer: list[list[Package]]) -> list[dict]:

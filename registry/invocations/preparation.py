@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -58,11 +59,11 @@ class BundlePreparer:
         # Finding the unsettled rows (the database), and preparing them (storage, the database).
         self._sweep_outage = Outage("bundle preparation sweep", log)
         self._outage = Outage("bundle preparation", log)
-        self._listeners: list[Callable[[str, list[dict]], None]] = []
+        self._listeners: list[Callable[[str, list[dict], Path], None]] = []
 
-    def on_prepared(self, listener: Callable[[str, list[dict]], None]) -> None:
-        """`listener(code_digest, layers)` is told of every bundle prepared, once its row is
-        settled. It runs on the preparing thread, so it must only hand the work elsewhere."""
+    def on_prepared(self, listener: Callable[[str, list[dict], Path], None]) -> None:
+        """`listener(code_digest, layers, bundle_dir)` is told of every bundle prepared, once its
+        row is settled. It runs on the preparing thread, so it must only hand the work elsewhere."""
         self._listeners.append(listener)
 
     def kick(self) -> None:
@@ -128,9 +129,9 @@ class BundlePreparer:
         key = (table, row_id, revision_id)
         started = time.monotonic()
         try:
-            error = None
+            error = bundle = None
             try:
-                self._bundles.bundle(code_digest, layers, runtime=config.get("runtime"))
+                bundle = self._bundles.bundle(code_digest, layers, runtime=config.get("runtime"))
             except InvalidParameterValue as problem:  # the merge engine's InvalidZip among them
                 error = (f"Lambda could not prepare the deployment package: {problem}", INVALID_ZIP)
             except (BlobNotFound, DigestMismatch) as problem:
@@ -143,8 +144,8 @@ class BundlePreparer:
             log.debug(
                 "prepared %s %s in %.3f s", table.__tablename__, row_id, time.monotonic() - started
             )
-            if error is None:
-                self._tell(code_digest, layers)
+            if bundle is not None:
+                self._tell(code_digest, layers, bundle)
         except Exception as error:
             # Storage or database trouble: the row stays unsettled and a sweep tries again.
             self._outage.failed(error)
@@ -154,10 +155,10 @@ class BundlePreparer:
             with self._guard:
                 self._in_flight.discard(key)
 
-    def _tell(self, code_digest: str, layers: list[dict]) -> None:
+    def _tell(self, code_digest: str, layers: list[dict], bundle: Path) -> None:
         for listener in self._listeners:
             try:
-                listener(code_digest, layers)
+                listener(code_digest, layers, bundle)
             except Exception:
                 # What listeners do is extra to the bundle, which is ready: never its failure.
                 log.warning("a listener of prepared bundles failed", exc_info=True)

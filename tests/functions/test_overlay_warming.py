@@ -4,6 +4,9 @@ compute again, never the function's."""
 
 from __future__ import annotations
 
+import io
+import stat
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -116,11 +119,11 @@ def test_a_listener_that_fails__neither_fails_the_preparation_nor_silences_the_o
     service, preparer = prepared
     told = []
 
-    def broken(code_digest, layers):
+    def broken(code_digest, layers, bundle):
         raise RuntimeError("listener broke")
 
     preparer.on_prepared(broken)
-    preparer.on_prepared(lambda code_digest, layers: told.append((code_digest, layers)))
+    preparer.on_prepared(lambda code_digest, layers, bundle: told.append((code_digest, layers)))
     caller = new_caller()
 
     created = create_layered(service, layer_service, caller, "told")
@@ -144,3 +147,73 @@ def test_an_overlay_asked_by_several_workers_at_once__is_computed_the_same_and_l
     assert ("opt/python/crowded-top.py", "file", 1) in reports[0].entries
     (left,) = (tmp_path / "cache" / "function-overlays").iterdir()
     assert left.suffix == ".json" and not left.name.startswith(".")
+
+
+def _zip(files: dict[str, str], links: dict[str, str] = {}) -> bytes:  # noqa: B006
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), text)
+        for name, target in links.items():
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.create_system = 3
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, target)
+    return buffer.getvalue()
+
+
+LAYERS = {
+    "base": _zip(
+        {
+            "python/shared.py": "1",
+            "python/pkg/a.py": "1",
+            "python/pkg/sub/b.py": "1",
+            "python/keep/x.py": "1",
+            "python/keep-too.py": "1",
+        }
+    ),
+    # A file where a folder was (its whole subtree is lost), an empty folder, a folder whose
+    # name another path begins with.
+    "middle": _zip(
+        {"python/shared.py": "2", "python/pkg": "now a file", "python/empty/": "", "python/a": "1"}
+    ),
+    "top": _zip({"python/shared.py": "3", "python/target/t.py": "1"}, {"python/link": "target"}),
+}
+
+
+def test_the_overlay_from_the_prepared_bundle__is_the_one_the_plan_gives(
+    migrated_registry, new_caller, layer_service, tmp_path
+):
+    caller = new_caller()
+    layers = [
+        {
+            "digest": (
+                view := layer_service.publish(caller, LayerRef(f"same-{name}", None), ZipContent(z))
+            ).digest,
+            "arn": view.layer_version_arn,
+        }
+        for name, z in LAYERS.items()
+    ]
+    code = migrated_registry.store.put_bytes(
+        _zip({"app.py": "def handler(e, c):\n    return 1\n", "lib/util.py": "", "data/": ""})
+    ).digest
+    bundles = BundleCache(migrated_registry.store, tmp_path / "functions", merge_cache_dir=tmp_path)
+    bundle = bundles.bundle(code, layers)
+
+    # With none of the blobs to plan from: the bundle is all it reads (the packages aside).
+    from_bundle = FunctionOverlays(
+        unreadable_store(tmp_path),
+        tmp_path / "from-bundle",
+        LayerContents(migrated_registry.store, tmp_path / "from-bundle").packages,
+    )
+    from_bundle.warm(code, layers, bundle)
+    planned = overlays_over(migrated_registry.store, tmp_path / "planned")
+
+    shown = from_bundle.report(code, layers)
+    assert shown == planned.report(code, layers)
+    assert {s["path"] for s in shown.shadowed} >= {"python/shared.py", "python/pkg/sub/b.py"}
+    assert ("opt/python/empty", "dir", 1) in shown.entries
+    assert ("opt/python/link", "symlink", 2) in shown.entries
+    assert not any(
+        path in ("opt/python", "opt/python/keep", "task/lib") for path, *_ in shown.entries
+    )
