@@ -31,6 +31,7 @@ from registry.inventory.packages import PYPI, Package
 from registry.invocations.bundles import bundle_key
 from registry.merge import MergeInput, plan
 from registry.merge.manifest import BUNDLE_FILE
+from registry.merge.manifest import FORMAT as BUNDLE_FORMAT
 from storage.base import BlobStore
 
 _FORMAT = 3
@@ -153,6 +154,8 @@ def _from_bundle(bundle: Path, layer_count: int) -> tuple[list[list], list[dict]
     None when it cannot be read (the bundle was removed meanwhile, say)."""
     try:
         document = json.loads((bundle / BUNDLE_FILE).read_text())
+        if document["format"] != BUNDLE_FORMAT:
+            return None
         index = {"function": layer_count}
         index.update({f"layer:{at + 1}": at for at in range(layer_count)})
         entries = [[e["path"], e["type"], index[e["source"]]] for e in document["entries"]]
