@@ -1,7 +1,10 @@
 """A function's overlay as its pages show it: the report, its merged tree and each path's input's
 name, kept in memory for the few combinations of code and layers shown last. Reading the report
 and building the tree of a 6,000-file bundle cost more than the rest of the page, and a person
-browsing the overlay folder by folder asks for the same one page after page."""
+browsing the overlay folder by folder asks for the same one page after page.
+
+What is kept is bounded by entries as well as by overlays: a bundle may hold 100,000 paths, and
+eight of those would cost a worker hundreds of MB. The overlay shown last is always kept."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from registry.invocations.bundles import bundle_key
 from registry.layers.contents import FileEntry
 
 KEPT = 8
+KEPT_ENTRIES = 60_000
 
 
 class ShownOverlay(NamedTuple):
@@ -25,9 +29,13 @@ class ShownOverlay(NamedTuple):
 
 
 class OverlayTrees:
-    def __init__(self, overlays: FunctionOverlays, *, kept: int = KEPT):
+    def __init__(
+        self, overlays: FunctionOverlays, *, kept: int = KEPT, kept_entries: int = KEPT_ENTRIES
+    ):
         self._overlays = overlays
         self._kept = kept
+        self._kept_entries = kept_entries
+        self._entries = 0
         self._memory: OrderedDict[str, ShownOverlay] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -47,7 +55,12 @@ class OverlayTrees:
             {path: names[index] for path, _kind, index in report.entries},
         )
         with self._lock:
+            if key not in self._memory:
+                self._entries += len(report.entries)
             self._memory[key] = found
-            while len(self._memory) > self._kept:
-                self._memory.popitem(last=False)
+            while len(self._memory) > 1 and (
+                len(self._memory) > self._kept or self._entries > self._kept_entries
+            ):
+                _key, dropped = self._memory.popitem(last=False)
+                self._entries -= len(dropped.report.entries)
         return found

@@ -66,3 +66,21 @@ def test_only_the_overlays_shown_last__are_kept(
 
     again = trees.of(one)
     assert again is not first and again.source == first.source
+
+
+def test_overlays_past_the_entries_kept__are_dropped_but_the_last_one_shown(
+    migrated_registry, function_service, layer_service, new_caller, tmp_path
+):
+    caller = new_caller()
+    one, other = (
+        _function(function_service, layer_service, caller, name) for name in ("big1", "big2")
+    )
+    entries = len(_trees(migrated_registry.store, tmp_path).of(one).report.entries)
+    trees = _trees(migrated_registry.store, tmp_path, kept_entries=entries)
+
+    first = trees.of(one)
+    assert trees.of(one) is first
+    last = trees.of(other)
+
+    assert trees.of(other) is last
+    assert trees.of(one) is not first
