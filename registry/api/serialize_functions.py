@@ -116,7 +116,8 @@ def provisioned_concurrency(view: ProvisionedView, *, listed: bool = False) -> d
     body |= {
         "AllocatedProvisionedConcurrentExecutions": view.allocated,
         "Status": view.status,
-        "LastModified": aws_timestamp(view.last_modified),
+        # To the second, unlike a function's: 2019-12-31T20:28:49+0000 in Lambda's answers.
+        "LastModified": aws_timestamp(view.last_modified)[:19] + "+0000",
     }
     if view.status_reason:
         body["StatusReason"] = view.status_reason

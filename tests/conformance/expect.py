@@ -35,6 +35,8 @@ class Kind:
 
 
 TIMESTAMP = Matches(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000")
+# Provisioned concurrency settings are stamped to the second.
+TIMESTAMP_SECONDS = Matches(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+0000")
 UUID = Matches(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SHA256_B64 = Matches(r"[A-Za-z0-9+/]{43}=")
 INT = Kind(int)

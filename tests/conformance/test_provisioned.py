@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from tests.conformance.expect import TIMESTAMP, Matches, assert_answer, assert_error
+from tests.conformance.expect import TIMESTAMP_SECONDS, Matches, assert_answer, assert_error
 from tests.support.functions import create, handler_zip
 from tests.support.provisioned import wait_provisioned
 
@@ -112,7 +112,7 @@ def test_provisioned_concurrency__put_get_and_list_answer_aws_shapes(lam, accoun
             "RequestedProvisionedConcurrentExecutions": 1,
             "AllocatedProvisionedConcurrentExecutions": 0,
             "Status": "IN_PROGRESS",
-            "LastModified": TIMESTAMP,
+            "LastModified": TIMESTAMP_SECONDS,
         },
         status=202,
     )
@@ -122,7 +122,7 @@ def test_provisioned_concurrency__put_get_and_list_answer_aws_shapes(lam, accoun
         "AvailableProvisionedConcurrentExecutions": 1,
         "AllocatedProvisionedConcurrentExecutions": 1,
         "Status": "READY",
-        "LastModified": TIMESTAMP,
+        "LastModified": TIMESTAMP_SECONDS,
     }
     assert_answer(
         lam.get_provisioned_concurrency_config(FunctionName="shaped", Qualifier="live"),
@@ -195,7 +195,7 @@ def test_put_provisioned_concurrency_config__failed_with_the_reason_when_init_fa
             "AllocatedProvisionedConcurrentExecutions": 0,
             "Status": "FAILED",
             "StatusReason": Matches(r"(?s).*no database.*"),
-            "LastModified": TIMESTAMP,
+            "LastModified": TIMESTAMP_SECONDS,
         },
         status=200,
     )

@@ -153,7 +153,7 @@ def test_list_provisioned_concurrency_configs__pages_every_version_and_alias(lam
         (f"{arn}:2", 2, 2, 2, "READY"),
         (f"{arn}:live", 1, 1, 1, "READY"),
     ]
-    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000", c["LastModified"])
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0000", c["LastModified"])
                for c in configs)  # fmt: skip
     paginated = [
         c["FunctionArn"]
@@ -239,7 +239,8 @@ def test_update_alias__a_provisioned_alias_pointed_elsewhere_is_allocated_anew(l
         0,
     )
     assert wait_provisioned(lam, "shifted", "live")["Status"] == "READY"
-    time.sleep(2.5)  # every app process picks the new version up within a second or two
+    # Every app process picks the new version up within a second and starts it (1.5 s of init).
+    time.sleep(5)
     response, version = invoke(lam, "shifted", Qualifier="live", LogType="Tail")
     assert (response["ExecutedVersion"], version) == ("2", "2")
     assert "Init Duration" not in base64.b64decode(response["LogResult"]).decode()
