@@ -12,6 +12,11 @@ class SandboxError(ServiceUnavailable):
     exit_code = exits.SANDBOX_UNAVAILABLE
 
 
+class InitFailed(SandboxError):
+    """A provisioned environment's initialisation failed: the function's own error (or its init
+    timing out), not the host's."""
+
+
 class RuntimeEnded(SandboxError):
     """The runtime exited after answering its last invocation, before taking the next one (as
     Node.js runtimes do after an uncaught exception): that one is run by a fresh environment."""

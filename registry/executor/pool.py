@@ -32,7 +32,7 @@ from registry.errors import ConcurrentInvocationLimitExceeded
 from registry.executor import reaping
 from registry.executor.census import PoolCensus
 from registry.executor.environment import Environment
-from registry.executor.errors import RuntimeEnded, SandboxError
+from registry.executor.errors import InitFailed, RuntimeEnded, SandboxError
 from registry.executor.host import HostCapabilities
 from registry.executor.launchers import Launchers
 from registry.executor.memory import (
@@ -154,7 +154,7 @@ class EnvironmentPool:
                 started.append(env)
                 failure = env.start()
                 if failure is not None:
-                    raise SandboxError(f"prewarm failed: {failure.payload.decode()}")
+                    raise InitFailed(f"prewarm failed: {failure.payload.decode()}")
         finally:
             unused = footprint * (missing - len(started))
             if unused:

@@ -29,6 +29,7 @@ from registry.errors import (
     ProvisionedConcurrencyConfigNotFound,
     StrataError,
 )
+from registry.executor.errors import InitFailed
 from registry.functions.concurrency import check_provisioned
 from registry.functions.names import LATEST, FunctionRef, function_arn
 from registry.functions.provisioned_overlap import check_not_overlapping
@@ -43,6 +44,7 @@ from registry.paging import MAX_ITEMS, Page, decode_marker, first_page
 log = logging.getLogger(__name__)
 
 SYNC_SECONDS = 1.0
+INIT_FAILURE = "FUNCTION_ERROR_INIT_FAILURE"
 UNPUBLISHED = "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
 
 
@@ -223,7 +225,10 @@ class ProvisionedConcurrencyService:
                 spec = self._invoker.spec(view)
             except StrataError as error:
                 if row.status == IN_PROGRESS:
-                    self._settle(row, FAILED, str(error))
+                    # Lambda names an initialisation error by its code alone (the error itself
+                    # is in the function's logs); anything else is the host's, said as it is.
+                    reason = INIT_FAILURE if isinstance(error, InitFailed) else str(error)
+                    self._settle(row, FAILED, reason)
                 log.warning("cannot keep %s:%s warm: %s", name, row.qualifier, error)
                 continue
             self._applied[row.id] = (target, spec)
