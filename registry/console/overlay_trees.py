@@ -36,12 +36,16 @@ class OverlayTrees:
         self._kept = kept
         self._kept_entries = kept_entries
         self._entries = 0
-        self._memory: OrderedDict[str, ShownOverlay] = OrderedDict()
+        self._memory: OrderedDict[tuple, ShownOverlay] = OrderedDict()
         self._lock = threading.Lock()
 
     def of(self, view: FunctionView) -> ShownOverlay:
-        # The key the overlay's cache uses: the same code and layers overlay the same way.
-        key = bundle_key(view.code_digest, [layer["digest"] for layer in view.layers])
+        # The same code and layers overlay the same way, but each path is shown with its layer's
+        # name, which another function holding the same bytes may call otherwise.
+        key = (
+            bundle_key(view.code_digest, [layer["digest"] for layer in view.layers]),
+            tuple(layer["arn"] for layer in view.layers),
+        )
         with self._lock:
             found = self._memory.get(key)
             if found is not None:

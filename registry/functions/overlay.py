@@ -34,7 +34,7 @@ from registry.merge.manifest import BUNDLE_FILE
 from registry.merge.manifest import FORMAT as BUNDLE_FORMAT
 from storage.base import BlobStore
 
-_FORMAT = 3
+_FORMAT = 4  # 4: the inputs' names and ARNs are no longer kept
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,11 @@ class FunctionOverlays:
         return self.report(view.code_digest, view.layers)
 
     def report(self, code_digest: str, layers: list[dict]) -> OverlayReport:
-        """The overlay of this code under these layers (each {digest, arn}, in merge order)."""
-        return _report(self._load(code_digest, layers))
+        """The overlay of this code under these layers (each {digest, arn}, in merge order).
+        The cache is keyed by bytes alone and shared by every function whose code and layers
+        hold the same bytes, whichever account: the inputs' names and ARNs are never read from
+        it, but from the layers asked about."""
+        return _report(self._load(code_digest, layers), _inputs(layers))
 
     def cached(self, code_digest: str, layers: list[dict]) -> bool:
         return self._cache_path(code_digest, layers).exists()
@@ -97,14 +100,11 @@ class FunctionOverlays:
                 lock_path.unlink(missing_ok=True)
 
     def _compute(self, code_digest: str, layers: list[dict], bundle: Path | None) -> dict:
-        inputs = [{"name": layer["arn"].split(":")[-2], "arn": layer["arn"]} for layer in layers]
-        inputs.append({"name": "function", "arn": None})
         merged = _from_bundle(bundle, len(layers)) if bundle is not None else None
-        entries, shadowed = merged or self._planned(code_digest, layers, inputs)
+        entries, shadowed = merged or self._planned(code_digest, layers, _inputs(layers))
         per_layer = [self._packages_of(layer["digest"]) for layer in layers]
         return {
             "format": _FORMAT,
-            "inputs": inputs,
             "entries": entries,
             "shadowed": shadowed,
             "conflicts": _conflicts(per_layer),
@@ -260,9 +260,14 @@ def _read_cache(path: Path) -> dict | None:
     return None
 
 
-def _report(data: dict) -> OverlayReport:
+def _inputs(layers: list[dict]) -> list[dict]:
+    inputs = [{"name": layer["arn"].split(":")[-2], "arn": layer["arn"]} for layer in layers]
+    return [*inputs, {"name": "function", "arn": None}]
+
+
+def _report(data: dict, inputs: list[dict]) -> OverlayReport:
     return OverlayReport(
-        data["inputs"],
+        inputs,
         [tuple(entry) for entry in data["entries"]],
         data["shadowed"],
         data["conflicts"],

@@ -84,3 +84,35 @@ def test_overlays_past_the_entries_kept__are_dropped_but_the_last_one_shown(
 
     assert trees.of(other) is last
     assert trees.of(one) is not first
+
+
+def test_functions_of_two_accounts_holding_the_same_bytes__each_shows_its_own_layer_names(
+    migrated_registry, function_service, layer_service, new_caller, tmp_path
+):
+    shared = make_zip({"python/shared.py": "WHO = 'same bytes'\n"})
+    code = handler_zip("def handler(event, context):\n    return 1\n")
+    views = []
+    for name in ("first-owners-layer", "second-owners-layer"):
+        caller = new_caller()
+        arn = layer_service.publish(
+            caller, LayerRef(name, None), ZipContent(shared)
+        ).layer_version_arn
+        views.append(
+            function_service.create(
+                caller,
+                FunctionRef("same", None, None),
+                ZipContent(zip_file=code),
+                dict(SETTINGS),
+                layers=[arn],
+            )
+        )
+    first, second = views
+    contents = LayerContents(migrated_registry.store, tmp_path)
+    overlays = FunctionOverlays(migrated_registry.store, tmp_path, contents.packages)
+    trees = OverlayTrees(overlays)
+
+    assert trees.of(first).source["opt/python/shared.py"] == "first-owners-layer"
+    # The same cached overlay, read for the other account's function: none of the first's names.
+    assert trees.of(second).source["opt/python/shared.py"] == "second-owners-layer"
+    assert overlays.of(second).inputs[0]["arn"] == second.layers[0]["arn"]
+    assert overlays.of(first).inputs[0]["arn"] == first.layers[0]["arn"]
