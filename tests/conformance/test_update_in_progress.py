@@ -96,6 +96,7 @@ def test_invoke__runs_the_previous_code_until_an_update_of_the_code_is_successfu
     lam, strata_server
 ):
     create(lam, "recoding", greeter("old"))
+    lam.create_alias(FunctionName="recoding", Name="edge", FunctionVersion="$LATEST")
     assert invoke(lam, "recoding")[1]["code"] == "old"
     new = greeter("new")
     with preparation_held(strata_server, hashlib.sha256(new).hexdigest()):
@@ -103,6 +104,7 @@ def test_invoke__runs_the_previous_code_until_an_update_of_the_code_is_successfu
         assert answer["LastUpdateStatus"] == "InProgress"
         response, result = invoke(lam, "recoding")
         assert (result["code"], response["ExecutedVersion"]) == ("old", "$LATEST")
+        assert invoke(lam, "recoding", Qualifier="edge")[1]["code"] == "old"  # an alias of it too
         # GetFunction shows the change as made, and it is still being applied.
         shown = in_progress(lam, "recoding")
         assert (
@@ -112,6 +114,7 @@ def test_invoke__runs_the_previous_code_until_an_update_of_the_code_is_successfu
         )
     wait_updated(lam, "recoding")
     assert invoke(lam, "recoding")[1]["code"] == "new"
+    assert invoke(lam, "recoding", Qualifier="edge")[1]["code"] == "new"
 
 
 def test_invoke__runs_the_previous_configuration_until_an_update_of_it_is_successful(
