@@ -145,7 +145,10 @@ def sandbox_pid(info_r: int, proc: subprocess.Popen, logs: LogPipe) -> int:
             break
         except ValueError:
             pass
-        ready, _, _ = select.select([info_r], [], [], max(0.0, deadline - time.monotonic()))
+        # poll, not select: a burst of environments takes descriptors past select's 1024.
+        waiting = select.poll()
+        waiting.register(info_r, select.POLLIN)
+        ready = waiting.poll(max(0.0, deadline - time.monotonic()) * 1000)
         chunk = os.read(info_r, 4096) if ready else b""
         if not chunk:
             proc.wait(timeout=5)
