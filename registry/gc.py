@@ -51,8 +51,8 @@ def referenced_digests(session: Session, digests: set[str] | None = None) -> set
         for layers in session.scalars(select(table.layers)):
             found.update(layer["digest"] for layer in layers or ())
     # What $LATEST still runs while a change to it is not applied.
-    for config in session.scalars(select(Function.config)):
-        found.update(serving.digests(config))
+    for running in session.scalars(select(Function.running).where(Function.running.is_not(None))):
+        found.update(serving.digests(running))
     return found if digests is None else found & digests
 
 

@@ -157,6 +157,9 @@ class Function(LambdaStates, Base):
     # PutFunctionConcurrency: executions only this function may use, and the most it may run at
     # once (None: it shares the account's unreserved concurrency).
     reserved_concurrency: Mapped[int | None] = mapped_column(Integer)
+    # The revision invocations run while a change to $LATEST is not applied (registry/functions/
+    # serving.py); SQL NULL when they run the row's own.
+    running: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
 
 class FunctionVersion(LambdaStates, Base):

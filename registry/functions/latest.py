@@ -193,10 +193,8 @@ class LatestChanges(FunctionVersions):
                 row, function_arn(self._region, caller.account_id, row.name)
             )
             # Invocations run the revision they run now until this change is applied.
-            values["config"] = serving.keeping(
-                row,
-                values.get("config", row.config),
-                runs_own=function_states.runs_own_revision(row),
+            values["running"] = serving.keeping(
+                row, runs_own=function_states.runs_own_revision(row)
             )
             for key, value in {**values, **function_states.updating()}.items():
                 setattr(row, key, value)

@@ -29,7 +29,6 @@ from sqlalchemy import (
 from registry.accounts import Caller
 from registry.db import Database
 from registry.errors import InvalidParameterValue
-from registry.functions import serving
 from registry.functions.names import LATEST, function_arn
 from registry.functions.views import FunctionSummary
 from registry.models import Function, FunctionVersion
@@ -163,7 +162,7 @@ def _summary(arn: str, name: str, version: str, shown) -> FunctionSummary:
         version,
         digest,
         size,
-        serving.shown(json.loads(config)),
+        json.loads(config),
         [] if layers == "[]" else json.loads(layers),
         revision_id,
         last_modified,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from registry.accounts import Caller
 from registry.db import Database
 from registry.errors import InvalidParameterValue, PreconditionFailed, ResourceNotFound
-from registry.functions import routing, serving
+from registry.functions import routing
 from registry.functions.names import LATEST, VERSION, FunctionRef, function_arn, require_own
 from registry.functions.states import ACTIVE, SUCCESSFUL
 from registry.functions.views import AliasView, FunctionView
@@ -118,7 +118,7 @@ class FunctionRows:
     ) -> FunctionView:
         """$LATEST as the row holds it; with `running`, the revision invocations run instead
         while a change to it is not applied (registry/functions/serving.py)."""
-        kept = serving.running(row.config) if running else None
+        kept = row.running if running else None
         if kept is not None:
             return replace(
                 self._latest_view(account_id, row),
@@ -138,7 +138,7 @@ class FunctionRows:
             code_digest=row.code_digest,
             code_size=row.code_size,
             unzipped_size=row.unzipped_size,
-            config=serving.shown(row.config),
+            config=dict(row.config),
             layers=list(row.layers),
             revision_id=row.revision_id,
             last_modified=row.last_modified,

@@ -15,7 +15,7 @@ import uuid
 from sqlalchemy import update
 
 from registry.errors import ResourceConflict
-from registry.functions import serving
+from registry.models import Function
 
 PENDING, ACTIVE, FAILED = "Pending", "Active", "Failed"
 IN_PROGRESS, SUCCESSFUL = "InProgress", "Successful"
@@ -85,8 +85,8 @@ def settle(
         # A function created Active stays Active; a failed one becomes Active once an update of
         # it succeeds.
         done |= {"state": ACTIVE, "state_reason": None, "state_reason_code": None}
-        # Invocations run this revision from now on, no longer the one kept running meanwhile.
-        done |= serving.applied(session, table, row_id, revision_id)
+        if table is Function:  # invocations run this revision now, not the one kept meanwhile
+            done["running"] = None
     else:
         reason, code = error[0][:1024], error[1]
         done = {

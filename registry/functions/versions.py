@@ -14,7 +14,6 @@ from sqlalchemy import delete, select, update
 
 from registry.accounts import Caller
 from registry.errors import InvalidParameterValue, ResourceConflict
-from registry.functions import serving
 from registry.functions import settings as function_settings
 from registry.functions import states as function_states
 from registry.functions.names import LATEST, VERSION, FunctionRef, function_arn
@@ -157,7 +156,7 @@ class FunctionVersions(FunctionRows):
 def _same_snapshot(version: FunctionVersion, row: Function, description: str | None) -> bool:
     """Whether publishing now would repeat `version`: Lambda publishes again when the code, any
     setting (the description included) or the layers differ."""
-    wanted = serving.shown(row.config)
+    wanted = dict(row.config)
     if description is not None:
         wanted["description"] = description
     return (
@@ -175,7 +174,7 @@ def _snapshot(session, row: Function, description: str | None) -> FunctionVersio
         .values(latest_version=Function.latest_version + 1)
         .returning(Function.latest_version)
     ).scalar_one()
-    config = serving.shown(row.config)
+    config = dict(row.config)
     if description is not None:
         config["description"] = description
     version = FunctionVersion(

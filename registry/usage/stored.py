@@ -25,12 +25,19 @@ def stored_bytes(db: Database, account_id: str | None = None) -> dict[str, int]:
     versions = select(
         Function.account_id, FunctionVersion.code_digest, FunctionVersion.code_size
     ).join(Function)
+    # The code $LATEST still runs while a change to it is not applied.
+    running = select(
+        Function.account_id,
+        Function.running["code_digest"].as_string(),
+        Function.running["code_size"].as_integer(),
+    ).where(Function.running.is_not(None))
     if account_id is not None:
         layers = layers.where(Layer.account_id == account_id)
         latest = latest.where(Function.account_id == account_id)
         versions = versions.where(Function.account_id == account_id)
+        running = running.where(Function.account_id == account_id)
     # UNION (not UNION ALL) keeps one row per account, digest and size: the same bytes once.
-    blobs = union(layers, latest, versions).subquery()
+    blobs = union(layers, latest, versions, running).subquery()
     query = select(blobs.c.account_id, func.coalesce(func.sum(blobs.c.code_size), literal(0)))
     query = query.group_by(blobs.c.account_id)
     with db.read() as session:

@@ -8,10 +8,14 @@ from datetime import date
 
 from registry.archives import ZipContent
 from registry.functions.names import FunctionRef
+from registry.functions.service import FunctionService
+from registry.invocations.bundles import BundleCache
+from registry.invocations.preparation import BundlePreparer
 from registry.layers.arns import LayerRef
 from registry.usage.report import usage
 from registry.usage.stored import sample, stored_bytes
 from tests.support.functions import ROLE, RUNTIME, handler_zip
+from tests.support.service_fixtures import REGION
 from tests.support.zips import layer_zip
 
 SETTINGS = {"runtime": RUNTIME, "handler": "app.handler", "role": ROLE}
@@ -102,3 +106,21 @@ def test_sample__a_day_keeps_its_peak_and_the_next_day_starts_from_what_is_store
     ]
     # An account that wrote nothing that day still has the day's figure from the hourly sample.
     assert days(idle.account_id) == [("2027-01-16", len(NUMPY), 0)]
+
+
+def test_stored_bytes__the_code_still_running_during_an_update_counts_until_it_is_applied(
+    migrated_registry, layer_service, new_caller, tmp_path
+):
+    db, store = migrated_registry.db, migrated_registry.store
+    service = FunctionService(db, store, layer_service, region=REGION)
+    preparer = BundlePreparer(
+        db, BundleCache(store, tmp_path / "functions", merge_cache_dir=tmp_path)
+    )
+    caller, ref = new_caller(), FunctionRef("f", None, None)
+    service.create(caller, ref, ZipContent(zip_file=CODE), SETTINGS)
+    preparer.prepare_all()  # Active: its own code runs
+    service.update_code(caller, ref, ZipContent(zip_file=NEW_CODE))  # InProgress, not prepared
+
+    assert stored_bytes(db, caller.account_id) == {caller.account_id: len(CODE) + len(NEW_CODE)}
+    preparer.prepare_all()  # Successful: the new code runs, the old one is no longer kept
+    assert stored_bytes(db, caller.account_id) == {caller.account_id: len(NEW_CODE)}
