@@ -25,13 +25,15 @@ class ContentsWarmer:
         self._thread: threading.Thread | None = None
         self._starting = threading.Lock()
 
-    def submit(self, digest: str) -> None:
-        """Called as a version is published: never blocks, never raises."""
+    def submit(self, digest: str) -> bool:
+        """Called as a version is published, or by a page that finds it not computed: never
+        blocks, never raises. False when the queue is full and the digest was left out."""
         try:
             self._queue.put_nowait(digest)
         except queue.Full:
-            return
+            return False
         self._start()
+        return True
 
     def wait_idle(self) -> None:
         """Returns once every digest submitted so far is computed (for tests and benchmarks)."""
