@@ -411,10 +411,11 @@ def test_retention__the_sweep_removes_events_older_than_the_groups_policy(sweepi
     invoke(lam, name, {"lines": ["fresh"]})
     group = f"/aws/lambda/{name}"
     [start, *_] = wait_for_events(logs, group, 4)
-    # What a month-old invocation of the same environment left.
-    month_ago = int((time.time() - 30 * 86400) * 1000)
+    # What an invocation of the same environment left two weeks ago: within the default
+    # retention (30 days), which the sweep applies meanwhile, and past the policy put below.
+    weeks_ago = int((time.time() - 14 * 86400) * 1000)
     LogStore(sweeping_server.db).append(
-        [Batch(account.account_id, group, start["logStreamName"], [Event(month_ago, "stale")])]
+        [Batch(account.account_id, group, start["logStreamName"], [Event(weeks_ago, "stale")])]
     )
     assert len(logs.filter_log_events(logGroupName=group)["events"]) == 5
 
