@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import shutil
 import tempfile
 from bisect import bisect_left
@@ -25,6 +24,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from registry import cache_documents
 from registry.archive.entries import DIR
 from registry.functions.views import FunctionView
 from registry.inventory.packages import PYPI, Package
@@ -79,7 +79,7 @@ class FunctionOverlays:
 
     def _load(self, code_digest: str, layers: list[dict], bundle: Path | None = None) -> dict:
         cached = self._cache_path(code_digest, layers)
-        data = _read_cache(cached)
+        data = cache_documents.read(cached, _FORMAT)
         if data is not None:
             return data
         # One computation per combination at a time, across threads and worker processes: a
@@ -90,10 +90,10 @@ class FunctionOverlays:
         with open(lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                data = _read_cache(cached)
+                data = cache_documents.read(cached, _FORMAT)
                 if data is None:
                     data = self._compute(code_digest, layers, bundle)
-                    self._keep(cached, data)
+                    cache_documents.keep(cached, data)
                 return data
             finally:
                 # Whoever waits on the unlinked file finds the overlay cached once it has the lock.
@@ -137,16 +137,6 @@ class FunctionOverlays:
         with self._store.open(digest) as source, open(path, "wb") as sink:
             shutil.copyfileobj(source, sink, 1024 * 1024)
         return path
-
-    def _keep(self, path: Path, data: dict) -> None:
-        fd, temporary = tempfile.mkstemp(dir=self._dir, prefix=".overlay-")
-        try:
-            with os.fdopen(fd, "w") as out:
-                # dumps, not dump: only a whole-document encode uses the C encoder.
-                out.write(json.dumps(data, separators=(",", ":")))
-            os.replace(temporary, path)
-        except OSError:
-            Path(temporary).unlink(missing_ok=True)
 
 
 def _from_bundle(bundle: Path, layer_count: int) -> tuple[list[list], list[dict]] | None:
@@ -248,16 +238,6 @@ def _normalised(package: Package) -> str:
     if package.ecosystem == PYPI:
         return canonicalize_name(package.name)
     return package.name
-
-
-def _read_cache(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text())
-        if data.get("format") == _FORMAT:
-            return data
-    except (OSError, ValueError, AttributeError):
-        pass
-    return None
 
 
 def _inputs(layers: list[dict]) -> list[dict]:

@@ -9,8 +9,6 @@ as JSON in the cache directory; later reads cost one small file read.
 from __future__ import annotations
 
 import fcntl
-import json
-import os
 import shutil
 import tempfile
 import threading
@@ -18,6 +16,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import NamedTuple
 
+from registry import cache_documents
 from registry.archive.entries import DIR, SYMLINK
 from registry.archive.reader import Archive
 from registry.inventory.packages import Package, find_packages
@@ -59,7 +58,7 @@ class LayerContents:
         found = self._remembered(digest)
         if found is not None:
             return found
-        data = _read_cache(self._dir / f"{digest}.json")
+        data = cache_documents.read(self._dir / f"{digest}.json", _FORMAT)
         if data is None:
             return self._computed(digest)
         return self._remember(digest, _decode(data))
@@ -78,11 +77,11 @@ class LayerContents:
                 found = self._remembered(digest)
                 if found is not None:
                     return found
-                data = _read_cache(cached)
+                data = cache_documents.read(cached, _FORMAT)
                 if data is not None:
                     return self._remember(digest, _decode(data))
                 found = self._read(digest)
-                self._keep(
+                cache_documents.keep(
                     cached,
                     {
                         "format": _FORMAT,
@@ -136,27 +135,6 @@ class LayerContents:
                 packages = find_packages(archive, layout)
         files.sort(key=lambda f: f.path)
         return files, packages
-
-    def _keep(self, path: Path, data: dict) -> None:
-        """Written whole to a temporary name, then renamed: a reader sees all of it or none."""
-        fd, temporary = tempfile.mkstemp(dir=self._dir, prefix=".contents-")
-        try:
-            with os.fdopen(fd, "w") as out:
-                # dumps, not dump: only a whole-document encode uses the C encoder.
-                out.write(json.dumps(data, separators=(",", ":")))
-            os.replace(temporary, path)
-        except OSError:
-            Path(temporary).unlink(missing_ok=True)
-
-
-def _read_cache(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text())
-        if data.get("format") == _FORMAT:
-            return data
-    except (OSError, ValueError, AttributeError):
-        pass
-    return None
 
 
 def _decode(data: dict) -> tuple[list[FileEntry], list[Package]]:
