@@ -21,8 +21,7 @@ from registry.logs.errors import (
     LogResourceAlreadyExists,
 )
 from registry.logs.ingest import Batch
-from registry.logs.patterns import FilterPattern
-from registry.logs.reads import MAX_EVENTS_PER_PAGE, EventPage
+from registry.logs.reads import EventPage
 from registry.logs.tables import (
     EVENTS,
     GROUPS,
@@ -201,31 +200,9 @@ class LogStore:
 
     # --- events -------------------------------------------------------------------------------
 
-    def filter_events(
-        self,
-        account_id: str,
-        group: str,
-        *,
-        pattern: FilterPattern,
-        stream_names: list[str] | None = None,
-        stream_prefix: str | None = None,
-        start_ms: int | None = None,
-        end_ms: int | None = None,
-        limit: int = MAX_EVENTS_PER_PAGE,
-        token: str | None = None,
-    ) -> EventPage:
-        return reads.filter_events(
-            self.db,
-            account_id,
-            group,
-            pattern=pattern,
-            stream_names=stream_names,
-            stream_prefix=stream_prefix,
-            start_ms=start_ms,
-            end_ms=end_ms,
-            limit=limit,
-            token=token,
-        )
+    def filter_events(self, account_id: str, group: str, **options) -> EventPage:
+        """Events of a group across its streams in time order (reads.filter_events' options)."""
+        return reads.filter_events(self.db, account_id, group, **options)
 
     def get_events(self, account_id: str, group: str, stream: str, **options) -> EventPage:
         return reads.get_events(self.db, account_id, group, stream, **options)
