@@ -19,12 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import boto3
 import requests
-from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import start_strata, stop
+from bench.common import dev_client, start_strata, stop
 from tests.support.functions import handler_zip
 
 GOAL_MS = 150.0
@@ -58,14 +56,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         process, url = start_strata(Path(data_dir))
         try:
-            lam = boto3.client(
-                "lambda",
-                endpoint_url=url,
-                region_name="us-east-1",
-                aws_access_key_id="test",
-                aws_secret_access_key="test",
-                config=Config(retries={"max_attempts": 1}),
-            )
+            lam = dev_client(url)
             lam.create_function(
                 FunctionName="busy",
                 Runtime="python3.11",

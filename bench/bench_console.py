@@ -27,12 +27,10 @@ import time
 import zipfile
 from pathlib import Path
 
-import boto3
 import requests
-from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import start_strata, stop
+from bench.common import dev_client, start_strata, stop
 
 LAYERS = 50
 VERSIONS_PER_LAYER = 20
@@ -83,14 +81,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         process, url = start_strata(Path(data_dir))
         try:
-            lam = boto3.client(
-                "lambda",
-                endpoint_url=url,
-                region_name="us-east-1",
-                aws_access_key_id="test",
-                aws_secret_access_key="test",
-                config=Config(retries={"max_attempts": 1}),
-            )
+            lam = dev_client(url)
             started = time.perf_counter()
             for layer in range(LAYERS):
                 for version in range(VERSIONS_PER_LAYER):

@@ -41,13 +41,11 @@ import time
 import zipfile
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
-
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
 from bench.common import (  # noqa: E402
+    dev_client,
     proc_status_kb,
     signed_headers,
     start_strata,
@@ -72,14 +70,7 @@ def handler_zip(source: str = HANDLER_SOURCE) -> bytes:
 
 
 def client(url: str, **config):
-    return boto3.client(
-        "lambda",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1}, read_timeout=120, **config),
-    )
+    return dev_client(url, read_timeout=120, **config)
 
 
 def create_active(lam, **params) -> dict:

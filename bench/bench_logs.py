@@ -32,10 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
@@ -44,6 +42,7 @@ from bench.bench_invoke import ROLE, RUNTIME, create_active, handler_zip  # noqa
 from bench.common import (  # noqa: E402
     BIN,
     CREDENTIALS,
+    dev_client,
     signed_headers,
     start_strata,
     stop,
@@ -61,28 +60,6 @@ EVENTS = 100_000
 STREAMS = 50
 GOAL_TAIL_MS = 200.0
 DEV_ACCOUNT = "000000000000"
-
-
-def logs_client(url: str):
-    return boto3.client(
-        "logs",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1}),
-    )
-
-
-def lambda_client(url: str):
-    return boto3.client(
-        "lambda",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1}),
-    )
 
 
 def workers_cpu_s(master: int) -> float:
@@ -119,7 +96,7 @@ def invoke_section(seconds: int, rounds: int) -> None:
             process, url = start_strata(work / label.replace(" ", "-"), env=env)
             servers[label] = (process, url)
             create_active(
-                lambda_client(url),
+                dev_client(url),
                 FunctionName="bench",
                 Runtime=RUNTIME,
                 Role=ROLE,
@@ -165,7 +142,7 @@ def invoke_section(seconds: int, rounds: int) -> None:
             f"{writer / off[2] * 100:.1f} % of a worker's CPU per invocation with logs off"
         )
         time.sleep(1)
-        stored = logs_client(servers["logs on"][1]).describe_log_streams(
+        stored = dev_client(servers["logs on"][1], "logs").describe_log_streams(
             logGroupName="/aws/lambda/bench"
         )["logStreams"]
         print(
@@ -302,7 +279,7 @@ def tail_section(label: str, env: dict, database_url: str, requests: int) -> Non
                 if pattern:
                     params["filterPattern"] = pattern
                 raw, count = raw_p50(url, params, requests)
-                client = logs_client(url)
+                client = dev_client(url, "logs")
                 samples = []
                 for _ in range(max(10, requests // 3)):
                     began = time.perf_counter()

@@ -14,8 +14,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.config import Config
 from botocore.credentials import Credentials
 
 BIN = Path(sys.executable).parent
@@ -69,6 +71,19 @@ def start_strata(
     url = f"http://127.0.0.1:{port}"
     wait_ready(url + "/healthz", process)
     return process, url
+
+
+def dev_client(url: str, service: str = "lambda", **config):
+    """A client of the dev account that sends each request once: a retry would hide what a
+    request costs."""
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=CREDENTIALS.access_key,
+        aws_secret_access_key=CREDENTIALS.secret_key,
+        config=Config(retries={"max_attempts": 1}, **config),
+    )
 
 
 def start_moto() -> tuple[subprocess.Popen, str]:
