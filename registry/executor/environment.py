@@ -64,7 +64,7 @@ class Environment:
         self._workdir = workdir / f"env-{self.id}"
         self._volumes = volumes
         self._launchers = launchers
-        self._view = RuntimeView(spec, plan, self._workdir)
+        self._view = RuntimeView(spec, plan, self._workdir, workdir)
         self._provisioned = provisioned
         self._lock = threading.Lock()  # one invocation at a time
         self._destroy_lock = threading.Lock()

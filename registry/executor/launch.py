@@ -13,6 +13,8 @@ import select
 import shutil
 import socket
 import subprocess
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -40,15 +42,32 @@ _BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 _NODE_BOOTSTRAP = Path(__file__).with_name("bootstrap_node.cjs")
 _LISTENER = Path(__file__).with_name("sandbox_listener.py")
 HANDOFF = "api-handoff.sock"
+_installing = threading.Lock()
 
 
 def install_runtime(view: RuntimeView) -> None:
     """The runtime dir, world-readable, with the built-in bootstrap in it: as source, and
     compiled when the runtime's interpreter reads this interpreter's bytecode, which spares each
-    cold start compiling it (1.5 ms of CPU). A Node.js runtime gets the JavaScript bootstrap."""
+    cold start compiling it (1.5 ms of CPU). A Node.js runtime gets the JavaScript bootstrap.
+    A runtime dir that environments share is written once, whole (built aside, then renamed)."""
     runtime_dir = view.runtime_dir
-    runtime_dir.mkdir(mode=0o755, parents=True)
-    os.chmod(runtime_dir.parent, 0o755)
+    with _installing:
+        if runtime_dir.is_dir():
+            return
+        home = runtime_dir.parent
+        home.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=".building-", dir=home.parent))
+        try:
+            _write_runtime(view, building / runtime_dir.name)
+            os.chmod(building, 0o755)
+            building.rename(home)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+
+
+def _write_runtime(view: RuntimeView, runtime_dir: Path) -> None:
+    runtime_dir.mkdir(mode=0o755)
     if view.spec.node_major:
         shutil.copyfile(_NODE_BOOTSTRAP, runtime_dir / NODE_BOOTSTRAP)
         os.chmod(runtime_dir / NODE_BOOTSTRAP, 0o644)

@@ -62,13 +62,14 @@ class Launcher:
         # args_fd, and bwrap's seccomp program on seccomp_fd; both are written at launch.
         self.args_fd, self.args_w = os.pipe2(os.O_CLOEXEC)
         self.seccomp_fd, self.seccomp_w = os.pipe2(os.O_CLOEXEC)
+        # The shell reads its script from stdin as it comes: the joins now, the rest at launch.
         joins = "".join(
-            f"echo $$ > {shlex.quote(str(d))}/cgroup.procs || exit 125; " for d in self.cgroups.dirs
+            f"echo $$ > {shlex.quote(str(d))}/cgroup.procs || exit 125\n" for d in self.cgroups.dirs
         )
         try:
             self.proc = spawn(
                 lambda: subprocess.Popen(
-                    ["/bin/sh", "-c", joins + "exec /bin/sh -s", "strata-launcher"],
+                    ["/bin/sh", "-s"],
                     stdin=subprocess.PIPE,
                     stdout=self.logs.write_fd,
                     stderr=self.logs.write_fd,
@@ -84,6 +85,12 @@ class Launcher:
         finally:
             for fd in (self.info_fd, self.block_fd, self.args_fd, self.seccomp_fd):
                 os.close(fd)
+        if joins:
+            try:
+                self.proc.stdin.write(joins.encode())
+                self.proc.stdin.flush()
+            except BrokenPipeError:
+                pass  # the shell died; the sandbox start reports it
         self.logs.start()
 
     def launch(

@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from registry.executor import runtime_access
 from registry.executor.errors import SandboxError
 from registry.executor.interpreters import find_node, find_python
 from registry.executor.plan import Plan
@@ -27,10 +28,13 @@ _LANG = "/var/lang"  # where Lambda keeps its interpreter; a private one is show
 
 
 class RuntimeView:
-    def __init__(self, spec: FunctionSpec, plan: Plan, workdir: Path):
+    def __init__(self, spec: FunctionSpec, plan: Plan, workdir: Path, shared: Path | None = None):
+        """`workdir` is the environment's own; `shared` the pool's, where runtime dirs that
+        environments can share are written once."""
         self.spec = spec
         self.plan = plan
         self._workdir = workdir
+        self._shared = shared
         self._interpreter = None
 
     def entrypoint(self) -> list[str] | None:
@@ -69,8 +73,17 @@ class RuntimeView:
 
     @property
     def runtime_dir(self) -> Path:
-        # Alone in its parent, so that the parent can be a layer of the sandbox's view.
-        return self._workdir / "src" / "runtime"
+        """Alone in its parent, so that the parent can be a layer of the sandbox's view. Its
+        files are the same for every environment of a runtime, so the pool's environments share
+        one per bootstrap (writing them cost each cold start 2 ms of CPU), unless the sandbox
+        listener's handoff socket must go in it."""
+        if self._shared is None or self.plan.runtime_api == runtime_access.SANDBOX_LISTENER:
+            return self._workdir / "src" / "runtime"
+        if self.spec.node_major:
+            kind = "node"
+        else:
+            kind = "python-compiled" if self.compiled_bootstrap else "python"
+        return self._shared / "runtimes" / kind / "runtime"
 
     def _lang_prefix(self) -> Path | None:
         """The interpreter's installation when the sandbox must be shown it (not under /usr)."""
@@ -97,7 +110,9 @@ class RuntimeView:
         runtime_dir = self.runtime_dir
         bundle = self.spec.bundle_dir
         prefix = self._lang_prefix()
-        stage = self._workdir / "mnt"
+        # Every launcher mounts in a mount namespace of its own, so its mountpoints can be the
+        # same directories for all of the pool's environments: no directories made per start.
+        stage = (self._shared or self._workdir) / "mnt"
         sources: dict[str, Path] = {"tmp": tmp_path}
         if self.plan.neutral_paths:
             views = {"view": [bundle, runtime_dir.parent]}  # Strata's runtime/ wins any clash

@@ -141,7 +141,8 @@ def staging_mounts(
     sandbox's /proc/self/mountinfo; an overlay shows "/" and its options, which name only
     /proc/self/fd/N. Overlayfs checks the underlying files with the mounter's credentials, so
     private directories need no reachable copy. Each of `binds` is a plain bind onto the
-    reachable stage (when overlayfs is missing)."""
+    reachable stage (when overlayfs is missing). The mountpoints may already exist: the
+    launchers of a pool share them, each mounting in a namespace of its own."""
     mounts: list[Mount] = []
     mounted = {}
     empty = stage / ".empty"
@@ -151,12 +152,12 @@ def staging_mounts(
             empty.mkdir(parents=True, mode=0o755, exist_ok=True)
             lowers.append(empty)  # without an upper layer overlayfs wants two lowers
         target = stage / name
-        target.mkdir(parents=True, mode=0o755)
+        target.mkdir(parents=True, mode=0o755, exist_ok=True)
         mounts.append(Overlay(tuple(lowers), target))
         mounted[name] = target
     for name, source in binds.items():
         target = stage / name
-        target.mkdir(parents=True, mode=0o755)
+        target.mkdir(parents=True, mode=0o755, exist_ok=True)
         mounts.append(Bind(source, target))
         mounted[name] = target
     if mounted:

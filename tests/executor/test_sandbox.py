@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -196,6 +197,45 @@ def test_isolation_none__no_sandbox_but_still_not_root(host, bundles):
     assert result.mechanisms["memory"] == "none" and result.mechanisms["filesystem"].startswith(
         "none"
     )
+
+
+TAMPER = {
+    "app.py": """
+    import os
+    def handler(event, context):
+        runtime = os.environ["LAMBDA_RUNTIME_DIR"]
+        tried = {}
+        for name in ("bootstrap.py", "planted.py"):
+            try:
+                with open(os.path.join(runtime, name), "w") as f:
+                    f.write("raise SystemExit('planted')")
+                tried[name] = "written"
+            except OSError as exc:
+                tried[name] = exc.errno
+        return {"runtime": runtime, "tried": tried, "files": sorted(os.listdir(runtime))}
+"""
+}
+
+
+def test_runtime_dir__written_once_for_a_pools_environments_and_no_function_can_change_it(
+    pool, bundles
+):
+    """Every environment of a runtime shows the same runtime dir, written once per pool; a
+    function that tries to replace the bootstrap or plant a file beside it changes nothing for
+    the next environment, another account's function included."""
+    tamper = spec_for(bundles(task=TAMPER))
+    other = spec_for(bundles(task={"app.py": "def handler(event, context):\n    return 'ok'\n"}))
+
+    first = json.loads(pool.invoke(tamper, b"{}").payload)
+    pool.discard(tamper)
+    again = json.loads(pool.invoke(tamper, b"{}").payload)
+    served = pool.invoke(other, b"{}")
+
+    assert set(first["tried"].values()) <= {errno.EACCES, errno.EROFS, errno.EPERM}, first
+    assert again["files"] == first["files"] and "planted.py" not in first["files"]
+    assert served.outcome == "success" and json.loads(served.payload) == "ok"
+    runtimes = list(pool._workdir.glob("**/bootstrap.py"))
+    assert len(runtimes) == 1, runtimes
 
 
 # ---- the function's environment, host paths and the syscall filter -----------------------------
