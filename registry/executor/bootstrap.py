@@ -216,9 +216,10 @@ def load_handler(spec):
         )
     module_name = module_path.replace("/", ".")
     try:
-        import importlib
-
-        module = importlib.import_module(module_name)
+        # importlib.import_module's lookup, without importing importlib and warnings on every
+        # cold start.
+        __import__(module_name)
+        module = sys.modules[module_name]
     except SyntaxError as exc:
         raise _Fault(
             "Runtime.UserCodeSyntaxError",
