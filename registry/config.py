@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from registry.client_address import Network, parse_trusted_proxies
 from registry.limits import DEFAULT_ISOLATION
 
 DEV_ACCOUNT_ID = "000000000000"
@@ -138,6 +139,9 @@ class Settings:
     # Seconds a draining node goes on accepting, so that its balancer takes it out of rotation
     # before it refuses connections (registry/front/draining.py); 0 for a node without one.
     drain_accept: float = 3.0
+    # Proxies (addresses or networks) whose X-Forwarded-For is believed, so that per-client limits
+    # count clients rather than the balancer (registry/client_address.py); none by default.
+    trusted_proxies: tuple[Network, ...] = ()
 
     @classmethod
     def from_env(cls, environ: dict | None = None, **overrides) -> Settings:
@@ -184,6 +188,9 @@ class Settings:
             metrics_token=(env.get("STRATA_METRICS_TOKEN") or "").strip(),
             metrics_bind=_host_port(env.get("STRATA_METRICS_BIND"), "STRATA_METRICS_BIND"),
             metrics=_flag(env.get("STRATA_METRICS"), default=True),
+            trusted_proxies=parse_trusted_proxies(
+                env.get("STRATA_TRUSTED_PROXIES"), "STRATA_TRUSTED_PROXIES"
+            ),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

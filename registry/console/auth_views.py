@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, redirect, render_template, request, url_for
 
 from registry.api.context import services
+from registry.client_address import FORWARDED_FOR, client_address
 from registry.console.blueprint import PREFIX, bp
 from registry.console.guard import console, start_session
 from registry.console.sessions import secret_matches
@@ -26,7 +27,11 @@ def sign_in():
 def sign_in_post():
     key_id = request.form.get("access_key_id", "").strip()[:128]
     secret = request.form.get("secret_access_key", "")[:256]
-    address = request.remote_addr or ""
+    address = client_address(
+        request.remote_addr or "",
+        request.headers.getlist(FORWARDED_FOR),
+        services().settings.trusted_proxies,
+    )
     failures = console().failures
     wait = failures.retry_after(key_id, address)
     if wait:
