@@ -133,3 +133,24 @@ def test_compose__haproxy_accepts_the_configuration_when_available():
         [tool, "-c", "-f", str(HAPROXY_CONFIG)], capture_output=True, text=True, env=env
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose__the_nodes_trust_exactly_the_balancers_fixed_address():
+    import ipaddress
+
+    balancer = COMPOSE["services"]["balancer"]
+    fixed = ipaddress.ip_address(balancer["networks"]["default"]["ipv4_address"])
+    (subnet,) = (
+        ipaddress.ip_network(pool["subnet"])
+        for pool in COMPOSE["networks"]["default"]["ipam"]["config"]
+    )
+    assert fixed in subnet
+    for name in APP_NODES:
+        env = COMPOSE["services"][name]["environment"]
+        trusted = Settings.from_env({k: str(v) for k, v in env.items()}).trusted_proxies
+        assert trusted == (ipaddress.ip_network(fixed),), name
+        # The nodes are on the balancer's network, where it reaches them from that address.
+        assert set(COMPOSE["services"][name].get("networks", ["default"])) == {"default"}
+    # The balancer adds the X-Forwarded-For line the nodes read.
+    defaults = HAPROXY_CONFIG.read_text().split("\ndefaults\n", 1)[1].split("\n\n", 1)[0]
+    assert re.search(r"^\s+option forwardfor\s*$", defaults, re.MULTILINE)

@@ -17,13 +17,16 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError
+from requests.adapters import HTTPAdapter
 from sqlalchemy import select
 
 from registry.config import Settings
+from registry.console.signin_limits import SignInLimits
 from registry.executor import HostCapabilities
 from registry.executor.owners import process_start
 from registry.executor.processes import descendants
 from registry.models import FunctionEvent
+from tests.console.web import Visitor
 from tests.support import require_service
 from tests.support.balancer import Balancer, haproxy_binary, start_balancer
 from tests.support.functions import create, handler_zip, invoke
@@ -112,6 +115,8 @@ def cluster(request, tmp_path_factory):
     # Every node must open the access keys' secrets that any node sealed.
     shared["STRATA_SECRET_KEY"] = secrets.token_hex(32)
     shared["STRATA_DRAIN_ACCEPT_SECONDS"] = str(Settings().drain_accept)
+    # The balancer reaches the nodes from 127.0.0.1; clients come from other loopback addresses.
+    shared["STRATA_TRUSTED_PROXIES"] = "127.0.0.1"
     nodes: dict[str, StrataServer] = {}
     balancer = None
     try:
@@ -340,7 +345,70 @@ def test_reserved_concurrency_holds_across_both_nodes(cluster):
         assert invoke(client, "reserved")[1] == {"slept": 0}
 
 
+def test_a_client_locked_out_of_the_console_is_not_every_client_behind_the_balancer(cluster):
+    account = cluster.new_account()
+    hostile = _visitor(cluster, "127.0.0.2")
+    per_address = SignInLimits().per_address
+    hostile.get("/console/sign-in")  # one form: every failed sign-in keeps its session
+    # A new key id each time: the address's limit locks it out, not a key's. Each node counts
+    # failures of its own and the balancer takes turns, so both refuse after twice the limit.
+    statuses = []
+    while statuses[-2:] != [429, 429]:
+        assert len(statuses) < 2 * per_address + 4, statuses
+        wrong = {"access_key_id": f"AKIANOSUCHKEY{len(statuses)}", "secret_access_key": "wrong"}
+        statuses.append(hostile.post("/console/sign-in", wrong).status_code)
+
+    def answers_to_hostile():
+        served = [
+            (s.server, s.status)
+            for s in cluster.balancer.served()
+            if s.client == "127.0.0.2" and (s.method, s.path) == ("POST", "/console/sign-in")
+        ]
+        return served if len(served) == len(statuses) else None
+
+    answered = wait_for(answers_to_hostile, 5)
+    assert answered, cluster.balancer.log()[-3000:]
+    for node in cluster.nodes:
+        assert [status for server, status in answered if server == node][: per_address + 1] == [
+            401
+        ] * per_address + [429], answered
+
+    # Naming another address does not get it out, not even with the right key.
+    right = {
+        "access_key_id": account.access_key_id,
+        "secret_access_key": account.secret_access_key,
+    }
+    for _ in cluster.nodes:
+        forged = hostile.post("/console/sign-in", right, headers={"X-Forwarded-For": "127.0.0.9"})
+        assert forged.status_code == 429 and int(forged.headers["Retry-After"]) > 0
+
+    # Its neighbour behind the same balancer signs in as ever.
+    neighbour = _visitor(cluster, "127.0.0.3")
+    signed_in = neighbour.sign_in(account.access_key_id, account.secret_access_key)
+    assert signed_in.status_code == 303, signed_in.text
+    assert neighbour.get("/console/layers").status_code == 200
+
+
 # ---- helpers -----------------------------------------------------------------------------------
+
+
+class _FromAddress(HTTPAdapter):
+    """Connections from one loopback address: on loopback every client is otherwise 127.0.0.1,
+    the balancer's own address."""
+
+    def __init__(self, address: str):
+        self._address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, source_address=(self._address, 0), **kwargs)
+
+
+def _visitor(cluster: Cluster, address: str) -> Visitor:
+    visitor = Visitor(cluster.balancer.url)
+    visitor.http.trust_env = False  # loopback only: no proxy from the environment
+    visitor.http.mount("http://", _FromAddress(address))
+    return visitor
 
 
 def send_event(lam, name: str, event: dict) -> str:

@@ -19,7 +19,8 @@ CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "haproxy.cfg"
 START_TIMEOUT_S = 15.0
 # deploy/haproxy.cfg's log-format: "%ci:%cp %b/%s %ST %Tr/%Ta %{+Q}r %ID"
 _LOG_LINE = re.compile(
-    r'^\S+ (?P<backend>[^/\s]+)/(?P<server>\S+) (?P<status>-?\d+) \S+ "(?P<request>[^"]*)"'
+    r"^(?P<client>\S+):\d+ (?P<backend>[^/\s]+)/(?P<server>\S+) (?P<status>-?\d+) \S+ "
+    r'"(?P<request>[^"]*)"'
 )
 # Loopback only: never route a probe through a proxy from the environment.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -43,6 +44,7 @@ class Served:
     status: int
     method: str
     path: str
+    client: str  # the address the balancer was connected from
 
 
 @dataclass
@@ -72,6 +74,7 @@ class Balancer:
                     int(match["status"]),
                     method,
                     rest.rsplit(" ", 1)[0].split("?", 1)[0],
+                    match["client"],
                 )
             )
         return found
