@@ -10,6 +10,8 @@ Database failures surface as `ServiceUnavailable`, never as driver tracebacks.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -53,7 +55,7 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
             # Let SQLAlchemy, not the driver, decide when a transaction begins.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
@@ -74,6 +76,22 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
         pool_timeout=POOL_TIMEOUT_S,
         connect_args=_postgres_timeouts(url),
     )
+
+
+def _wal(cursor) -> None:
+    """Put the database file in WAL mode. Processes opening a database that is not in it yet all
+    try to switch it at once (a server's workers starting): each holds a read lock and wants the
+    write lock, and SQLite answers "database is locked" to all but one at once rather than make
+    them wait on each other. Once one has switched, the others find WAL and have nothing to do."""
+    deadline = time.monotonic() + _SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.005)
 
 
 def _postgres_timeouts(url: str) -> dict[str, object]:

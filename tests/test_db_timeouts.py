@@ -5,6 +5,8 @@ seconds."""
 from __future__ import annotations
 
 import socket
+import sqlite3
+import threading
 import time
 
 import psycopg
@@ -64,3 +66,40 @@ def test_settings_in_the_url__win_over_the_bounds_given_by_default():
     )
     assert "connect_timeout" not in args  # the URL's own is passed on unchanged
     assert args["options"].endswith("-c lock_timeout=60000")  # the last -c of a name wins
+
+
+def test_sqlite__processes_opening_a_new_database_at_once_all_switch_it_to_wal(tmp_path):
+    """A server's workers starting together each switch the database file to WAL on their first
+    connection; SQLite refuses all but one of the simultaneous switches at once (about one start
+    in fifteen here), which must not fail a worker's first request."""
+    for attempt in range(40):
+        path = tmp_path / f"fresh-{attempt}.db"
+        plain = sqlite3.connect(path)
+        plain.execute("CREATE TABLE t (a)")
+        plain.commit()
+        plain.close()
+        assert _first_requests_at_once(f"sqlite:///{path}", 2) == ([], ["wal", "wal"]), attempt
+
+
+def _first_requests_at_once(url: str, workers: int) -> tuple[list[str], list[str]]:
+    """(errors, journal modes) of `workers` databases each making its first connection at once."""
+    together = threading.Barrier(workers)
+    modes, errors = [], []
+
+    def first_request():
+        database = Database(url)
+        together.wait()
+        try:
+            with database.connect() as connection:
+                modes.append(connection.exec_driver_sql("PRAGMA journal_mode").scalar())
+        except Exception as error:
+            errors.append(repr(error))
+        finally:
+            database.dispose()
+
+    threads = [threading.Thread(target=first_request) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors, modes
