@@ -4,9 +4,6 @@ compute again, never the function's."""
 
 from __future__ import annotations
 
-import io
-import stat
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -149,21 +146,8 @@ def test_an_overlay_asked_by_several_workers_at_once__is_computed_the_same_and_l
     assert left.suffix == ".json" and not left.name.startswith(".")
 
 
-def _zip(files: dict[str, str], links: dict[str, str] = {}) -> bytes:  # noqa: B006
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), text)
-        for name, target in links.items():
-            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
-            info.create_system = 3
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            archive.writestr(info, target)
-    return buffer.getvalue()
-
-
 LAYERS = {
-    "base": _zip(
+    "base": make_zip(
         {
             "python/shared.py": "1",
             "python/pkg/a.py": "1",
@@ -174,10 +158,12 @@ LAYERS = {
     ),
     # A file where a folder was (its whole subtree is lost), an empty folder, a folder whose
     # name another path begins with.
-    "middle": _zip(
+    "middle": make_zip(
         {"python/shared.py": "2", "python/pkg": "now a file", "python/empty/": "", "python/a": "1"}
     ),
-    "top": _zip({"python/shared.py": "3", "python/target/t.py": "1"}, {"python/link": "target"}),
+    "top": make_zip(
+        {"python/shared.py": "3", "python/target/t.py": "1"}, links={"python/link": "target"}
+    ),
 }
 
 
@@ -195,7 +181,7 @@ def test_the_overlay_from_the_prepared_bundle__is_the_one_the_plan_gives(
         for name, z in LAYERS.items()
     ]
     code = migrated_registry.store.put_bytes(
-        _zip({"app.py": "def handler(e, c):\n    return 1\n", "lib/util.py": "", "data/": ""})
+        make_zip({"app.py": "def handler(e, c):\n    return 1\n", "lib/util.py": "", "data/": ""})
     ).digest
     bundles = BundleCache(migrated_registry.store, tmp_path / "functions", merge_cache_dir=tmp_path)
     bundle = bundles.bundle(code, layers)

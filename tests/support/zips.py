@@ -12,15 +12,23 @@ def make_zip(
     *,
     compression=zipfile.ZIP_DEFLATED,
     modes: dict[str, int] | None = None,
+    links: dict[str, str] | None = None,
 ) -> bytes:
+    """Regular files (a name ending in / is a directory entry), then `links`: symlinks, each
+    name to its target."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as archive:
         for name, data in files.items():
             info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
             info.compress_type = compression
-            mode = (modes or {}).get(name, 0o644)
-            info.external_attr = (stat.S_IFREG | mode) << 16
+            kind, mode = (stat.S_IFDIR, 0o755) if name.endswith("/") else (stat.S_IFREG, 0o644)
+            info.external_attr = (kind | (modes or {}).get(name, mode)) << 16
             archive.writestr(info, data)
+        for name, target in (links or {}).items():
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.create_system = 3
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, target)
     return buffer.getvalue()
 
 
@@ -30,13 +38,7 @@ def layer_zip(module: str = "mod", body: str = "VALUE = 1\n") -> bytes:
 
 
 def symlink_zip(name: str, target: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
-        info.create_system = 3
-        info.external_attr = (stat.S_IFLNK | 0o777) << 16
-        archive.writestr(info, target)
-    return buffer.getvalue()
+    return make_zip({}, compression=zipfile.ZIP_STORED, links={name: target})
 
 
 def special_file_zip(name: str, kind: int = stat.S_IFCHR) -> bytes:
