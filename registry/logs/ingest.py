@@ -70,25 +70,35 @@ def append(db: Database, batches: Iterable[Batch], cache: dict | None = None) ->
 
 
 def _ensure_stream(session, account_id: str, group: str, stream: str):
-    insert_ = (
-        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    )
+    create_group, create_stream = _CREATE[session.get_bind().dialect.name]
     created = now_ms()
-    session.execute(
-        insert_(GROUPS)
-        .values(account_id=account_id, name=group, created_at_ms=created)
-        .on_conflict_do_nothing()
-    )
+    session.execute(create_group, {"account_id": account_id, "name": group, "created": created})
     group_id = group_id_of(session, account_id, group)
-    session.execute(
-        insert_(STREAMS)
-        .values(group_id=group_id, name=stream, created_at_ms=created, stored_bytes=0)
-        .on_conflict_do_nothing()
-    )
+    session.execute(create_stream, {"group_id": group_id, "name": stream, "created": created})
     return stream_id_of(session, group_id, stream), group_id
 
 
 # Built once: a flush runs them many times, and building a statement costs more than running it.
+_CREATE = {
+    name: (
+        dialect.insert(GROUPS)
+        .values(
+            account_id=bindparam("account_id"),
+            name=bindparam("name"),
+            created_at_ms=bindparam("created"),
+        )
+        .on_conflict_do_nothing(),
+        dialect.insert(STREAMS)
+        .values(
+            group_id=bindparam("group_id"),
+            name=bindparam("name"),
+            created_at_ms=bindparam("created"),
+            stored_bytes=0,
+        )
+        .on_conflict_do_nothing(),
+    )
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 _INSERT = insert(EVENTS)
 _COUNT = (
     update(STREAMS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import BigInteger, cast, func, or_, select
+from sqlalchemy import BigInteger, bindparam, cast, func, or_, select
 
 from registry.logs.errors import LogResourceNotFound
 from registry.logs.names import GROUP_NOT_FOUND, STREAM_NOT_FOUND
@@ -20,20 +20,26 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# Built once: every log write and read looks names up, and building a statement costs more
+# than running it.
+_GROUP_ID = select(GROUPS.c.id).where(
+    GROUPS.c.account_id == bindparam("account_id"), GROUPS.c.name == bindparam("name")
+)
+_STREAM_ID = select(STREAMS.c.id).where(
+    STREAMS.c.group_id == bindparam("group_id"), STREAMS.c.name == bindparam("name")
+)
+
+
 def group_id_of(connection, account_id: str, name: str) -> int:
     """The id of the account's group `name`; another account's group of that name is none."""
-    group_id = connection.execute(
-        select(GROUPS.c.id).where(GROUPS.c.account_id == account_id, GROUPS.c.name == name)
-    ).scalar()
+    group_id = connection.execute(_GROUP_ID, {"account_id": account_id, "name": name}).scalar()
     if group_id is None:
         raise LogResourceNotFound(GROUP_NOT_FOUND)
     return group_id
 
 
 def stream_id_of(connection, group_id: int, name: str) -> int:
-    stream_id = connection.execute(
-        select(STREAMS.c.id).where(STREAMS.c.group_id == group_id, STREAMS.c.name == name)
-    ).scalar()
+    stream_id = connection.execute(_STREAM_ID, {"group_id": group_id, "name": name}).scalar()
     if stream_id is None:
         raise LogResourceNotFound(STREAM_NOT_FOUND)
     return stream_id
