@@ -39,6 +39,7 @@ from registry.api.context import Services, services
 from registry.api.model.checks import ModelChecks
 from registry.api.requests import body_sha256, json_document
 from registry.blobs import open_store
+from registry.cache_sweep import CacheSweeper
 from registry.config import Settings
 from registry.db import Database
 from registry.errors import ServiceUnavailable
@@ -166,8 +167,16 @@ def _start_background_work(wired: Services) -> None:
     wired.provisioned.start()
     wired.preparer.start()
     wired.usage.start()
+    sweeper = CacheSweeper(wired.db, wired.settings.cache_dir)
+    sweeper.start()
     atexit.register(
-        _shutdown, wired.events, wired.provisioned, wired.invoker, wired.preparer, wired.usage
+        _shutdown,
+        wired.events,
+        wired.provisioned,
+        wired.invoker,
+        wired.preparer,
+        wired.usage,
+        sweeper,
     )
 
 
@@ -221,10 +230,12 @@ def _shutdown(
     invoker: Invoker,
     preparer: BundlePreparer,
     usage: UsageRecorder,
+    sweeper: CacheSweeper,
 ) -> None:
     # Unfinished events keep their rows and are claimed again once their lease expires; a
     # bundle left half prepared is prepared again by the next sweep of any process.
     preparer.stop()
+    sweeper.stop()
     events.stop()
     provisioned.stop()
     invoker.gate.stop()

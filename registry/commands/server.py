@@ -324,23 +324,39 @@ def _print_credentials(credentials, as_json: bool) -> None:
 @click.command()
 @click.option("--dry-run", is_flag=True, help="List what would be deleted, delete nothing.")
 @click.option(
-    "--grace-minutes", default=60, show_default=True, type=int, help="Keep blobs younger than this."
+    "--grace-minutes",
+    default=60,
+    show_default=True,
+    type=int,
+    help="Keep blobs younger than this, and cached copies unneeded for less than this.",
 )
 @_data_dir_option
 def gc(dry_run, grace_minutes, data_dir):
-    """Delete stored blobs that no layer or function version references."""
+    """Delete stored blobs that no layer or function version references, and this node's cached
+    copies of them (which the server also sweeps on its own every 10 minutes)."""
     from registry.blobs import open_store
+    from registry.cache_sweep import sweep
     from registry.gc import collect
 
     settings = _settings(data_dir)
+    grace = timedelta(minutes=grace_minutes)
     with _database(settings) as database:
-        report = collect(
-            database, open_store(settings), grace=timedelta(minutes=grace_minutes), dry_run=dry_run
-        )
+        report = collect(database, open_store(settings), grace=grace, dry_run=dry_run)
+        swept = sweep(database, settings.cache_dir, grace=grace, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     for digest in report.deleted:
         click.echo(f"{verb} {digest}")
     click.echo(
         f"{verb} {len(report.deleted)} blobs ({report.bytes_freed} bytes); kept {report.kept}",
+        err=True,
+    )
+    if swept is None:
+        click.echo("cache: a server on this node is sweeping it right now", err=True)
+        return
+    for entry in swept.removed:
+        click.echo(f"{verb} cache/{entry}")
+    click.echo(
+        f"cache: {verb} {len(swept.removed)} entries; {swept.waiting} unneeded within the grace "
+        f"period; kept {swept.kept}",
         err=True,
     )
