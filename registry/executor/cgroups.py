@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -53,6 +54,10 @@ class EnvironmentCgroups:
         self.freezer: Path | None = None
         self._freezer_kind = freezer
         self._memsw = memsw
+        # The files every invocation writes or reads, kept open: an open and a close cost more
+        # than the write, and each system call hands the GIL to another thread.
+        self._descriptors: dict[str, int] = {}
+        self._descriptors_lock = threading.Lock()
         try:
             if memory:
                 self.memory = self._make("memory")
@@ -65,6 +70,11 @@ class EnvironmentCgroups:
                 self.freezer = self._make(_UNIFIED)
             elif freezer == "cgroup1":
                 self.freezer = self._make("freezer")
+            if self.freezer is not None:
+                state = "cgroup.freeze" if freezer == "cgroup2" else "freezer.state"
+                self._keep_open("freeze", self.freezer / state)
+            if self.memory is not None:
+                self._keep_open("peak", self.memory / "memory.max_usage_in_bytes")
         except BaseException:
             self.remove()
             raise
@@ -76,6 +86,21 @@ class EnvironmentCgroups:
         path.mkdir()
         self.dirs.append(path)
         return path
+
+    def _keep_open(self, key: str, path: Path) -> None:
+        self._descriptors[key] = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+
+    def _kept(self, key: str, write: bytes | None = None) -> bytes:
+        # Under the lock, so that no write lands on a number that remove() closed meanwhile and
+        # another open reused.
+        with self._descriptors_lock:
+            fd = self._descriptors.get(key)
+            if fd is None:
+                raise FileNotFoundError(f"the environment's cgroups are removed ({key})")
+            if write is not None:
+                os.pwrite(fd, write, 0)
+                return b""
+            return os.pread(fd, 64, 0)
 
     def limit_memory(self, mb: int) -> None:
         if self.memory is None:
@@ -107,18 +132,18 @@ class EnvironmentCgroups:
 
     def _set_frozen(self, frozen: bool) -> None:
         if self._freezer_kind == "cgroup2":
-            _write(self.freezer / "cgroup.freeze", "1" if frozen else "0")
+            self._kept("freeze", b"1" if frozen else b"0")
         else:
-            _write(self.freezer / "freezer.state", "FROZEN" if frozen else "THAWED")
+            self._kept("freeze", b"FROZEN" if frozen else b"THAWED")
 
     def reset_peak(self) -> None:
         if self.memory is not None:
-            _write(self.memory / "memory.max_usage_in_bytes", "0")
+            self._kept("peak", b"0")
 
     def peak_mb(self) -> int | None:
         if self.memory is None:
             return None
-        return -(-int(_read(self.memory / "memory.max_usage_in_bytes")) // (1 << 20))
+        return -(-int(self._kept("peak")) // (1 << 20))
 
     def oom_kills(self) -> int:
         if self.memory is None:
@@ -147,11 +172,18 @@ class EnvironmentCgroups:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            self.thaw()
+            try:
+                self.thaw()
+            except FileNotFoundError:
+                pass  # the freezer was never opened: made, then its creation failed
         kill_until_gone(self.procs, deadline_s)
 
     def remove(self) -> None:
         self.kill_all()
+        with self._descriptors_lock:
+            for fd in self._descriptors.values():
+                os.close(fd)
+            self._descriptors.clear()
         for path in reversed(self.dirs):
             _rmdir_retrying(path)
         self.dirs.clear()
