@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from registry.accounts import Caller
 from registry.db import Database
@@ -17,6 +17,21 @@ from registry.functions.states import ACTIVE, SUCCESSFUL
 from registry.functions.views import AliasView, FunctionView
 from registry.messages import REVISION_MISMATCH, alias_not_found, function_not_found
 from registry.models import Function, FunctionAlias, FunctionVersion
+
+_FUNCTIONS = Function.__table__
+_VERSIONS = FunctionVersion.__table__
+_ALIASES = FunctionAlias.__table__
+# Built once, and read through Core: every invocation resolves its function, and building a
+# statement and loading ORM objects cost more than the query.
+_FUNCTION = select(_FUNCTIONS).where(
+    _FUNCTIONS.c.account_id == bindparam("account"), _FUNCTIONS.c.name == bindparam("name")
+)
+_VERSION = select(_VERSIONS).where(
+    _VERSIONS.c.function_id == bindparam("function"), _VERSIONS.c.version == bindparam("version")
+)
+_ALIAS = select(_ALIASES.c.function_version, _ALIASES.c.routing_config).where(
+    _ALIASES.c.function_id == bindparam("function"), _ALIASES.c.name == bindparam("name")
+)
 
 
 class FunctionRows:
@@ -35,27 +50,32 @@ class FunctionRows:
         one invocation runs: through a weighted alias, the version drawn by the alias's weights,
         and of $LATEST, the revision invocations run while a change to it is not applied."""
         self._require_own(caller, ref, "lambda:GetFunction")
-        with self._db.read() as session:
-            row = self._function_row(session, caller.account_id, ref.name)
+        account = caller.account_id
+        with self._db.connect() as connection:
+            row = connection.execute(_FUNCTION, {"account": account, "name": ref.name}).first()
+            if row is None:
+                arn = function_arn(self._region, account, ref.name)
+                raise ResourceNotFound(function_not_found(arn))
             qualifier = ref.qualifier or LATEST
             if qualifier == LATEST:
-                return self._latest_view(caller.account_id, row, running=route)
+                return self._latest_view(account, row, running=route)
             if not VERSION.fullmatch(qualifier):
-                alias = self._alias_row(session, row, qualifier, missing=function_not_found)
+                alias = connection.execute(_ALIAS, {"function": row.id, "name": qualifier}).first()
+                if alias is None:
+                    arn = function_arn(self._region, account, ref.name, qualifier)
+                    raise ResourceNotFound(function_not_found(arn))
                 qualifier = alias.function_version
                 if route:
                     qualifier = routing.pick(qualifier, alias.routing_config)
                 if qualifier == LATEST:
-                    return self._latest_view(caller.account_id, row, running=route)
-            version = session.scalar(
-                select(FunctionVersion).where(
-                    FunctionVersion.function_id == row.id, FunctionVersion.version == int(qualifier)
-                )
-            )
+                    return self._latest_view(account, row, running=route)
+            version = connection.execute(
+                _VERSION, {"function": row.id, "version": int(qualifier)}
+            ).first()
             if version is None:
-                arn = function_arn(self._region, caller.account_id, ref.name, qualifier)
+                arn = function_arn(self._region, account, ref.name, qualifier)
                 raise ResourceNotFound(function_not_found(arn))
-            return self._version_view(caller.account_id, row, version)
+            return self._version_view(account, row, version)
 
     def _require_own(self, caller: Caller, ref: FunctionRef, action: str) -> None:
         require_own(
