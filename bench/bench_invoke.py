@@ -368,6 +368,9 @@ def _send_at_once(lam, body: bytes, count: int) -> tuple[float, int, str]:
         gate.wait()
         try:
             response = lam.invoke(FunctionName="burst", Payload=body)
+            # Read, as a client does: only then does its connection go back to the pool, to
+            # carry the next round to the same worker and its warm environments.
+            response["Payload"].read()
             outcomes.append(response.get("FunctionError") or "ok")
         except Exception as error:  # a throttle or a timeout is a figure here, not a crash
             outcomes.append(
