@@ -175,6 +175,11 @@ def serve(
 # one may have just started a function of Lambda's longest timeout, after merging its bundle and
 # a cold start. A node with nothing in flight exits at once.
 DRAIN_SECONDS = TIMEOUT_S[1] + 30
+# How long a kept-alive connection may wait idle for its next request. Each worker process has
+# warm environments of its own, and a client that reconnects may reach the other worker and start
+# cold there: gunicorn's 2 s would close a burst's connections between two bursts. An idle
+# connection costs the front a few KB and no thread; a crowded worker closes them sooner.
+KEEPALIVE_SECONDS = 60
 
 
 class _Gunicorn:
@@ -196,6 +201,7 @@ class _Gunicorn:
                 self.cfg.set("logger_class", "registry.front.log.StrataLogger")
                 self.cfg.set("timeout", 900)
                 self.cfg.set("graceful_timeout", DRAIN_SECONDS)
+                self.cfg.set("keepalive", KEEPALIVE_SECONDS)
                 if "control_socket_disable" in self.cfg.settings:
                     # One fixed socket path per user would collide between servers on one host.
                     self.cfg.set("control_socket_disable", True)

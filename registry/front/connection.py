@@ -37,6 +37,7 @@ class Connection:
         self.deadline = deadline
         self.buffer = bytearray()  # received, not yet part of a request
         self.idle = False  # kept alive, with no byte of a next request yet
+        self.idle_since = 0.0
         self.watched = False
         self.requests = 0
         self.request: Request | None = None

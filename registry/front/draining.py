@@ -22,6 +22,9 @@ from registry.front import request_lines
 
 # How long a draining worker keeps its idle kept-alive connections open, at most.
 DRAIN_KEEPALIVE_S = 2.0
+# The same for a worker holding over half the connections it may: clients keeping connections
+# idle for the whole keep-alive must not keep new clients out.
+CROWDED_KEEPALIVE_S = 2.0
 
 READINESS_PATH = "/readyz"
 DRAINING_BODY = b'{"status": "draining"}\n'
@@ -83,8 +86,12 @@ class Draining:
             if self.nr_conns == held:
                 return
 
-    def idle_deadline(self, deadline: float) -> float:
-        """An idle kept-alive connection's deadline, shortened once the worker drains."""
+    def idle_deadline(self, conn) -> float:
+        """An idle kept-alive connection's deadline, shortened while the worker is crowded and
+        once it drains."""
+        deadline = conn.deadline
+        if self.nr_conns * 2 > self.worker_connections:
+            deadline = min(deadline, conn.idle_since + CROWDED_KEEPALIVE_S)
         if self.alive:
             return deadline
         if self._keepalive_until is None:

@@ -116,7 +116,7 @@ class FrontWorker(Draining, ThreadWorker):
         self._next_sweep = now + _SWEEP_INTERVAL
         for conn in list(self._connections):
             if conn.stage is Stage.HEAD and conn.idle:
-                conn.deadline = self.idle_deadline(conn.deadline)
+                conn.deadline = self.idle_deadline(conn)
             if conn.stage is Stage.LINGER and conn.deadline <= now:
                 self._close(conn)
             elif conn.stage in (Stage.HEAD, Stage.BODY) and conn.deadline <= now:
@@ -323,7 +323,8 @@ class FrontWorker(Draining, ThreadWorker):
             self._advance_head(conn)
         else:
             conn.idle = True
-            conn.deadline = time.monotonic() + self.cfg.keepalive
+            conn.idle_since = time.monotonic()
+            conn.deadline = conn.idle_since + self.cfg.keepalive
         if conn.stage is Stage.HEAD:
             self._watch(conn)
 

@@ -87,6 +87,18 @@ def test_keep_alive__many_requests_share_one_connection(strata_server, account, 
         connection.close()
 
 
+def test_keep_alive__an_idle_connection_outlasts_gunicorns_two_seconds(strata_server):
+    """A burst's clients come back on the connections they had, so to the worker holding their
+    warm environments."""
+    with _connect(strata_server) as sock:
+        pending = bytearray()
+        sock.sendall(_head("GET", "/healthz", {"Host": "x"}))
+        assert _read_response(sock, pending)[0] == 200
+        time.sleep(3)
+        sock.sendall(_head("GET", "/healthz", {"Host": "x"}))
+        assert _read_response(sock, pending)[0] == 200
+
+
 def test_pipelined_requests__are_answered_in_order(strata_server):
     with _connect(strata_server) as sock:
         sock.sendall(
