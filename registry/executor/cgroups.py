@@ -182,7 +182,10 @@ class EnvironmentCgroups:
         self.kill_all()
         with self._descriptors_lock:
             for fd in self._descriptors.values():
-                os.close(fd)
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass  # the groups go all the same
             self._descriptors.clear()
         for path in reversed(self.dirs):
             _rmdir_retrying(path)

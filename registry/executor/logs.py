@@ -77,7 +77,10 @@ class LogPipe:
             self.write_fd = -1
         with self._lock:
             self._eof = True
-            try:
-                os.close(self.read_fd)
-            except OSError:
-                pass
+            # Once: closed again, the number could belong to a file opened since.
+            if self.read_fd >= 0:
+                try:
+                    os.close(self.read_fd)
+                except OSError:
+                    pass
+                self.read_fd = -1

@@ -188,6 +188,8 @@ class EnvironmentPool:
 
     def close(self) -> None:
         with self._cond:
+            if self._closed:  # closing twice would close descriptors others have since
+                return
             self._closed = True
             everything = [e for envs in self._specs.values() for e in (*envs.idle, *envs.busy)]
             self._specs.clear()
