@@ -44,6 +44,7 @@ PG_CONNECT_TIMEOUT_S = 3
 PG_LOCK_TIMEOUT_MS = 3_000
 PG_STATEMENT_TIMEOUT_MS = 20_000
 POOL_TIMEOUT_S = 5
+PING_AFTER_IDLE_S = 5.0
 
 
 def _make_engine(url: str, *, immediate: bool) -> Engine:
@@ -68,14 +69,37 @@ def _make_engine(url: str, *, immediate: bool) -> Engine:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=20,
         pool_timeout=POOL_TIMEOUT_S,
         connect_args=_postgres_timeouts(url),
     )
+    _ping_after_idle(engine)
+    return engine
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """A connection idle in the pool for PING_AFTER_IDLE_S is pinged before use, and replaced if
+    the server has dropped it (restarted, or a proxy's idle timeout). One used moments ago is not:
+    a ping per request was a round trip in every request's few milliseconds. When the server
+    restarts under load, a request on a connection used just before fails with
+    ServiceUnavailable, and the pool replaces every connection older than that failure."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _idle_from_now(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy):
+        if time.monotonic() - record.info.get("idle_since", float("-inf")) < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError(str(error)) from error  # the pool connects afresh
 
 
 def _wal(cursor) -> None:
