@@ -14,15 +14,19 @@ the v1 freezer does not, so killing thaws after signalling.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from registry.executor.host import CGROUP_V1
 from registry.executor.owners import owner_of_name, owner_token
 from registry.executor.processes import kill_until_gone
+
+log = logging.getLogger(__name__)
 
 PARENT = "strata-executor"
 PIDS_MAX = 1024
@@ -56,7 +60,7 @@ class EnvironmentCgroups:
         self._memsw = memsw
         # The files every invocation writes or reads, kept open: an open and a close cost more
         # than the write, and each system call hands the GIL to another thread.
-        self._descriptors: dict[str, int] = {}
+        self._descriptors: dict[str, _Kept] = {}
         self._descriptors_lock = threading.Lock()
         try:
             if memory:
@@ -88,15 +92,21 @@ class EnvironmentCgroups:
         return path
 
     def _keep_open(self, key: str, path: Path) -> None:
-        self._descriptors[key] = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        self._descriptors[key] = _Kept.open(path)
 
     def _kept(self, key: str, write: bytes | None = None) -> bytes:
         # Under the lock, so that no write lands on a number that remove() closed meanwhile and
         # another open reused.
         with self._descriptors_lock:
-            fd = self._descriptors.get(key)
-            if fd is None:
+            kept = self._descriptors.get(key)
+            if kept is None:
                 raise FileNotFoundError(f"the environment's cgroups are removed ({key})")
+            if not kept.still_ours():
+                # Closed by a close of someone else's that came twice: never write to whatever
+                # file now has the number; open ours again.
+                log.warning("the descriptor of %s was closed under the executor", kept.path)
+                kept = self._descriptors[key] = _Kept.open(kept.path)
+            fd = kept.fd
             if write is not None:
                 os.pwrite(fd, write, 0)
                 return b""
@@ -181,15 +191,35 @@ class EnvironmentCgroups:
     def remove(self) -> None:
         self.kill_all()
         with self._descriptors_lock:
-            for fd in self._descriptors.values():
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass  # the groups go all the same
+            for kept in self._descriptors.values():
+                if kept.still_ours():
+                    os.close(kept.fd)
             self._descriptors.clear()
         for path in reversed(self.dirs):
             _rmdir_retrying(path)
         self.dirs.clear()
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """An open cgroup file, and what identifies it."""
+
+    fd: int
+    path: Path
+    identity: tuple[int, int]
+
+    @classmethod
+    def open(cls, path: Path) -> _Kept:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        found = os.fstat(fd)
+        return cls(fd, path, (found.st_dev, found.st_ino))
+
+    def still_ours(self) -> bool:
+        try:
+            found = os.fstat(self.fd)
+        except OSError:
+            return False
+        return (found.st_dev, found.st_ino) == self.identity
 
 
 def parents() -> list[Path]:

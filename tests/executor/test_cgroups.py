@@ -58,3 +58,28 @@ def test_cgroups__freeze_and_peak_through_kept_descriptors_that_close_with_the_g
     assert _descriptors() == before
     with pytest.raises(FileNotFoundError):
         groups.freeze()
+
+
+def test_cgroups__a_kept_descriptor_closed_under_them_is_opened_again_and_no_other_file_written(
+    host, tmp_path
+):
+    require_service(strict_available(host), "needs root and cgroups")
+    groups = EnvironmentCgroups(
+        f"{owner_token()}-{uuid.uuid4().hex[:8]}",
+        memory=True,
+        memsw=False,
+        pids=False,
+        freezer="cgroup2",
+    )
+    decoy = None
+    try:
+        os.close(groups._descriptors["freeze"].fd)  # a close of someone else's, twice
+        decoy = os.open(tmp_path / "decoy", os.O_RDWR | os.O_CREAT)  # takes the lowest number
+        groups.freeze()
+        assert (groups.freezer / "cgroup.freeze").read_text().strip() == "1"
+        assert (tmp_path / "decoy").read_bytes() == b""
+    finally:
+        groups.remove()
+        if decoy is not None:
+            os.close(decoy)
+    assert not groups.freezer.exists()
