@@ -44,7 +44,7 @@ PG_CONNECT_TIMEOUT_S = 3
 PG_LOCK_TIMEOUT_MS = 3_000
 PG_STATEMENT_TIMEOUT_MS = 20_000
 POOL_TIMEOUT_S = 5
-PING_AFTER_IDLE_S = 5.0
+PING_AFTER_IDLE_S = 1.0
 
 
 def _make_engine(url: str, *, immediate: bool) -> Engine:
