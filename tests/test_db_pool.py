@@ -37,10 +37,11 @@ def test_pool__a_dropped_connection_idle_past_the_threshold_is_replaced_unseen(
 
 
 def test_pool__a_dropped_connection_used_moments_ago_fails_one_request_only(
-    postgres_cluster, postgres_url
+    postgres_cluster, postgres_url, monkeypatch
 ):
     upgrade(postgres_url)
     db = Database(postgres_url)
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_S", 60.0)  # "moments ago", however slow the host
     try:
         dropped = _backend(db)
         _terminate(postgres_cluster, dropped)

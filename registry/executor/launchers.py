@@ -48,8 +48,10 @@ class Launcher:
         freezer: str | None = None,
         cpu: bool = False,
         spawn: Callable = lambda start: start(),
+        group: str = "",
     ):
-        self.name = f"{os.getpid()}-{uuid.uuid4().hex[:10]}"
+        # `group` names the pool the launcher serves, inside its cgroups' names.
+        self.name = f"{os.getpid()}-{group}{uuid.uuid4().hex[:10]}"
         self.cgroups = EnvironmentCgroups(
             self.name, memory=memory, memsw=memsw, pids=pids, freezer=freezer, cpu=cpu
         )
@@ -189,6 +191,7 @@ class Launchers:
             private_mounts = os.geteuid() == 0
         self._namespaces = MountNamespaces() if private_mounts else None
         self._spares: dict[tuple, Launcher] = {}
+        self.group = uuid.uuid4().hex[:6]
         self._preparing: set[tuple] = set()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -207,7 +210,13 @@ class Launchers:
         with self._lock:
             spare = self._spares.pop(shape, None)
         launcher = spare or Launcher(
-            memory=memory, memsw=memsw, pids=pids, freezer=freezer, cpu=cpu, spawn=self._spawn
+            memory=memory,
+            memsw=memsw,
+            pids=pids,
+            freezer=freezer,
+            cpu=cpu,
+            spawn=self._spawn,
+            group=self.group,
         )
         if memory or pids or freezer or cpu:  # without cgroups nothing is won ahead of time
             self._prepare(shape)
@@ -228,7 +237,13 @@ class Launchers:
         memory, memsw, pids, freezer, cpu = shape
         try:
             launcher = Launcher(
-                memory=memory, memsw=memsw, pids=pids, freezer=freezer, cpu=cpu, spawn=self._spawn
+                memory=memory,
+                memsw=memsw,
+                pids=pids,
+                freezer=freezer,
+                cpu=cpu,
+                spawn=self._spawn,
+                group=self.group,
             )
         except (SandboxError, OSError):
             launcher = None
