@@ -102,8 +102,8 @@ class EnvironmentCgroups:
             if kept is None:
                 raise FileNotFoundError(f"the environment's cgroups are removed ({key})")
             if not kept.still_ours():
-                # Closed by a close of someone else's that came twice: never write to whatever
-                # file now has the number; open ours again.
+                # Closed under us (someone else's descriptor closed twice): never write to
+                # whatever file has the number now; open ours again.
                 log.warning("the descriptor of %s was closed under the executor", kept.path)
                 kept = self._descriptors[key] = _Kept.open(kept.path)
             fd = kept.fd

@@ -209,15 +209,7 @@ class Launchers:
         shape = (memory, memsw, pids, freezer, cpu)
         with self._lock:
             spare = self._spares.pop(shape, None)
-        launcher = spare or Launcher(
-            memory=memory,
-            memsw=memsw,
-            pids=pids,
-            freezer=freezer,
-            cpu=cpu,
-            spawn=self._spawn,
-            group=self.group,
-        )
+        launcher = spare or self._new(shape)
         if memory or pids or freezer or cpu:  # without cgroups nothing is won ahead of time
             self._prepare(shape)
         return launcher
@@ -233,18 +225,21 @@ class Launchers:
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
-    def _make(self, shape) -> None:
+    def _new(self, shape) -> Launcher:
         memory, memsw, pids, freezer, cpu = shape
+        return Launcher(
+            memory=memory,
+            memsw=memsw,
+            pids=pids,
+            freezer=freezer,
+            cpu=cpu,
+            spawn=self._spawn,
+            group=self.group,
+        )
+
+    def _make(self, shape) -> None:
         try:
-            launcher = Launcher(
-                memory=memory,
-                memsw=memsw,
-                pids=pids,
-                freezer=freezer,
-                cpu=cpu,
-                spawn=self._spawn,
-                group=self.group,
-            )
+            launcher = self._new(shape)
         except (SandboxError, OSError):
             launcher = None
         with self._lock:
