@@ -4,7 +4,9 @@
 
 Prints: cold start of a trivial python handler under strict isolation (wall time of the invoke
 that starts the environment) vs `/usr/bin/python3 -c pass`; warm round trip p50/p99 (pool.invoke
-in, response out); warm invocations per second across a pool of 2 environments.
+in, response out); warm invocations per second across a pool of 2 environments; a burst of
+--evict N cold starts that must first tear down another function's N idle environments (the
+node's memory budget holds one set), against the same burst into free memory.
 Targets (issue 4): cold <= floor + 40 ms; warm p50 < 2 ms, p99 < 10 ms; >= 500 invocations/s.
 """
 
@@ -39,6 +41,7 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=15)
     parser.add_argument("--warm", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--evict", type=int, default=100)
     args = parser.parse_args()
 
     host = HostCapabilities.detect()
@@ -46,8 +49,12 @@ def main() -> None:
     os.chmod(root, 0o755)
     (root / "task").mkdir()
     (root / "task" / "app.py").write_text("def handler(event, context):\n    return event\n")
+    (root / "task" / "sleepy.py").write_text(
+        "import time\ndef handler(event, context):\n    time.sleep(0.3)\n"
+    )
     os.chmod(root / "task", 0o755)
     os.chmod(root / "task" / "app.py", 0o644)
+    os.chmod(root / "task" / "sleepy.py", 0o644)
     spec = FunctionSpec(root, "app.handler", "python3.11", isolation="strict")
     try:
         with EnvironmentPool(host=host, max_environments_per_spec=2) as pool:
@@ -118,8 +125,38 @@ def main() -> None:
                 f"(target >= 500; {rate / 500:.2f}x target; floor-process rate "
                 f"{1000 / floor_ms:.0f}/s, ratio {rate / (1000 / floor_ms):.1f}x)"
             )
+        if args.evict:
+            eviction(host, root, args.evict)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def eviction(host: HostCapabilities, root: Path, count: int) -> None:
+    """Two functions' bursts of `count`, each handler sleeping 0.3 s, under a memory budget that
+    holds one burst's environments: the second must tear down the first's, idle by then."""
+    first, second = (
+        FunctionSpec(root, "sleepy.handler", "python3.11", isolation="strict", memory_mb=mb)
+        for mb in (128, 129)
+    )
+    with EnvironmentPool(host=host, memory_budget_mb=count * 129 + 64) as pool:
+        pool.invoke(first, b"{}")  # prepares the /tmp image template
+        pool.discard(first)
+        free, evicting = (_burst(pool, spec, count) for spec in (first, second))
+    print(
+        f"evict  {count} cold starts at once: {evicting:.2f} s while tearing down another "
+        f"function's {count} idle environments, {free:.2f} s into free memory "
+        f"(ratio {evicting / free:.2f}x)"
+    )
+
+
+def _burst(pool: EnvironmentPool, spec: FunctionSpec, count: int) -> float:
+    threads = [threading.Thread(target=pool.invoke, args=(spec, b"{}")) for _ in range(count)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

@@ -173,8 +173,9 @@ class EnvironmentCgroups:
                 pass
         return found
 
-    def kill_all(self, deadline_s: float = 5.0) -> None:
-        """SIGKILL everything in the groups until they are empty (frozen or not)."""
+    def kill_all(self, deadline_s: float = 5.0) -> bool:
+        """SIGKILL everything in the groups until they are empty (frozen or not). Whether they
+        came to be empty."""
         if self.freezer is not None:
             # Signal first, then thaw: the tasks die on waking and run none of their code.
             for pid in self.procs():
@@ -186,10 +187,13 @@ class EnvironmentCgroups:
                 self.thaw()
             except FileNotFoundError:
                 pass  # the freezer was never opened: made, then its creation failed
-        kill_until_gone(self.procs, deadline_s)
+        return kill_until_gone(self.procs, deadline_s)
 
-    def remove(self) -> None:
-        self.kill_all()
+    def remove(self) -> bool:
+        """Kills what is in the groups and removes them. Whether every process that ever joined
+        them is gone: a process cannot leave its groups (their files are root's), so an empty
+        group leaves none of its processes anywhere else."""
+        emptied = self.kill_all() and bool(self.dirs)
         with self._descriptors_lock:
             for kept in self._descriptors.values():
                 if kept.still_ours():
@@ -198,6 +202,7 @@ class EnvironmentCgroups:
         for path in reversed(self.dirs):
             _rmdir_retrying(path)
         self.dirs.clear()
+        return emptied
 
 
 @dataclass(frozen=True)

@@ -428,9 +428,11 @@ class Environment:
                 self._proc.wait()
                 if self._proc.stdin is not None:
                     self._proc.stdin.close()
-            if self._cgroups is not None:
-                self._cgroups.remove()
-            if self._user is not None:
+            # Without groups that held every process, a sweep of every process on the host finds
+            # the uid's: costly with hundreds of environments, and a burst's evictions run it once
+            # per environment.
+            contained = self._cgroups is not None and self._cgroups.remove()
+            if self._user is not None and not contained:
                 processes.kill_uid(self._user.uid)
             if self._logs is not None:
                 self._logs.wait_eof(1.0)

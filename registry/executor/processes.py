@@ -91,20 +91,21 @@ def kill_uid(uid: int, deadline_s: float = 5.0) -> None:
     kill_until_gone(lambda: pids_of_uid(uid), deadline_s)
 
 
-def kill_until_gone(pids: Callable[[], list[int]], deadline_s: float = 5.0) -> None:
+def kill_until_gone(pids: Callable[[], list[int]], deadline_s: float = 5.0) -> bool:
     """SIGKILL whatever `pids()` lists until it lists nothing (new forks are caught by the next
-    round) or the deadline passes."""
+    round) or the deadline passes. Whether it came to list nothing."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         found = pids()
         if not found:
-            return
+            return True
         for pid in found:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         time.sleep(0.002)
+    return False
 
 
 def stop_all(pids: Callable[[], list[int]], deadline_s: float = 0.5) -> set[int]:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from registry.executor import EnvironmentPool
+from registry.executor import EnvironmentPool, processes
 from tests.executor.conftest import processes_of_uid, spec_for
 from tests.support import require_service
 
@@ -111,6 +111,23 @@ def test_timeout__kills_a_setsid_grandchild_too(pool, app):
     assert result.outcome == "timeout"
     uid = int(result.logs.split("uid=")[1].split()[0])
     assert processes_of_uid(uid) == []
+
+
+def test_teardown__groups_that_held_the_environment_spare_a_sweep_of_every_host_process(
+    pool, app, monkeypatch
+):
+    """Reading every process's status costs a burst that evicts hundreds of environments
+    seconds of CPU; an emptied cgroup already proves the uid has nothing left."""
+    sweeps = []
+    sweep = processes.uids_of_all
+    monkeypatch.setattr(processes, "uids_of_all", lambda: sweeps.append(1) or sweep())
+
+    result = invoke(pool, spec_for(app, timeout_s=1.0), {"action": "orphan"})
+
+    assert result.outcome == "timeout"
+    assert processes_of_uid(int(result.logs.split("uid=")[1].split()[0])) == []
+    in_groups = "cgroup" in result.mechanisms["memory"]
+    assert (sweeps == []) is in_groups
 
 
 def test_memory__allocation_past_limit_is_out_of_memory(pool, app):
