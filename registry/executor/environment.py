@@ -378,8 +378,12 @@ class Environment:
             self._stopped = set()
 
     def _members(self) -> list[int]:
-        """The environment's processes when no freezer cgroup holds them: its uid's, else the
-        launcher's tree (complete under bwrap, whose pid namespace adopts every orphan)."""
+        """The environment's processes when no freezer cgroup holds them: those of its other
+        groups, else its uid's (a sweep of every process on the host, at every invocation's end),
+        else the launcher's tree (complete under bwrap, whose pid namespace adopts every
+        orphan)."""
+        if self._cgroups is not None and self._cgroups.dirs:
+            return sorted(self._cgroups.procs())
         if self._user is not None:
             return processes.pids_of_uid(self._user.uid)
         return processes.descendants(self._proc.pid)

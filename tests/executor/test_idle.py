@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from registry.executor import EnvironmentPool
+from registry.executor import EnvironmentPool, processes
 from registry.executor.cgroups import cpu_limits
 from tests.executor.conftest import processes_of_uid, spec_for, strict_available
 from tests.support import require_service
@@ -58,6 +58,27 @@ def test_idle__a_detached_busy_loop_gets_no_cpu_until_the_next_invocation(host, 
     assert busy >= 0.05  # the loop still exists and runs while an invocation does
     expected = {"cgroup2": "cgroup2 freezer", "cgroup1": "cgroup-v1 freezer"}.get(kind, "SIGSTOP")
     assert first.mechanisms["idle"].startswith(expected)
+    assert processes_of_uid(uid) == []
+
+
+def test_idle__groups_without_a_freezer_name_the_processes_to_stop_without_a_host_sweep(
+    host, bundles, monkeypatch
+):
+    spec = spec_for(bundles(task=SPINNER), memory_mb=1769)
+    sweeps = []
+    sweep = processes.uids_of_all
+    with EnvironmentPool(host=_freezers(host)["sigstop"], idle_timeout_s=60) as pool:
+        # From here on: a starting pool looks for what a crashed one left, once.
+        monkeypatch.setattr(processes, "uids_of_all", lambda: sweeps.append(1) or sweep())
+        first = pool.invoke(spec, b'{"spin": true}')
+        uid = json.loads(first.payload)["uid"]
+        idle = _cpu_over(uid, 0.5)
+        second = pool.invoke(spec, b"{}")
+
+    assert first.outcome == second.outcome == "success"
+    assert first.mechanisms["idle"].startswith("SIGSTOP")
+    assert idle <= 0.02
+    assert sweeps == []
     assert processes_of_uid(uid) == []
 
 
