@@ -19,6 +19,7 @@ from registry.metrics import exposition, instruments
 from registry.metrics.access import MetricsAccess, Verdict, refusal_message
 from registry.metrics.cluster import ClusterCollector
 from registry.metrics.environments import EnvironmentGauges
+from registry.metrics.front import FrontAnswers
 from registry.metrics.invocations import InvocationMetrics
 from registry.metrics.labels import FunctionLabels
 
@@ -44,7 +45,8 @@ class _Metrics:
 
 def install(app: Flask, wired: Services) -> None:
     """Subscribes to the invoker, starts copying the environments into gauges, and counts every
-    request from hooks that run before any other (call before registering the app's own)."""
+    request from hooks that run before any other (call before registering the app's own), and
+    those the front answers itself."""
     labels = FunctionLabels()
     InvocationMetrics(labels).subscribe(wired.invoker.observers)
     environments = EnvironmentGauges(wired.invoker.pool, labels)
@@ -54,6 +56,7 @@ def install(app: Flask, wired: Services) -> None:
     )
     app.before_request(_start)
     app.after_request(_count)
+    app.front_answers = FrontAnswers()  # what the front answers itself (registry/front)
     app.register_blueprint(bp)
 
 

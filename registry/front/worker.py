@@ -26,11 +26,9 @@ import selectors
 import socket
 import time
 from concurrent import futures
-from datetime import datetime
 from functools import partial
 
 from gunicorn import util
-from gunicorn.http import wsgi
 from gunicorn.http.body import ChunkedReader, LengthReader
 from gunicorn.http.errors import InvalidChunkSize
 from gunicorn.http.message import Request
@@ -46,7 +44,8 @@ from registry.front.connection import (
 )
 from registry.front.draining import Draining
 from registry.front.limits import FrontLimits
-from registry.front.responses import OutgoingSocket, ResponseBody
+from registry.front.responses import ResponseBody
+from registry.front.serving import Serving
 from registry.front.traffic import (
     RequestThreads,
     Traffic,
@@ -63,7 +62,19 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _TIMEOUT_ANSWER = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 
-class FrontWorker(Draining, ThreadWorker):
+class _Uncounted:
+    """What the front answers itself goes uncounted when the application has no metrics (it
+    sets `front_answers`, registry/metrics/front.py). Not imported from there: prometheus_client
+    must not be loaded in the master before its multiprocess directory is named."""
+
+    def answered(self, status: int, service: str, operation: str) -> None:
+        pass
+
+    def refused(self, reason: str) -> None:
+        pass
+
+
+class FrontWorker(Draining, Serving, ThreadWorker):
     @classmethod
     def check_config(cls, cfg, log):
         super().check_config(cfg, log)
@@ -75,6 +86,7 @@ class FrontWorker(Draining, ThreadWorker):
         self.worker_connections = connections_fitting_descriptors(self.worker_connections)
         self._limits = getattr(self.wsgi, "front_limits", None) or FrontLimits()
         self._allowance = getattr(self.wsgi, "body_allowance", None)
+        self._counted = getattr(self.wsgi, "front_answers", None) or _Uncounted()
         self._admission = futures.ThreadPoolExecutor(
             max_workers=2, thread_name_prefix="front-admission"
         )
@@ -121,6 +133,7 @@ class FrontWorker(Draining, ThreadWorker):
                 self._close(conn)
             elif conn.stage in (Stage.HEAD, Stage.BODY) and conn.deadline <= now:
                 if not conn.idle:
+                    self._counted.refused("timeout")
                     self._send_quietly(conn, _TIMEOUT_ANSWER)
                 self._linger(conn)
             elif conn.stage is Stage.SENDING and conn.deadline <= now:
@@ -153,6 +166,7 @@ class FrontWorker(Draining, ThreadWorker):
         end = conn.buffer.find(b"\r\n\r\n")
         if end < 0 or end + 4 > self._limits.max_head_bytes:
             if len(conn.buffer) > self._limits.max_head_bytes:
+                self._counted.refused("too_large")
                 self._answer_error(conn, head_too_large(conn.buffer, self._limits.max_head_bytes))
             return
         head = bytes(conn.buffer[: end + 4])
@@ -161,6 +175,7 @@ class FrontWorker(Draining, ThreadWorker):
         try:
             request = Request(self.cfg, IterUnreader([head]), conn.client, conn.requests)
         except Exception as error:  # gunicorn's parse errors, answered by its error pages
+            self._counted.refused("malformed")
             self._answer_error(conn, error)
             return
         conn.request = request
@@ -220,6 +235,7 @@ class FrontWorker(Draining, ThreadWorker):
         try:
             rest = conn.body.feed(chunk)
         except BodyError as error:
+            self._counted.refused("malformed")
             self._answer_error(conn, InvalidChunkSize(str(error)))
             return
         conn.deadline = time.monotonic() + self._limits.body_timeout
@@ -236,6 +252,7 @@ class FrontWorker(Draining, ThreadWorker):
         request = conn.request
         draining = self.answers_draining(request, bytes_in=len(body.data))
         if draining is not None:
+            self._counted.answered(503, "strata", "readyz")
             self._send_quietly(conn, draining)
             self._linger(conn)
             return
@@ -256,6 +273,7 @@ class FrontWorker(Draining, ThreadWorker):
         empty send buffer takes at once."""
         keep_alive = bool(self.alive and self.cfg.keepalive and not conn.request.should_close())
         answer = throttled_invocation(conn.request, keep_alive=keep_alive, bytes_in=bytes_in)
+        self._counted.answered(429, "lambda", "Invoke")
         if not self._send_quietly(conn, answer):
             self._close(conn)
             return
@@ -380,71 +398,3 @@ class FrontWorker(Draining, ThreadWorker):
             return conn.sock.send(data) == len(data)
         except OSError:
             return False
-
-    # -- the request threads' side --------------------------------------------------------------
-
-    def _serve(self, conn: Connection, request: Request) -> bool | ResponseBody:
-        """Runs the application on a complete request. Whether the connection may be kept, or,
-        when the client is not reading fast enough, the rest of the response for the loop."""
-        try:
-            # A small answer a client does not read must not hold this thread for long either.
-            conn.sock.settimeout(self._limits.body_timeout)
-            return self._respond(conn, request)
-        except StopIteration:
-            pass
-        except OSError as error:
-            if error.errno not in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN):
-                self.log.debug("Socket error serving a request: %s", error)
-        except Exception as error:
-            self.handle_error(request, conn.sock, conn.client, error)
-        return False
-
-    def _respond(self, conn: Connection, request: Request) -> bool | ResponseBody:
-        """gunicorn's handle_request, except that a file body is written only as fast as the
-        socket takes it; what is left becomes the loop's."""
-        environ, response, iterable, started = {}, None, None, datetime.now()
-        handed_over = False
-        try:
-            self.cfg.pre_request(self, request)
-            out = OutgoingSocket(conn.sock)
-            response, environ = wsgi.create(request, out, conn.client, conn.server, self.cfg)
-            environ["wsgi.multithread"] = True
-            self.nr += 1
-            if self.nr >= self.max_requests:
-                if self.alive:
-                    self.log.info("Autorestarting worker after current request.")
-                    self.alive = False
-                response.force_close()
-            if not self.alive or not self.cfg.keepalive:
-                response.force_close()
-            iterable = self.wsgi(environ, response.start_response)
-            body = ResponseBody(response, iterable, out)
-            if isinstance(iterable, environ["wsgi.file_wrapper"]):
-                out.hold_back()
-            if not (body.advance() and out.flush()):
-                handed_over = True
-                return body
-            return not response.should_close()
-        except Exception:
-            if response is not None and response.headers_sent:
-                # Writing an error page into a started answer would corrupt it.
-                self.log.exception("Error handling request")
-                raise StopIteration() from None
-            raise
-        finally:
-            if response is not None:
-                self.log.access(response, request, environ, datetime.now() - started)
-            if iterable is not None and not handed_over and hasattr(iterable, "close"):
-                iterable.close()
-            try:
-                self.cfg.post_request(self, request, environ, response)
-            except Exception:
-                self.log.exception("Exception in post_request hook")
-
-    def _write_error(self, conn: Connection, error: Exception) -> bool:
-        try:
-            conn.sock.settimeout(self._limits.body_timeout)
-            self.handle_error(conn.request, conn.sock, conn.client, error)
-        except OSError:
-            pass
-        return False

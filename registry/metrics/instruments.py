@@ -19,9 +19,19 @@ _INIT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 HTTP_REQUESTS = Counter(
     "strata_http_requests",
-    "HTTP requests the application answered, by service (lambda, another AWS service served at "
-    "the same endpoint, or strata for the extension endpoints), operation and status code.",
+    "HTTP requests answered, by service (lambda, another AWS service served at the same "
+    "endpoint, or strata for the extension endpoints), operation and status code: by the "
+    "application, or by the front for an invocation past its invocation threads (429) and a "
+    "draining worker's readiness probe (503).",
     ["service", "operation", "status"],
+)
+FRONT_REFUSALS = Counter(
+    "strata_front_refusals",
+    "Requests the front answered before it had read them whole, so no operation is known: "
+    "timeout (408, the head or body stalled past its deadline), too_large (414 or 431, the "
+    "request line or head past its cap) and malformed (400, a head or chunked body that does "
+    "not parse).",
+    ["reason"],
 )
 HTTP_DURATION = Histogram(
     "strata_http_request_duration_seconds",

@@ -5,6 +5,7 @@ blob store decide readiness; a full executor or a lagging queue is reported, sti
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 import urllib.error
@@ -16,7 +17,9 @@ import pytest
 from sqlalchemy import func, select
 
 from registry.api.readiness import DEGRADED, OK, UNAVAILABLE, Finding, answer
+from registry.config import Settings
 from registry.models import Function, FunctionEvent
+from tests.metrics.scrape import scrape
 from tests.support.functions import create, handler_zip
 from tests.support.server import StrataServer, backend_env
 
@@ -154,3 +157,17 @@ def _leased(server) -> int:
             .select_from(FunctionEvent)
             .where(FunctionEvent.status == "pending", FunctionEvent.lease_owner.is_not(None))
         )
+
+
+def test_readyz__a_draining_node_answers_503_and_counts_it_with_the_other_answers(own_server):
+    server = own_server(STRATA_DRAIN_ACCEPT_SECONDS=str(Settings().drain_accept))
+    os.killpg(server.process.pid, signal.SIGTERM)  # as a service manager stops it
+    deadline = time.monotonic() + 3
+    while readiness(server)[0] != 503:
+        assert time.monotonic() < deadline, "readiness never failed while draining"
+        time.sleep(0.05)
+
+    counted = scrape(server.url).value(
+        "strata_http_requests_total", service="strata", operation="readyz", status="503"
+    )
+    assert counted == 1  # the one this test was given

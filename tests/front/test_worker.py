@@ -14,6 +14,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from tests.metrics.scrape import scrape
 from tests.support.zips import layer_zip
 
 pytestmark = pytest.mark.parametrize("strata_server", ["sqlite-fs"], indirect=True)
@@ -158,7 +159,8 @@ def test_chunked_body__signed_publish_is_stored(strata_server, account, lam):
     assert lam.get_layer_version(LayerName="chunked", VersionNumber=1)["Version"] == 1
 
 
-def test_malformed_chunks__answer_400_and_store_nothing(strata_server, account, lam):
+def test_malformed_chunks__answer_400_store_nothing_and_are_counted(strata_server, account, lam):
+    before = _refused(strata_server, "malformed")
     path = "/2018-10-31/layers/badchunks/versions"
     headers = _signed(
         strata_server, account, "POST", path, b"{}", **{"Transfer-Encoding": "chunked"}
@@ -168,6 +170,7 @@ def test_malformed_chunks__answer_400_and_store_nothing(strata_server, account, 
         status, _ = _read_response(sock)
     assert status == 400
     assert lam.list_layer_versions(LayerName="badchunks")["LayerVersions"] == []
+    assert _refused(strata_server, "malformed") - before == 1
 
 
 def test_body_over_the_api_limit__answers_413_without_reading_it(strata_server, account):
@@ -184,17 +187,34 @@ def test_body_over_the_api_limit__answers_413_without_reading_it(strata_server, 
         assert sock.recv(1) == b""  # closed: the rest of the body is never awaited
 
 
-def test_head_too_large__answers_431(strata_server):
+def test_head_too_large__answers_431_and_is_counted(strata_server):
+    before = _refused(strata_server, "too_large")
     with _connect(strata_server) as sock:
         sock.sendall(
             b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"a" * 70_000 + b"\r\n\r\n"
         )
         status, _ = _read_response(sock)
     assert status in (400, 431)
+    assert _refused(strata_server, "too_large") - before == 1
 
 
-def test_request_line_too_long__answers_414(strata_server):
+def test_request_line_too_long__answers_414_and_is_counted(strata_server):
+    before = _refused(strata_server, "too_large")
     with _connect(strata_server) as sock:
         sock.sendall(b"GET /2017-03-31/tags/" + b"a" * 200_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
         status, _ = _read_response(sock)
     assert status == 414
+    assert _refused(strata_server, "too_large") - before == 1
+
+
+def test_unparsable_request_line__answers_400_and_is_counted(strata_server):
+    before = _refused(strata_server, "malformed")
+    with _connect(strata_server) as sock:
+        sock.sendall(b"NOT AN HTTP REQUEST\r\n\r\n")
+        status, _ = _read_response(sock)
+    assert status == 400
+    assert _refused(strata_server, "malformed") - before == 1
+
+
+def _refused(server, reason: str) -> float:
+    return scrape(server.url).value("strata_front_refusals_total", reason=reason)

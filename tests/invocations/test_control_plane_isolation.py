@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from tests.metrics.scrape import scrape
 from tests.support.functions import create, handler_zip
 from tests.support.server import StrataServer, backend_env
 from tests.support.zips import layer_zip
@@ -141,6 +142,17 @@ def test_invoke__past_the_invocation_pool_is_throttled_at_once_and_the_registry_
     request_id = throttled["ResponseMetadata"]["RequestId"]
     lines = [line.split() for line in server.log().splitlines() if request_id in line]
     assert len(lines) == 1 and {"operation=Invoke", "status=429"} <= set(lines[0]), lines
+    # Each throttle the front answered (the client's retry included) is counted with the
+    # application's answers.
+    logged = [
+        line
+        for line in server.log().splitlines()
+        if {"operation=Invoke", "status=429"} <= set(line.split())
+    ]
+    counted = scrape(server.url).value(
+        "strata_http_requests_total", service="lambda", operation="Invoke", status="429"
+    )
+    assert counted == len(logged) >= 1
     # The registry, and invocations that answer at once, are not behind the full pool.
     started = time.perf_counter()
     assert lam.get_layer_version_by_arn(Arn=layer_arn)["Version"] == 1

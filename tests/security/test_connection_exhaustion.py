@@ -23,6 +23,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from tests.metrics.scrape import scrape
 from tests.support.server import StrataServer, backend_env
 from tests.support.zips import layer_zip, make_zip
 
@@ -189,6 +190,10 @@ def _close_all(sockets: list[socket.socket]) -> None:
         sock.close()
 
 
+def _refused(server, reason: str) -> float:
+    return scrape(server.url).value("strata_front_refusals_total", reason=reason)
+
+
 def _wait_until_closed(sockets: list[socket.socket], within: float) -> list[bytes]:
     deadline = time.monotonic() + within
     return [_answer_and_close(sock, deadline) for sock in sockets]
@@ -203,6 +208,7 @@ def test_64_connections_stalled_in_headers__leave_healthz_and_get_layer_version_
         server, lam, arn, count=1
     )  # warm the measuring client's connection and the key cache
 
+    refused_before = _refused(server, "timeout")
     stalled = _open_stalled(
         server, b"GET /2018-10-31/layers/victim/versions/1 HTTP/1.1\r\nHost: x\r\nX-Slow: "
     )
@@ -221,6 +227,8 @@ def test_64_connections_stalled_in_headers__leave_healthz_and_get_layer_version_
         _close_all(stalled)
     assert all(ending.endswith(b"<closed>") for ending in endings), set(endings)
     assert all(ending.startswith(b"HTTP/1.1 408 ") for ending in endings), set(endings)
+    # An operator sees the attack: the application never saw these requests, the front counts them.
+    assert _refused(server, "timeout") - refused_before == ATTACKERS
 
 
 @pytest.mark.parametrize("signature", ["unsigned", "unknown-key", "stale-date"])
