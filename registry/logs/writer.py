@@ -3,8 +3,10 @@
 The invocation observer only appends the record to a queue (a lock and a list append); a
 background thread turns records into events and stores whatever has queued in one transaction,
 at most every FLUSH_INTERVAL_S, so a line is readable well within a second of its invocation's
-end. A queue past its byte bound drops new records and counts them (logged), rather than letting
-a flood of logging hold the server's memory.
+end. While the database is unavailable, what a flush took goes back to the head of the queue
+and is tried again, with a pause that grows to MAX_RETRY_S: an outage delays logs, it does not
+lose them. A queue past its byte bound drops new records and counts them (logged), rather than
+letting a flood of logging (or a long outage) hold the server's memory.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import threading
 import time
 from collections import OrderedDict
 
+from registry.errors import ServiceUnavailable
 from registry.invocations.observers import Ran
 from registry.logs import events, names
 from registry.logs.store import Batch, LogStore
@@ -22,6 +25,7 @@ from registry.outages import Outage
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 0.2
+MAX_RETRY_S = 2.0
 # Log text waiting to be stored, per process; each invocation's text is at most 1 MB already.
 MAX_QUEUED_BYTES = 64 * 1024 * 1024
 # Environments whose stream name is remembered (an environment keeps its stream for its life).
@@ -80,28 +84,44 @@ class LogWriter:
         return records
 
     def _run(self) -> None:
+        pause = FLUSH_INTERVAL_S
         while True:
             with self._lock:
                 while not self._queue and not self._stopping:
                     self._lock.wait()
                 stopping = self._stopping
             began = time.monotonic()
+            records = self._take()
             try:
-                self._store_records(self._take())
-            except Exception as error:
-                # The database may be down: these records are lost, later ones are tried.
+                added = self._append(records)
+            except ServiceUnavailable as error:
+                self._outage.failed(error)
+                if not stopping:
+                    self._requeue(records)
+                    pause = min(pause * 2, MAX_RETRY_S)
+            except Exception as error:  # not an outage: these records are lost, later ones tried
                 self._outage.failed(error)
             else:
-                self._outage.recovered()
+                pause = FLUSH_INTERVAL_S
+                try:
+                    self._enforce_quotas(added)
+                except Exception as error:
+                    self._outage.failed(error)
+                else:
+                    self._outage.recovered()
             if stopping:
                 return
             # Records arriving meanwhile wait for the next flush, so a busy server stores many
             # invocations per transaction.
-            time.sleep(max(0.0, FLUSH_INTERVAL_S - (time.monotonic() - began)))
+            time.sleep(max(0.0, pause - (time.monotonic() - began)))
 
     def _store_records(self, records: list[Ran]) -> None:
+        self._enforce_quotas(self._append(records))
+
+    def _append(self, records: list[Ran]) -> dict[str, int]:
+        """Stores the records in one transaction: all of them, or (raising) none."""
         if not records:
-            return
+            return {}
         batches = [
             Batch(
                 record.account_id,
@@ -111,10 +131,33 @@ class LogWriter:
             )
             for record in records
         ]
-        added = self._store.append(batches, self._ids)
+        try:
+            added = self._store.append(batches, self._ids)
+        except BaseException:
+            # Ids of groups and streams the failed transaction made were never kept, and SQLite
+            # hands a rolled-back id to the next stream made, perhaps another account's.
+            self._ids.clear()
+            raise
         self.stored += len(records)
         if self.dropped:
             log.warning("function logs: %d invocations' logs dropped (queue full)", self.dropped)
+        return added
+
+    def _requeue(self, records: list[Ran]) -> None:
+        """Records a failed flush took, back before those queued since, within the byte bound
+        (past it the newest go, as `submit` refuses them)."""
+        with self._lock:
+            kept, size = [], 0
+            for record in records + self._queue:
+                record_size = len(record.result.logs)
+                if size + record_size > MAX_QUEUED_BYTES:
+                    self.dropped += 1
+                    continue
+                kept.append(record)
+                size += record_size
+            self._queue, self._queued_bytes = kept, size
+
+    def _enforce_quotas(self, added: dict[str, int]) -> None:
         for account_id, size in added.items():
             self._enforce_quota(account_id, size)
 

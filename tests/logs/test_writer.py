@@ -1,13 +1,18 @@
 """The writer: invocations' logs stored off the invocation path, under the function's group and
-its environment's stream, within the flush interval; the account's quota kept."""
+its environment's stream, within the flush interval; the account's quota kept; a database
+outage delays them and loses none."""
 
 from __future__ import annotations
 
 import time
 
+from registry import db as database
+from registry.errors import ServiceUnavailable
 from registry.executor.report import InvocationResult, Report
 from registry.invocations.observers import InvocationObservers, Ran
+from registry.logs.errors import LogResourceNotFound
 from registry.logs.patterns import parse
+from registry.logs.store import LogStore
 from registry.logs.writer import LogWriter
 
 
@@ -72,3 +77,46 @@ def test_writer__past_the_quota_the_oldest_events_go(log_store, new_account):
     assert log_store.account_bytes(account) <= 3 * size
     assert [e.message for e in left.events][-1] == "hello 4"
     assert "hello 0" not in [e.message for e in left.events]
+
+
+def test_writer__logs_of_invocations_while_the_database_is_down_are_stored_once_it_is_back(
+    postgres_cluster, postgres_url, new_account
+):
+    database.upgrade(postgres_url)
+    db = database.Database(postgres_url)
+    store = LogStore(db)
+    account = new_account()
+    writer = LogWriter(store, quota_bytes=10**9)
+    writer.start()
+    found: list[str] = []
+    try:
+        _connections(postgres_cluster, postgres_url, allowed=False)
+        for i in range(3):
+            writer.submit(ran(account, LOG.replace("hello", f"during {i}"), env=f"9-{i}"))
+            time.sleep(0.3)  # each record meets failing flushes
+        _connections(postgres_cluster, postgres_url, allowed=True)
+        deadline = time.monotonic() + 10
+        while len(found) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            try:
+                page = store.filter_events(account, "/aws/lambda/orders", pattern=parse("during"))
+            except (ServiceUnavailable, LogResourceNotFound):  # down, or nothing stored yet
+                continue
+            found = [event.message for event in page.events]
+    finally:
+        _connections(postgres_cluster, postgres_url, allowed=True)
+        writer.stop()
+        db.dispose()
+    assert sorted(found) == ["during 0", "during 1", "during 2"]
+    assert writer.dropped == 0
+
+
+def _connections(cluster, url: str, *, allowed: bool) -> None:
+    """The database down (its connections cut, new ones refused) or back."""
+    name = url.rsplit("/", 1)[1]
+    with cluster.connect_admin() as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+        if not allowed:
+            admin.execute(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            )
