@@ -7,6 +7,9 @@ the request, and may be anything. So the header is read from the right: past the
 trusted proxies themselves, the first address that is not one is the client. The header of a peer
 that is not trusted is ignored: a client forging it gains nothing.
 
+Some proxies write the client's port too (`a.b.c.d:port`, `[v6]:port`); the address is what
+counts, or every client behind such a proxy would look like the proxy itself.
+
 Per-client decisions (the console's sign-in limits) use this address. Decisions that grant access
 by address must not: they go by the connection itself.
 """
@@ -14,12 +17,15 @@ by address must not: they go by the connection itself.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 FORWARDED_FOR = "X-Forwarded-For"
+_BRACKETED = re.compile(r"\[([0-9A-Fa-f:.]+)\](?::([0-9]{1,5}))?")
+_IPV4_WITH_PORT = re.compile(r"([0-9.]+):([0-9]{1,5})")
 
 
 def parse_trusted_proxies(value: str | None, name: str) -> tuple[Network, ...]:
@@ -51,7 +57,7 @@ def client_address(peer: str, forwarded_for: Iterable[str], trusted: Iterable[Ne
     entries = [entry.strip() for line in forwarded_for for entry in line.split(",")]
     # An empty element of a header list is none (RFC 9110, 5.6.1): it ends nothing.
     for entry in reversed([entry for entry in entries if entry]):
-        address = _address(entry)
+        address = _forwarded(entry)
         if address is None:
             # Whatever sits left of garbage was not written by a proxy that knew what it did.
             break
@@ -59,6 +65,18 @@ def client_address(peer: str, forwarded_for: Iterable[str], trusted: Iterable[Ne
         if not _trusts(trusted, hop):
             break
     return str(hop)
+
+
+def _forwarded(entry: str) -> Address | None:
+    """An X-Forwarded-For entry's address, with or without a port (an IPv6 address with a port
+    is bracketed: unbracketed, its last group would be read as the port)."""
+    match = _BRACKETED.fullmatch(entry) or _IPV4_WITH_PORT.fullmatch(entry)
+    if match is None:
+        return _address(entry)
+    host, port = match.groups()
+    if port is not None and int(port) > 65535:
+        return None
+    return _address(host)
 
 
 def _address(text: str) -> Address | None:

@@ -86,9 +86,23 @@ def test_garbage_in_the_header__ends_the_walk_at_the_last_trusted_hop():
     assert client_address("10.0.0.5", ["198.51.100.4, not-an-ip, 10.0.1.7"], trusted) == (
         "10.0.1.7"
     )
-    assert client_address("10.0.0.5", ["198.51.100.4:4711"], trusted) == "10.0.0.5"
+    assert client_address("10.0.0.5", ["198.51.100.4:99999"], trusted) == "10.0.0.5"
+    assert client_address("10.0.0.5", ["[198.51.100.4"], trusted) == "10.0.0.5"
     # Garbage left of the client is never reached.
     assert client_address("10.0.0.5", ["<script>, 198.51.100.4"], trusted) == "198.51.100.4"
+
+
+def test_entries_with_the_port_a_proxy_appended__give_their_address():
+    # Behind such a proxy every client would otherwise be the proxy, one sign-in limit for all.
+    trusted = parse_trusted_proxies("10.0.0.5,2001:db8::1", "TEST")
+    assert client_address("10.0.0.5", ["198.51.100.4:4711"], trusted) == "198.51.100.4"
+    assert client_address("10.0.0.5", ["[2001:db8::beef]:4711"], trusted) == "2001:db8::beef"
+    assert client_address("10.0.0.5", ["[2001:db8::beef]"], trusted) == "2001:db8::beef"
+    # A trusted hop with a port is still passed over; unbracketed, an IPv6 entry has no port.
+    assert client_address("10.0.0.5", ["198.51.100.4, [2001:db8::1]:443"], trusted) == (
+        "198.51.100.4"
+    )
+    assert client_address("10.0.0.5", ["2001:db8::beef:4711"], trusted) == "2001:db8::beef:4711"
 
 
 def test_several_header_lines__are_one_list_in_the_order_received():
