@@ -140,13 +140,7 @@ WORKERS = 2  # tests/support/server.py starts every server with two
 
 
 def _database_down(server, postgres_cluster, allowed: bool) -> None:
-    name = server.database_url.rsplit("/", 1)[1]
-    with postgres_cluster.connect_admin() as admin:
-        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
-        if not allowed:
-            admin.execute(
-                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-            )
+    postgres_cluster.allow_connections(server.database_url.rsplit("/", 1)[1], allowed)
 
 
 def _every_worker_booted(server) -> None:

@@ -53,11 +53,7 @@ def test_database_down__requests_are_service_errors_and_readiness_fails(
     lam.publish_layer_version(LayerName="db", Content={"ZipFile": layer_zip()})
     name = server.database_url.rsplit("/", 1)[1]
     server.db.dispose()
-    with postgres_cluster.connect_admin() as admin:
-        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        admin.execute(
-            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-        )
+    postgres_cluster.allow_connections(name, False)
     try:
         service_error(
             lambda: lam.publish_layer_version(LayerName="db", Content={"ZipFile": layer_zip()})
@@ -65,8 +61,7 @@ def test_database_down__requests_are_service_errors_and_readiness_fails(
         service_error(lambda: lam.get_layer_version(LayerName="db", VersionNumber=1))
         assert readiness(server)[0] == 503
     finally:
-        with postgres_cluster.connect_admin() as admin:
-            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        postgres_cluster.allow_connections(name, True)
     assert lam.get_layer_version(LayerName="db", VersionNumber=1)["Version"] == 1
 
 
@@ -80,11 +75,7 @@ def test_database_down__a_worker_started_meanwhile_comes_up_and_serves_once_it_i
     lam.publish_layer_version(LayerName="db", Content={"ZipFile": layer_zip()})
     name = server.database_url.rsplit("/", 1)[1]
     (worker, *_) = _children(server.process.pid)
-    with postgres_cluster.connect_admin() as admin:
-        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        admin.execute(
-            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-        )
+    postgres_cluster.allow_connections(name, False)
     try:
         os.kill(worker, signal.SIGKILL)
         deadline = time.monotonic() + 20
@@ -95,8 +86,7 @@ def test_database_down__a_worker_started_meanwhile_comes_up_and_serves_once_it_i
         assert server.process.poll() is None, server.log()[-3000:]
         assert readiness(server)[0] == 503
     finally:
-        with postgres_cluster.connect_admin() as admin:
-            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        postgres_cluster.allow_connections(name, True)
     for _ in range(6):  # new clients and connections, so that both workers answer some
         assert server.client(server.new_account()).list_layers()["Layers"] == []
     assert lam.get_layer_version(LayerName="db", VersionNumber=1)["Version"] == 1

@@ -88,13 +88,14 @@ def test_writer__logs_of_invocations_while_the_database_is_down_are_stored_once_
     account = new_account()
     writer = LogWriter(store, quota_bytes=10**9)
     writer.start()
+    name = postgres_url.rsplit("/", 1)[1]
     found: list[str] = []
     try:
-        _connections(postgres_cluster, postgres_url, allowed=False)
+        postgres_cluster.allow_connections(name, False)
         for i in range(3):
             writer.submit(ran(account, LOG.replace("hello", f"during {i}"), env=f"9-{i}"))
             time.sleep(0.3)  # each record meets failing flushes
-        _connections(postgres_cluster, postgres_url, allowed=True)
+        postgres_cluster.allow_connections(name, True)
         deadline = time.monotonic() + 10
         while len(found) < 3 and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -104,19 +105,8 @@ def test_writer__logs_of_invocations_while_the_database_is_down_are_stored_once_
                 continue
             found = [event.message for event in page.events]
     finally:
-        _connections(postgres_cluster, postgres_url, allowed=True)
+        postgres_cluster.allow_connections(name, True)
         writer.stop()
         db.dispose()
     assert sorted(found) == ["during 0", "during 1", "during 2"]
     assert writer.dropped == 0
-
-
-def _connections(cluster, url: str, *, allowed: bool) -> None:
-    """The database down (its connections cut, new ones refused) or back."""
-    name = url.rsplit("/", 1)[1]
-    with cluster.connect_admin() as admin:
-        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
-        if not allowed:
-            admin.execute(
-                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-            )

@@ -65,6 +65,16 @@ class PostgresCluster:
             host=self.host, port=self.port, user=self.user, dbname="postgres", autocommit=True
         )
 
+    def allow_connections(self, database: str, allowed: bool) -> None:
+        """A database down (its connections cut, new ones refused), or back."""
+        with self.connect_admin() as admin:
+            admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+            if not allowed:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    f"WHERE datname = '{database}'"
+                )
+
     def stop(self) -> None:
         """Fast shutdown (disconnects clients), then remove every file of the cluster."""
         if self.process.poll() is None:
