@@ -73,6 +73,7 @@ class Draining:
             operation="readyz",
             bytes_in=bytes_in,
             bytes_out=len(DRAINING_BODY),
+            counted=self._counted,
         )
         return DRAINING_READINESS
 

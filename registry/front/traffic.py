@@ -88,8 +88,8 @@ def throttled_answer(*, keep_alive: bool, request_id: str | None = None) -> byte
     return ("\r\n".join(head) + "\r\n\r\n").encode() + THROTTLED_BODY
 
 
-def throttled_invocation(request, *, keep_alive: bool, bytes_in: int) -> bytes:
-    """The throttle the loop answers itself, with its request log line."""
+def throttled_invocation(request, *, keep_alive: bool, bytes_in: int, counted) -> bytes:
+    """The throttle the loop answers itself, with its request log line and count."""
     request_id = str(uuid.uuid4())
     request_lines.answered(
         request,
@@ -99,6 +99,7 @@ def throttled_invocation(request, *, keep_alive: bool, bytes_in: int) -> bytes:
         operation="Invoke",
         bytes_in=bytes_in,
         bytes_out=len(THROTTLED_BODY),
+        counted=counted,
     )
     return throttled_answer(keep_alive=keep_alive, request_id=request_id)
 

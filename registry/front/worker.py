@@ -252,7 +252,6 @@ class FrontWorker(Draining, Serving, ThreadWorker):
         request = conn.request
         draining = self.answers_draining(request, bytes_in=len(body.data))
         if draining is not None:
-            self._counted.answered(503, "strata", "readyz")
             self._send_quietly(conn, draining)
             self._linger(conn)
             return
@@ -272,8 +271,9 @@ class FrontWorker(Draining, Serving, ThreadWorker):
         """Past the invocation pool's bound: answered by the loop, in a few bytes the socket's
         empty send buffer takes at once."""
         keep_alive = bool(self.alive and self.cfg.keepalive and not conn.request.should_close())
-        answer = throttled_invocation(conn.request, keep_alive=keep_alive, bytes_in=bytes_in)
-        self._counted.answered(429, "lambda", "Invoke")
+        answer = throttled_invocation(
+            conn.request, keep_alive=keep_alive, bytes_in=bytes_in, counted=self._counted
+        )
         if not self._send_quietly(conn, answer):
             self._close(conn)
             return
