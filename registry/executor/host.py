@@ -7,13 +7,15 @@ import dataclasses
 import functools
 import os
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
+
+from registry.executor.uids import reserve_uid
 
 CGROUP_V1 = "/sys/fs/cgroup"
 # Interpreters under /usr, so present in every sandbox, that can run the listener helper.
 _SANDBOX_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
-NOBODY = 65534
 
 
 @dataclass(frozen=True)
@@ -134,31 +136,55 @@ def _has_filesystem(name: str) -> bool:
         return False
 
 
-def _working_bwrap(root: bool) -> str | None:
+def _working_bwrap(
+    root: bool, command: tuple[str, ...] = ("/bin/true",), timeout_s: float = 10
+) -> str | None:
     path = shutil.which("bwrap")
     if path is None:
         return None
-    # The sandbox is started as an unprivileged uid, so probe it the same way.
-    prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if root else []
-    probe = [
-        path,
-        "--unshare-all",
-        "--ro-bind",
-        "/usr",
-        "/usr",
-        "--symlink",
-        "usr/bin",
-        "/bin",
-        "--symlink",
-        "usr/lib",
-        "/lib",
-        "--symlink",
-        "usr/lib64",
-        "/lib64",
-        "/bin/true",
-    ]
+    # The sandbox is started as an unprivileged uid, so probe it the same way: as a sandbox uid
+    # of its own, whose processes the next start on this host reaps should any outlive the probe.
+    user = reserve_uid() if root else None
     try:
-        ok = subprocess.run(prefix + probe, capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return path if ok else None
+        prefix = []
+        if user is not None:
+            prefix = ["setpriv", f"--reuid={user.uid}", f"--regid={user.uid}", "--clear-groups"]
+        probe = [
+            path,
+            "--unshare-all",
+            "--die-with-parent",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--symlink",
+            "usr/bin",
+            "/bin",
+            "--symlink",
+            "usr/lib",
+            "/lib",
+            "--symlink",
+            "usr/lib64",
+            "/lib64",
+            *command,
+        ]
+        return path if _succeeds(prefix + probe, timeout_s) else None
+    finally:
+        if user is not None:
+            user.release()
+
+
+def _succeeds(argv: list[str], timeout_s: float) -> bool:
+    """Whether `argv` exits 0 within `timeout_s`. On a timeout its whole process group is killed:
+    killing bwrap alone left its pid 1 behind, waiting for ever."""
+    try:
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+    except OSError:
+        return False
+    try:
+        return proc.wait(timeout=timeout_s) == 0
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return False
