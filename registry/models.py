@@ -370,3 +370,15 @@ class LogEvent(Base):
     ingestion_ms: Mapped[int] = mapped_column(BigInteger)
     size: Mapped[int] = mapped_column(Integer)  # bytes as stored_bytes counts them
     message: Mapped[str] = mapped_column(Text)
+
+
+class ConsoleSignOut(Base):
+    """When an access key last signed out of the console. The session is a signed cookie, not a
+    row, so without this a copy of it (a shared machine, a stolen cookie) would still open the
+    console until it expired; every node refuses the key's sessions signed in before this. One
+    row per key, whatever its sign-ins and sign-outs."""
+
+    __tablename__ = "console_sign_outs"
+
+    access_key_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    signed_out_ms: Mapped[int] = mapped_column(BigInteger, index=True)  # epoch milliseconds

@@ -9,6 +9,7 @@ from registry.client_address import FORWARDED_FOR, client_address
 from registry.console.blueprint import PREFIX, bp
 from registry.console.guard import console, start_session
 from registry.console.sessions import secret_matches
+from registry.console.sign_outs import record_sign_out
 
 
 @bp.get("/")
@@ -59,6 +60,8 @@ def sign_in_post():
 
 @bp.post("/sign-out")
 def sign_out():
+    if g.console_signed_in is not None:
+        record_sign_out(services().db, g.console_session)
     start_session(console().codec.new())
     return redirect(url_for("console.sign_in"), code=303)
 

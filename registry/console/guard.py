@@ -17,6 +17,7 @@ from registry.api.context import services
 from registry.console.blueprint import PREFIX, bp
 from registry.console.overlay_trees import OverlayTrees
 from registry.console.sessions import COOKIE, SESSION_SECONDS, SessionCodec, SignedIn
+from registry.console.sign_outs import signed_out
 from registry.console.signin_limits import SignInFailures
 from registry.errors import AccessDenied, ResourceNotFound, StrataError
 from registry.functions.overlay import FunctionOverlays
@@ -66,9 +67,10 @@ def load_session():
     g.console_signed_in = None
     if session is not None and session.access_key_id is not None:
         record = services().keys.find(session.access_key_id)
-        if codec.still_valid(fingerprint, record):
+        # A deleted or rotated key ends its sessions, as signing out ends one.
+        if codec.still_valid(fingerprint, record) and not signed_out(services().db, session):
             g.console_signed_in = SignedIn(record.caller, session.access_key_id)
-        else:  # the key was deleted or rotated since: the session ends with it
+        else:
             session = None
     if session is None:
         start_session(codec.new())

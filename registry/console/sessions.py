@@ -1,9 +1,10 @@
 """Console sessions: a signed, expiring cookie naming the access key an account signed in with,
 and the CSRF token every changing form carries.
 
-Nothing is kept on the server: the cookie is signed with a key of the node's (derived from
-STRATA_SECRET_KEY when set, so every node of a cluster accepts it; else kept in the data
-directory). It carries the access key id, a fingerprint of the key's secret and a random nonce.
+The cookie is signed with a key of the node's (derived from STRATA_SECRET_KEY when set, so every
+node of a cluster accepts it; else kept in the data directory). It carries the access key id, a
+fingerprint of the key's secret, a random nonce and when it was signed in; the server keeps only
+when each key last signed out (sign_outs.py).
 Every request looks the key up again (the same cached lookup SigV4 uses), so a deleted or rotated
 key ends its console sessions as it ends its API access. The CSRF token is an HMAC of the nonce:
 a page of another site can neither read it nor make it, and signing in draws a fresh nonce, so a
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
@@ -33,6 +35,7 @@ CONSOLE_KEY_FILE = "console.key"
 class Session:
     nonce: str
     access_key_id: str | None = None  # None before sign-in
+    issued_ms: int = 0  # when it was signed in, by the clock of the node that signed it in
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,11 @@ class SessionCodec:
         """A cookie value for a fresh anonymous session, or a signed-in one for `record`."""
         data = {"n": secrets.token_urlsafe(18)}
         if record is not None:
-            data.update(k=access_key_id, f=self._fingerprint(record.secret_access_key))
+            data.update(
+                k=access_key_id,
+                f=self._fingerprint(record.secret_access_key),
+                t=time.time_ns() // 1_000_000,
+            )
         return self._serializer.dumps(data)
 
     def read(self, value: str | None) -> tuple[Session | None, str | None]:
@@ -77,7 +84,9 @@ class SessionCodec:
             return None, None
         if not isinstance(data, dict) or not isinstance(data.get("n"), str):
             return None, None
-        return Session(data["n"], data.get("k")), data.get("f")
+        issued = data.get("t")
+        issued_ms = issued if isinstance(issued, int) else 0
+        return Session(data["n"], data.get("k"), issued_ms), data.get("f")
 
     def still_valid(self, fingerprint: str | None, record: KeyRecord | None) -> bool:
         """The key the session signed in with still exists with the same secret."""

@@ -10,7 +10,7 @@ import requests
 
 from registry.accounts import KEY_CACHE_SECONDS, add_access_key, delete_access_key
 from registry.console import MAX_FORM_BYTES
-from registry.console.sessions import SESSION_SECONDS
+from registry.console.sessions import COOKIE, SESSION_SECONDS
 from registry.console.signin_limits import SignInLimits
 from tests.console.web import Visitor
 from tests.support.zips import layer_zip
@@ -100,6 +100,23 @@ def test_sign_out__ends_the_session(strata_server, account):
 
     assert visitor.post("/console/sign-out", {}).status_code == 303
     assert visitor.get("/console/layers").status_code == 302
+
+
+def test_sign_out__a_copy_of_the_cookie_taken_before_opens_nothing(strata_server, account):
+    visitor = _signed_in(strata_server, account)
+    visitor.get("/console/layers")
+    copied = visitor.http.cookies.get(COOKIE)
+    thief = Visitor(strata_server.url)
+    thief.http.cookies.set(COOKIE, copied, path="/console")
+    assert thief.get("/console/layers").status_code == 200  # the copy works while signed in
+
+    assert visitor.post("/console/sign-out", {}).status_code == 303
+
+    refused = thief.get("/console/layers")
+    assert refused.status_code == 302
+    assert "/console/sign-in" in refused.headers["Location"]
+    other = _signed_in(strata_server, account)  # a new session of the same key is not affected
+    assert other.get("/console/layers").status_code == 200
 
 
 def test_forged_forms__without_a_valid_csrf_token_are_refused_and_change_nothing(
