@@ -134,7 +134,12 @@ class CuttingProxy:
 
     def _serve(self, downstream: socket.socket):
         # One request per connection keeps the proxy simple: ask the upstream to close after it.
-        with downstream, socket.create_connection(("127.0.0.1", self.upstream_port)) as upstream:
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+        except OSError:  # the upstream has stopped: the client sees its connection closed
+            downstream.close()
+            return
+        with downstream, upstream:
             head = b""
             while b"\r\n\r\n" not in head:
                 chunk = downstream.recv(65536)
