@@ -2,7 +2,7 @@
 
 blueprint.py   the blueprint the view modules share
 sessions.py    the signed session cookie and the CSRF token
-sign_outs.py   sessions signed out of, refused on every node until their cookies expire
+sign_outs.py   when each access key last signed out: its sessions from before, refused on every node
 signin_limits.py  failed sign-ins counted per key id and per address, shared by a node's workers
 guard.py       every console request: its session, its CSRF check, its security headers
 auth_views.py  sign-in and sign-out

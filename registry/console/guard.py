@@ -67,7 +67,7 @@ def load_session():
     g.console_signed_in = None
     if session is not None and session.access_key_id is not None:
         record = services().keys.find(session.access_key_id)
-        # A deleted or rotated key ends its sessions, as signing out ends one.
+        # A deleted or rotated key ends its sessions, as signing out ends those from before it.
         if codec.still_valid(fingerprint, record) and not signed_out(services().db, session):
             g.console_signed_in = SignedIn(record.caller, session.access_key_id)
         else:
