@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, exc, make_url, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -186,6 +187,12 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self._write_engine.dispose()
+
+
+def dialect_insert(session: Session, table):
+    """An INSERT of the session's dialect, which alone has `on_conflict_do_*` (an upsert)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 @contextmanager

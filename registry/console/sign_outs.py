@@ -11,37 +11,35 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import case, delete, select
 
 from registry.console.sessions import SESSION_SECONDS, Session
-from registry.db import Database
+from registry.db import Database, dialect_insert
 from registry.models import ConsoleSignOut
 
 
 def record_sign_out(db: Database, session: Session) -> None:
     now_ms = time.time_ns() // 1_000_000
-    # Never before the session itself, whatever the clock of the node that signed it in said.
-    cutoff = max(now_ms, session.issued_ms)
-    for attempt in range(2):
-        try:
-            with db.write() as transaction:
-                expired = now_ms - SESSION_SECONDS * 1000
-                transaction.execute(
-                    delete(ConsoleSignOut).where(ConsoleSignOut.signed_out_ms < expired)
-                )
-                row = transaction.get(ConsoleSignOut, session.access_key_id)
-                if row is None:
-                    transaction.add(
-                        ConsoleSignOut(access_key_id=session.access_key_id, signed_out_ms=cutoff)
+    table = ConsoleSignOut.__table__
+    with db.write() as transaction:
+        expired = now_ms - SESSION_SECONDS * 1000
+        transaction.execute(delete(table).where(table.c.signed_out_ms < expired))
+        # Never before the session itself, whatever the clock of the node that signed it in
+        # said; never earlier than a sign-out already recorded (one at the same moment too).
+        statement = dialect_insert(transaction, table).values(
+            access_key_id=session.access_key_id, signed_out_ms=max(now_ms, session.issued_ms)
+        )
+        later = statement.excluded.signed_out_ms
+        transaction.execute(
+            statement.on_conflict_do_update(
+                index_elements=["access_key_id"],
+                set_={
+                    "signed_out_ms": case(
+                        (later > table.c.signed_out_ms, later), else_=table.c.signed_out_ms
                     )
-                elif row.signed_out_ms < cutoff:
-                    row.signed_out_ms = cutoff
-            return
-        except IntegrityError:
-            # Another sign-out of the key added its row first: the second attempt updates it.
-            if attempt:
-                raise
+                },
+            )
+        )
 
 
 def signed_out(db: Database, session: Session) -> bool:

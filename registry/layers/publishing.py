@@ -14,14 +14,13 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from registry import validation
 from registry.accounts import Caller
 from registry.archive.limits import ZipLimits
 from registry.archives import ZipContent, store_archive
+from registry.db import dialect_insert
 from registry.errors import CodeStorageExceeded
 from registry.layers.arns import LayerRef
 from registry.layers.rows import LayerRows
@@ -101,9 +100,8 @@ class LayerPublishing(LayerRows):
             )
 
     def _next_version(self, session: Session, account_id: str, name: str, now: datetime) -> Layer:
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
         session.execute(
-            insert(Layer)
+            dialect_insert(session, Layer.__table__)
             .values(account_id=account_id, name=name, latest_version=0, created_at=now)
             .on_conflict_do_nothing(index_elements=["account_id", "name"])
         )

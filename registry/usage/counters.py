@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import case
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from registry.db import dialect_insert
 from registry.models import AccountUsageDay, FunctionMetric
 from registry.usage.tally import Batch, DayCounts, DayKey, MinuteCounts
 
@@ -44,7 +44,7 @@ def add_metrics(
     session: Session, rows: list[tuple[str, str, int, MinuteCounts]], *, resolution: int
 ) -> None:
     table = FunctionMetric.__table__
-    statement = _insert(session, table)
+    statement = dialect_insert(session, table)
     stored, new = table.c, statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=["account_id", "function_name", "resolution", "period_start"],
@@ -90,7 +90,7 @@ def add_metrics(
 
 def _add_days(session: Session, rows: list[tuple[DayKey, DayCounts]]) -> None:
     table = AccountUsageDay.__table__
-    statement = _insert(session, table)
+    statement = dialect_insert(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=["account_id", "day"],
         set_={name: table.c[name] + statement.excluded[name] for name in _DAY_SUMS},
@@ -114,7 +114,7 @@ def raise_stored(session: Session, day: date, figures: dict[str, int]) -> None:
     if not figures:
         return
     table = AccountUsageDay.__table__
-    statement = _insert(session, table)
+    statement = dialect_insert(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=["account_id", "day"],
         set_={
@@ -135,8 +135,3 @@ def raise_stored(session: Session, day: date, figures: dict[str, int]) -> None:
             for account_id, size in sorted(figures.items())
         ],
     )
-
-
-def _insert(session: Session, table):
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
