@@ -19,7 +19,8 @@ Figures:
   burst        through boto3 against a fresh `strata serve --dev` each: 100 invocations of a
                5 s function sent at once (goal: all succeed within 8 s), and of a 1 s function,
                cold then warm (goals: <= 3.0 s and <= 1.5 s); the CPU the server's process tree
-               spent per cold start (--sections burst)
+               spent per cold start (--sections burst; --repeat N runs it N times and prints
+               the spread and how many runs met each goal)
 
 Needs `wrk` (Debian package) for the load. To compare with other code, run the same script with
 PYTHONPATH pointing at that checkout: the servers it starts then run that code.
@@ -134,6 +135,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument(
+        "--repeat", type=int, default=1, help="burst: runs on fresh servers, then their spread"
+    )
+    parser.add_argument(
         "--sections",
         default="warm,control,burst",
         help="comma-separated: warm (the first three), control, burst",
@@ -145,7 +149,7 @@ def main() -> None:
     if "control" in sections:
         control_plane_beside_invocations(args.seconds)
     if "burst" in sections:
-        burst()
+        burst(args.repeat)
 
 
 def warm_and_first_invoke(seconds: int) -> None:
@@ -249,6 +253,7 @@ SLEEP_S = 5
 WARM_P50_BEFORE_MS = 1.8
 WARM_RPS_BEFORE = 990
 BURST = 100
+SERVER = "strata serve --dev"
 BURST_GOALS = {"5 s": 8.0, "1 s cold": 3.0, "1 s warm": 1.5}
 
 
@@ -312,9 +317,45 @@ def control_plane_beside_invocations(seconds: int) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def burst() -> None:
+def burst(repeat: int = 1) -> None:
     """BURST invocations sent at once through boto3 (one client, a connection each), against
-    a fresh default `strata serve --dev` (2 workers) per function."""
+    a fresh default `strata serve --dev` (2 workers) per function; `repeat` times, since one
+    round's figure moves with whatever else the machine's cores are doing."""
+    runs = []
+    for run in range(1, repeat + 1):
+        figures = _burst_once()
+        runs.append(figures)
+        heading = f" (run {run} of {repeat})" if repeat > 1 else ""
+        print(f"{BURST} synchronous invocations sent at once through boto3, {SERVER}{heading}:")
+        for name, (wall, ok, failures, cpu, host_busy) in figures.items():
+            goal = BURST_GOALS[name]
+            failed = f"; {failures}" if failures else ""
+            print(
+                f"  {name:9s} function: all answered in {wall:5.2f} s (goal <= {goal} s, ratio "
+                f"{wall / goal:.2f}x); succeeded {ok}/{BURST}{failed}; server CPU {cpu:5.2f} s; "
+                f"host CPU busy {host_busy:.0%} (every process on it)"
+            )
+        cold_cpu = figures["1 s cold"][3]
+        warm_cpu = figures["1 s warm"][3]
+        print(
+            f"  cold starts: {(cold_cpu - warm_cpu) / BURST * 1000:.0f} ms of CPU each in the "
+            f"server's process tree beyond a warm invocation; {os.cpu_count()} cores give a floor "
+            f"of {1 + (cold_cpu - warm_cpu) / os.cpu_count():.2f} s for the cold round"
+        )
+    if repeat > 1:
+        print(f"Over {repeat} runs:")
+        for name, goal in BURST_GOALS.items():
+            walls = [figures[name][0] for figures in runs]
+            met = sum(figures[name][0] <= goal and figures[name][1] == BURST for figures in runs)
+            median = statistics.median(walls)
+            print(
+                f"  {name:9s} function: {min(walls):5.2f}-{max(walls):5.2f} s, median "
+                f"{median:5.2f} s (ratio {median / goal:.2f}x); every invocation succeeded "
+                f"within {goal} s in {met} of {repeat}"
+            )
+
+
+def _burst_once() -> dict:
     figures = {}
     for sleep, rounds in ((5, ["5 s"]), (1, ["1 s cold", "1 s warm"])):
         work = Path(tempfile.mkdtemp(prefix="strata-bench-burst-"))
@@ -342,21 +383,7 @@ def burst() -> None:
         finally:
             stop(strata)
             shutil.rmtree(work, ignore_errors=True)
-    print(f"{BURST} synchronous invocations sent at once through boto3, strata serve --dev:")
-    for name, (wall, ok, failures, cpu, host_busy) in figures.items():
-        goal = BURST_GOALS[name]
-        print(
-            f"  {name:9s} function: all answered in {wall:5.2f} s (goal <= {goal} s, ratio "
-            f"{wall / goal:.2f}x); succeeded {ok}/{BURST}{'; ' + failures if failures else ''}; "
-            f"server CPU {cpu:5.2f} s; host CPU busy {host_busy:.0%} (every process on it)"
-        )
-    cold_cpu = figures["1 s cold"][3]
-    warm_cpu = figures["1 s warm"][3]
-    print(
-        f"  cold starts: {(cold_cpu - warm_cpu) / BURST * 1000:.0f} ms of CPU each in the server's "
-        f"process tree beyond a warm invocation; {os.cpu_count()} cores give a floor of "
-        f"{1 + (cold_cpu - warm_cpu) / os.cpu_count():.2f} s for the cold round"
-    )
+    return figures
 
 
 def _send_at_once(lam, body: bytes, count: int) -> tuple[float, int, str]:
