@@ -56,14 +56,18 @@ class Launcher:
             self.name, memory=memory, memsw=memsw, pids=pids, freezer=freezer, cpu=cpu
         )
         self.logs = LogPipe()
-        # bwrap reports the sandbox pid on info_fd and waits for a byte on block_fd: the fds
+        # bwrap waits for a byte on block_fd and reports the sandbox pid on info_fd: the fds
         # have the same numbers in the launcher, so they can be named in its script later.
-        self.info_r, self.info_fd = os.pipe2(os.O_CLOEXEC)
-        self.block_fd, self.block_w = os.pipe2(os.O_CLOEXEC)
         # What must not show in any argv (bwrap's options, the function's variables) comes on
         # args_fd, and bwrap's seccomp program on seccomp_fd; both are written at launch.
+        # In this order, each passed end lies beside one of the worker's own ends, never beside
+        # another passed one: subprocess closes the gaps between passed descriptors with
+        # close_range, which two adjacent ones make fail, and it then lists /proc/self/fd and
+        # closes each of the worker's descriptors in turn (hundreds, in a burst) per launcher.
+        self.block_fd, self.block_w = os.pipe2(os.O_CLOEXEC)
         self.args_fd, self.args_w = os.pipe2(os.O_CLOEXEC)
         self.seccomp_fd, self.seccomp_w = os.pipe2(os.O_CLOEXEC)
+        self.info_r, self.info_fd = os.pipe2(os.O_CLOEXEC)
         # The shell reads its script from stdin as it comes: the joins now, the rest at launch.
         joins = "".join(
             f"echo $$ > {shlex.quote(str(d))}/cgroup.procs || exit 125\n" for d in self.cgroups.dirs
