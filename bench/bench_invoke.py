@@ -253,7 +253,6 @@ SLEEP_S = 5
 WARM_P50_BEFORE_MS = 1.8
 WARM_RPS_BEFORE = 990
 BURST = 100
-SERVER = "strata serve --dev"
 BURST_GOALS = {"5 s": 8.0, "1 s cold": 3.0, "1 s warm": 1.5}
 
 
@@ -326,7 +325,10 @@ def burst(repeat: int = 1) -> None:
         figures = _burst_once()
         runs.append(figures)
         heading = f" (run {run} of {repeat})" if repeat > 1 else ""
-        print(f"{BURST} synchronous invocations sent at once through boto3, {SERVER}{heading}:")
+        print(
+            f"{BURST} synchronous invocations sent at once through boto3, "
+            f"strata serve --dev{heading}:"
+        )
         for name, (wall, ok, failures, cpu, host_busy) in figures.items():
             goal = BURST_GOALS[name]
             failed = f"; {failures}" if failures else ""
