@@ -1,5 +1,9 @@
-"""Failed console sign-ins, counted per access key id and per client address, shared by every
-worker process of a node.
+"""Failed console sign-ins, counted per client address and per access key id from that address,
+shared by every worker process of a node.
+
+Never per key alone: a generated secret is 240 random bits that no rate of guessing comes near, so a
+count of the key's failures from everywhere would protect nothing and let anyone who knows a key
+id lock its owner out. An IPv6 client is counted by its /64, which one host usually holds whole.
 
 The counts live in a small file of fixed size mapped into each process (gunicorn's workers do not
 share memory), so memory stays bounded whatever the number of keys or addresses tried: each
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import ipaddress
 import mmap
 import os
 import struct
@@ -28,8 +33,8 @@ _FILE_BYTES = _SLOT.size * _SLOTS
 @dataclass(frozen=True)
 class SignInLimits:
     window_seconds: int = 15 * 60
-    per_key: int = 5  # failures of one access key id within a window
-    per_address: int = 20  # failures from one client address within a window
+    per_key: int = 5  # failures of one access key id from one client address within a window
+    per_address: int = 20  # failures from one client address, whatever the key, within a window
 
 
 class SignInFailures:
@@ -67,9 +72,10 @@ class SignInFailures:
                 _SLOT.pack_into(self._map, index * _SLOT.size, subject, start, count + 1)
 
     def _subjects(self, access_key_id: str, address: str) -> list[tuple[int, int]]:
+        client = _client(address)
         return [
-            (_hash("key", access_key_id), self._limits.per_key),
-            (_hash("address", address), self._limits.per_address),
+            (_hash("key", f"{access_key_id}\0{client}"), self._limits.per_key),
+            (_hash("address", client), self._limits.per_address),
         ]
 
     def _wait(self, index: int | None, limit: int, now: int) -> int:
@@ -113,6 +119,18 @@ class _FileLock:
 
     def __exit__(self, *exc):
         fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def _client(address: str) -> str:
+    """What a client is counted as: an IPv6 address's /64, any other address as it is (the caller
+    has made an IPv4-mapped address plain IPv4)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return address
 
 
 def _hash(kind: str, value: str) -> int:

@@ -17,7 +17,6 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError
-from requests.adapters import HTTPAdapter
 from sqlalchemy import select
 
 from registry.config import Settings
@@ -26,7 +25,7 @@ from registry.executor import HostCapabilities
 from registry.executor.owners import process_start
 from registry.executor.processes import descendants
 from registry.models import FunctionEvent
-from tests.console.web import Visitor
+from tests.console.web import visitor_from
 from tests.support import require_service
 from tests.support.balancer import Balancer, haproxy_binary, start_balancer
 from tests.support.functions import create, handler_zip, invoke
@@ -347,7 +346,7 @@ def test_reserved_concurrency_holds_across_both_nodes(cluster):
 
 def test_a_client_locked_out_of_the_console_is_not_every_client_behind_the_balancer(cluster):
     account = cluster.new_account()
-    hostile = _visitor(cluster, "127.0.0.2")
+    hostile = visitor_from(cluster.balancer.url, "127.0.0.2")
     per_address = SignInLimits().per_address
     hostile.get("/console/sign-in")  # one form: every failed sign-in keeps its session
     # A new key id each time: the address's limit locks it out, not a key's. Each node counts
@@ -383,32 +382,13 @@ def test_a_client_locked_out_of_the_console_is_not_every_client_behind_the_balan
         assert forged.status_code == 429 and int(forged.headers["Retry-After"]) > 0
 
     # Its neighbour behind the same balancer signs in as ever.
-    neighbour = _visitor(cluster, "127.0.0.3")
+    neighbour = visitor_from(cluster.balancer.url, "127.0.0.3")
     signed_in = neighbour.sign_in(account.access_key_id, account.secret_access_key)
     assert signed_in.status_code == 303, signed_in.text
     assert neighbour.get("/console/layers").status_code == 200
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-
-
-class _FromAddress(HTTPAdapter):
-    """Connections from one loopback address: on loopback every client is otherwise 127.0.0.1,
-    the balancer's own address."""
-
-    def __init__(self, address: str):
-        self._address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, source_address=(self._address, 0), **kwargs)
-
-
-def _visitor(cluster: Cluster, address: str) -> Visitor:
-    visitor = Visitor(cluster.balancer.url)
-    visitor.http.trust_env = False  # loopback only: no proxy from the environment
-    visitor.http.mount("http://", _FromAddress(address))
-    return visitor
 
 
 def send_event(lam, name: str, event: dict) -> str:

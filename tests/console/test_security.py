@@ -12,7 +12,7 @@ from registry.accounts import KEY_CACHE_SECONDS, add_access_key, delete_access_k
 from registry.console import MAX_FORM_BYTES
 from registry.console.sessions import COOKIE, SESSION_SECONDS
 from registry.console.signin_limits import SignInLimits
-from tests.console.web import Visitor
+from tests.console.web import Visitor, visitor_from
 from tests.support.zips import layer_zip
 
 
@@ -252,7 +252,7 @@ def test_pages__are_kept_out_of_caches_and_frames(strata_server, account):
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
-def test_failed_sign_ins__lock_the_key_out_even_with_the_right_secret(own_server):
+def test_failed_sign_ins__lock_the_key_out_of_that_address_even_with_the_right_secret(own_server):
     account = own_server.new_account()
     other = own_server.new_account()
     visitor = Visitor(own_server.url)
@@ -264,6 +264,21 @@ def test_failed_sign_ins__lock_the_key_out_even_with_the_right_secret(own_server
     assert int(locked.headers["Retry-After"]) > 0
     # The count is per key: another account's key still signs in from the same address.
     assert visitor.sign_in(other.access_key_id, other.secret_access_key).status_code == 303
+
+
+def test_failed_sign_ins_with_someone_elses_key__never_lock_its_owner_out(own_server):
+    victim = own_server.new_account()
+    attacker = visitor_from(own_server.url, "127.0.0.2")
+    statuses = [
+        attacker.sign_in(victim.access_key_id, "guess").status_code
+        for _ in range(SignInLimits().per_address + 1)
+    ]
+    assert statuses[-1] == 429 and set(statuses[:-1]) <= {401, 429}, statuses
+
+    owner = Visitor(own_server.url)
+    response = owner.sign_in(victim.access_key_id, victim.secret_access_key)
+    assert response.status_code == 303, response.text
+    assert owner.get("/console/layers").status_code == 200
 
 
 def test_failed_sign_ins__lock_the_client_address_out(own_server):

@@ -1,5 +1,5 @@
-"""Failed sign-ins counted per key id and per address, in a file of fixed size that every worker
-process of a node maps."""
+"""Failed sign-ins counted per address and per key id from an address, in a file of fixed size
+that every worker process of a node maps."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from registry.console.signin_limits import SignInFailures, SignInLimits
 LIMITS = SignInLimits(window_seconds=60, per_key=3, per_address=5)
 
 
-def test_a_key__is_locked_out_at_its_limit_and_not_before(tmp_path):
+def test_a_key__is_locked_out_of_one_address_at_its_limit_and_not_before(tmp_path):
     failures = SignInFailures(tmp_path / "failures", LIMITS)
     for _ in range(LIMITS.per_key - 1):
         failures.failed("AKIAONE", "10.0.0.1")
@@ -18,8 +18,25 @@ def test_a_key__is_locked_out_at_its_limit_and_not_before(tmp_path):
 
     failures.failed("AKIAONE", "10.0.0.1")
     assert 0 < failures.retry_after("AKIAONE", "10.0.0.1") <= LIMITS.window_seconds
-    assert failures.retry_after("AKIAONE", "10.0.0.2") > 0  # from anywhere
     assert failures.retry_after("AKIATWO", "10.0.0.1") == 0
+
+
+def test_failures_from_one_address__never_lock_the_key_out_of_another(tmp_path):
+    failures = SignInFailures(tmp_path / "failures", LIMITS)
+    for _ in range(LIMITS.per_address):
+        failures.failed("AKIAVICTIM", "10.0.0.66")
+
+    assert failures.retry_after("AKIAVICTIM", "10.0.0.66") > 0
+    assert failures.retry_after("AKIAVICTIM", "10.0.0.1") == 0
+
+
+def test_an_ipv6_client__counts_as_its_64(tmp_path):
+    failures = SignInFailures(tmp_path / "failures", LIMITS)
+    for attempt in range(LIMITS.per_address):
+        failures.failed(f"AKIA{attempt}", f"2001:db8:0:1::{attempt + 1:x}")
+
+    assert failures.retry_after("AKIANEVERTRIED", "2001:db8:0:1:ffff::1") > 0
+    assert failures.retry_after("AKIANEVERTRIED", "2001:db8:0:2::1") == 0
 
 
 def test_an_address__is_locked_out_whatever_key_it_tries(tmp_path):
@@ -35,10 +52,10 @@ def test_processes_sharing_the_file__count_together(tmp_path):
     one = SignInFailures(tmp_path / "failures", LIMITS)
     two = SignInFailures(tmp_path / "failures", LIMITS)
     one.failed("AKIAONE", "10.0.0.1")
-    two.failed("AKIAONE", "10.0.0.2")
-    one.failed("AKIAONE", "10.0.0.3")
+    two.failed("AKIAONE", "10.0.0.1")
+    one.failed("AKIAONE", "10.0.0.1")
 
-    assert two.retry_after("AKIAONE", "10.0.0.4") > 0
+    assert two.retry_after("AKIAONE", "10.0.0.1") > 0
 
 
 def test_a_window_that_has_passed__counts_nothing(tmp_path):
@@ -60,4 +77,5 @@ def test_memory_stays_bounded__and_the_latest_failures_still_count(tmp_path):
     assert path.stat().st_size == size
     for _ in range(LIMITS.per_key):
         failures.failed("AKIATARGET", "10.9.9.9")
-    assert failures.retry_after("AKIATARGET", "10.9.9.8") > 0
+    assert failures.retry_after("AKIATARGET", "10.9.9.9") > 0
+    assert failures.retry_after("AKIAOTHER", "10.9.9.9") == 0  # the key's count, not the address's

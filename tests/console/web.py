@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import requests
+from requests.adapters import HTTPAdapter
 
 _TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]*)"')
 
@@ -37,3 +38,22 @@ class Visitor:
         if next_path:
             data["next"] = next_path
         return self.post("/console/sign-in", data)
+
+
+class _FromAddress(HTTPAdapter):
+    """Connections from one loopback address: on loopback every client is otherwise 127.0.0.1."""
+
+    def __init__(self, address: str):
+        self._address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, source_address=(self._address, 0), **kwargs)
+
+
+def visitor_from(base_url: str, address: str) -> Visitor:
+    """A visitor whose connections come from `address` (any of 127.0.0.0/8)."""
+    visitor = Visitor(base_url)
+    visitor.http.trust_env = False  # loopback only: no proxy from the environment
+    visitor.http.mount("http://", _FromAddress(address))
+    return visitor
