@@ -17,14 +17,14 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from registry.executor import outcomes, processes, runtime_access, seccomp
+from registry.executor import outcomes, processes, runtime_access
 from registry.executor.cgroups import EnvironmentCgroups
 from registry.executor.errors import RuntimeEnded, SandboxError
 from registry.executor.launch import (
     HANDOFF,
     INIT_TIMEOUT_S,
+    hand_over,
     install_runtime,
-    launch_command,
     listener_helper,
     runtime_api_address,
     sandbox_pid,
@@ -42,6 +42,7 @@ from registry.executor.report import InvocationResult, Report
 from registry.executor.runtime_api import RuntimeApiServer
 from registry.executor.runtime_channel import Invocation, RuntimeChannel
 from registry.executor.runtime_view import RuntimeView
+from registry.executor.sandbox import rlimit_argv
 from registry.executor.spec import FunctionSpec
 from registry.executor.tmpvolumes import TmpVolume, TmpVolumes, usage_bytes
 from registry.executor.uids import SandboxUser, reserve_uid
@@ -142,12 +143,14 @@ class Environment:
         if plan.drop_uid:
             self._user = reserve_uid()
         uid = self._user.uid if self._user else None
+        forked = view.forked_by(rlimit_argv(spec, plan))
         launcher = self._launchers.take(
             memory=plan.cgroup_memory,
             memsw=plan.memsw,
             pids=plan.cgroup_pids,
             freezer=plan.freezer,
             cpu=plan.cgroup_cpu,
+            forked=forked,
         )
         self._proc, self._logs = launcher.proc, launcher.logs
         handoff = None
@@ -162,25 +165,13 @@ class Environment:
             listener = None if plan.netns else listen_on_host()
             api = runtime_api_address(plan, listener)
             env = view.variables(api, tmp_path, self._log_stream, self._provisioned)
-            argv, private, mounts = launch_command(
-                plan,
-                view,
-                launcher,
-                entry,
-                env,
-                tmp_path=tmp_path,
-                tmp_mount=self._volume.mount() if self._volume else None,
-                uid=uid,
-                netns=netns,
-            )
-            self._launchers.mount(launcher, mounts)
-            launcher.launch(
-                argv,
-                cwd="/" if plan.bwrap else view.root("task"),
-                private=private,
-                private_on_stdin=not plan.bwrap,
-                seccomp=seccomp.program() if plan.syscall_filter else b"",
-            )
+            where = {
+                "tmp_path": tmp_path,
+                "tmp_mount": self._volume.mount() if self._volume else None,
+                "uid": uid,
+                "netns": netns,
+            }
+            hand_over(self._launchers, launcher, plan, view, entry, env, forked=forked, **where)
             threading.Thread(target=self._watch, name="strata-env-watch", daemon=True).start()
             if plan.bwrap:
                 listener = self._listener_in_sandbox(launcher, netns, handoff) or listener

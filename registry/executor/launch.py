@@ -18,9 +18,10 @@ import threading
 import time
 from pathlib import Path
 
+from registry.executor import seccomp
 from registry.executor.errors import SandboxError
 from registry.executor.host import sandbox_python
-from registry.executor.launchers import Launcher
+from registry.executor.launchers import Launcher, Launchers
 from registry.executor.logs import LogPipe
 from registry.executor.mountns import Mount
 from registry.executor.netns import RUNTIME_API_PORT, handoff_socket
@@ -113,6 +114,35 @@ def listener_helper(view: RuntimeView, entry: list[str]):
     ]
 
 
+def hand_over(
+    launchers: Launchers,
+    launcher: Launcher,
+    plan: Plan,
+    view: RuntimeView,
+    entry: list[str],
+    env: dict[str, str],
+    *,
+    forked: bool,
+    **where,
+) -> None:
+    """Make the launcher's mounts, then hand it what it runs: a builder's child its spec, else a
+    shell its command."""
+    if forked:
+        spec, mounts = forked_spec(plan, view, launcher, entry, env, **where)
+        launchers.mount(launcher, mounts)
+        launcher.launch_forked(spec)
+        return
+    argv, private, mounts = launch_command(plan, view, launcher, entry, env, **where)
+    launchers.mount(launcher, mounts)
+    launcher.launch(
+        argv,
+        cwd="/" if plan.bwrap else view.root("task"),
+        private=private,
+        private_on_stdin=not plan.bwrap,
+        seccomp=seccomp.program() if plan.syscall_filter else b"",
+    )
+
+
 def launch_command(
     plan: Plan,
     view: RuntimeView,
@@ -130,20 +160,10 @@ def launch_command(
     spec = view.spec
     mounts: list[Mount] = []
     if plan.bwrap:
-        sources, mounts = view.sandbox_sources(tmp_path, uid is not None)
-        mounts = ([tmp_mount] if tmp_mount else []) + mounts
-        # bwrap reports the sandbox's pid once it is built: a sandbox that fails to
-        # build is a SandboxError, not a runtime that died.
-        options = bwrap_options(
-            plan,
-            spec,
-            sources,
-            tmp_mount is not None,
-            launcher.info_fd,
-            launcher.block_fd if netns else None,
-            launcher.seccomp_fd if plan.syscall_filter else None,
+        options, mounts = _sandbox_options(
+            plan, view, launcher, env, tmp_path, tmp_mount, uid, netns
         )
-        private = args_data(options + environment_options(env))
+        private = args_data(options)
         argv = launcher_argv(uid) + sandbox_argv(plan.bwrap, launcher.args_fd)
         argv += rlimit_argv(spec, plan) + entry
     else:
@@ -152,6 +172,44 @@ def launch_command(
         private = environment_exports(env)
         argv = launcher_argv(uid) + rlimit_argv(spec, plan) + ENVIRONMENT_STEP + entry
     return argv, private, mounts
+
+
+def forked_spec(
+    plan: Plan,
+    view: RuntimeView,
+    launcher: Launcher,
+    entry: list[str],
+    env: dict[str, str],
+    *,
+    tmp_path: Path,
+    tmp_mount: Mount | None,
+    uid: int,
+    netns: bool,
+) -> tuple[dict, list[Mount]]:
+    """What a builder's child needs (forked_main.py) in place of bwrap's command: the same
+    options, the runtime's script and arguments, the uid and the filter."""
+    options, mounts = _sandbox_options(plan, view, launcher, env, tmp_path, tmp_mount, uid, netns)
+    program = seccomp.program() if plan.syscall_filter else b""
+    # The entry is [interpreter, "-S", script, ...]: the interpreter is the builder's own.
+    spec = {"options": options, "argv": entry[2:], "uid": uid, "seccomp": program.hex()}
+    return spec, mounts
+
+
+def _sandbox_options(plan, view, launcher, env, tmp_path, tmp_mount, uid, netns):
+    sources, mounts = view.sandbox_sources(tmp_path, uid is not None)
+    mounts = ([tmp_mount] if tmp_mount else []) + mounts
+    # bwrap reports the sandbox's pid once it is built: a sandbox that fails to
+    # build is a SandboxError, not a runtime that died.
+    options = bwrap_options(
+        plan,
+        view.spec,
+        sources,
+        tmp_mount is not None,
+        launcher.info_fd,
+        launcher.block_fd if netns else None,
+        launcher.seccomp_fd if plan.syscall_filter else None,
+    )
+    return options + environment_options(env), mounts
 
 
 def sandbox_pid(info_r: int, proc: subprocess.Popen, logs: LogPipe) -> int:

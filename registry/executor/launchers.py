@@ -13,12 +13,17 @@ request's thread would be killed, idle and warm, as soon as that thread went awa
 
 As root, each launcher gets a private mount namespace of its own, in which the executor makes the
 environment's mounts before handing over the script (mountns.py).
+
+A Python runtime that may be forked (forked.py) has no shell: its launcher is a child of the
+runtime builder, which joins the groups itself, and is handed a spec instead of a script.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import select
 import shlex
 import subprocess
 import threading
@@ -28,12 +33,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 from registry.executor.cgroups import EnvironmentCgroups
 from registry.executor.errors import SandboxError
+from registry.executor.forked import Builder
 from registry.executor.logs import LogPipe
 from registry.executor.mountns import Mount, MountNamespaces
 
 # The whole environment of every step outside the sandbox: nothing of the function's, whose
 # variables could name a library or interpreter for a root process to load.
 LAUNCH_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+# Builders beyond this many are stopped once they have no environment left, least recent first.
+MAX_IDLE_BUILDERS = 8
+READY_TIMEOUT_S = 10.0
 _F_SETPIPE_SZ = 1031
 _F_GETPIPE_SZ = 1032
 
@@ -49,6 +58,7 @@ class Launcher:
         cpu: bool = False,
         spawn: Callable = lambda start: start(),
         group: str = "",
+        builder: Builder | None = None,
     ):
         # `group` names the pool the launcher serves, inside its cgroups' names.
         self.name = f"{os.getpid()}-{group}{uuid.uuid4().hex[:10]}"
@@ -68,6 +78,10 @@ class Launcher:
         self.args_fd, self.args_w = os.pipe2(os.O_CLOEXEC)
         self.seccomp_fd, self.seccomp_w = os.pipe2(os.O_CLOEXEC)
         self.info_r, self.info_fd = os.pipe2(os.O_CLOEXEC)
+        self.ready = -1
+        if builder is not None:
+            self._fork(builder)
+            return
         # The shell reads its script from stdin as it comes: the joins now, the rest at launch.
         joins = "".join(
             f"echo $$ > {shlex.quote(str(d))}/cgroup.procs || exit 125\n" for d in self.cgroups.dirs
@@ -98,6 +112,37 @@ class Launcher:
             except BrokenPipeError:
                 pass  # the shell died; the sandbox start reports it
         self.logs.start()
+
+    def _fork(self, builder: Builder) -> None:
+        """The builder's child in place of a shell: it joins the cgroups itself and waits for
+        its spec on args_fd. It says on `ready` when it has its own mount namespace."""
+        self.ready, ready_w = os.pipe2(os.O_CLOEXEC)
+        passed = (self.logs.write_fd, self.info_fd, self.block_fd, self.args_fd, ready_w)
+        try:
+            self.proc = builder.spawn(self.cgroups.dirs, list(passed))
+        except SandboxError:
+            self.discard()
+            raise
+        finally:
+            for fd in (self.info_fd, self.block_fd, self.args_fd, self.seccomp_fd, ready_w):
+                os.close(fd)
+        self.logs.start()
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Until a forked launcher has a mount namespace of its own (mounts go there next)."""
+        if self.ready < 0:
+            return
+        waiting = select.poll()
+        waiting.register(self.ready, select.POLLIN)
+        got = os.read(self.ready, 1) if waiting.poll(timeout_s * 1000) else b""
+        os.close(self.ready)
+        self.ready = -1
+        if not got:
+            raise SandboxError("the runtime builder's child ended before it was ready")
+
+    def launch_forked(self, spec: dict) -> None:
+        """Hand the builder's child its spec (forked_main.py)."""
+        self._send_private(json.dumps(spec).encode(), b"")
 
     def launch(
         self,
@@ -145,6 +190,9 @@ class Launcher:
         if self.info_r >= 0:
             os.close(self.info_r)
             self.info_r = -1
+        if self.ready >= 0:
+            os.close(self.ready)
+            self.ready = -1
 
     def discard(self) -> None:
         """For a launcher that was never handed to an environment."""
@@ -195,6 +243,7 @@ class Launchers:
             private_mounts = os.geteuid() == 0
         self._namespaces = MountNamespaces() if private_mounts else None
         self._spares: dict[tuple, Launcher] = {}
+        self._builders: dict[tuple[str, str], Builder] = {}
         self.group = uuid.uuid4().hex[:6]
         self._preparing: set[tuple] = set()
         self._threads: list[threading.Thread] = []
@@ -209,10 +258,16 @@ class Launchers:
         pids: bool,
         freezer: str | None = None,
         cpu: bool = False,
+        forked: tuple[str, str] | None = None,
     ) -> Launcher:
-        shape = (memory, memsw, pids, freezer, cpu)
+        """`forked` names the interpreter and account whose builder forks the launcher
+        (forked.py)."""
+        shape = (memory, memsw, pids, freezer, cpu, forked)
         with self._lock:
             spare = self._spares.pop(shape, None)
+        if spare is not None and spare.proc.poll() is not None:
+            spare.discard()  # ended while it waited (with its builder, say)
+            spare = None
         launcher = spare or self._new(shape)
         if memory or pids or freezer or cpu:  # without cgroups nothing is won ahead of time
             self._prepare(shape)
@@ -230,16 +285,50 @@ class Launchers:
         thread.start()
 
     def _new(self, shape) -> Launcher:
-        memory, memsw, pids, freezer, cpu = shape
-        return Launcher(
-            memory=memory,
-            memsw=memsw,
-            pids=pids,
-            freezer=freezer,
-            cpu=cpu,
-            spawn=self._spawn,
-            group=self.group,
-        )
+        memory, memsw, pids, freezer, cpu, forked = shape
+        builder = self._builder(forked) if forked else None
+        try:
+            return Launcher(
+                memory=memory,
+                memsw=memsw,
+                pids=pids,
+                freezer=freezer,
+                cpu=cpu,
+                spawn=self._spawn,
+                group=self.group,
+                builder=builder,
+            )
+        finally:
+            if builder is not None:
+                with self._lock:
+                    builder.reserved -= 1
+
+    def _builder(self, key: tuple[str, str]) -> Builder:
+        """The builder of an interpreter for one account: forks of one builder share its hash
+        seed, which must not reach another tenant's runtime."""
+        idle, spares = [], []
+        with self._lock:
+            builder = self._builders.pop(key, None)
+            if builder is not None and not builder.alive:
+                idle.append(builder)
+                builder = None
+            if builder is None:
+                builder = Builder(key[0], self._spawn_plain)
+            builder.reserved += 1  # not to be stopped before its launcher is made (_new)
+            self._builders[key] = builder  # the most recently used last
+            for other, old in list(self._builders.items()):
+                if len(self._builders) <= MAX_IDLE_BUILDERS:
+                    break
+                # A spare launcher of an account is no reason to keep its builder.
+                own = [shape for shape in self._spares if shape[-1] == other]
+                if old.reserved == 0 and old.children <= len(own):
+                    idle.append(self._builders.pop(other))
+                    spares += [self._spares.pop(shape) for shape in own]
+        for launcher in spares:
+            launcher.discard()
+        for old in idle:
+            old.close()
+        return builder
 
     def _make(self, shape) -> None:
         try:
@@ -264,6 +353,10 @@ class Launchers:
             spares, self._spares = list(self._spares.values()), {}
         for launcher in spares:
             launcher.discard()
+        with self._lock:
+            builders, self._builders = list(self._builders.values()), {}
+        for builder in builders:
+            builder.close()
         self._spawner.shutdown()
         if self._namespaces is not None:
             self._namespaces.close()
@@ -274,7 +367,12 @@ class Launchers:
             return
         if self._namespaces is None:
             raise SandboxError("mounts for a sandbox need root")
+        launcher.wait_ready(READY_TIMEOUT_S)
         self._namespaces.mount_in(launcher.proc.pid, mounts)
+
+    def _spawn_plain(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+        """On a spawner thread, in the host's mount namespace."""
+        return self._spawner.submit(start).result()
 
     def _spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
         if self._namespaces is not None:

@@ -189,6 +189,8 @@ class MountNamespaces:
         except OSError as exc:
             raise SandboxError(f"the launcher {pid} is gone: {exc.strerror}") from None
         try:
+            if os.fstat(target).st_ino == os.fstat(self._home).st_ino:
+                raise SandboxError(f"the launcher {pid} has no mount namespace of its own")
             _check(_libc.setns(target, CLONE_NEWNS), "cannot enter the launcher's namespace")
             try:
                 make(mounts)

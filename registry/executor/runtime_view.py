@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from registry.executor import runtime_access
+from registry.executor import forked, runtime_access
 from registry.executor.errors import SandboxError
 from registry.executor.interpreters import find_node, find_python
 from registry.executor.plan import Plan
@@ -57,6 +57,15 @@ class RuntimeView:
             if candidate.is_file() and os.access(candidate, os.X_OK):
                 return [f"{self.root(where)}/bootstrap"]
         return None
+
+    def forked_by(self, rlimits: list[str]) -> tuple[str, str] | None:
+        """The interpreter and account whose builder forks this runtime (forked.py), when one
+        may; call after entrypoint()."""
+        if self._interpreter is None or not forked.eligible(
+            self.plan, self.spec, self._lang_prefix(), rlimits
+        ):
+            return None
+        return str(self._interpreter.path), self.spec.account_id
 
     @property
     def compiled_bootstrap(self) -> bool:
