@@ -20,7 +20,6 @@ Protocol, on the socket it is given (SOCK_SEQPACKET, one message per request):
 import sys
 
 _BASELINE = set(sys.modules)  # what the runtime's interpreter has loaded at its start
-sys.path[:] = [entry for entry in sys.path if entry]  # not the working directory ("-")
 
 import gc  # noqa: E402
 import json  # noqa: E402
@@ -29,11 +28,15 @@ import select  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 
-# The sandbox's module beside this one, found after the standard library (forked.py names it).
-sys.path.append(os.environ["STRATA_BUILDER_DIR"])
-import forked_sandbox as sandbox  # noqa: E402
+if __name__ == "__main__":
+    sys.path[:] = [entry for entry in sys.path if entry]  # not the working directory ("-")
+    # The sandbox's module beside this one, after the standard library (forked.py names it).
+    sys.path.append(os.environ["STRATA_BUILDER_DIR"])
+    import forked_sandbox as sandbox
 
-del sys.path[-1]
+    del sys.path[-1]
+else:
+    from registry.executor import forked_sandbox as sandbox
 
 
 def _write(path, text):
