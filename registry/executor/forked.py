@@ -85,14 +85,12 @@ class ForkedProcess:
 
     stdin = None
 
-    def __init__(self, pid: int):
+    def __init__(self, pid: int, pidfd: int):
         self.pid = pid
         self.returncode: int | None = None
         self._ended = threading.Event()
-        try:
-            self._pidfd = os.pidfd_open(pid)
-        except OSError:
-            self._pidfd = -1  # already gone: its exit follows from the builder
+        self._lock = threading.Lock()  # a pidfd closed meanwhile could be another's number
+        self._pidfd = pidfd  # the builder's, made before the child could be reaped
 
     def poll(self) -> int | None:
         return self.returncode
@@ -103,17 +101,19 @@ class ForkedProcess:
         return self.returncode
 
     def kill(self) -> None:
-        if self.returncode is None and self._pidfd >= 0:
-            try:
-                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        with self._lock:
+            if self._pidfd >= 0:
+                try:
+                    signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def ended(self, status: int) -> None:
-        self.returncode = os.waitstatus_to_exitcode(status)
-        if self._pidfd >= 0:
-            os.close(self._pidfd)
-            self._pidfd = -1
+        with self._lock:
+            self.returncode = os.waitstatus_to_exitcode(status)
+            if self._pidfd >= 0:
+                os.close(self._pidfd)
+                self._pidfd = -1
         self._ended.set()
 
 
@@ -180,7 +180,7 @@ class Builder:
     def _read(self) -> None:
         try:
             while True:
-                data = self._sock.recv(1 << 16)
+                data, fds, _flags, _address = socket.recv_fds(self._sock, 1 << 16, 1)
                 if not data:
                     break
                 message = json.loads(data)
@@ -189,11 +189,17 @@ class Builder:
                     if child is not None:
                         child.ended(message["status"])
                 elif "pid" in message:
-                    # Registered before the next message is read: its exit may be that one.
-                    self._children[message["pid"]] = child = ForkedProcess(message["pid"])
-                    self._replies.put({"pid": child})
+                    if len(fds) == 1:
+                        # Registered before the next message is read: its exit may be that one.
+                        child = ForkedProcess(message["pid"], fds.pop())
+                        self._children[message["pid"]] = child
+                        self._replies.put({"pid": child})
+                    else:
+                        self._replies.put({"error": "no pidfd came with the child"})
                 else:
                     self._replies.put(message)
+                for fd in fds:
+                    os.close(fd)
         except OSError:
             pass
         finally:

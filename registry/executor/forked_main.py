@@ -11,8 +11,8 @@ removed from sys.modules before the bootstrap runs.
 Protocol, on the socket it is given (SOCK_SEQPACKET, one message per request):
 - spawn: {"op": "spawn", "cgroups": [dir, ...]} with descriptors [log, info, block, spec, ready].
   A child takes a mount namespace of its own, says so with a byte on `ready`, joins the cgroups
-  and waits for its spec on `spec`. The reply is {"pid": pid}. When that child ends, {"exit":
-  pid, "status": wait status} follows.
+  and waits for its spec on `spec`. The reply is {"pid": pid} with a pidfd of the child. When
+  that child ends, {"exit": pid, "status": wait status} follows.
 - The spec (JSON on the spec pipe, then EOF): {"options": bwrap's options, "argv": [...],
   "uid": uid, "seccomp": hex}. An empty spec ends the child.
 """
@@ -261,7 +261,13 @@ def _serve(control):
         for fd in fds:
             os.close(fd)
         children.add(pid)
-        control.send(json.dumps({"pid": pid}).encode())
+        # A pidfd made before the child can be reaped (only here): the executor's signals can
+        # never reach another process that took the number.
+        pidfd = os.pidfd_open(pid)
+        try:
+            socket.send_fds(control, [json.dumps({"pid": pid}).encode()], [pidfd])
+        finally:
+            os.close(pidfd)
         _reap(control, children)
 
 
