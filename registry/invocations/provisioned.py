@@ -228,30 +228,41 @@ class ProvisionedConcurrencyService:
                     # Lambda names an initialisation error by its code alone (the error itself
                     # is in the function's logs); anything else is the host's, said as it is.
                     reason = INIT_FAILURE if isinstance(error, InitFailed) else str(error)
-                    self._settle(row, FAILED, reason)
+                    self._settle(row, pointed, FAILED, reason)
                 log.warning("cannot keep %s:%s warm: %s", name, row.qualifier, error)
                 continue
             self._applied[row.id] = (target, spec)
             if applied is not None and applied[1] != spec:
                 self._let_go(applied[1])  # the version the alias pointed at before
             if row.status == IN_PROGRESS:
-                self._settle(row, READY, None)
+                self._settle(row, pointed, READY, None)
         for row_id in set(self._applied) - set(wanted):
             self._release(row_id)
 
-    def _settle(self, row: ProvisionedConcurrency, status: str, reason: str | None) -> None:
-        """The outcome of warming `row` as read, unless the setting has changed (or gone) since:
-        then a later sync warms (or releases) what it has become."""
-        with self._db.write() as session:
-            session.execute(
-                update(ProvisionedConcurrency)
+    def _settle(
+        self, row: ProvisionedConcurrency, pointed: str | None, status: str, reason: str | None
+    ) -> None:
+        """The outcome of warming `row` as read (for an alias, the version it `pointed` at),
+        unless the setting or the alias has changed (or gone) since: then a later sync warms (or
+        releases) what it has become."""
+        statement = update(ProvisionedConcurrency).where(
+            ProvisionedConcurrency.id == row.id,
+            ProvisionedConcurrency.status == IN_PROGRESS,
+            ProvisionedConcurrency.requested == row.requested,
+        )
+        if pointed is not None:
+            # Warming the version an alias left would otherwise mark the new one READY.
+            now_pointed = (
+                select(FunctionAlias.function_version)
                 .where(
-                    ProvisionedConcurrency.id == row.id,
-                    ProvisionedConcurrency.status == IN_PROGRESS,
-                    ProvisionedConcurrency.requested == row.requested,
+                    FunctionAlias.function_id == row.function_id,
+                    FunctionAlias.name == row.qualifier,
                 )
-                .values(status=status, status_reason=reason and reason[:1024])
+                .scalar_subquery()
             )
+            statement = statement.where(now_pointed == pointed)
+        with self._db.write() as session:
+            session.execute(statement.values(status=status, status_reason=reason and reason[:1024]))
 
     def _release(self, row_id: int) -> None:
         applied = self._applied.pop(row_id, None)

@@ -11,7 +11,10 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
+from sqlalchemy import select
 
+from registry.invocations.provisioned import ProvisionedConcurrencyService
+from registry.models import Function, ProvisionedConcurrency
 from tests.support.functions import create, handler_zip, invoke, publish, update_configuration
 from tests.support.provisioned import wait_provisioned
 from tests.test_openapi import call, check
@@ -244,3 +247,29 @@ def test_update_alias__a_provisioned_alias_pointed_elsewhere_is_allocated_anew(l
     response, version = invoke(lam, "shifted", Qualifier="live", LogType="Tail")
     assert (response["ExecutedVersion"], version) == ("2", "2")
     assert "Init Duration" not in base64.b64decode(response["LogResult"]).decode()
+
+
+def test_update_alias__warming_the_version_it_left_never_marks_the_setting_ready(
+    lam, strata_server
+):
+    """A process that finishes warming the old version after the alias moved must not settle
+    the setting: the new version's environments are not warm yet."""
+    create(lam, "raced", handler_zip(SLOW_INIT.replace("1.5", "6")), Publish=True)
+    update_configuration(lam, FunctionName="raced", Timeout=9)
+    publish(lam, FunctionName="raced")
+    lam.create_alias(FunctionName="raced", Name="live", FunctionVersion="1")
+    provision(lam, "raced", "live", 1)
+    assert wait_provisioned(lam, "raced", "live", timeout=60)["Status"] == "READY"
+    lam.update_alias(FunctionName="raced", Name="live", FunctionVersion="2")
+
+    with strata_server.db.read() as session:
+        row = session.execute(
+            select(ProvisionedConcurrency)
+            .join(Function, Function.id == ProvisionedConcurrency.function_id)
+            .where(Function.name == "raced", ProvisionedConcurrency.qualifier == "live")
+        ).scalar_one()
+    late = ProvisionedConcurrencyService(strata_server.db, None, None)
+    late._settle(row, "1", "READY", None)  # what warming version 1 ends in, late
+
+    moving = lam.get_provisioned_concurrency_config(FunctionName="raced", Qualifier="live")
+    assert moving["Status"] == "IN_PROGRESS"
