@@ -19,6 +19,7 @@ a builder serves one account: per pool, interpreter and account.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -59,16 +60,17 @@ def eligible(plan: Plan, spec: FunctionSpec, lang_prefix, rlimits: list[str]) ->
         and not any(
             name.startswith(_START_UP_PREFIXES) or name in _START_UP_NAMES for name in spec.env
         )
-        and not _ships_libraries(spec)
+        and not _ships_libraries(spec.bundle_dir, spec.opt_layers)
     )
 
 
-def _ships_libraries(spec: FunctionSpec) -> bool:
+@functools.lru_cache(maxsize=1024)
+def _ships_libraries(bundle: Path, layers: tuple[Path, ...]) -> bool:
     """Whether the function brings shared libraries where its LD_LIBRARY_PATH points: the loader
-    reads that variable once, when a process starts, so a fork would not search there."""
-    bundle = spec.bundle_dir
+    reads that variable once, when a process starts, so a fork would not search there. Bundles
+    and layers do not change once prepared, so each is looked at once, not per cold start."""
     places = [bundle / "task", bundle / "task" / "lib", bundle / "opt" / "lib"]
-    places += [layer / "lib" for layer in spec.opt_layers]
+    places += [layer / "lib" for layer in layers]
     for place in places:
         try:
             with os.scandir(place) as entries:

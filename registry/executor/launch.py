@@ -128,9 +128,14 @@ def hand_over(
     """Make the launcher's mounts, then hand it what it runs: a builder's child its spec, else a
     shell its command."""
     if forked:
-        spec, mounts = forked_spec(plan, view, launcher, entry, env, **where)
+        # The same options bwrap would get; the entry is [interpreter, "-S", script, ...] and
+        # the interpreter is the builder's own (forked_main.py).
+        options, mounts = _sandbox_options(plan, view, launcher, env, **where)
         launchers.mount(launcher, mounts)
-        launcher.launch_forked(spec)
+        program = seccomp.program() if plan.syscall_filter else b""
+        launcher.launch_forked(
+            {"options": options, "argv": entry[2:], "uid": where["uid"], "seccomp": program.hex()}
+        )
         return
     argv, private, mounts = launch_command(plan, view, launcher, entry, env, **where)
     launchers.mount(launcher, mounts)
@@ -161,7 +166,7 @@ def launch_command(
     mounts: list[Mount] = []
     if plan.bwrap:
         options, mounts = _sandbox_options(
-            plan, view, launcher, env, tmp_path, tmp_mount, uid, netns
+            plan, view, launcher, env, tmp_path=tmp_path, tmp_mount=tmp_mount, uid=uid, netns=netns
         )
         private = args_data(options)
         argv = launcher_argv(uid) + sandbox_argv(plan.bwrap, launcher.args_fd)
@@ -174,28 +179,7 @@ def launch_command(
     return argv, private, mounts
 
 
-def forked_spec(
-    plan: Plan,
-    view: RuntimeView,
-    launcher: Launcher,
-    entry: list[str],
-    env: dict[str, str],
-    *,
-    tmp_path: Path,
-    tmp_mount: Mount | None,
-    uid: int,
-    netns: bool,
-) -> tuple[dict, list[Mount]]:
-    """What a builder's child needs (forked_main.py) in place of bwrap's command: the same
-    options, the runtime's script and arguments, the uid and the filter."""
-    options, mounts = _sandbox_options(plan, view, launcher, env, tmp_path, tmp_mount, uid, netns)
-    program = seccomp.program() if plan.syscall_filter else b""
-    # The entry is [interpreter, "-S", script, ...]: the interpreter is the builder's own.
-    spec = {"options": options, "argv": entry[2:], "uid": uid, "seccomp": program.hex()}
-    return spec, mounts
-
-
-def _sandbox_options(plan, view, launcher, env, tmp_path, tmp_mount, uid, netns):
+def _sandbox_options(plan, view, launcher, env, *, tmp_path, tmp_mount, uid, netns):
     sources, mounts = view.sandbox_sources(tmp_path, uid is not None)
     mounts = ([tmp_mount] if tmp_mount else []) + mounts
     # bwrap reports the sandbox's pid once it is built: a sandbox that fails to

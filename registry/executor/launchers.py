@@ -378,4 +378,4 @@ class Launchers:
         if self._namespaces is not None:
             namespaces = self._namespaces
             return self._spawner.submit(namespaces.in_new_namespace, start).result()
-        return self._spawner.submit(start).result()
+        return self._spawn_plain(start)
